@@ -1,0 +1,331 @@
+//! Access tokens: the EdDSA key pair, signing (users service only), verification (every
+//! service), the JWKS document, and the extractors that give handlers the caller's identity.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::header;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use kid::kid_for;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Who issues access tokens and who they are for.
+pub const ISSUER: &str = "bookstore-users";
+pub const AUDIENCE: &str = "bookstore";
+
+/// A user's role. Sign-up always gives `customer`; only an admin makes another admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "customer" => Ok(Self::Customer),
+            "admin" => Ok(Self::Admin),
+            other => Err(format!("unknown role {other:?}: expected customer or admin")),
+        }
+    }
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+    pub jti: String,
+}
+
+/// The signing key of the users service. Its public half verifies tokens everywhere else.
+#[derive(Clone)]
+pub struct KeyPair {
+    signing: SigningKey,
+}
+
+impl KeyPair {
+    pub fn generate() -> Self {
+        Self { signing: SigningKey::from_bytes(&rand::random::<[u8; 32]>()) }
+    }
+
+    pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
+        let signing = SigningKey::from_pkcs8_pem(pem)
+            .map_err(|err| anyhow::anyhow!("not an Ed25519 PKCS#8 private key in PEM form: {err}"))?;
+        Ok(Self { signing })
+    }
+
+    pub fn to_pem(&self) -> anyhow::Result<String> {
+        let pem = self
+            .signing
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|err| anyhow::anyhow!("cannot encode the private key: {err}"))?;
+        Ok(pem.to_string())
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.signing.verifying_key())
+    }
+}
+
+/// The public half: what every service needs to verify tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
+        VerifyingKey::from_public_key_pem(pem)
+            .map(Self)
+            .map_err(|err| anyhow::anyhow!("not an Ed25519 public key in PEM form: {err}"))
+    }
+
+    pub fn to_pem(&self) -> anyhow::Result<String> {
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|err| anyhow::anyhow!("cannot encode the public key: {err}"))
+    }
+
+    /// The key id: a digest of the key, so that it changes when the key does.
+    pub fn kid(&self) -> String {
+        kid_for(self.0.as_bytes())
+    }
+
+    /// The JWKS document (RFC 7517) listing this key.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": URL_SAFE_NO_PAD.encode(self.0.as_bytes()),
+                "kid": self.kid(),
+                "use": "sig",
+                "alg": "EdDSA",
+            }]
+        })
+    }
+}
+
+mod kid {
+    /// A short stable fingerprint of the public key bytes (FNV-1a, 64 bit). The kid only needs
+    /// to tell keys apart during a rotation, not to resist forgery: the signature does that.
+    pub fn kid_for(bytes: &[u8]) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+}
+
+/// Signs access tokens. Only the users service holds one.
+#[derive(Clone)]
+pub struct TokenSigner {
+    key: EncodingKey,
+    kid: String,
+    ttl: Duration,
+}
+
+impl TokenSigner {
+    pub fn new(pair: &KeyPair, ttl: Duration) -> anyhow::Result<Self> {
+        let der = pair
+            .signing
+            .to_pkcs8_der()
+            .map_err(|err| anyhow::anyhow!("cannot encode the private key: {err}"))?;
+        Ok(Self { key: EncodingKey::from_ed_der(der.as_bytes()), kid: pair.public().kid(), ttl })
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A fresh access token for `user_id` with `role`.
+    pub fn sign(&self, user_id: &str, role: Role) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id.to_owned(),
+            role,
+            iat: now,
+            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(900),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(ApiError::internal)
+    }
+}
+
+/// Verifies access tokens: EdDSA only (an HS256 token made with the public key as its secret is
+/// refused), with issuer, audience and expiry required.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    pub fn new(public: &PublicKey) -> anyhow::Result<Self> {
+        let key = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(public.0.as_bytes()))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(Self { key, validation })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|err| {
+                tracing::debug!(error = %err, "Access token refused.");
+                ApiError::new(ErrorCode::InvalidToken, "the access token is invalid or expired")
+            })
+    }
+}
+
+/// The authenticated caller, taken from a `Bearer` access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: String,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    Arc<TokenVerifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<TokenVerifier>::from_ref(state);
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send an access token as `Authorization: Bearer <token>`"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be `Bearer <token>`"))?;
+        let claims = verifier.verify(token.trim())?;
+        Ok(Self { id: claims.sub, role: claims.role })
+    }
+}
+
+/// An authenticated caller with the admin role; anyone else gets 403 (401 without a token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUser(pub AuthUser);
+
+impl<S> FromRequestParts<S> for AdminUser
+where
+    Arc<TokenVerifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.is_admin() {
+            Ok(Self(user))
+        } else {
+            Err(ApiError::forbidden("this action needs the admin role"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (TokenSigner, TokenVerifier, KeyPair) {
+        let keys = KeyPair::generate();
+        let signer = TokenSigner::new(&keys, Duration::from_secs(900)).unwrap();
+        let verifier = TokenVerifier::new(&keys.public()).unwrap();
+        (signer, verifier, keys)
+    }
+
+    #[test]
+    fn a_signed_token_verifies_with_its_claims() {
+        let (signer, verifier, _) = pair();
+        let token = signer.sign("user-1", Role::Admin).unwrap();
+        let claims = verifier.verify(&token).unwrap();
+        assert_eq!(claims.sub, "user-1");
+        assert_eq!(claims.role, Role::Admin);
+        assert_eq!(claims.iss, ISSUER);
+        assert_eq!(claims.aud, AUDIENCE);
+        assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn a_token_signed_by_another_key_is_refused() {
+        let (_, verifier, _) = pair();
+        let (other_signer, _, _) = pair();
+        let token = other_signer.sign("user-1", Role::Customer).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap_err().code, ErrorCode::InvalidToken);
+    }
+
+    #[test]
+    fn an_hs256_token_keyed_with_the_public_key_is_refused() {
+        let (signer, verifier, keys) = pair();
+        let genuine = signer.sign("user-1", Role::Customer).unwrap();
+        let mut claims = verifier.verify(&genuine).unwrap();
+        claims.role = Role::Admin;
+        for secret in [keys.public().to_pem().unwrap().into_bytes(), keys.public().0.as_bytes().to_vec()] {
+            let forged = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&secret)).unwrap();
+            assert!(verifier.verify(&forged).is_err());
+        }
+    }
+
+    #[test]
+    fn pem_round_trips_keep_the_key() {
+        let keys = KeyPair::generate();
+        let again = KeyPair::from_pem(&keys.to_pem().unwrap()).unwrap();
+        assert_eq!(again.public(), keys.public());
+        let public = PublicKey::from_pem(&keys.public().to_pem().unwrap()).unwrap();
+        assert_eq!(public, keys.public());
+        assert!(KeyPair::from_pem("not a key").is_err());
+    }
+
+    #[test]
+    fn jwks_lists_the_key_as_okp() {
+        let keys = KeyPair::generate();
+        let jwks = keys.public().jwks();
+        assert_eq!(jwks["keys"][0]["kty"], "OKP");
+        assert_eq!(jwks["keys"][0]["kid"], keys.public().kid());
+    }
+}

@@ -1,0 +1,206 @@
+//! HTTP plumbing shared by every component: health, readiness and metrics endpoints, the
+//! middleware stack (trace ids, request logs, metrics, timeouts, CORS, body limits, problem+json
+//! for every error), and a server that drains in-flight requests on shutdown.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
+
+use crate::error::{ApiError, ErrorCode, problem_response};
+use crate::metrics::{Metrics, track_http};
+use crate::shutdown::Draining;
+use crate::telemetry;
+
+/// Default cap on request bodies; upload routes raise it for themselves.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What the shared endpoints and middleware need.
+#[derive(Clone)]
+pub struct HttpContext {
+    pub metrics: Metrics,
+    pub draining: Draining,
+    /// Databases `/readyz` pings.
+    pub databases: Vec<DatabaseConnection>,
+    pub cors_origins: Vec<HeaderValue>,
+    pub request_timeout: Duration,
+}
+
+impl HttpContext {
+    pub fn new(metrics: Metrics, databases: Vec<DatabaseConnection>) -> Self {
+        Self {
+            metrics,
+            draining: Draining::default(),
+            databases,
+            cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Wraps a component's routes with the shared endpoints and middleware. Call it once, on the
+/// complete router of the process.
+pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(ctx.cors_origins.clone()))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
+        .max_age(Duration::from_secs(600));
+    let ops = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(ctx.clone());
+    routes
+        .merge(ops)
+        .fallback(not_found)
+        .route_layer(middleware::from_fn_with_state(ctx.metrics.clone(), track_http))
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            ctx.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        .layer(cors)
+        .layer(middleware::from_fn(request_context))
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(ctx): State<HttpContext>) -> Response {
+    if ctx.draining.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "draining" })))
+            .into_response();
+    }
+    for db in &ctx.databases {
+        if let Err(err) = db.ping().await {
+            tracing::warn!(error = %err, "Readiness check: database unreachable.");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "unavailable", "failing": "database" })),
+            )
+                .into_response();
+        }
+    }
+    axum::Json(serde_json::json!({ "status": "ready" })).into_response()
+}
+
+async fn metrics(State(ctx): State<HttpContext>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        ctx.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+/// Errors produced outside our handlers (405 from the router, 413 from the body limit, 504 from
+/// the timeout) come with an empty or plain-text body; clients get problem+json for those too.
+async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let code = ErrorCode::ALL
+        .into_iter()
+        .find(|code| code.status() == status)
+        .unwrap_or(if status.is_server_error() { ErrorCode::Internal } else { ErrorCode::BadRequest });
+    let mut problem = ApiError::bare(code).to_problem(telemetry::current_trace_id().filter(|_| status.is_server_error()));
+    problem.status = status.as_u16();
+    let mut replaced = problem_response(status, &problem, None);
+    // Keep headers such as Allow (405) that tell the client what to do instead.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    replaced
+}
+
+/// Gives every request a trace id (from its W3C `traceparent` when present), a span carrying it,
+/// a log line when it ends, and an `x-trace-id` response header.
+async fn request_context(request: Request, next: Next) -> Response {
+    let trace_id = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .and_then(telemetry::trace_id_from_traceparent)
+        .unwrap_or_else(telemetry::new_trace_id);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", %method, %path, trace_id = %trace_id);
+    let started = Instant::now();
+    let quiet = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
+    let mut response = telemetry::with_trace_id(trace_id.clone(), next.run(request).instrument(span.clone())).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if quiet {
+            tracing::debug!(status, latency_ms, "Request handled.");
+        } else {
+            tracing::info!(status, latency_ms, "Request handled.");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        response.headers_mut().insert("x-trace-id", value);
+    }
+    response
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then turns readiness false, waits
+/// `drain_delay` so that load balancers notice, stops accepting and lets in-flight requests
+/// finish (each is bounded by the request timeout).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    draining: Draining,
+    drain_delay: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stop = async move {
+        shutdown.await;
+        draining.start();
+        tokio::time::sleep(drain_delay).await;
+    };
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(stop)
+        .await
+}
+
+/// An empty body response with a status; used where a handler answers nothing (204).
+pub fn no_content() -> Response {
+    (StatusCode::NO_CONTENT, Body::empty()).into_response()
+}
+
+/// The peer address of the connection a request came on, when the server recorded it.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0)))
+    }
+}

@@ -1,0 +1,17 @@
+//! Shared plumbing for every bookstore component: configuration, telemetry, HTTP (errors,
+//! extractors, health, metrics, shutdown), authentication, database connection and value types.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod metrics;
+pub mod money;
+pub mod pagination;
+pub mod shutdown;
+pub mod telemetry;
+pub mod testing;
+
+pub use error::{ApiError, ErrorCode};

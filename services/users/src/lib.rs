@@ -1,0 +1,87 @@
+//! The users service: accounts, authentication (access and refresh tokens), roles.
+
+pub mod accounts;
+mod auth_api;
+pub mod email;
+pub mod entity;
+pub mod password;
+pub mod rate_limit;
+pub mod sessions;
+mod users_api;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use platform::auth::{KeyPair, PublicKey, TokenSigner, TokenVerifier};
+use sea_orm::DatabaseConnection;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::rate_limit::RateLimiter;
+
+/// Tunables of the users service.
+#[derive(Debug, Clone)]
+pub struct UsersConfig {
+    /// Lifetime of an access token.
+    pub access_ttl: Duration,
+    /// A refresh token unused for this long expires (sliding expiry).
+    pub refresh_idle: Duration,
+    /// No session outlives this, however active (absolute cap per token family).
+    pub refresh_absolute: Duration,
+    /// Sign-up and login attempts per client address per minute.
+    pub rate_per_client: u32,
+    /// Login attempts per account per minute.
+    pub rate_per_account: u32,
+    /// Take the client address from the last `X-Forwarded-For` hop (behind our own ingress).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for UsersConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_idle: Duration::from_secs(14 * 24 * 3600),
+            refresh_absolute: Duration::from_secs(90 * 24 * 3600),
+            rate_per_client: 30,
+            rate_per_account: 10,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Everything the users handlers share.
+#[derive(Clone)]
+pub struct UsersState {
+    pub db: DatabaseConnection,
+    pub config: UsersConfig,
+    signer: Arc<TokenSigner>,
+    verifier: Arc<TokenVerifier>,
+    public: PublicKey,
+    per_client: Arc<RateLimiter>,
+    per_account: Arc<RateLimiter>,
+}
+
+impl UsersState {
+    pub fn new(db: DatabaseConnection, keys: &KeyPair, config: UsersConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            db,
+            signer: Arc::new(TokenSigner::new(keys, config.access_ttl)?),
+            verifier: Arc::new(TokenVerifier::new(&keys.public())?),
+            public: keys.public(),
+            per_client: Arc::new(RateLimiter::new(config.rate_per_client)),
+            per_account: Arc::new(RateLimiter::new(config.rate_per_account)),
+            config,
+        })
+    }
+}
+
+impl FromRef<UsersState> for Arc<TokenVerifier> {
+    fn from_ref(state: &UsersState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+/// The routes of the users service: `/api/v1/auth/*` and `/api/v1/users/*`.
+pub fn router(state: UsersState) -> OpenApiRouter {
+    OpenApiRouter::new().merge(auth_api::routes()).merge(users_api::routes()).with_state(state)
+}

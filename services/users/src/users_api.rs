@@ -1,0 +1,209 @@
+//! `/api/v1/users`: the caller's own profile, and the admin's user management.
+
+use axum::extract::{Path, State};
+use chrono::Utc;
+use platform::auth::{AdminUser, AuthUser, Role};
+use platform::error::{FieldErrors, Problem};
+use platform::extract::{Json, Query};
+use platform::pagination::{Page, PageParams};
+use platform::{ApiError, ErrorCode};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::UsersState;
+use crate::accounts::{self, UserView};
+use crate::entity::user;
+use crate::{password, sessions};
+
+pub fn routes() -> OpenApiRouter<UsersState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(list_users))
+        .routes(routes!(update_user))
+}
+
+/// The caller's account, which must still exist and be active.
+async fn current(state: &UsersState, caller: &AuthUser) -> Result<user::Model, ApiError> {
+    match user::Entity::find_by_id(caller.id.clone()).one(&state.db).await? {
+        Some(user) if user.active => Ok(user),
+        Some(_) => Err(ApiError::new(ErrorCode::AccountDeactivated, "this account is deactivated")),
+        None => Err(ApiError::new(ErrorCode::InvalidToken, "the account of this token no longer exists")),
+    }
+}
+
+/// The caller's profile.
+#[utoipa::path(
+    get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Account deactivated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+async fn get_me(State(state): State<UsersState>, caller: AuthUser) -> Result<Json<UserView>, ApiError> {
+    Ok(Json(current(&state, &caller).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    display_name: Option<String>,
+    /// A new password; needs `current_password`. Ends every other session.
+    new_password: Option<String>,
+    current_password: Option<String>,
+}
+
+/// Changes the caller's display name or password.
+#[utoipa::path(
+    patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+async fn update_me(
+    State(state): State<UsersState>,
+    caller: AuthUser,
+    Json(request): Json<UpdateMeRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = current(&state, &caller).await?;
+    let mut errors = FieldErrors::new();
+    let display_name = request.display_name.as_deref().and_then(|name| errors.check("display_name", accounts::display_name_rule(name)));
+    if let Some(new_password) = &request.new_password {
+        errors.check("new_password", password::check_policy(new_password, &user.email));
+        let current_ok = match request.current_password.clone() {
+            Some(current) => password::verify(current, Some(user.password_hash.clone())).await?,
+            None => false,
+        };
+        if !current_ok {
+            errors.add("current_password", "must be the account's current password");
+        }
+    }
+    errors.into_validation()?;
+    let user_id = user.id.clone();
+    let mut active = user.into_active_model();
+    if let Some(name) = display_name {
+        active.display_name = Set(name);
+    }
+    let password_changed = request.new_password.is_some();
+    if let Some(new_password) = request.new_password {
+        active.password_hash = Set(password::hash(new_password).await?);
+    }
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&state.db).await?;
+    if password_changed {
+        sessions::end_all_for_user(&state.db, &user_id).await?;
+    }
+    Ok(Json(updated.into()))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// Only users with this role (`customer` or `admin`).
+    role: Option<String>,
+    /// Only active (`true`) or deactivated (`false`) users.
+    active: Option<String>,
+    /// Part of the email address.
+    q: Option<String>,
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+/// Every account, oldest first (admin only).
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    params(ListUsersQuery),
+    responses(
+        (status = 200, body = Page<UserView>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+async fn list_users(
+    State(state): State<UsersState>,
+    _admin: AdminUser,
+    Query(query): Query<ListUsersQuery>,
+) -> Result<Json<Page<UserView>>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let page = PageParams { page: query.page.clone(), limit: query.limit.clone() }.validate(&mut errors);
+    let role = query.role.as_deref().and_then(|r| errors.check("role", r.parse::<Role>()));
+    let active = query
+        .active
+        .as_deref()
+        .and_then(|a| errors.check("active", a.parse::<bool>().map_err(|_| "must be true or false")));
+    errors.into_invalid_parameters()?;
+    let mut select = user::Entity::find();
+    if let Some(role) = role {
+        select = select.filter(user::Column::Role.eq(role.as_str()));
+    }
+    if let Some(active) = active {
+        select = select.filter(user::Column::Active.eq(active));
+    }
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        select = select.filter(user::Column::Email.contains(q.to_lowercase()));
+    }
+    let total = select.clone().count(&state.db).await?;
+    let items = select
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::Id)
+        .offset(page.offset())
+        .limit(page.limit)
+        .all(&state.db)
+        .await?;
+    Ok(Json(Page::new(items.into_iter().map(UserView::from).collect(), page, total)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    role: Option<Role>,
+    active: Option<bool>,
+}
+
+/// Changes a user's role or deactivates/reactivates them (admin only). Either change ends the
+/// user's sessions; an admin cannot change their own account this way.
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = UserView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changing one's own account", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(target_user = %id))]
+async fn update_user(
+    State(state): State<UsersState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    Json(request): Json<UpdateUserRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    if id == admin.id {
+        return Err(ApiError::new(ErrorCode::Conflict, "an admin cannot change their own role or status; ask another admin"));
+    }
+    let user = user::Entity::find_by_id(id.clone()).one(&state.db).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let mut active = user.into_active_model();
+    if let Some(role) = request.role {
+        active.role = Set(role.as_str().to_owned());
+    }
+    if let Some(flag) = request.active {
+        active.active = Set(flag);
+    }
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&state.db).await?;
+    sessions::end_all_for_user(&state.db, &updated.id).await?;
+    tracing::info!(admin_id = %admin.id, role = %updated.role, active = updated.active, "User changed by an admin.");
+    Ok(Json(updated.into()))
+}
