@@ -1,1 +1,29 @@
-fn main() {}
+//! `bookstore`: parse the command line, set up logging, run the command.
+
+use bookstore::cli::{Cli, Command};
+use bookstore::commands;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    platform::telemetry::init(cli.global.log_format);
+    let result = match cli.command {
+        None => match Cli::try_parse_from(["bookstore", "all"]) {
+            Ok(Cli { command: Some(Command::All(args)), .. }) => commands::all(args).await,
+            _ => Err(anyhow::anyhow!("cannot read the configuration of `bookstore all`")),
+        },
+        Some(Command::All(args)) => commands::all(args).await,
+        Some(Command::Users(args)) => commands::users(args).await,
+        Some(Command::Catalog(args)) => commands::catalog(args).await,
+        Some(Command::Migrate { action, database }) => commands::migrate(action, database).await,
+        Some(Command::Admin { action }) => commands::admin(action).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::from(if err.is::<platform::config::ConfigError>() { 2 } else { 1 })
+        }
+    }
+}

@@ -51,12 +51,6 @@ impl HttpContext {
 /// Wraps a component's routes with the shared endpoints and middleware. Call it once, on the
 /// complete router of the process.
 pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(ctx.cors_origins.clone()))
-        .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
-        .max_age(Duration::from_secs(600));
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -72,8 +66,19 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
             ctx.request_timeout,
         ))
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
-        .layer(cors)
+        .layer(cors(&ctx.cors_origins))
         .layer(middleware::from_fn(request_context))
+}
+
+/// CORS for the configured origins only: any other origin gets no CORS headers at all, so
+/// browsers refuse to share responses (and credentials) with it.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.to_vec()))
+        .allow_credentials(!origins.is_empty())
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
+        .max_age(Duration::from_secs(600))
 }
 
 async fn healthz() -> impl IntoResponse {

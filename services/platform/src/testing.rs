@@ -120,3 +120,95 @@ impl TestDatabase {
         crate::db::connect(&self.url, 5).await
     }
 }
+
+impl Clone for TestDatabase {
+    fn clone(&self) -> Self {
+        Self { url: self.url.clone(), backend: self.backend, name: self.name.clone(), admin_url: self.admin_url.clone() }
+    }
+}
+
+/// Runs `test` against a fresh database on `backend`, and drops the database afterwards even
+/// when the test panics.
+pub async fn run_on<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestDatabase) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    use futures::FutureExt;
+    let db = match TestDatabase::create(backend).await {
+        Ok(db) => db,
+        Err(err) => panic!("cannot create a test database: {err:#}"),
+    };
+    let outcome = std::panic::AssertUnwindSafe(test(db.clone())).catch_unwind().await;
+    db.drop_database().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Declares each test three times, in modules `sqlite`, `postgres` and `mysql`, each run on a
+/// fresh database of that backend:
+///
+/// ```ignore
+/// platform::backend_tests! {
+///     async fn registers_a_customer(db) { /* db: TestDatabase */ }
+/// }
+/// ```
+#[macro_export]
+macro_rules! backend_tests {
+    ($($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block)*) => {
+        $crate::backend_tests!(@module sqlite, Sqlite, $($(#[$meta])* async fn $name($db) $body)*);
+        $crate::backend_tests!(@module postgres, Postgres, $($(#[$meta])* async fn $name($db) $body)*);
+        $crate::backend_tests!(@module mysql, Mysql, $($(#[$meta])* async fn $name($db) $body)*);
+    };
+    (@module $module:ident, $backend:ident, $($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block)*) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::testing::run_on($crate::testing::Backend::$backend, |$db: $crate::testing::TestDatabase| async move $body).await;
+                }
+            )*
+        }
+    };
+}
+
+/// A server started for a test on a random loopback port.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub metrics: crate::metrics::Metrics,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Serves `routes` with the shared middleware, as production does.
+    pub async fn start(routes: axum::Router, databases: Vec<DatabaseConnection>) -> Self {
+        let metrics = crate::metrics::Metrics::new();
+        let ctx = crate::http::HttpContext::new(metrics.clone(), databases);
+        let app = crate::http::finish(routes, &ctx);
+        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => listener,
+            Err(err) => panic!("cannot bind a test port: {err}"),
+        };
+        let addr = listener.local_addr().unwrap_or_else(|err| panic!("no local address: {err}"));
+        let task = tokio::spawn(async move {
+            let _ = crate::http::serve(listener, app, ctx.draining.clone(), std::time::Duration::ZERO, std::future::pending()).await;
+        });
+        Self { base: format!("http://{addr}"), addr, metrics, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,225 @@
+//! The command line: `bookstore [all]`, one command per component, and the admin tools.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use platform::auth::Role;
+use platform::config::{ConfigError, DatabaseArgs, GlobalArgs, ServeArgs, positive, seconds, secret};
+use users::UsersConfig;
+
+#[derive(Debug, Parser)]
+#[command(name = "bookstore", version, about = "An event-driven online bookstore.", propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every service in one process with embedded defaults (the default command).
+    All(AllArgs),
+    /// The users service alone (accounts and authentication).
+    Users(UsersArgs),
+    /// The catalogue service alone.
+    Catalog(CatalogArgs),
+    /// Apply, roll back or list schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the last `steps` migrations.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create an account with any role.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// The password (prefer --password-file or BOOKSTORE_NEW_USER_PASSWORD).
+        #[arg(long, env = "BOOKSTORE_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        #[arg(long, default_value = "customer")]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Load the sample catalogue into an empty catalogue.
+    Seed {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// Where access-token keys come from.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// Ed25519 private key (PKCS#8 PEM) that signs access tokens.
+    #[arg(long, env = "BOOKSTORE_JWT_PRIVATE_KEY", hide_env_values = true)]
+    pub jwt_private_key: Option<String>,
+    #[arg(long, env = "BOOKSTORE_JWT_PRIVATE_KEY_FILE")]
+    pub jwt_private_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Ed25519 public key (PEM) that verifies access tokens.
+    #[arg(long, env = "BOOKSTORE_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<String>,
+    #[arg(long, env = "BOOKSTORE_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+}
+
+impl VerifyArgs {
+    pub fn pem(&self) -> Result<String, ConfigError> {
+        secret("BOOKSTORE_JWT_PUBLIC_KEY", self.jwt_public_key.clone(), self.jwt_public_key_file.as_ref())?
+            .ok_or_else(|| ConfigError::new("BOOKSTORE_JWT_PUBLIC_KEY", "is required (or BOOKSTORE_JWT_PUBLIC_KEY_FILE)"))
+    }
+}
+
+/// Tunables of the users service.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    #[arg(long, env = "BOOKSTORE_ACCESS_TOKEN_TTL_SECONDS", default_value = "900")]
+    pub access_token_ttl_seconds: String,
+    /// A session unused this long ends (sliding expiry).
+    #[arg(long, env = "BOOKSTORE_SESSION_IDLE_SECONDS", default_value = "1209600")]
+    pub session_idle_seconds: String,
+    /// No session lasts longer than this.
+    #[arg(long, env = "BOOKSTORE_SESSION_MAX_SECONDS", default_value = "7776000")]
+    pub session_max_seconds: String,
+    /// Sign-up and login attempts per client address per minute.
+    #[arg(long, env = "BOOKSTORE_AUTH_RATE_PER_CLIENT", default_value = "30")]
+    pub auth_rate_per_client: String,
+    /// Login attempts per account per minute.
+    #[arg(long, env = "BOOKSTORE_AUTH_RATE_PER_ACCOUNT", default_value = "10")]
+    pub auth_rate_per_account: String,
+    /// Trust the last X-Forwarded-For hop as the client address (only behind your own proxy).
+    #[arg(long, env = "BOOKSTORE_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+    /// Email of the first admin, created at start when absent.
+    #[arg(long, env = "BOOKSTORE_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    #[arg(long, env = "BOOKSTORE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    #[arg(long, env = "BOOKSTORE_ADMIN_PASSWORD_FILE")]
+    pub admin_password_file: Option<PathBuf>,
+}
+
+/// The first admin's credentials, when configured.
+#[derive(Debug, Clone)]
+pub struct AdminBootstrap {
+    pub email: String,
+    pub password: String,
+}
+
+impl AuthArgs {
+    pub fn users_config(&self) -> Result<UsersConfig, ConfigError> {
+        let config = UsersConfig {
+            access_ttl: seconds("BOOKSTORE_ACCESS_TOKEN_TTL_SECONDS", &self.access_token_ttl_seconds, 30)?,
+            refresh_idle: seconds("BOOKSTORE_SESSION_IDLE_SECONDS", &self.session_idle_seconds, 60)?,
+            refresh_absolute: seconds("BOOKSTORE_SESSION_MAX_SECONDS", &self.session_max_seconds, 60)?,
+            rate_per_client: positive("BOOKSTORE_AUTH_RATE_PER_CLIENT", &self.auth_rate_per_client)?,
+            rate_per_account: positive("BOOKSTORE_AUTH_RATE_PER_ACCOUNT", &self.auth_rate_per_account)?,
+            trust_forwarded_for: self.trust_forwarded_for,
+        };
+        if config.refresh_absolute < config.refresh_idle {
+            return Err(ConfigError::new("BOOKSTORE_SESSION_MAX_SECONDS", "must not be shorter than BOOKSTORE_SESSION_IDLE_SECONDS"));
+        }
+        Ok(config)
+    }
+
+    pub fn admin(&self) -> Result<Option<AdminBootstrap>, ConfigError> {
+        let password = secret("BOOKSTORE_ADMIN_PASSWORD", self.admin_password.clone(), self.admin_password_file.as_ref())?;
+        match (self.admin_email.clone().filter(|e| !e.is_empty()), password) {
+            (Some(email), Some(password)) => Ok(Some(AdminBootstrap { email, password })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::new("BOOKSTORE_ADMIN_PASSWORD", "is required when BOOKSTORE_ADMIN_EMAIL is set")),
+            (None, Some(_)) => Err(ConfigError::new("BOOKSTORE_ADMIN_EMAIL", "is required when BOOKSTORE_ADMIN_PASSWORD is set")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AllArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Folder for the embedded database, keys and uploads.
+    #[arg(long, env = "BOOKSTORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// Parses a role name for `admin create-user`.
+pub fn role(raw: &str) -> Result<Role, ConfigError> {
+    raw.parse().map_err(|err: String| ConfigError::new("--role", err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_all() {
+        let cli = Cli::try_parse_from(["bookstore"]).unwrap();
+        assert!(cli.command.is_none());
+    }
+}

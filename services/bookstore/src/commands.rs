@@ -1,0 +1,208 @@
+//! What each command does: start a process, migrate, or run an admin task.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use platform::auth::TokenVerifier;
+use platform::config::{ConfigError, DatabaseArgs, ServeSettings, secret};
+use platform::http::HttpContext;
+use platform::metrics::Metrics;
+use sea_orm::DatabaseConnection;
+
+use crate::cli::{self, AdminAction, AllArgs, CatalogArgs, MigrateAction, UsersArgs};
+use crate::keys;
+use crate::shop::{self, Services};
+
+/// The account `bookstore all` makes when no admin is configured.
+const DEFAULT_ADMIN_EMAIL: &str = "admin@bookstore.local";
+const ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
+
+/// `bookstore all`: every service in one process, embedded defaults, schema migrated, sample
+/// catalogue loaded on first start.
+pub async fn all(args: AllArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let default_url = format!("sqlite://{}/bookstore.db", args.data_dir.display());
+    let db = connect(&args.database, Some(default_url)).await?;
+    Migrator::up(&db, None).await.context("cannot migrate the embedded database")?;
+    let keys = match keys::configured(&args.keys)? {
+        Some(keys) => keys,
+        None => keys::in_data_dir(&args.data_dir)?,
+    };
+    let users_config = args.auth.users_config()?;
+    let admin_login = ensure_admin(&db, &args.auth, &args.data_dir).await?;
+    let seeded = catalog::seed::seed_if_empty(&db).await.map_err(|err| anyhow::anyhow!("cannot load the sample catalogue: {err}"))?;
+    if seeded > 0 {
+        tracing::info!(books = seeded, "Loaded the sample catalogue.");
+    }
+    let users = users::UsersState::new(db.clone(), &keys, users_config)?;
+    let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
+    let services = Services { users: Some(users), catalog: Some(catalog::CatalogState::new(db.clone(), verifier)) };
+    let banner = format!(
+        "Bookstore is running at http://{addr}\n  API docs:    http://{addr}/api/v1/docs\n  Admin login: {admin_login}",
+        addr = serve.listen
+    );
+    run_http(serve, shop::api(services), vec![db], Some(banner)).await
+}
+
+/// `bookstore users`: the users service against an already migrated database.
+pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let db = connect(&args.database, None).await?;
+    require_current_schema(&db).await?;
+    let keys = keys::configured(&args.keys)?
+        .ok_or_else(|| ConfigError::new("BOOKSTORE_JWT_PRIVATE_KEY", "is required for the users service (or BOOKSTORE_JWT_PRIVATE_KEY_FILE)"))?;
+    if let Some(admin) = args.auth.admin()? {
+        bootstrap(&db, &admin.email, &admin.password).await?;
+    }
+    let users = users::UsersState::new(db.clone(), &keys, args.auth.users_config()?)?;
+    run_http(serve, shop::api(Services { users: Some(users), ..Services::default() }), vec![db], None).await
+}
+
+/// `bookstore catalog`: the catalogue service against an already migrated database.
+pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let db = connect(&args.database, None).await?;
+    require_current_schema(&db).await?;
+    let public = platform::auth::PublicKey::from_pem(&args.verify.pem()?).context("invalid configuration: BOOKSTORE_JWT_PUBLIC_KEY")?;
+    let verifier = Arc::new(TokenVerifier::new(&public)?);
+    let services = Services { catalog: Some(catalog::CatalogState::new(db.clone(), verifier)), ..Services::default() };
+    run_http(serve, shop::api(services), vec![db], None).await
+}
+
+/// `bookstore migrate up|down|status`.
+pub async fn migrate(action: MigrateAction, database: DatabaseArgs) -> anyhow::Result<()> {
+    let db = connect(&database, None).await?;
+    match action {
+        MigrateAction::Up => {
+            let pending = Migrator::get_pending_migrations(&db).await?;
+            println!("{} migration(s) to apply.", pending.len());
+            for migration in pending {
+                println!("  applying {}", migration.name());
+                Migrator::up(&db, Some(1)).await.with_context(|| format!("migration {} failed", migration.name()))?;
+            }
+            println!("Schema is up to date.");
+        }
+        MigrateAction::Down { steps } => {
+            let applied = Migrator::get_applied_migrations(&db).await?;
+            for migration in applied.iter().rev().take(steps as usize) {
+                println!("  rolling back {}", migration.name());
+                Migrator::down(&db, Some(1)).await.with_context(|| format!("rollback of {} failed", migration.name()))?;
+            }
+            println!("Rolled back {} migration(s).", applied.len().min(steps as usize));
+        }
+        MigrateAction::Status => {
+            for migration in Migrator::get_migration_with_status(&db).await? {
+                println!("{:<8} {}", format!("{:?}", migration.status()).to_lowercase(), migration.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `bookstore admin ...`.
+pub async fn admin(action: AdminAction) -> anyhow::Result<()> {
+    match action {
+        AdminAction::CreateUser { email, password, password_file, role, display_name, database } => {
+            let role = cli::role(&role)?;
+            let password = secret("BOOKSTORE_NEW_USER_PASSWORD", password, password_file.as_ref())?
+                .ok_or_else(|| ConfigError::new("--password", "is required (or --password-file)"))?;
+            let db = connect(&database, None).await?;
+            require_current_schema(&db).await?;
+            let account = users::accounts::NewAccount::validate(&email, &password, display_name.as_deref(), role).map_err(api_error)?;
+            let user = users::accounts::create(&db, account).await.map_err(api_error)?;
+            println!("Created {} {} ({}).", role.as_str(), user.email, user.id);
+        }
+        AdminAction::Seed { database } => {
+            let db = connect(&database, None).await?;
+            require_current_schema(&db).await?;
+            let added = catalog::seed::seed_if_empty(&db).await.map_err(api_error)?;
+            if added == 0 {
+                println!("The catalogue is not empty; nothing loaded.");
+            } else {
+                println!("Loaded {added} books.");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn api_error(err: platform::ApiError) -> anyhow::Error {
+    let mut message = err.to_string();
+    for (field, problems) in &err.errors {
+        message.push_str(&format!("; {field}: {}", problems.join(", ")));
+    }
+    anyhow::anyhow!(message)
+}
+
+async fn connect(args: &DatabaseArgs, default: Option<String>) -> anyhow::Result<DatabaseConnection> {
+    let url = args.url(default)?;
+    platform::db::connect(&url, args.max_connections()?).await
+}
+
+/// Split components never migrate; they refuse to start on a schema that is behind.
+async fn require_current_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let pending: Vec<String> = Migrator::get_pending_migrations_read_only(db)
+        .await
+        .context("cannot read the migration status")?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("the database schema is behind ({} pending: {}); run `bookstore migrate up` first", pending.len(), pending.join(", "))
+    }
+}
+
+async fn bootstrap(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<()> {
+    match users::accounts::bootstrap_admin(db, email, password).await.map_err(api_error)? {
+        users::accounts::Bootstrap::Created => tracing::info!(email, "Created the first admin account."),
+        users::accounts::Bootstrap::AlreadyExists => tracing::debug!(email, "Admin account already exists."),
+    }
+    Ok(())
+}
+
+/// Makes sure `bookstore all` has an admin, and says how to log in as one.
+async fn ensure_admin(db: &DatabaseConnection, auth: &cli::AuthArgs, data_dir: &std::path::Path) -> anyhow::Result<String> {
+    if let Some(admin) = auth.admin()? {
+        bootstrap(db, &admin.email, &admin.password).await?;
+        return Ok(format!("{} (password from BOOKSTORE_ADMIN_PASSWORD)", admin.email));
+    }
+    let password_file = data_dir.join(ADMIN_PASSWORD_FILE);
+    if users::accounts::any_admin(db).await.map_err(api_error)? {
+        return Ok(if password_file.exists() {
+            format!("{DEFAULT_ADMIN_EMAIL} / password in {}", password_file.display())
+        } else {
+            "an admin account exists (create more with `bookstore admin create-user --role admin`)".into()
+        });
+    }
+    let password = random_password();
+    bootstrap(db, DEFAULT_ADMIN_EMAIL, &password).await?;
+    let _ = std::fs::remove_file(&password_file);
+    keys::write_private(&password_file, &format!("{password}\n"))?;
+    Ok(format!("{DEFAULT_ADMIN_EMAIL} / {password}  (also saved in {})", password_file.display()))
+}
+
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..20).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Serves the application until SIGTERM or Ctrl-C, then drains.
+async fn run_http(serve: ServeSettings, api: axum::Router, databases: Vec<DatabaseConnection>, banner: Option<String>) -> anyhow::Result<()> {
+    let mut ctx = HttpContext::new(Metrics::new(), databases);
+    ctx.cors_origins = serve.cors_origins.clone();
+    ctx.request_timeout = serve.request_timeout;
+    let app = platform::http::finish(api, &ctx);
+    let listener = tokio::net::TcpListener::bind(serve.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (BOOKSTORE_LISTEN)", serve.listen))?;
+    tracing::info!(addr = %serve.listen, "Listening.");
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    platform::http::serve(listener, app, ctx.draining.clone(), serve.drain_delay, platform::shutdown::shutdown_signal()).await?;
+    tracing::info!("Stopped.");
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! `/api/v1/books`: listing with filters and facets, detail, and the admin's changes.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use platform::auth::AdminUser;
+use platform::error::Problem;
+use platform::extract::{Json, Query};
+use platform::pagination::Page;
+use platform::ApiError;
+use sea_orm::{EntityTrait, ModelTrait, PaginatorTrait, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::books::{self, BookInput, BookView};
+use crate::entity::book;
+use crate::search::{GenreCount, ListQuery};
+use crate::CatalogState;
+
+pub fn routes() -> OpenApiRouter<CatalogState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_books, create_book))
+        .routes(routes!(get_book, update_book, delete_book))
+}
+
+/// A page of books with the genre facets of the whole result.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BookList {
+    #[serde(flatten)]
+    pub page: Page<BookView>,
+    pub facets: Facets,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Facets {
+    /// Matching books per genre, ignoring the genre filter.
+    pub genres: Vec<GenreCount>,
+}
+
+/// Lists books with filters, sort and pagination.
+#[utoipa::path(
+    get, path = "/api/v1/books", tag = "books",
+    params(ListQuery),
+    responses(
+        (status = 200, body = BookList),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+async fn list_books(State(state): State<CatalogState>, Query(query): Query<ListQuery>) -> Result<Json<BookList>, ApiError> {
+    let search = query.validate()?;
+    let total = search.filtered().count(&state.db).await?;
+    let rows = search.ordered().offset(search.page.offset()).limit(search.page.limit).all(&state.db).await?;
+    let items = rows.into_iter().map(BookView::try_from).collect::<Result<_, _>>()?;
+    let genres = search.genre_facets().all(&state.db).await?;
+    Ok(Json(BookList { page: Page::new(items, search.page, total), facets: Facets { genres } }))
+}
+
+async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
+    book::Entity::find_by_id(id.to_owned()).one(&state.db).await?.ok_or_else(|| ApiError::not_found("book"))
+}
+
+/// One book.
+#[utoipa::path(
+    get, path = "/api/v1/books/{id}", tag = "books",
+    params(("id" = String, Path, description = "Book id")),
+    responses(
+        (status = 200, body = BookView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
+async fn get_book(State(state): State<CatalogState>, Path(id): Path<String>) -> Result<Json<BookView>, ApiError> {
+    Ok(Json(find(&state, &id).await?.try_into()?))
+}
+
+/// Adds a book (admin only).
+#[utoipa::path(
+    post, path = "/api/v1/books", tag = "books", security(("bearer" = [])),
+    request_body = BookInput,
+    responses(
+        (status = 201, body = BookView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ISBN already in the catalogue", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+async fn create_book(State(state): State<CatalogState>, _admin: AdminUser, Json(input): Json<BookInput>) -> Result<Response, ApiError> {
+    let fields = input.validate(true)?;
+    let created = books::insert(&state.db, fields, 0).await?;
+    tracing::info!(book_id = %created.id, "Book added.");
+    Ok((StatusCode::CREATED, Json(BookView::try_from(created)?)).into_response())
+}
+
+/// Changes some fields of a book (admin only).
+#[utoipa::path(
+    patch, path = "/api/v1/books/{id}", tag = "books", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Book id")),
+    request_body = BookInput,
+    responses(
+        (status = 200, body = BookView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
+async fn update_book(
+    State(state): State<CatalogState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+    Json(input): Json<BookInput>,
+) -> Result<Json<BookView>, ApiError> {
+    let fields = input.validate(false)?;
+    let existing = find(&state, &id).await?;
+    Ok(Json(books::update(&state.db, existing, fields).await?.try_into()?))
+}
+
+/// Removes a book (admin only).
+#[utoipa::path(
+    delete, path = "/api/v1/books/{id}", tag = "books", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Book id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
+async fn delete_book(State(state): State<CatalogState>, _admin: AdminUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    find(&state, &id).await?.delete(&state.db).await?;
+    tracing::info!("Book deleted.");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,251 @@
+//! Books: the API's view of a book, validation of new and changed books, and their storage.
+
+use chrono::{DateTime, Utc};
+use platform::error::FieldErrors;
+use platform::money::Money;
+use platform::{ApiError, ErrorCode};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::entity::book;
+use crate::isbn::Isbn;
+
+/// How a book is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Hardcover,
+    Paperback,
+    Ebook,
+    Audiobook,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hardcover => "hardcover",
+            Self::Paperback => "paperback",
+            Self::Ebook => "ebook",
+            Self::Audiobook => "audiobook",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// Case-insensitive, so the sample data's "eBook" and "Hardcover" read as well.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "hardcover" => Ok(Self::Hardcover),
+            "paperback" => Ok(Self::Paperback),
+            "ebook" => Ok(Self::Ebook),
+            "audiobook" => Ok(Self::Audiobook),
+            _ => Err("must be one of hardcover, paperback, ebook, audiobook".into()),
+        }
+    }
+}
+
+/// A book as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BookView {
+    pub id: String,
+    pub isbn: String,
+    pub title: String,
+    pub authors: Vec<String>,
+    pub publisher: String,
+    pub format: Format,
+    pub genre: String,
+    pub price: Money,
+    pub description: String,
+    /// Where the cover image is served, when there is one.
+    pub cover_url: Option<String>,
+    /// Where the book's document is served, when there is one.
+    pub document_url: Option<String>,
+    /// Units available to order.
+    pub available: i32,
+    pub in_stock: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<book::Model> for BookView {
+    type Error = ApiError;
+
+    fn try_from(model: book::Model) -> Result<Self, ApiError> {
+        let authors = serde_json::from_str(&model.authors).map_err(ApiError::internal)?;
+        let format = model.format.parse().map_err(|err: String| ApiError::internal(anyhow::anyhow!(err)))?;
+        let price = Money::from_cents(model.price_cents).map_err(ApiError::internal)?;
+        Ok(Self {
+            cover_url: model.cover_key.as_ref().map(|_| format!("/api/v1/books/{}/cover", model.id)),
+            document_url: model.document_key.as_ref().map(|_| format!("/api/v1/books/{}/document", model.id)),
+            id: model.id,
+            isbn: model.isbn,
+            title: model.title,
+            authors,
+            publisher: model.publisher,
+            format,
+            genre: model.genre,
+            price,
+            description: model.description,
+            available: model.available,
+            in_stock: model.available > 0,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        })
+    }
+}
+
+/// The fields of a book as a client sends them.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookInput {
+    pub isbn: Option<String>,
+    pub title: Option<String>,
+    pub authors: Option<Vec<String>>,
+    pub publisher: Option<String>,
+    pub format: Option<String>,
+    pub genre: Option<String>,
+    /// Decimal string with two places, e.g. "24.90".
+    pub price: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Validated book fields; in an update, `None` means "leave as is".
+#[derive(Debug, Default)]
+pub struct BookFields {
+    pub isbn: Option<Isbn>,
+    pub title: Option<String>,
+    pub authors: Option<Vec<String>>,
+    pub publisher: Option<String>,
+    pub format: Option<Format>,
+    pub genre: Option<String>,
+    pub price: Option<Money>,
+    pub description: Option<String>,
+}
+
+fn text(value: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err("must not be empty".into())
+    } else if value.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else if value.chars().any(|c| c.is_control()) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+fn authors(values: &[String]) -> Result<Vec<String>, String> {
+    if values.is_empty() || values.len() > 20 {
+        return Err("must list 1 to 20 authors".into());
+    }
+    values.iter().map(|name| text(name, 100)).collect()
+}
+
+impl BookInput {
+    /// Validates every given field; with `require_all`, missing required fields are errors too.
+    pub fn validate(&self, require_all: bool) -> Result<BookFields, ApiError> {
+        let mut errors = FieldErrors::new();
+        let mut required = |name: &str, present: bool| {
+            if require_all && !present {
+                errors.add(name, "is required");
+            }
+        };
+        required("isbn", self.isbn.is_some());
+        required("title", self.title.is_some());
+        required("authors", self.authors.is_some());
+        required("publisher", self.publisher.is_some());
+        required("format", self.format.is_some());
+        required("genre", self.genre.is_some());
+        required("price", self.price.is_some());
+        let fields = BookFields {
+            isbn: self.isbn.as_deref().and_then(|v| errors.check("isbn", Isbn::parse(v))),
+            title: self.title.as_deref().and_then(|v| errors.check("title", text(v, 300))),
+            authors: self.authors.as_deref().and_then(|v| errors.check("authors", authors(v))),
+            publisher: self.publisher.as_deref().and_then(|v| errors.check("publisher", text(v, 200))),
+            format: self.format.as_deref().and_then(|v| errors.check("format", v.parse::<Format>())),
+            genre: self.genre.as_deref().and_then(|v| errors.check("genre", text(v, 64))),
+            price: self.price.as_deref().and_then(|v| errors.check("price", v.parse::<Money>())),
+            description: match self.description.as_deref() {
+                Some(v) if v.chars().count() > 20_000 => {
+                    errors.add("description", "must be at most 20000 characters");
+                    None
+                }
+                Some(v) => Some(v.trim().to_owned()),
+                None => None,
+            },
+        };
+        errors.into_validation()?;
+        Ok(fields)
+    }
+}
+
+/// Applies validated fields to a row, keeping the derived search columns in step.
+pub fn apply(model: &mut book::ActiveModel, fields: BookFields) -> Result<(), ApiError> {
+    if let Some(isbn) = fields.isbn {
+        model.isbn = Set(isbn.as_str().to_owned());
+    }
+    if let Some(title) = fields.title {
+        model.title_key = Set(title.to_lowercase());
+        model.title = Set(title);
+    }
+    if let Some(authors) = fields.authors {
+        model.authors_key = Set(authors.join("; ").to_lowercase());
+        model.authors = Set(serde_json::to_string(&authors).map_err(ApiError::internal)?);
+    }
+    if let Some(publisher) = fields.publisher {
+        model.publisher = Set(publisher);
+    }
+    if let Some(format) = fields.format {
+        model.format = Set(format.as_str().to_owned());
+    }
+    if let Some(genre) = fields.genre {
+        model.genre_key = Set(genre.to_lowercase());
+        model.genre = Set(genre);
+    }
+    if let Some(price) = fields.price {
+        model.price_cents = Set(price.cents());
+    }
+    if let Some(description) = fields.description {
+        model.description = Set(description);
+    }
+    let search_text = format!(
+        "{} {} {}",
+        model.title_key.try_as_ref().map(String::as_str).unwrap_or_default(),
+        model.authors_key.try_as_ref().map(String::as_str).unwrap_or_default(),
+        model.isbn.try_as_ref().map(String::as_str).unwrap_or_default(),
+    );
+    model.search_text = Set(search_text);
+    model.updated_at = Set(Utc::now());
+    Ok(())
+}
+
+fn isbn_taken() -> ApiError {
+    ApiError::conflict(ErrorCode::IsbnTaken, "a book with this ISBN is already in the catalogue")
+}
+
+/// Inserts a new book (all fields validated); a duplicate ISBN is a 409.
+pub async fn insert(db: &impl ConnectionTrait, fields: BookFields, available: i32) -> Result<book::Model, ApiError> {
+    let now = Utc::now();
+    let mut model = book::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        description: Set(String::new()),
+        cover_key: Set(None),
+        document_key: Set(None),
+        available: Set(available),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    apply(&mut model, fields)?;
+    model.insert(db).await.map_err(|err| if platform::db::is_unique_violation(&err) { isbn_taken() } else { ApiError::internal(err) })
+}
+
+/// Saves changed fields of an existing book; an ISBN taken by another book is a 409.
+pub async fn update(db: &impl ConnectionTrait, existing: book::Model, fields: BookFields) -> Result<book::Model, ApiError> {
+    let mut model: book::ActiveModel = existing.into();
+    apply(&mut model, fields)?;
+    model.update(db).await.map_err(|err| if platform::db::is_unique_violation(&err) { isbn_taken() } else { ApiError::internal(err) })
+}

@@ -1,0 +1,36 @@
+//! The `books` table. `*_key` and `search_text` columns are lower-cased copies for filtering
+//! and sorting the same way on every database.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "books")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(unique)]
+    pub isbn: String,
+    pub title: String,
+    pub title_key: String,
+    /// JSON array of author names.
+    pub authors: String,
+    pub authors_key: String,
+    pub search_text: String,
+    pub publisher: String,
+    pub format: String,
+    pub genre: String,
+    pub genre_key: String,
+    pub price_cents: i64,
+    pub description: String,
+    pub cover_key: Option<String>,
+    pub document_key: Option<String>,
+    /// Units available to order, as last reported by inventory.
+    pub available: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,3 @@
+//! Tables owned by the catalogue service.
+
+pub mod book;

@@ -1,0 +1,235 @@
+//! Catalogue search: parsing the list parameters, filtering, sorting and genre facets.
+
+use platform::error::FieldErrors;
+use platform::money::Money;
+use platform::pagination::{PageParams, PageRequest};
+use platform::ApiError;
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, LikeExpr, Order};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::books::Format;
+use crate::entity::book;
+
+/// The list parameters as sent; each is checked and a bad one is a 400 naming it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Free text matched against title, authors and ISBN (every word must match).
+    pub q: Option<String>,
+    /// Exact genre, case-insensitive.
+    pub genre: Option<String>,
+    /// Part of an author's name, case-insensitive.
+    pub author: Option<String>,
+    /// hardcover, paperback, ebook or audiobook.
+    pub format: Option<String>,
+    /// Lowest price, inclusive ("10.00").
+    pub min_price: Option<String>,
+    /// Highest price, inclusive ("30.00").
+    pub max_price: Option<String>,
+    /// `true`: only books with units available; `false`: only those without.
+    pub in_stock: Option<String>,
+    /// relevance (default with `q`), title (default otherwise), price_asc, price_desc, newest.
+    pub sort: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Relevance,
+    Title,
+    PriceAsc,
+    PriceDesc,
+    Newest,
+}
+
+impl std::str::FromStr for Sort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "relevance" => Ok(Self::Relevance),
+            "title" => Ok(Self::Title),
+            "price_asc" => Ok(Self::PriceAsc),
+            "price_desc" => Ok(Self::PriceDesc),
+            "newest" => Ok(Self::Newest),
+            _ => Err("must be one of relevance, title, price_asc, price_desc, newest".into()),
+        }
+    }
+}
+
+/// Validated search parameters.
+#[derive(Debug, Clone)]
+pub struct Search {
+    words: Vec<String>,
+    genre: Option<String>,
+    author: Option<String>,
+    format: Option<Format>,
+    min_price: Option<Money>,
+    max_price: Option<Money>,
+    in_stock: Option<bool>,
+    sort: Sort,
+    pub page: PageRequest,
+}
+
+fn bounded_text(value: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err("must not be empty".into())
+    } else if value.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else {
+        Ok(value.to_lowercase())
+    }
+}
+
+impl ListQuery {
+    pub fn validate(&self) -> Result<Search, ApiError> {
+        let mut errors = FieldErrors::new();
+        let page = PageParams { page: self.page.clone(), limit: self.limit.clone() }.validate(&mut errors);
+        let q = self.q.as_deref().and_then(|v| errors.check("q", bounded_text(v, 200)));
+        let words: Vec<String> = q
+            .map(|q| {
+                q.split_whitespace()
+                    .map(|word| {
+                        // "978-0-7023-1872-6" finds the ISBN stored without hyphens.
+                        let digits = word.replace('-', "");
+                        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'x') { digits } else { word.to_owned() }
+                    })
+                    .take(10)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let min_price = self.min_price.as_deref().and_then(|v| errors.check("min_price", v.parse::<Money>()));
+        let max_price = self.max_price.as_deref().and_then(|v| errors.check("max_price", v.parse::<Money>()));
+        if let (Some(min), Some(max)) = (min_price, max_price)
+            && min > max
+        {
+            errors.add("max_price", "must not be below min_price");
+        }
+        let sort = match self.sort.as_deref() {
+            Some(raw) => errors.check("sort", raw.parse::<Sort>()).unwrap_or(Sort::Title),
+            None if !words.is_empty() => Sort::Relevance,
+            None => Sort::Title,
+        };
+        if sort == Sort::Relevance && words.is_empty() {
+            errors.add("sort", "relevance needs a search text in q");
+        }
+        let search = Search {
+            genre: self.genre.as_deref().and_then(|v| errors.check("genre", bounded_text(v, 64))),
+            author: self.author.as_deref().and_then(|v| errors.check("author", bounded_text(v, 100))),
+            format: self.format.as_deref().and_then(|v| errors.check("format", v.parse::<Format>())),
+            in_stock: self
+                .in_stock
+                .as_deref()
+                .and_then(|v| errors.check("in_stock", v.parse::<bool>().map_err(|_| "must be true or false"))),
+            words,
+            min_price,
+            max_price,
+            sort,
+            page,
+        };
+        errors.into_invalid_parameters()?;
+        Ok(search)
+    }
+}
+
+/// `%value%` with LIKE's wildcards in `value` taken literally.
+fn contains(value: &str) -> LikeExpr {
+    let escaped = value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+fn starts_with(value: &str) -> LikeExpr {
+    let escaped = value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    LikeExpr::new(format!("{escaped}%")).escape('\\')
+}
+
+impl Search {
+    /// Every filter but the genre: the base of the genre facets.
+    fn condition_without_genre(&self) -> Condition {
+        let mut condition = Condition::all();
+        for word in &self.words {
+            condition = condition.add(Expr::col(book::Column::SearchText).like(contains(word)));
+        }
+        if let Some(author) = &self.author {
+            condition = condition.add(Expr::col(book::Column::AuthorsKey).like(contains(author)));
+        }
+        if let Some(format) = self.format {
+            condition = condition.add(book::Column::Format.eq(format.as_str()));
+        }
+        if let Some(min) = self.min_price {
+            condition = condition.add(book::Column::PriceCents.gte(min.cents()));
+        }
+        if let Some(max) = self.max_price {
+            condition = condition.add(book::Column::PriceCents.lte(max.cents()));
+        }
+        match self.in_stock {
+            Some(true) => condition = condition.add(book::Column::Available.gt(0)),
+            Some(false) => condition = condition.add(book::Column::Available.lte(0)),
+            None => {}
+        }
+        condition
+    }
+
+    fn condition(&self) -> Condition {
+        let condition = self.condition_without_genre();
+        match &self.genre {
+            Some(genre) => condition.add(book::Column::GenreKey.eq(genre.as_str())),
+            None => condition,
+        }
+    }
+
+    /// The filtered books, without ordering.
+    pub fn filtered(&self) -> Select<book::Entity> {
+        book::Entity::find().filter(self.condition())
+    }
+
+    /// The filtered books in the requested order, ties broken by id so pages never overlap.
+    pub fn ordered(&self) -> Select<book::Entity> {
+        let select = self.filtered();
+        let select = match self.sort {
+            Sort::Relevance => {
+                let phrase = self.words.join(" ");
+                let rank = CaseStatement::new()
+                    .case(Expr::col(book::Column::TitleKey).eq(phrase.as_str()), 0)
+                    .case(Expr::col(book::Column::TitleKey).like(starts_with(&phrase)), 1)
+                    .case(Expr::col(book::Column::TitleKey).like(contains(&phrase)), 2)
+                    .case(Expr::col(book::Column::AuthorsKey).like(contains(&phrase)), 3)
+                    .finally(4);
+                select.order_by(Into::<Expr>::into(rank), Order::Asc).order_by_asc(book::Column::TitleKey)
+            }
+            Sort::Title => select.order_by_asc(book::Column::TitleKey),
+            Sort::PriceAsc => select.order_by_asc(book::Column::PriceCents),
+            Sort::PriceDesc => select.order_by_desc(book::Column::PriceCents),
+            Sort::Newest => select.order_by_desc(book::Column::CreatedAt),
+        };
+        select.order_by_asc(book::Column::Id)
+    }
+
+    /// Books per genre under every filter except the genre itself, so a client can show how many
+    /// books each genre choice would give.
+    pub fn genre_facets(&self) -> sea_orm::Selector<sea_orm::SelectModel<GenreCount>> {
+        book::Entity::find()
+            .select_only()
+            .column(book::Column::Genre)
+            .column_as(book::Column::Id.count(), "count")
+            .filter(self.condition_without_genre())
+            .group_by(book::Column::Genre)
+            .order_by_asc(book::Column::Genre)
+            .into_model::<GenreCount>()
+    }
+}
+
+/// How many books of a genre match.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sea_orm::FromQueryResult)]
+pub struct GenreCount {
+    pub genre: String,
+    pub count: i64,
+}
+
