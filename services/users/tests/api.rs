@@ -1,0 +1,459 @@
+//! The users service over HTTP, on SQLite, PostgreSQL and MariaDB: every authentication rule.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use migration::{Migrator, MigratorTrait};
+use platform::auth::{AUDIENCE, Claims, ISSUER, KeyPair, Role, TokenSigner};
+use platform::testing::{TestDatabase, TestServer};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use users::entity::refresh_token;
+use users::{UsersConfig, UsersState};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct App {
+    server: TestServer,
+    db: DatabaseConnection,
+    http: reqwest::Client,
+    keys: KeyPair,
+}
+
+/// Limits high enough that only the rate-limit tests ever meet them.
+fn config() -> UsersConfig {
+    UsersConfig { rate_per_client: 10_000, rate_per_account: 10_000, ..UsersConfig::default() }
+}
+
+async fn spawn(db: &TestDatabase, config: UsersConfig) -> App {
+    let conn = db.connect().await.unwrap();
+    Migrator::up(&conn, None).await.unwrap();
+    let keys = KeyPair::generate();
+    let state = UsersState::new(conn.clone(), &keys, config).unwrap();
+    let (router, _) = users::router(state).split_for_parts();
+    let server = TestServer::start(router, vec![conn.clone()]).await;
+    App { server, db: conn, http: reqwest::Client::new(), keys }
+}
+
+/// A response's status, body and refresh cookie (when set).
+struct Reply {
+    status: StatusCode,
+    body: Value,
+    cookie: Option<String>,
+    set_cookie: Option<String>,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl App {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let set_cookie = headers.get("set-cookie").map(|v| v.to_str().unwrap().to_owned());
+        let cookie = set_cookie
+            .as_deref()
+            .and_then(|c| c.split(';').next())
+            .and_then(|pair| pair.strip_prefix("bookstore_refresh="))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body, cookie, set_cookie, headers }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.post(self.server.url(path)).json(&body)).await
+    }
+
+    async fn register(&self, email: &str) -> Reply {
+        self.post("/api/v1/auth/register", json!({ "email": email, "password": PASSWORD })).await
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/api/v1/auth/login", json!({ "email": email, "password": password })).await
+    }
+
+    async fn refresh(&self, cookie: &str) -> Reply {
+        self.send(self.http.post(self.server.url("/api/v1/auth/refresh")).header("cookie", format!("bookstore_refresh={cookie}")))
+            .await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(self.http.get(self.server.url(path)).bearer_auth(token)).await
+    }
+
+    async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(self.http.patch(self.server.url(path)).bearer_auth(token).json(&body)).await
+    }
+
+    /// An admin made the way the first admin is bootstrapped; returns its access token and id.
+    async fn admin(&self) -> (String, String) {
+        users::accounts::bootstrap_admin(&self.db, "root@shop.example", PASSWORD).await.unwrap();
+        let reply = self.login("root@shop.example", PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        (token(&reply), reply.body["user"]["id"].as_str().unwrap().to_owned())
+    }
+
+    async fn close(self) {
+        drop(self.server);
+        self.db.close().await.unwrap();
+    }
+}
+
+fn token(reply: &Reply) -> String {
+    reply.body["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {}", reply.body)).to_owned()
+}
+
+fn assert_problem(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
+    assert_eq!(reply.body["code"], code, "{}", reply.body);
+    assert_eq!(reply.body["status"], status.as_u16());
+}
+
+fn claims_for(user_id: &str, role: Role, exp_offset: i64) -> Claims {
+    let now = Utc::now().timestamp();
+    Claims {
+        sub: user_id.into(),
+        role,
+        iat: now,
+        exp: now + exp_offset,
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+        jti: "test".into(),
+    }
+}
+
+fn sign_ed(keys: &KeyPair, claims: &Claims) -> String {
+    let key = EncodingKey::from_ed_pem(keys.to_pem().unwrap().as_bytes()).unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
+}
+
+platform::backend_tests! {
+    async fn sign_up_creates_a_customer_and_starts_a_session(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.register("new.reader@shop.example").await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(reply.body["user"]["role"], "customer");
+        assert_eq!(reply.body["user"]["email"], "new.reader@shop.example");
+        assert_eq!(reply.body["token_type"], "Bearer");
+        assert_eq!(reply.body["expires_in"], 900);
+        let set_cookie = reply.set_cookie.clone().unwrap();
+        for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"] {
+            assert!(set_cookie.contains(attribute), "{set_cookie} lacks {attribute}");
+        }
+        let me = app.get("/api/v1/users/me", &token(&reply)).await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert_eq!(me.body["email"], "new.reader@shop.example");
+        app.close().await;
+    }
+
+    async fn sign_up_as_admin_is_impossible(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app
+            .post("/api/v1/auth/register", json!({ "email": "mallory@shop.example", "password": PASSWORD, "role": "admin" }))
+            .await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert!(reply.body["errors"]["role"].is_array());
+        let login = app.login("mallory@shop.example", PASSWORD).await;
+        assert_problem(&login, StatusCode::UNAUTHORIZED, "invalid_credentials");
+        // Any other field that might grant privileges is refused too, not ignored.
+        let reply = app
+            .post("/api/v1/auth/register", json!({ "email": "mallory@shop.example", "password": PASSWORD, "is_admin": true }))
+            .await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        app.close().await;
+    }
+
+    async fn emails_are_normalised_and_unique(db) {
+        let app = spawn(&db, config()).await;
+        assert_eq!(app.register("  Alice@Example.COM ").await.status, StatusCode::CREATED);
+        let again = app.register("alice@example.com").await;
+        assert_problem(&again, StatusCode::CONFLICT, "email_taken");
+        let login = app.login("ALICE@example.com", PASSWORD).await;
+        assert_eq!(login.status, StatusCode::OK);
+        app.close().await;
+    }
+
+    async fn sign_up_reports_every_invalid_field(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.post("/api/v1/auth/register", json!({ "email": "not-an-email", "password": "short", "display_name": "" })).await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert!(reply.body["errors"]["email"].is_array(), "{}", reply.body);
+        assert!(reply.body["errors"]["display_name"].is_array(), "{}", reply.body);
+        let reply = app.post("/api/v1/auth/register", json!({ "email": "bob@shop.example", "password": "short" })).await;
+        assert!(reply.body["errors"]["password"].is_array(), "{}", reply.body);
+        let reply = app.post("/api/v1/auth/register", json!({ "email": "", "password": "" })).await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        app.close().await;
+    }
+
+    async fn wrong_password_and_unknown_email_get_the_same_answer(db) {
+        let app = spawn(&db, config()).await;
+        app.register("carol@shop.example").await;
+        let wrong = app.login("carol@shop.example", "not the password").await;
+        let unknown = app.login("nobody@shop.example", "not the password").await;
+        assert_problem(&wrong, StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert_problem(&unknown, StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert_eq!(wrong.body, unknown.body);
+        app.close().await;
+    }
+
+    async fn expired_tampered_and_foreign_tokens_are_refused(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.register("dave@shop.example").await;
+        let genuine = token(&reply);
+        let user_id = reply.body["user"]["id"].as_str().unwrap().to_owned();
+
+        let expired = sign_ed(&app.keys, &claims_for(&user_id, Role::Customer, -60));
+        assert_problem(&app.get("/api/v1/users/me", &expired).await, StatusCode::UNAUTHORIZED, "invalid_token");
+
+        // Same signature, payload changed to claim admin.
+        let parts: Vec<&str> = genuine.split('.').collect();
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut payload: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+        payload["role"] = json!("admin");
+        let tampered = format!("{}.{}.{}", parts[0], engine.encode(payload.to_string()), parts[2]);
+        assert_problem(&app.get("/api/v1/users/me", &tampered).await, StatusCode::UNAUTHORIZED, "invalid_token");
+
+        let other_keys = KeyPair::generate();
+        let foreign = TokenSigner::new(&other_keys, Duration::from_secs(900)).unwrap().sign(&user_id, Role::Admin).unwrap();
+        assert_problem(&app.get("/api/v1/users", &foreign).await, StatusCode::UNAUTHORIZED, "invalid_token");
+
+        let mut no_exp = serde_json::to_value(claims_for(&user_id, Role::Customer, 60)).unwrap();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        let key = EncodingKey::from_ed_pem(app.keys.to_pem().unwrap().as_bytes()).unwrap();
+        let without_exp = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &no_exp, &key).unwrap();
+        assert_problem(&app.get("/api/v1/users/me", &without_exp).await, StatusCode::UNAUTHORIZED, "invalid_token");
+
+        let mut wrong_audience = claims_for(&user_id, Role::Customer, 60);
+        wrong_audience.aud = "someone-else".into();
+        assert_problem(&app.get("/api/v1/users/me", &sign_ed(&app.keys, &wrong_audience)).await, StatusCode::UNAUTHORIZED, "invalid_token");
+
+        assert_problem(&app.get("/api/v1/users/me", "garbage").await, StatusCode::UNAUTHORIZED, "invalid_token");
+        let none = app.send(app.http.get(app.server.url("/api/v1/users/me"))).await;
+        assert_problem(&none, StatusCode::UNAUTHORIZED, "unauthenticated");
+        app.close().await;
+    }
+
+    async fn an_hs256_token_keyed_with_the_public_key_is_refused(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.register("erin@shop.example").await;
+        let user_id = reply.body["user"]["id"].as_str().unwrap().to_owned();
+        let jwks = app.send(app.http.get(app.server.url("/api/v1/auth/jwks.json"))).await;
+        let x = jwks.body["keys"][0]["x"].as_str().unwrap().to_owned();
+        let claims = claims_for(&user_id, Role::Admin, 600);
+        for secret in [app.keys.public().to_pem().unwrap().into_bytes(), x.into_bytes()] {
+            let forged = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&secret)).unwrap();
+            assert_problem(&app.get("/api/v1/users", &forged).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        }
+        app.close().await;
+    }
+
+    async fn jwks_publishes_the_key_that_verifies_access_tokens(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.register("frank@shop.example").await;
+        let jwks = app.send(app.http.get(app.server.url("/api/v1/auth/jwks.json"))).await;
+        assert_eq!(jwks.status, StatusCode::OK);
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.body.clone()).unwrap();
+        let key = jsonwebtoken::DecodingKey::from_jwk(&set.keys[0]).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[AUDIENCE]);
+        let data = jsonwebtoken::decode::<Claims>(&token(&reply), &key, &validation).unwrap();
+        assert_eq!(data.claims.role, Role::Customer);
+        assert_eq!(data.header.kid.as_deref(), set.keys[0].common.key_id.as_deref());
+        app.close().await;
+    }
+
+    async fn refresh_rotates_the_token(db) {
+        let app = spawn(&db, config()).await;
+        let first = app.register("grace@shop.example").await.cookie.unwrap();
+        let rotated = app.refresh(&first).await;
+        assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+        let second = rotated.cookie.clone().unwrap();
+        assert_ne!(first, second);
+        assert_eq!(app.get("/api/v1/users/me", &token(&rotated)).await.status, StatusCode::OK);
+        let third = app.refresh(&second).await;
+        assert_eq!(third.status, StatusCode::OK);
+        app.close().await;
+    }
+
+    async fn replaying_a_rotated_refresh_token_revokes_its_family(db) {
+        let app = spawn(&db, config()).await;
+        let first = app.register("heidi@shop.example").await.cookie.unwrap();
+        let second = app.refresh(&first).await.cookie.unwrap();
+        let replay = app.refresh(&first).await;
+        assert_problem(&replay, StatusCode::UNAUTHORIZED, "invalid_token");
+        // The thief's replay also ends the legitimate holder's session.
+        assert_problem(&app.refresh(&second).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        // Another session of the same user is untouched.
+        let other = app.login("heidi@shop.example", PASSWORD).await.cookie.unwrap();
+        assert_eq!(app.refresh(&other).await.status, StatusCode::OK);
+        app.close().await;
+    }
+
+    async fn logout_revokes_the_session_on_the_server(db) {
+        let app = spawn(&db, config()).await;
+        let cookie = app.register("ivan@shop.example").await.cookie.unwrap();
+        let logout = app
+            .send(app.http.post(app.server.url("/api/v1/auth/logout")).header("cookie", format!("bookstore_refresh={cookie}")))
+            .await;
+        assert_eq!(logout.status, StatusCode::NO_CONTENT);
+        assert!(logout.set_cookie.unwrap().contains("Max-Age=0"));
+        assert_problem(&app.refresh(&cookie).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        let missing = app.send(app.http.post(app.server.url("/api/v1/auth/refresh"))).await;
+        assert_problem(&missing, StatusCode::UNAUTHORIZED, "unauthenticated");
+        app.close().await;
+    }
+
+    async fn sessions_slide_but_never_pass_their_absolute_cap(db) {
+        let app = spawn(&db, UsersConfig {
+            refresh_idle: Duration::from_secs(3600),
+            refresh_absolute: Duration::from_secs(5400),
+            ..config()
+        }).await;
+        let reply = app.register("judy@shop.example").await;
+        let user_id = reply.body["user"]["id"].as_str().unwrap().to_owned();
+        let cookie = app.refresh(&reply.cookie.unwrap()).await.cookie.unwrap();
+        let rows = refresh_token::Entity::find().filter(refresh_token::Column::UserId.eq(user_id.clone())).all(&app.db).await.unwrap();
+        let newest = rows.iter().find(|r| r.used_at.is_none()).unwrap();
+        let idle = (newest.expires_at - newest.created_at).num_seconds();
+        assert!((3590..=3600).contains(&idle), "sliding expiry is {idle}s");
+        assert!(newest.family_expires_at <= newest.created_at + chrono::Duration::seconds(5400));
+
+        // Past the idle expiry the token is refused.
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::ExpiresAt, sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::seconds(1)))
+            .filter(refresh_token::Column::Id.eq(newest.id.clone()))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        assert_problem(&app.refresh(&cookie).await, StatusCode::UNAUTHORIZED, "invalid_token");
+
+        // Past the family's absolute cap a fresh-looking token is refused too.
+        let cookie = app.login("judy@shop.example", PASSWORD).await.cookie.unwrap();
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::FamilyExpiresAt, sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::seconds(1)))
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        assert_problem(&app.refresh(&cookie).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        app.close().await;
+    }
+
+    async fn customers_are_refused_on_admin_routes(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.register("ken@shop.example").await;
+        let customer = token(&reply);
+        let id = reply.body["user"]["id"].as_str().unwrap().to_owned();
+        assert_problem(&app.get("/api/v1/users", &customer).await, StatusCode::FORBIDDEN, "forbidden");
+        let promote = app.patch(&format!("/api/v1/users/{id}"), &customer, json!({ "role": "admin" })).await;
+        assert_problem(&promote, StatusCode::FORBIDDEN, "forbidden");
+        let me = app.get("/api/v1/users/me", &customer).await;
+        assert_eq!(me.body["role"], "customer");
+        app.close().await;
+    }
+
+    async fn admins_list_users_and_change_roles(db) {
+        let app = spawn(&db, config()).await;
+        let (admin, admin_id) = app.admin().await;
+        for i in 0..5 {
+            app.register(&format!("reader{i}@shop.example")).await;
+        }
+        let page = app.get("/api/v1/users?limit=2&role=customer", &admin).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert_eq!(page.body["total"], 5);
+        assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
+        assert_eq!(page.body["next_page"], 2);
+        let mut seen = Vec::new();
+        for n in 1..=3 {
+            let page = app.get(&format!("/api/v1/users?limit=2&page={n}&role=customer"), &admin).await;
+            seen.extend(page.body["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 5, "pages overlap or leave gaps: {seen:?}");
+        assert_problem(&app.get("/api/v1/users?limit=1000", &admin).await, StatusCode::BAD_REQUEST, "invalid_parameter");
+        assert_problem(&app.get("/api/v1/users?role=owner", &admin).await, StatusCode::BAD_REQUEST, "invalid_parameter");
+
+        let target = seen[0].clone();
+        let promoted = app.patch(&format!("/api/v1/users/{target}"), &admin, json!({ "role": "admin" })).await;
+        assert_eq!(promoted.status, StatusCode::OK);
+        assert_eq!(promoted.body["role"], "admin");
+        let own = app.patch(&format!("/api/v1/users/{admin_id}"), &admin, json!({ "active": false })).await;
+        assert_problem(&own, StatusCode::CONFLICT, "conflict");
+        let missing = app.patch("/api/v1/users/no-such-user", &admin, json!({ "active": false })).await;
+        assert_problem(&missing, StatusCode::NOT_FOUND, "not_found");
+        let bad_role = app.patch(&format!("/api/v1/users/{target}"), &admin, json!({ "role": "owner" })).await;
+        assert_problem(&bad_role, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        app.close().await;
+    }
+
+    async fn deactivated_users_are_refused(db) {
+        let app = spawn(&db, config()).await;
+        let (admin, _) = app.admin().await;
+        let reply = app.register("leo@shop.example").await;
+        let (access, cookie) = (token(&reply), reply.cookie.clone().unwrap());
+        let id = reply.body["user"]["id"].as_str().unwrap().to_owned();
+        let off = app.patch(&format!("/api/v1/users/{id}"), &admin, json!({ "active": false })).await;
+        assert_eq!(off.body["active"], false);
+        assert_problem(&app.login("leo@shop.example", PASSWORD).await, StatusCode::FORBIDDEN, "account_deactivated");
+        assert_problem(&app.refresh(&cookie).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        assert_problem(&app.get("/api/v1/users/me", &access).await, StatusCode::FORBIDDEN, "account_deactivated");
+        let on = app.patch(&format!("/api/v1/users/{id}"), &admin, json!({ "active": true })).await;
+        assert_eq!(on.body["active"], true);
+        assert_eq!(app.login("leo@shop.example", PASSWORD).await.status, StatusCode::OK);
+        app.close().await;
+    }
+
+    async fn users_change_their_name_and_password(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.register("mia@shop.example").await;
+        let access = token(&reply);
+        let cookie = reply.cookie.unwrap();
+        let renamed = app.patch("/api/v1/users/me", &access, json!({ "display_name": "Mia Ünïcødé 📚" })).await;
+        assert_eq!(renamed.body["display_name"], "Mia Ünïcødé 📚");
+        let no_current = app.patch("/api/v1/users/me", &access, json!({ "new_password": "another fine password" })).await;
+        assert_problem(&no_current, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert!(no_current.body["errors"]["current_password"].is_array());
+        let changed = app
+            .patch("/api/v1/users/me", &access, json!({ "new_password": "another fine password", "current_password": PASSWORD }))
+            .await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        assert_problem(&app.login("mia@shop.example", PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert_eq!(app.login("mia@shop.example", "another fine password").await.status, StatusCode::OK);
+        // Changing the password ends the other sessions.
+        assert_problem(&app.refresh(&cookie).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        app.close().await;
+    }
+
+    async fn login_and_sign_up_are_rate_limited_per_client(db) {
+        let app = spawn(&db, UsersConfig { rate_per_client: 3, ..config() }).await;
+        for _ in 0..3 {
+            assert_eq!(app.login("nobody@shop.example", "whatever it is").await.status, StatusCode::UNAUTHORIZED);
+        }
+        let limited = app.register("olga@shop.example").await;
+        assert_problem(&limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        let retry_after: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry_after));
+        app.close().await;
+    }
+
+    async fn login_is_rate_limited_per_account(db) {
+        let app = spawn(&db, UsersConfig { rate_per_account: 2, ..config() }).await;
+        app.register("pat@shop.example").await;
+        for _ in 0..2 {
+            assert_eq!(app.login("pat@shop.example", "wrong password here").await.status, StatusCode::UNAUTHORIZED);
+        }
+        // Even the right password waits: guessing cannot go faster than the limit.
+        assert_problem(&app.login("PAT@shop.example", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        app.register("quinn@shop.example").await;
+        assert_eq!(app.login("quinn@shop.example", PASSWORD).await.status, StatusCode::OK);
+        app.close().await;
+    }
+}
