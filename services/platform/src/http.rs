@@ -15,6 +15,7 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 
 use crate::error::{ApiError, ErrorCode, problem_response};
@@ -60,12 +61,15 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
         .merge(ops)
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(ctx.metrics.clone(), track_http))
-        .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             ctx.request_timeout,
         ))
-        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        // Refuses a body announced as too large before reading it, and cuts off one that grows
+        // past the limit while streaming; the extractors' own default limit is then redundant.
+        .layer(RequestBodyLimitLayer::new(DEFAULT_BODY_LIMIT))
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(cors(&ctx.cors_origins))
         .layer(middleware::from_fn(request_context))
 }
@@ -115,16 +119,17 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such endpoint")
 }
 
-/// Errors produced outside our handlers (405 from the router, 413 from the body limit, 504 from
-/// the timeout) come with an empty or plain-text body; clients get problem+json for those too.
+/// Errors produced outside our handlers (405 from the router, 504 from the timeout, plain-text
+/// rejections) come with an empty or plain-text body; clients get problem+json for those too.
 async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_problem = response
+    // Our own error bodies are JSON already (problem+json, or the JSON of /readyz).
+    let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
     let code = ErrorCode::ALL
