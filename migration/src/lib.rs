@@ -26,7 +26,11 @@ pub(crate) mod columns {
 
     /// An opaque id (a UUID in text form).
     pub fn id<T: IntoIden>(name: T) -> ColumnDef {
-        ColumnDef::new(name).string_len(36).not_null().primary_key().to_owned()
+        ColumnDef::new(name)
+            .string_len(36)
+            .not_null()
+            .primary_key()
+            .to_owned()
     }
 
     /// A reference to an id in another table.
@@ -35,16 +39,26 @@ pub(crate) mod columns {
     }
 
     pub fn timestamp<T: IntoIden>(name: T) -> ColumnDef {
-        ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+        ColumnDef::new(name)
+            .timestamp_with_time_zone()
+            .not_null()
+            .to_owned()
     }
 
     pub fn timestamp_null<T: IntoIden>(name: T) -> ColumnDef {
-        ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
+        ColumnDef::new(name)
+            .timestamp_with_time_zone()
+            .null()
+            .to_owned()
     }
 
     /// A text column compared and sorted byte by byte on every backend, so that ordering and
     /// uniqueness do not depend on the server's locale.
-    pub fn binary_collated<T: IntoIden>(name: T, len: u32, backend: sea_orm::DbBackend) -> ColumnDef {
+    pub fn binary_collated<T: IntoIden>(
+        name: T,
+        len: u32,
+        backend: sea_orm::DbBackend,
+    ) -> ColumnDef {
         let mut column = ColumnDef::new(name).string_len(len).not_null().to_owned();
         match backend {
             sea_orm::DbBackend::Postgres => column.extra("COLLATE \"C\""),

@@ -19,7 +19,11 @@ impl MigrationTrait for Migration {
                     .col(columns::id(RefreshTokens::Id))
                     .col(columns::id_ref(RefreshTokens::UserId))
                     .col(columns::id_ref(RefreshTokens::FamilyId))
-                    .col(ColumnDef::new(RefreshTokens::TokenHash).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(RefreshTokens::TokenHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
                     .col(columns::timestamp(RefreshTokens::CreatedAt))
                     .col(columns::timestamp(RefreshTokens::ExpiresAt))
                     .col(columns::timestamp(RefreshTokens::FamilyExpiresAt))
@@ -66,7 +70,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(RefreshTokens::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(RefreshTokens::Table).to_owned())
+            .await
     }
 }
 

@@ -26,11 +26,22 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Books::Format).string_len(16).not_null())
                     .col(ColumnDef::new(Books::Genre).string_len(64).not_null())
                     .col(ColumnDef::new(Books::GenreKey).string_len(64).not_null())
-                    .col(ColumnDef::new(Books::PriceCents).big_integer().not_null().check(Expr::col(Books::PriceCents).gte(0)))
+                    .col(
+                        ColumnDef::new(Books::PriceCents)
+                            .big_integer()
+                            .not_null()
+                            .check(Expr::col(Books::PriceCents).gte(0)),
+                    )
                     .col(ColumnDef::new(Books::Description).text().not_null())
                     .col(ColumnDef::new(Books::CoverKey).string_len(200).null())
                     .col(ColumnDef::new(Books::DocumentKey).string_len(200).null())
-                    .col(ColumnDef::new(Books::Available).integer().not_null().default(0).check(Expr::col(Books::Available).gte(0)))
+                    .col(
+                        ColumnDef::new(Books::Available)
+                            .integer()
+                            .not_null()
+                            .default(0)
+                            .check(Expr::col(Books::Available).gte(0)),
+                    )
                     .col(columns::timestamp(Books::CreatedAt))
                     .col(columns::timestamp(Books::UpdatedAt))
                     .to_owned(),
@@ -57,7 +68,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Books::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Books::Table).to_owned())
+            .await
     }
 }
 

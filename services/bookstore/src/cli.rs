@@ -4,11 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use platform::auth::Role;
-use platform::config::{ConfigError, DatabaseArgs, GlobalArgs, ServeArgs, positive, seconds, secret};
+use platform::config::{
+    ConfigError, DatabaseArgs, GlobalArgs, ServeArgs, positive, seconds, secret,
+};
 use users::UsersConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "bookstore", version, about = "An event-driven online bookstore.", propagate_version = true)]
+#[command(
+    name = "bookstore",
+    version,
+    about = "An event-driven online bookstore.",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -97,18 +104,35 @@ pub struct VerifyArgs {
 
 impl VerifyArgs {
     pub fn pem(&self) -> Result<String, ConfigError> {
-        secret("BOOKSTORE_JWT_PUBLIC_KEY", self.jwt_public_key.clone(), self.jwt_public_key_file.as_ref())?
-            .ok_or_else(|| ConfigError::new("BOOKSTORE_JWT_PUBLIC_KEY", "is required (or BOOKSTORE_JWT_PUBLIC_KEY_FILE)"))
+        secret(
+            "BOOKSTORE_JWT_PUBLIC_KEY",
+            self.jwt_public_key.clone(),
+            self.jwt_public_key_file.as_ref(),
+        )?
+        .ok_or_else(|| {
+            ConfigError::new(
+                "BOOKSTORE_JWT_PUBLIC_KEY",
+                "is required (or BOOKSTORE_JWT_PUBLIC_KEY_FILE)",
+            )
+        })
     }
 }
 
 /// Tunables of the users service.
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
-    #[arg(long, env = "BOOKSTORE_ACCESS_TOKEN_TTL_SECONDS", default_value = "900")]
+    #[arg(
+        long,
+        env = "BOOKSTORE_ACCESS_TOKEN_TTL_SECONDS",
+        default_value = "900"
+    )]
     pub access_token_ttl_seconds: String,
     /// A session unused this long ends (sliding expiry).
-    #[arg(long, env = "BOOKSTORE_SESSION_IDLE_SECONDS", default_value = "1209600")]
+    #[arg(
+        long,
+        env = "BOOKSTORE_SESSION_IDLE_SECONDS",
+        default_value = "1209600"
+    )]
     pub session_idle_seconds: String,
     /// No session lasts longer than this.
     #[arg(long, env = "BOOKSTORE_SESSION_MAX_SECONDS", default_value = "7776000")]
@@ -141,26 +165,57 @@ pub struct AdminBootstrap {
 impl AuthArgs {
     pub fn users_config(&self) -> Result<UsersConfig, ConfigError> {
         let config = UsersConfig {
-            access_ttl: seconds("BOOKSTORE_ACCESS_TOKEN_TTL_SECONDS", &self.access_token_ttl_seconds, 30)?,
-            refresh_idle: seconds("BOOKSTORE_SESSION_IDLE_SECONDS", &self.session_idle_seconds, 60)?,
-            refresh_absolute: seconds("BOOKSTORE_SESSION_MAX_SECONDS", &self.session_max_seconds, 60)?,
-            rate_per_client: positive("BOOKSTORE_AUTH_RATE_PER_CLIENT", &self.auth_rate_per_client)?,
-            rate_per_account: positive("BOOKSTORE_AUTH_RATE_PER_ACCOUNT", &self.auth_rate_per_account)?,
+            access_ttl: seconds(
+                "BOOKSTORE_ACCESS_TOKEN_TTL_SECONDS",
+                &self.access_token_ttl_seconds,
+                30,
+            )?,
+            refresh_idle: seconds(
+                "BOOKSTORE_SESSION_IDLE_SECONDS",
+                &self.session_idle_seconds,
+                60,
+            )?,
+            refresh_absolute: seconds(
+                "BOOKSTORE_SESSION_MAX_SECONDS",
+                &self.session_max_seconds,
+                60,
+            )?,
+            rate_per_client: positive(
+                "BOOKSTORE_AUTH_RATE_PER_CLIENT",
+                &self.auth_rate_per_client,
+            )?,
+            rate_per_account: positive(
+                "BOOKSTORE_AUTH_RATE_PER_ACCOUNT",
+                &self.auth_rate_per_account,
+            )?,
             trust_forwarded_for: self.trust_forwarded_for,
         };
         if config.refresh_absolute < config.refresh_idle {
-            return Err(ConfigError::new("BOOKSTORE_SESSION_MAX_SECONDS", "must not be shorter than BOOKSTORE_SESSION_IDLE_SECONDS"));
+            return Err(ConfigError::new(
+                "BOOKSTORE_SESSION_MAX_SECONDS",
+                "must not be shorter than BOOKSTORE_SESSION_IDLE_SECONDS",
+            ));
         }
         Ok(config)
     }
 
     pub fn admin(&self) -> Result<Option<AdminBootstrap>, ConfigError> {
-        let password = secret("BOOKSTORE_ADMIN_PASSWORD", self.admin_password.clone(), self.admin_password_file.as_ref())?;
+        let password = secret(
+            "BOOKSTORE_ADMIN_PASSWORD",
+            self.admin_password.clone(),
+            self.admin_password_file.as_ref(),
+        )?;
         match (self.admin_email.clone().filter(|e| !e.is_empty()), password) {
             (Some(email), Some(password)) => Ok(Some(AdminBootstrap { email, password })),
             (None, None) => Ok(None),
-            (Some(_), None) => Err(ConfigError::new("BOOKSTORE_ADMIN_PASSWORD", "is required when BOOKSTORE_ADMIN_EMAIL is set")),
-            (None, Some(_)) => Err(ConfigError::new("BOOKSTORE_ADMIN_EMAIL", "is required when BOOKSTORE_ADMIN_PASSWORD is set")),
+            (Some(_), None) => Err(ConfigError::new(
+                "BOOKSTORE_ADMIN_PASSWORD",
+                "is required when BOOKSTORE_ADMIN_EMAIL is set",
+            )),
+            (None, Some(_)) => Err(ConfigError::new(
+                "BOOKSTORE_ADMIN_EMAIL",
+                "is required when BOOKSTORE_ADMIN_PASSWORD is set",
+            )),
         }
     }
 }
@@ -204,7 +259,8 @@ pub struct CatalogArgs {
 
 /// Parses a role name for `admin create-user`.
 pub fn role(raw: &str) -> Result<Role, ConfigError> {
-    raw.parse().map_err(|err: String| ConfigError::new("--role", err))
+    raw.parse()
+        .map_err(|err: String| ConfigError::new("--role", err))
 }
 
 #[cfg(test)]

@@ -24,20 +24,27 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let default_url = format!("sqlite://{}/bookstore.db", args.data_dir.display());
     let db = connect(&args.database, Some(default_url)).await?;
-    Migrator::up(&db, None).await.context("cannot migrate the embedded database")?;
+    Migrator::up(&db, None)
+        .await
+        .context("cannot migrate the embedded database")?;
     let keys = match keys::configured(&args.keys)? {
         Some(keys) => keys,
         None => keys::in_data_dir(&args.data_dir)?,
     };
     let users_config = args.auth.users_config()?;
     let admin_login = ensure_admin(&db, &args.auth, &args.data_dir).await?;
-    let seeded = catalog::seed::seed_if_empty(&db).await.map_err(|err| anyhow::anyhow!("cannot load the sample catalogue: {err}"))?;
+    let seeded = catalog::seed::seed_if_empty(&db)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot load the sample catalogue: {err}"))?;
     if seeded > 0 {
         tracing::info!(books = seeded, "Loaded the sample catalogue.");
     }
     let users = users::UsersState::new(db.clone(), &keys, users_config)?;
     let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
-    let services = Services { users: Some(users), catalog: Some(catalog::CatalogState::new(db.clone(), verifier)) };
+    let services = Services {
+        users: Some(users),
+        catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
+    };
     let banner = format!(
         "Bookstore is running at http://{addr}\n  API docs:    http://{addr}/api/v1/docs\n  Admin login: {admin_login}",
         addr = serve.listen
@@ -50,13 +57,26 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
-    let keys = keys::configured(&args.keys)?
-        .ok_or_else(|| ConfigError::new("BOOKSTORE_JWT_PRIVATE_KEY", "is required for the users service (or BOOKSTORE_JWT_PRIVATE_KEY_FILE)"))?;
+    let keys = keys::configured(&args.keys)?.ok_or_else(|| {
+        ConfigError::new(
+            "BOOKSTORE_JWT_PRIVATE_KEY",
+            "is required for the users service (or BOOKSTORE_JWT_PRIVATE_KEY_FILE)",
+        )
+    })?;
     if let Some(admin) = args.auth.admin()? {
         bootstrap(&db, &admin.email, &admin.password).await?;
     }
     let users = users::UsersState::new(db.clone(), &keys, args.auth.users_config()?)?;
-    run_http(serve, shop::api(Services { users: Some(users), ..Services::default() }), vec![db], None).await
+    run_http(
+        serve,
+        shop::api(Services {
+            users: Some(users),
+            ..Services::default()
+        }),
+        vec![db],
+        None,
+    )
+    .await
 }
 
 /// `bookstore catalog`: the catalogue service against an already migrated database.
@@ -64,9 +84,13 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
-    let public = platform::auth::PublicKey::from_pem(&args.verify.pem()?).context("invalid configuration: BOOKSTORE_JWT_PUBLIC_KEY")?;
+    let public = platform::auth::PublicKey::from_pem(&args.verify.pem()?)
+        .context("invalid configuration: BOOKSTORE_JWT_PUBLIC_KEY")?;
     let verifier = Arc::new(TokenVerifier::new(&public)?);
-    let services = Services { catalog: Some(catalog::CatalogState::new(db.clone(), verifier)), ..Services::default() };
+    let services = Services {
+        catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
+        ..Services::default()
+    };
     run_http(serve, shop::api(services), vec![db], None).await
 }
 
@@ -79,7 +103,9 @@ pub async fn migrate(action: MigrateAction, database: DatabaseArgs) -> anyhow::R
             println!("{} migration(s) to apply.", pending.len());
             for migration in pending {
                 println!("  applying {}", migration.name());
-                Migrator::up(&db, Some(1)).await.with_context(|| format!("migration {} failed", migration.name()))?;
+                Migrator::up(&db, Some(1))
+                    .await
+                    .with_context(|| format!("migration {} failed", migration.name()))?;
             }
             println!("Schema is up to date.");
         }
@@ -87,13 +113,22 @@ pub async fn migrate(action: MigrateAction, database: DatabaseArgs) -> anyhow::R
             let applied = Migrator::get_applied_migrations(&db).await?;
             for migration in applied.iter().rev().take(steps as usize) {
                 println!("  rolling back {}", migration.name());
-                Migrator::down(&db, Some(1)).await.with_context(|| format!("rollback of {} failed", migration.name()))?;
+                Migrator::down(&db, Some(1))
+                    .await
+                    .with_context(|| format!("rollback of {} failed", migration.name()))?;
             }
-            println!("Rolled back {} migration(s).", applied.len().min(steps as usize));
+            println!(
+                "Rolled back {} migration(s).",
+                applied.len().min(steps as usize)
+            );
         }
         MigrateAction::Status => {
             for migration in Migrator::get_migration_with_status(&db).await? {
-                println!("{:<8} {}", format!("{:?}", migration.status()).to_lowercase(), migration.name());
+                println!(
+                    "{:<8} {}",
+                    format!("{:?}", migration.status()).to_lowercase(),
+                    migration.name()
+                );
             }
         }
     }
@@ -103,14 +138,33 @@ pub async fn migrate(action: MigrateAction, database: DatabaseArgs) -> anyhow::R
 /// `bookstore admin ...`.
 pub async fn admin(action: AdminAction) -> anyhow::Result<()> {
     match action {
-        AdminAction::CreateUser { email, password, password_file, role, display_name, database } => {
+        AdminAction::CreateUser {
+            email,
+            password,
+            password_file,
+            role,
+            display_name,
+            database,
+        } => {
             let role = cli::role(&role)?;
-            let password = secret("BOOKSTORE_NEW_USER_PASSWORD", password, password_file.as_ref())?
-                .ok_or_else(|| ConfigError::new("--password", "is required (or --password-file)"))?;
+            let password = secret(
+                "BOOKSTORE_NEW_USER_PASSWORD",
+                password,
+                password_file.as_ref(),
+            )?
+            .ok_or_else(|| ConfigError::new("--password", "is required (or --password-file)"))?;
             let db = connect(&database, None).await?;
             require_current_schema(&db).await?;
-            let account = users::accounts::NewAccount::validate(&email, &password, display_name.as_deref(), role).map_err(api_error)?;
-            let user = users::accounts::create(&db, account).await.map_err(api_error)?;
+            let account = users::accounts::NewAccount::validate(
+                &email,
+                &password,
+                display_name.as_deref(),
+                role,
+            )
+            .map_err(api_error)?;
+            let user = users::accounts::create(&db, account)
+                .await
+                .map_err(api_error)?;
             println!("Created {} {} ({}).", role.as_str(), user.email, user.id);
         }
         AdminAction::Seed { database } => {
@@ -135,7 +189,10 @@ fn api_error(err: platform::ApiError) -> anyhow::Error {
     anyhow::anyhow!(message)
 }
 
-async fn connect(args: &DatabaseArgs, default: Option<String>) -> anyhow::Result<DatabaseConnection> {
+async fn connect(
+    args: &DatabaseArgs,
+    default: Option<String>,
+) -> anyhow::Result<DatabaseConnection> {
     let url = args.url(default)?;
     platform::db::connect(&url, args.max_connections()?).await
 }
@@ -151,46 +208,78 @@ async fn require_current_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
     if pending.is_empty() {
         Ok(())
     } else {
-        anyhow::bail!("the database schema is behind ({} pending: {}); run `bookstore migrate up` first", pending.len(), pending.join(", "))
+        anyhow::bail!(
+            "the database schema is behind ({} pending: {}); run `bookstore migrate up` first",
+            pending.len(),
+            pending.join(", ")
+        )
     }
 }
 
 async fn bootstrap(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<()> {
-    match users::accounts::bootstrap_admin(db, email, password).await.map_err(api_error)? {
-        users::accounts::Bootstrap::Created => tracing::info!(email, "Created the first admin account."),
-        users::accounts::Bootstrap::AlreadyExists => tracing::debug!(email, "Admin account already exists."),
+    match users::accounts::bootstrap_admin(db, email, password)
+        .await
+        .map_err(api_error)?
+    {
+        users::accounts::Bootstrap::Created => {
+            tracing::info!(email, "Created the first admin account.")
+        }
+        users::accounts::Bootstrap::AlreadyExists => {
+            tracing::debug!(email, "Admin account already exists.")
+        }
     }
     Ok(())
 }
 
 /// Makes sure `bookstore all` has an admin, and says how to log in as one.
-async fn ensure_admin(db: &DatabaseConnection, auth: &cli::AuthArgs, data_dir: &std::path::Path) -> anyhow::Result<String> {
+async fn ensure_admin(
+    db: &DatabaseConnection,
+    auth: &cli::AuthArgs,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<String> {
     if let Some(admin) = auth.admin()? {
         bootstrap(db, &admin.email, &admin.password).await?;
-        return Ok(format!("{} (password from BOOKSTORE_ADMIN_PASSWORD)", admin.email));
+        return Ok(format!(
+            "{} (password from BOOKSTORE_ADMIN_PASSWORD)",
+            admin.email
+        ));
     }
     let password_file = data_dir.join(ADMIN_PASSWORD_FILE);
     if users::accounts::any_admin(db).await.map_err(api_error)? {
         return Ok(if password_file.exists() {
-            format!("{DEFAULT_ADMIN_EMAIL} / password in {}", password_file.display())
+            format!(
+                "{DEFAULT_ADMIN_EMAIL} / password in {}",
+                password_file.display()
+            )
         } else {
-            "an admin account exists (create more with `bookstore admin create-user --role admin`)".into()
+            "an admin account exists (create more with `bookstore admin create-user --role admin`)"
+                .into()
         });
     }
     let password = random_password();
     bootstrap(db, DEFAULT_ADMIN_EMAIL, &password).await?;
     let _ = std::fs::remove_file(&password_file);
     keys::write_private(&password_file, &format!("{password}\n"))?;
-    Ok(format!("{DEFAULT_ADMIN_EMAIL} / {password}  (also saved in {})", password_file.display()))
+    Ok(format!(
+        "{DEFAULT_ADMIN_EMAIL} / {password}  (also saved in {})",
+        password_file.display()
+    ))
 }
 
 fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    (0..20).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Serves the application until SIGTERM or Ctrl-C, then drains.
-async fn run_http(serve: ServeSettings, api: axum::Router, databases: Vec<DatabaseConnection>, banner: Option<String>) -> anyhow::Result<()> {
+async fn run_http(
+    serve: ServeSettings,
+    api: axum::Router,
+    databases: Vec<DatabaseConnection>,
+    banner: Option<String>,
+) -> anyhow::Result<()> {
     let mut ctx = HttpContext::new(Metrics::new(), databases);
     ctx.cors_origins = serve.cors_origins.clone();
     ctx.request_timeout = serve.request_timeout;
@@ -202,7 +291,14 @@ async fn run_http(serve: ServeSettings, api: axum::Router, databases: Vec<Databa
     if let Some(banner) = banner {
         println!("{banner}");
     }
-    platform::http::serve(listener, app, ctx.draining.clone(), serve.drain_delay, platform::shutdown::shutdown_signal()).await?;
+    platform::http::serve(
+        listener,
+        app,
+        ctx.draining.clone(),
+        serve.drain_delay,
+        platform::shutdown::shutdown_signal(),
+    )
+    .await?;
     tracing::info!("Stopped.");
     Ok(())
 }

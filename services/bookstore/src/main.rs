@@ -10,8 +10,13 @@ async fn main() -> std::process::ExitCode {
     platform::telemetry::init(cli.global.log_format);
     let result = match cli.command {
         None => match Cli::try_parse_from(["bookstore", "all"]) {
-            Ok(Cli { command: Some(Command::All(args)), .. }) => commands::all(args).await,
-            _ => Err(anyhow::anyhow!("cannot read the configuration of `bookstore all`")),
+            Ok(Cli {
+                command: Some(Command::All(args)),
+                ..
+            }) => commands::all(args).await,
+            _ => Err(anyhow::anyhow!(
+                "cannot read the configuration of `bookstore all`"
+            )),
         },
         Some(Command::All(args)) => commands::all(args).await,
         Some(Command::Users(args)) => commands::users(args).await,
@@ -23,7 +28,11 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::from(if err.is::<platform::config::ConfigError>() { 2 } else { 1 })
+            std::process::ExitCode::from(if err.is::<platform::config::ConfigError>() {
+                2
+            } else {
+                1
+            })
         }
     }
 }

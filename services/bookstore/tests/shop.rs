@@ -1,6 +1,9 @@
 //! `bookstore all` as one application: users and catalogue on one port, one token for every
 //! service, the OpenAPI document, and no 5xx for any bad input.
 
+// Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use bookstore::shop::{self, Services};
@@ -24,13 +27,24 @@ async fn spawn(db: &TestDatabase) -> Shop {
     Migrator::up(&conn, None).await.unwrap();
     catalog::seed::seed_if_empty(&conn).await.unwrap();
     let keys = KeyPair::generate();
-    let config = users::UsersConfig { rate_per_client: 100_000, rate_per_account: 100_000, ..Default::default() };
+    let config = users::UsersConfig {
+        rate_per_client: 100_000,
+        rate_per_account: 100_000,
+        ..Default::default()
+    };
     let services = Services {
         users: Some(users::UsersState::new(conn.clone(), &keys, config).unwrap()),
-        catalog: Some(catalog::CatalogState::new(conn.clone(), Arc::new(TokenVerifier::new(&keys.public()).unwrap()))),
+        catalog: Some(catalog::CatalogState::new(
+            conn.clone(),
+            Arc::new(TokenVerifier::new(&keys.public()).unwrap()),
+        )),
     };
     let server = TestServer::start(shop::api(services), vec![conn.clone()]).await;
-    Shop { server, db: conn, http: reqwest::Client::new() }
+    Shop {
+        server,
+        db: conn,
+        http: reqwest::Client::new(),
+    }
 }
 
 impl Shop {
@@ -38,21 +52,34 @@ impl Shop {
         let response = request.send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn customer(&self, email: &str) -> String {
         let (status, body) = self
-            .json(self.http.post(self.server.url("/api/v1/auth/register")).json(&json!({ "email": email, "password": PASSWORD })))
+            .json(
+                self.http
+                    .post(self.server.url("/api/v1/auth/register"))
+                    .json(&json!({ "email": email, "password": PASSWORD })),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["access_token"].as_str().unwrap().to_owned()
     }
 
     async fn admin(&self) -> String {
-        users::accounts::bootstrap_admin(&self.db, "root@shop.example", PASSWORD).await.unwrap();
+        users::accounts::bootstrap_admin(&self.db, "root@shop.example", PASSWORD)
+            .await
+            .unwrap();
         let (_, body) = self
-            .json(self.http.post(self.server.url("/api/v1/auth/login")).json(&json!({ "email": "root@shop.example", "password": PASSWORD })))
+            .json(
+                self.http
+                    .post(self.server.url("/api/v1/auth/login"))
+                    .json(&json!({ "email": "root@shop.example", "password": PASSWORD })),
+            )
             .await;
         body["access_token"].as_str().unwrap().to_owned()
     }
@@ -170,7 +197,13 @@ platform::backend_tests! {
 
 /// Sends only the head of a request announcing `length` body bytes and reads the answer, which
 /// must come before the body is sent.
-async fn answer_to_announced_body(addr: std::net::SocketAddr, method: &str, path: &str, token: &str, length: usize) -> String {
+async fn answer_to_announced_body(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    length: usize,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
@@ -178,18 +211,32 @@ async fn answer_to_announced_body(addr: std::net::SocketAddr, method: &str, path
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut answer = vec![0; 4096];
-    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer)).await.unwrap().unwrap();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
     String::from_utf8_lossy(&answer[..read]).into_owned()
 }
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_with_413_before_being_read() {
-    let db = TestDatabase::create(platform::testing::Backend::Sqlite).await.unwrap();
+    let db = TestDatabase::create(platform::testing::Backend::Sqlite)
+        .await
+        .unwrap();
     let shop = spawn(&db).await;
     let admin = shop.admin().await;
-    for (method, path) in [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/books"), ("PATCH", "/api/v1/users/me")] {
-        let answer = answer_to_announced_body(shop.server.addr, method, path, &admin, 50 * 1024 * 1024).await;
-        assert!(answer.starts_with("HTTP/1.1 413"), "{method} {path}: {answer}");
+    for (method, path) in [
+        ("POST", "/api/v1/auth/register"),
+        ("POST", "/api/v1/books"),
+        ("PATCH", "/api/v1/users/me"),
+    ] {
+        let answer =
+            answer_to_announced_body(shop.server.addr, method, path, &admin, 50 * 1024 * 1024)
+                .await;
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "{method} {path}: {answer}"
+        );
         assert!(answer.contains("application/problem+json"), "{answer}");
         assert!(answer.contains("payload_too_large"), "{answer}");
     }
@@ -199,29 +246,57 @@ async fn oversized_bodies_are_refused_with_413_before_being_read() {
 
 #[tokio::test]
 async fn the_openapi_document_is_3_1_and_covers_every_route() {
-    let db = TestDatabase::create(platform::testing::Backend::Sqlite).await.unwrap();
+    let db = TestDatabase::create(platform::testing::Backend::Sqlite)
+        .await
+        .unwrap();
     let shop = spawn(&db).await;
-    let (status, doc) = shop.json(shop.http.get(shop.server.url("/api/v1/openapi.json"))).await;
+    let (status, doc) = shop
+        .json(shop.http.get(shop.server.url("/api/v1/openapi.json")))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let mut documented: Vec<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone())))
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
         .collect();
     documented.sort();
-    let mut expected: Vec<(String, String)> = OPERATIONS.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut expected: Vec<(String, String)> = OPERATIONS
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     expected.sort();
     assert_eq!(documented, expected);
     // Each documented operation is served (the fallback would answer "no such endpoint").
     for (method, path) in OPERATIONS {
-        let response = shop.http.request(method.parse().unwrap(), shop.server.url(&path.replace("{id}", "x"))).send().await.unwrap();
+        let response = shop
+            .http
+            .request(
+                method.parse().unwrap(),
+                shop.server.url(&path.replace("{id}", "x")),
+            )
+            .send()
+            .await
+            .unwrap();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert_ne!(body["detail"], "no such endpoint", "{method} {path} is documented but not routed");
+        assert_ne!(
+            body["detail"], "no such endpoint",
+            "{method} {path} is documented but not routed"
+        );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-    let docs = shop.http.get(shop.server.url("/api/v1/docs/")).send().await.unwrap();
+    let docs = shop
+        .http
+        .get(shop.server.url("/api/v1/docs/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"));
     shop.close().await;

@@ -3,21 +3,21 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use platform::ApiError;
 use platform::auth::AdminUser;
 use platform::error::Problem;
 use platform::extract::{Json, Query};
 use platform::pagination::Page;
-use platform::ApiError;
 use sea_orm::{EntityTrait, ModelTrait, PaginatorTrait, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::CatalogState;
 use crate::books::{self, BookInput, BookView};
 use crate::entity::book;
 use crate::search::{GenreCount, ListQuery};
-use crate::CatalogState;
 
 pub fn routes() -> OpenApiRouter<CatalogState> {
     OpenApiRouter::new()
@@ -49,17 +49,34 @@ pub struct Facets {
     )
 )]
 #[tracing::instrument(skip_all)]
-async fn list_books(State(state): State<CatalogState>, Query(query): Query<ListQuery>) -> Result<Json<BookList>, ApiError> {
+async fn list_books(
+    State(state): State<CatalogState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<BookList>, ApiError> {
     let search = query.validate()?;
     let total = search.filtered().count(&state.db).await?;
-    let rows = search.ordered().offset(search.page.offset()).limit(search.page.limit).all(&state.db).await?;
-    let items = rows.into_iter().map(BookView::try_from).collect::<Result<_, _>>()?;
+    let rows = search
+        .ordered()
+        .offset(search.page.offset())
+        .limit(search.page.limit)
+        .all(&state.db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(BookView::try_from)
+        .collect::<Result<_, _>>()?;
     let genres = search.genre_facets().all(&state.db).await?;
-    Ok(Json(BookList { page: Page::new(items, search.page, total), facets: Facets { genres } }))
+    Ok(Json(BookList {
+        page: Page::new(items, search.page, total),
+        facets: Facets { genres },
+    }))
 }
 
 async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
-    book::Entity::find_by_id(id.to_owned()).one(&state.db).await?.ok_or_else(|| ApiError::not_found("book"))
+    book::Entity::find_by_id(id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("book"))
 }
 
 /// One book.
@@ -72,7 +89,10 @@ async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
     )
 )]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
-async fn get_book(State(state): State<CatalogState>, Path(id): Path<String>) -> Result<Json<BookView>, ApiError> {
+async fn get_book(
+    State(state): State<CatalogState>,
+    Path(id): Path<String>,
+) -> Result<Json<BookView>, ApiError> {
     Ok(Json(find(&state, &id).await?.try_into()?))
 }
 
@@ -88,7 +108,11 @@ async fn get_book(State(state): State<CatalogState>, Path(id): Path<String>) -> 
     )
 )]
 #[tracing::instrument(skip_all)]
-async fn create_book(State(state): State<CatalogState>, _admin: AdminUser, Json(input): Json<BookInput>) -> Result<Response, ApiError> {
+async fn create_book(
+    State(state): State<CatalogState>,
+    _admin: AdminUser,
+    Json(input): Json<BookInput>,
+) -> Result<Response, ApiError> {
     let fields = input.validate(true)?;
     let created = books::insert(&state.db, fields, 0).await?;
     tracing::info!(book_id = %created.id, "Book added.");
@@ -117,7 +141,11 @@ async fn update_book(
 ) -> Result<Json<BookView>, ApiError> {
     let fields = input.validate(false)?;
     let existing = find(&state, &id).await?;
-    Ok(Json(books::update(&state.db, existing, fields).await?.try_into()?))
+    Ok(Json(
+        books::update(&state.db, existing, fields)
+            .await?
+            .try_into()?,
+    ))
 }
 
 /// Removes a book (admin only).
@@ -131,7 +159,11 @@ async fn update_book(
     )
 )]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
-async fn delete_book(State(state): State<CatalogState>, _admin: AdminUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_book(
+    State(state): State<CatalogState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     find(&state, &id).await?.delete(&state.db).await?;
     tracing::info!("Book deleted.");
     Ok(StatusCode::NO_CONTENT)

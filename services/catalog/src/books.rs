@@ -75,11 +75,20 @@ impl TryFrom<book::Model> for BookView {
 
     fn try_from(model: book::Model) -> Result<Self, ApiError> {
         let authors = serde_json::from_str(&model.authors).map_err(ApiError::internal)?;
-        let format = model.format.parse().map_err(|err: String| ApiError::internal(anyhow::anyhow!(err)))?;
+        let format = model
+            .format
+            .parse()
+            .map_err(|err: String| ApiError::internal(anyhow::anyhow!(err)))?;
         let price = Money::from_cents(model.price_cents).map_err(ApiError::internal)?;
         Ok(Self {
-            cover_url: model.cover_key.as_ref().map(|_| format!("/api/v1/books/{}/cover", model.id)),
-            document_url: model.document_key.as_ref().map(|_| format!("/api/v1/books/{}/document", model.id)),
+            cover_url: model
+                .cover_key
+                .as_ref()
+                .map(|_| format!("/api/v1/books/{}/cover", model.id)),
+            document_url: model
+                .document_key
+                .as_ref()
+                .map(|_| format!("/api/v1/books/{}/document", model.id)),
             id: model.id,
             isbn: model.isbn,
             title: model.title,
@@ -162,13 +171,34 @@ impl BookInput {
         required("genre", self.genre.is_some());
         required("price", self.price.is_some());
         let fields = BookFields {
-            isbn: self.isbn.as_deref().and_then(|v| errors.check("isbn", Isbn::parse(v))),
-            title: self.title.as_deref().and_then(|v| errors.check("title", text(v, 300))),
-            authors: self.authors.as_deref().and_then(|v| errors.check("authors", authors(v))),
-            publisher: self.publisher.as_deref().and_then(|v| errors.check("publisher", text(v, 200))),
-            format: self.format.as_deref().and_then(|v| errors.check("format", v.parse::<Format>())),
-            genre: self.genre.as_deref().and_then(|v| errors.check("genre", text(v, 64))),
-            price: self.price.as_deref().and_then(|v| errors.check("price", v.parse::<Money>())),
+            isbn: self
+                .isbn
+                .as_deref()
+                .and_then(|v| errors.check("isbn", Isbn::parse(v))),
+            title: self
+                .title
+                .as_deref()
+                .and_then(|v| errors.check("title", text(v, 300))),
+            authors: self
+                .authors
+                .as_deref()
+                .and_then(|v| errors.check("authors", authors(v))),
+            publisher: self
+                .publisher
+                .as_deref()
+                .and_then(|v| errors.check("publisher", text(v, 200))),
+            format: self
+                .format
+                .as_deref()
+                .and_then(|v| errors.check("format", v.parse::<Format>())),
+            genre: self
+                .genre
+                .as_deref()
+                .and_then(|v| errors.check("genre", text(v, 64))),
+            price: self
+                .price
+                .as_deref()
+                .and_then(|v| errors.check("price", v.parse::<Money>())),
             description: match self.description.as_deref() {
                 Some(v) if v.chars().count() > 20_000 => {
                     errors.add("description", "must be at most 20000 characters");
@@ -214,9 +244,21 @@ pub fn apply(model: &mut book::ActiveModel, fields: BookFields) -> Result<(), Ap
     }
     let search_text = format!(
         "{} {} {}",
-        model.title_key.try_as_ref().map(String::as_str).unwrap_or_default(),
-        model.authors_key.try_as_ref().map(String::as_str).unwrap_or_default(),
-        model.isbn.try_as_ref().map(String::as_str).unwrap_or_default(),
+        model
+            .title_key
+            .try_as_ref()
+            .map(String::as_str)
+            .unwrap_or_default(),
+        model
+            .authors_key
+            .try_as_ref()
+            .map(String::as_str)
+            .unwrap_or_default(),
+        model
+            .isbn
+            .try_as_ref()
+            .map(String::as_str)
+            .unwrap_or_default(),
     );
     model.search_text = Set(search_text);
     model.updated_at = Set(Utc::now());
@@ -224,11 +266,18 @@ pub fn apply(model: &mut book::ActiveModel, fields: BookFields) -> Result<(), Ap
 }
 
 fn isbn_taken() -> ApiError {
-    ApiError::conflict(ErrorCode::IsbnTaken, "a book with this ISBN is already in the catalogue")
+    ApiError::conflict(
+        ErrorCode::IsbnTaken,
+        "a book with this ISBN is already in the catalogue",
+    )
 }
 
 /// Inserts a new book (all fields validated); a duplicate ISBN is a 409.
-pub async fn insert(db: &impl ConnectionTrait, fields: BookFields, available: i32) -> Result<book::Model, ApiError> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    fields: BookFields,
+    available: i32,
+) -> Result<book::Model, ApiError> {
     let now = Utc::now();
     let mut model = book::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -240,12 +289,28 @@ pub async fn insert(db: &impl ConnectionTrait, fields: BookFields, available: i3
         ..Default::default()
     };
     apply(&mut model, fields)?;
-    model.insert(db).await.map_err(|err| if platform::db::is_unique_violation(&err) { isbn_taken() } else { ApiError::internal(err) })
+    model.insert(db).await.map_err(|err| {
+        if platform::db::is_unique_violation(&err) {
+            isbn_taken()
+        } else {
+            ApiError::internal(err)
+        }
+    })
 }
 
 /// Saves changed fields of an existing book; an ISBN taken by another book is a 409.
-pub async fn update(db: &impl ConnectionTrait, existing: book::Model, fields: BookFields) -> Result<book::Model, ApiError> {
+pub async fn update(
+    db: &impl ConnectionTrait,
+    existing: book::Model,
+    fields: BookFields,
+) -> Result<book::Model, ApiError> {
     let mut model: book::ActiveModel = existing.into();
     apply(&mut model, fields)?;
-    model.update(db).await.map_err(|err| if platform::db::is_unique_violation(&err) { isbn_taken() } else { ApiError::internal(err) })
+    model.update(db).await.map_err(|err| {
+        if platform::db::is_unique_violation(&err) {
+            isbn_taken()
+        } else {
+            ApiError::internal(err)
+        }
+    })
 }

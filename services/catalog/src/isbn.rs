@@ -7,7 +7,11 @@ pub struct Isbn(String);
 impl Isbn {
     /// Accepts ISBN-10 or ISBN-13, with or without hyphens and spaces.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let compact: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect::<String>().to_ascii_uppercase();
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .collect::<String>()
+            .to_ascii_uppercase();
         match compact.len() {
             13 if compact.bytes().all(|b| b.is_ascii_digit()) => {
                 if isbn13_check(&compact[..12]) == compact.as_bytes()[12] - b'0' {
@@ -22,9 +26,11 @@ impl Isbn {
                 let sum: u32 = compact
                     .bytes()
                     .enumerate()
-                    .map(|(i, b)| (10 - i as u32) * if b == b'X' { 10 } else { u32::from(b - b'0') })
+                    .map(|(i, b)| {
+                        (10 - i as u32) * if b == b'X' { 10 } else { u32::from(b - b'0') }
+                    })
                     .sum();
-                if sum % 11 != 0 {
+                if !sum.is_multiple_of(11) {
                     return Err("has a wrong check digit".into());
                 }
                 let body = format!("978{}", &compact[..9]);
@@ -55,8 +61,14 @@ mod tests {
 
     #[test]
     fn isbn13_with_and_without_hyphens() {
-        assert_eq!(Isbn::parse("9780702318726").unwrap().as_str(), "9780702318726");
-        assert_eq!(Isbn::parse("978-0-7023-1872-6").unwrap().as_str(), "9780702318726");
+        assert_eq!(
+            Isbn::parse("9780702318726").unwrap().as_str(),
+            "9780702318726"
+        );
+        assert_eq!(
+            Isbn::parse("978-0-7023-1872-6").unwrap().as_str(),
+            "9780702318726"
+        );
         assert!(Isbn::parse("9780702318727").is_err());
     }
 
@@ -69,7 +81,14 @@ mod tests {
 
     #[test]
     fn rejects_junk() {
-        for bad in ["", "abc", "12345", "97807023187261", "978070231872X", "０５２１４０２３０１"] {
+        for bad in [
+            "",
+            "abc",
+            "12345",
+            "97807023187261",
+            "978070231872X",
+            "０５２１４０２３０１",
+        ] {
             assert!(Isbn::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -1,9 +1,9 @@
 //! Catalogue search: parsing the list parameters, filtering, sorting and genre facets.
 
+use platform::ApiError;
 use platform::error::FieldErrors;
 use platform::money::Money;
 use platform::pagination::{PageParams, PageRequest};
-use platform::ApiError;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, LikeExpr, Order};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::{Deserialize, Serialize};
@@ -91,29 +91,50 @@ fn bounded_text(value: &str, max: usize) -> Result<String, String> {
 impl ListQuery {
     pub fn validate(&self) -> Result<Search, ApiError> {
         let mut errors = FieldErrors::new();
-        let page = PageParams { page: self.page.clone(), limit: self.limit.clone() }.validate(&mut errors);
-        let q = self.q.as_deref().and_then(|v| errors.check("q", bounded_text(v, 200)));
+        let page = PageParams {
+            page: self.page.clone(),
+            limit: self.limit.clone(),
+        }
+        .validate(&mut errors);
+        let q = self
+            .q
+            .as_deref()
+            .and_then(|v| errors.check("q", bounded_text(v, 200)));
         let words: Vec<String> = q
             .map(|q| {
                 q.split_whitespace()
                     .map(|word| {
                         // "978-0-7023-1872-6" finds the ISBN stored without hyphens.
                         let digits = word.replace('-', "");
-                        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'x') { digits } else { word.to_owned() }
+                        if !digits.is_empty()
+                            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'x')
+                        {
+                            digits
+                        } else {
+                            word.to_owned()
+                        }
                     })
                     .take(10)
                     .collect()
             })
             .unwrap_or_default();
-        let min_price = self.min_price.as_deref().and_then(|v| errors.check("min_price", v.parse::<Money>()));
-        let max_price = self.max_price.as_deref().and_then(|v| errors.check("max_price", v.parse::<Money>()));
+        let min_price = self
+            .min_price
+            .as_deref()
+            .and_then(|v| errors.check("min_price", v.parse::<Money>()));
+        let max_price = self
+            .max_price
+            .as_deref()
+            .and_then(|v| errors.check("max_price", v.parse::<Money>()));
         if let (Some(min), Some(max)) = (min_price, max_price)
             && min > max
         {
             errors.add("max_price", "must not be below min_price");
         }
         let sort = match self.sort.as_deref() {
-            Some(raw) => errors.check("sort", raw.parse::<Sort>()).unwrap_or(Sort::Title),
+            Some(raw) => errors
+                .check("sort", raw.parse::<Sort>())
+                .unwrap_or(Sort::Title),
             None if !words.is_empty() => Sort::Relevance,
             None => Sort::Title,
         };
@@ -121,13 +142,24 @@ impl ListQuery {
             errors.add("sort", "relevance needs a search text in q");
         }
         let search = Search {
-            genre: self.genre.as_deref().and_then(|v| errors.check("genre", bounded_text(v, 64))),
-            author: self.author.as_deref().and_then(|v| errors.check("author", bounded_text(v, 100))),
-            format: self.format.as_deref().and_then(|v| errors.check("format", v.parse::<Format>())),
-            in_stock: self
-                .in_stock
+            genre: self
+                .genre
                 .as_deref()
-                .and_then(|v| errors.check("in_stock", v.parse::<bool>().map_err(|_| "must be true or false"))),
+                .and_then(|v| errors.check("genre", bounded_text(v, 64))),
+            author: self
+                .author
+                .as_deref()
+                .and_then(|v| errors.check("author", bounded_text(v, 100))),
+            format: self
+                .format
+                .as_deref()
+                .and_then(|v| errors.check("format", v.parse::<Format>())),
+            in_stock: self.in_stock.as_deref().and_then(|v| {
+                errors.check(
+                    "in_stock",
+                    v.parse::<bool>().map_err(|_| "must be true or false"),
+                )
+            }),
             words,
             min_price,
             max_price,
@@ -141,12 +173,18 @@ impl ListQuery {
 
 /// `%value%` with LIKE's wildcards in `value` taken literally.
 fn contains(value: &str) -> LikeExpr {
-    let escaped = value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
 fn starts_with(value: &str) -> LikeExpr {
-    let escaped = value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     LikeExpr::new(format!("{escaped}%")).escape('\\')
 }
 
@@ -198,11 +236,19 @@ impl Search {
                 let phrase = self.words.join(" ");
                 let rank = CaseStatement::new()
                     .case(Expr::col(book::Column::TitleKey).eq(phrase.as_str()), 0)
-                    .case(Expr::col(book::Column::TitleKey).like(starts_with(&phrase)), 1)
+                    .case(
+                        Expr::col(book::Column::TitleKey).like(starts_with(&phrase)),
+                        1,
+                    )
                     .case(Expr::col(book::Column::TitleKey).like(contains(&phrase)), 2)
-                    .case(Expr::col(book::Column::AuthorsKey).like(contains(&phrase)), 3)
+                    .case(
+                        Expr::col(book::Column::AuthorsKey).like(contains(&phrase)),
+                        3,
+                    )
                     .finally(4);
-                select.order_by(Into::<Expr>::into(rank), Order::Asc).order_by_asc(book::Column::TitleKey)
+                select
+                    .order_by(Into::<Expr>::into(rank), Order::Asc)
+                    .order_by_asc(book::Column::TitleKey)
             }
             Sort::Title => select.order_by_asc(book::Column::TitleKey),
             Sort::PriceAsc => select.order_by_asc(book::Column::PriceCents),
@@ -232,4 +278,3 @@ pub struct GenreCount {
     pub genre: String,
     pub count: i64,
 }
-

@@ -68,7 +68,11 @@ mod tests {
             }
             .validate(true)
             .unwrap_or_else(|err| panic!("{}: {err}", entry.title));
-            assert!(isbns.insert(fields.isbn.unwrap().as_str().to_owned()), "duplicate ISBN {}", entry.isbn);
+            assert!(
+                isbns.insert(fields.isbn.unwrap().as_str().to_owned()),
+                "duplicate ISBN {}",
+                entry.isbn
+            );
         }
     }
 }

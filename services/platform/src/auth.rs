@@ -5,16 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use kid::kid_for;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -46,7 +46,9 @@ impl std::str::FromStr for Role {
         match s {
             "customer" => Ok(Self::Customer),
             "admin" => Ok(Self::Admin),
-            other => Err(format!("unknown role {other:?}: expected customer or admin")),
+            other => Err(format!(
+                "unknown role {other:?}: expected customer or admin"
+            )),
         }
     }
 }
@@ -71,12 +73,15 @@ pub struct KeyPair {
 
 impl KeyPair {
     pub fn generate() -> Self {
-        Self { signing: SigningKey::from_bytes(&rand::random::<[u8; 32]>()) }
+        Self {
+            signing: SigningKey::from_bytes(&rand::random::<[u8; 32]>()),
+        }
     }
 
     pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
-        let signing = SigningKey::from_pkcs8_pem(pem)
-            .map_err(|err| anyhow::anyhow!("not an Ed25519 PKCS#8 private key in PEM form: {err}"))?;
+        let signing = SigningKey::from_pkcs8_pem(pem).map_err(|err| {
+            anyhow::anyhow!("not an Ed25519 PKCS#8 private key in PEM form: {err}")
+        })?;
         Ok(Self { signing })
     }
 
@@ -157,7 +162,11 @@ impl TokenSigner {
             .signing
             .to_pkcs8_der()
             .map_err(|err| anyhow::anyhow!("cannot encode the private key: {err}"))?;
-        Ok(Self { key: EncodingKey::from_ed_der(der.as_bytes()), kid: pair.public().kid(), ttl })
+        Ok(Self {
+            key: EncodingKey::from_ed_der(der.as_bytes()),
+            kid: pair.public().kid(),
+            ttl,
+        })
     }
 
     pub fn ttl(&self) -> Duration {
@@ -206,7 +215,10 @@ impl TokenVerifier {
             .map(|data| data.claims)
             .map_err(|err| {
                 tracing::debug!(error = %err, "Access token refused.");
-                ApiError::new(ErrorCode::InvalidToken, "the access token is invalid or expired")
+                ApiError::new(
+                    ErrorCode::InvalidToken,
+                    "the access token is invalid or expired",
+                )
             })
     }
 }
@@ -233,17 +245,31 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Arc::<TokenVerifier>::from_ref(state);
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send an access token as `Authorization: Bearer <token>`"))?;
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "send an access token as `Authorization: Bearer <token>`",
+            )
+        })?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be `Bearer <token>`"))?;
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "the Authorization header must be `Bearer <token>`",
+                )
+            })?;
         let claims = verifier.verify(token.trim())?;
-        Ok(Self { id: claims.sub, role: claims.role })
+        Ok(Self {
+            id: claims.sub,
+            role: claims.role,
+        })
     }
 }
 
@@ -296,7 +322,10 @@ mod tests {
         let (_, verifier, _) = pair();
         let (other_signer, _, _) = pair();
         let token = other_signer.sign("user-1", Role::Customer).unwrap();
-        assert_eq!(verifier.verify(&token).unwrap_err().code, ErrorCode::InvalidToken);
+        assert_eq!(
+            verifier.verify(&token).unwrap_err().code,
+            ErrorCode::InvalidToken
+        );
     }
 
     #[test]
@@ -305,8 +334,16 @@ mod tests {
         let genuine = signer.sign("user-1", Role::Customer).unwrap();
         let mut claims = verifier.verify(&genuine).unwrap();
         claims.role = Role::Admin;
-        for secret in [keys.public().to_pem().unwrap().into_bytes(), keys.public().0.as_bytes().to_vec()] {
-            let forged = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&secret)).unwrap();
+        for secret in [
+            keys.public().to_pem().unwrap().into_bytes(),
+            keys.public().0.as_bytes().to_vec(),
+        ] {
+            let forged = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(&secret),
+            )
+            .unwrap();
             assert!(verifier.verify(&forged).is_err());
         }
     }

@@ -19,7 +19,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(var: &'static str, message: impl Into<String>) -> Self {
-        Self { var, message: message.into() }
+        Self {
+            var,
+            message: message.into(),
+        }
     }
 }
 
@@ -27,7 +30,12 @@ impl ConfigError {
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
     /// Log format: auto (text on a terminal, JSON otherwise), text or json.
-    #[arg(long, env = "BOOKSTORE_LOG_FORMAT", default_value = "auto", global = true)]
+    #[arg(
+        long,
+        env = "BOOKSTORE_LOG_FORMAT",
+        default_value = "auto",
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -60,7 +68,13 @@ pub struct ServeSettings {
 impl ServeArgs {
     pub fn validate(&self) -> Result<ServeSettings, ConfigError> {
         let listen = self.listen.parse().map_err(|_| {
-            ConfigError::new("BOOKSTORE_LISTEN", format!("{:?} is not a host:port address such as 127.0.0.1:8080", self.listen))
+            ConfigError::new(
+                "BOOKSTORE_LISTEN",
+                format!(
+                    "{:?} is not a host:port address such as 127.0.0.1:8080",
+                    self.listen
+                ),
+            )
         })?;
         let cors_origins = self
             .cors_origins
@@ -68,17 +82,28 @@ impl ServeArgs {
             .map(|origin| origin.trim())
             .filter(|origin| !origin.is_empty())
             .map(|origin| {
-                let valid = url::Url::parse(origin).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/")
+                let valid = url::Url::parse(origin)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/")
                     && !origin.ends_with('/');
-                HeaderValue::from_str(origin).ok().filter(|_| valid).ok_or_else(|| {
-                    ConfigError::new("BOOKSTORE_CORS_ORIGINS", format!("{origin:?} is not an origin such as https://shop.example.com"))
-                })
+                HeaderValue::from_str(origin)
+                    .ok()
+                    .filter(|_| valid)
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "BOOKSTORE_CORS_ORIGINS",
+                            format!("{origin:?} is not an origin such as https://shop.example.com"),
+                        )
+                    })
             })
             .collect::<Result<_, _>>()?;
         Ok(ServeSettings {
             listen,
             cors_origins,
-            request_timeout: seconds("BOOKSTORE_REQUEST_TIMEOUT_SECONDS", &self.request_timeout_seconds, 1)?,
+            request_timeout: seconds(
+                "BOOKSTORE_REQUEST_TIMEOUT_SECONDS",
+                &self.request_timeout_seconds,
+                1,
+            )?,
             drain_delay: seconds("BOOKSTORE_DRAIN_SECONDS", &self.drain_seconds, 0)?,
         })
     }
@@ -102,11 +127,32 @@ impl DatabaseArgs {
     /// The configured URL, or `default` (the embedded database) when none is set. Without a
     /// default, a missing URL is an error.
     pub fn url(&self, default: Option<String>) -> Result<String, ConfigError> {
-        let url = secret("DATABASE_URL", self.database_url.clone(), self.database_url_file.as_ref())?
-            .or(default)
-            .ok_or_else(|| ConfigError::new("DATABASE_URL", "is required for this component (or DATABASE_URL_FILE)"))?;
-        if !["sqlite:", "postgres://", "postgresql://", "mysql://", "mariadb://"].iter().any(|p| url.starts_with(p)) {
-            return Err(ConfigError::new("DATABASE_URL", "must start with sqlite:, postgres:// or mysql://"));
+        let url = secret(
+            "DATABASE_URL",
+            self.database_url.clone(),
+            self.database_url_file.as_ref(),
+        )?
+        .or(default)
+        .ok_or_else(|| {
+            ConfigError::new(
+                "DATABASE_URL",
+                "is required for this component (or DATABASE_URL_FILE)",
+            )
+        })?;
+        if ![
+            "sqlite:",
+            "postgres://",
+            "postgresql://",
+            "mysql://",
+            "mariadb://",
+        ]
+        .iter()
+        .any(|p| url.starts_with(p))
+        {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "must start with sqlite:, postgres:// or mysql://",
+            ));
         }
         Ok(url.replacen("mariadb://", "mysql://", 1))
     }
@@ -114,19 +160,34 @@ impl DatabaseArgs {
     pub fn max_connections(&self) -> Result<u32, ConfigError> {
         match self.database_max_connections.parse::<u32>() {
             Ok(n) if (1..=1000).contains(&n) => Ok(n),
-            _ => Err(ConfigError::new("DATABASE_MAX_CONNECTIONS", "must be a whole number from 1 to 1000")),
+            _ => Err(ConfigError::new(
+                "DATABASE_MAX_CONNECTIONS",
+                "must be a whole number from 1 to 1000",
+            )),
         }
     }
 }
 
 /// A secret from its variable or from the file its `_FILE` variable names (one of the two).
-pub fn secret(var: &'static str, value: Option<String>, file: Option<&PathBuf>) -> Result<Option<String>, ConfigError> {
+pub fn secret(
+    var: &'static str,
+    value: Option<String>,
+    file: Option<&PathBuf>,
+) -> Result<Option<String>, ConfigError> {
     match (value.filter(|v| !v.is_empty()), file) {
-        (Some(_), Some(_)) => Err(ConfigError::new(var, format!("set {var} or {var}_FILE, not both"))),
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            var,
+            format!("set {var} or {var}_FILE, not both"),
+        )),
         (Some(value), None) => Ok(Some(value)),
         (None, Some(path)) => std::fs::read_to_string(path)
             .map(|text| Some(text.trim_end_matches(['\n', '\r']).to_owned()))
-            .map_err(|err| ConfigError::new(var, format!("cannot read {var}_FILE {}: {err}", path.display()))),
+            .map_err(|err| {
+                ConfigError::new(
+                    var,
+                    format!("cannot read {var}_FILE {}: {err}", path.display()),
+                )
+            }),
         (None, None) => Ok(None),
     }
 }
@@ -135,7 +196,10 @@ pub fn secret(var: &'static str, value: Option<String>, file: Option<&PathBuf>) 
 pub fn seconds(var: &'static str, raw: &str, min: u64) -> Result<Duration, ConfigError> {
     match raw.trim().parse::<u64>() {
         Ok(secs) if secs >= min && secs <= 86_400 * 366 => Ok(Duration::from_secs(secs)),
-        _ => Err(ConfigError::new(var, format!("{raw:?} is not a whole number of seconds (at least {min})"))),
+        _ => Err(ConfigError::new(
+            var,
+            format!("{raw:?} is not a whole number of seconds (at least {min})"),
+        )),
     }
 }
 
@@ -143,7 +207,10 @@ pub fn seconds(var: &'static str, raw: &str, min: u64) -> Result<Duration, Confi
 pub fn positive(var: &'static str, raw: &str) -> Result<u32, ConfigError> {
     match raw.trim().parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(ConfigError::new(var, format!("{raw:?} is not a positive whole number"))),
+        _ => Err(ConfigError::new(
+            var,
+            format!("{raw:?} is not a positive whole number"),
+        )),
     }
 }
 
@@ -165,9 +232,13 @@ mod tests {
         let err = serve_args("nonsense", &[]).validate().unwrap_err();
         assert_eq!(err.var, "BOOKSTORE_LISTEN");
         assert!(!err.to_string().contains('\n'));
-        let err = serve_args("127.0.0.1:0", &["not a url"]).validate().unwrap_err();
+        let err = serve_args("127.0.0.1:0", &["not a url"])
+            .validate()
+            .unwrap_err();
         assert_eq!(err.var, "BOOKSTORE_CORS_ORIGINS");
-        let err = serve_args("127.0.0.1:0", &["https://shop.example.com/path"]).validate().unwrap_err();
+        let err = serve_args("127.0.0.1:0", &["https://shop.example.com/path"])
+            .validate()
+            .unwrap_err();
         assert_eq!(err.var, "BOOKSTORE_CORS_ORIGINS");
         assert_eq!(seconds("X", "-1", 0).unwrap_err().var, "X");
         assert!(positive("Y", "0").is_err());
@@ -175,17 +246,31 @@ mod tests {
 
     #[test]
     fn good_values_parse() {
-        let settings = serve_args("0.0.0.0:9000", &["https://shop.example.com", " http://localhost:5173"]).validate().unwrap();
+        let settings = serve_args(
+            "0.0.0.0:9000",
+            &["https://shop.example.com", " http://localhost:5173"],
+        )
+        .validate()
+        .unwrap();
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.cors_origins.len(), 2);
     }
 
     #[test]
     fn secrets_come_from_the_variable_or_the_file_not_both() {
-        let path = std::env::temp_dir().join(format!("bookstore-secret-{}", uuid::Uuid::new_v4().simple()));
+        let path = std::env::temp_dir().join(format!(
+            "bookstore-secret-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::write(&path, "s3cret\n").unwrap();
-        assert_eq!(secret("S", None, Some(&path)).unwrap().as_deref(), Some("s3cret"));
-        assert_eq!(secret("S", Some("v".into()), None).unwrap().as_deref(), Some("v"));
+        assert_eq!(
+            secret("S", None, Some(&path)).unwrap().as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(
+            secret("S", Some("v".into()), None).unwrap().as_deref(),
+            Some("v")
+        );
         assert!(secret("S", Some("v".into()), Some(&path)).is_err());
         assert!(secret("S", None, Some(&path.with_extension("missing"))).is_err());
         let _ = std::fs::remove_file(path);
@@ -199,9 +284,19 @@ mod tests {
             database_max_connections: "10".into(),
         };
         assert!(args("redis://x").url(None).is_err());
-        assert_eq!(args("mariadb://root@h/db").url(None).unwrap(), "mysql://root@h/db");
-        let none = DatabaseArgs { database_url: None, database_url_file: None, database_max_connections: "10".into() };
+        assert_eq!(
+            args("mariadb://root@h/db").url(None).unwrap(),
+            "mysql://root@h/db"
+        );
+        let none = DatabaseArgs {
+            database_url: None,
+            database_url_file: None,
+            database_max_connections: "10".into(),
+        };
         assert_eq!(none.url(None).unwrap_err().var, "DATABASE_URL");
-        assert_eq!(none.url(Some("sqlite://d.db".into())).unwrap(), "sqlite://d.db");
+        assert_eq!(
+            none.url(Some("sqlite://d.db".into())).unwrap(),
+            "sqlite://d.db"
+        );
     }
 }

@@ -28,11 +28,18 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
 
 /// Creates the folder of a SQLite file and asks for the file to be created when missing.
 fn prepare_sqlite(url: &str, rest: &str, max_connections: u32) -> anyhow::Result<(String, u32)> {
-    let path = rest.trim_start_matches("//").split('?').next().unwrap_or_default();
+    let path = rest
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
     if path.is_empty() || path.contains(":memory:") || path == "memory" {
         return Ok((url.to_owned(), 1));
     }
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
     }
@@ -58,7 +65,10 @@ pub fn redact(url: &str) -> String {
 
 /// Whether a database error is a unique-constraint violation (the same question on every backend).
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 #[cfg(test)]
@@ -67,13 +77,17 @@ mod tests {
 
     #[test]
     fn redact_hides_passwords_only() {
-        assert_eq!(redact("postgres://app:secret@db:5432/shop"), "postgres://app:***@db:5432/shop");
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/shop"),
+            "postgres://app:***@db:5432/shop"
+        );
         assert_eq!(redact("sqlite://./data/x.db"), "sqlite://./data/x.db");
     }
 
     #[tokio::test]
     async fn sqlite_files_and_folders_are_created() {
-        let dir = std::env::temp_dir().join(format!("bookstore-db-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("bookstore-db-{}", uuid::Uuid::new_v4().simple()));
         let url = format!("sqlite://{}/nested/shop.db", dir.display());
         let db = connect(&url, 2).await.unwrap();
         db.ping().await.unwrap();

@@ -219,7 +219,10 @@ impl ApiError {
     pub fn validation(errors: FieldErrors) -> Self {
         Self {
             errors: errors.0,
-            ..Self::new(ErrorCode::ValidationFailed, "one or more fields are invalid")
+            ..Self::new(
+                ErrorCode::ValidationFailed,
+                "one or more fields are invalid",
+            )
         }
     }
 
@@ -227,7 +230,10 @@ impl ApiError {
     pub fn invalid_parameters(errors: FieldErrors) -> Self {
         Self {
             errors: errors.0,
-            ..Self::new(ErrorCode::InvalidParameter, "one or more parameters are invalid")
+            ..Self::new(
+                ErrorCode::InvalidParameter,
+                "one or more parameters are invalid",
+            )
         }
     }
 
@@ -301,7 +307,11 @@ impl IntoResponse for ApiError {
 }
 
 /// Serialises a problem with the right content type (and Retry-After when given).
-pub fn problem_response(status: StatusCode, problem: &Problem, retry_after: Option<u64>) -> Response {
+pub fn problem_response(
+    status: StatusCode,
+    problem: &Problem,
+    retry_after: Option<u64>,
+) -> Response {
     let body = serde_json::to_vec(problem).unwrap_or_default();
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -323,7 +333,10 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(message.into());
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -331,7 +344,11 @@ impl FieldErrors {
     }
 
     /// Takes the value of a field check, recording its error under `field`.
-    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(err) => {
@@ -343,12 +360,20 @@ impl FieldErrors {
 
     /// `Ok(())` when nothing was recorded, else the validation error (422).
     pub fn into_validation(self) -> Result<(), ApiError> {
-        if self.is_empty() { Ok(()) } else { Err(ApiError::validation(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self))
+        }
     }
 
     /// `Ok(())` when nothing was recorded, else the invalid-parameter error (400).
     pub fn into_invalid_parameters(self) -> Result<(), ApiError> {
-        if self.is_empty() { Ok(()) } else { Err(ApiError::invalid_parameters(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid_parameters(self))
+        }
     }
 }
 
@@ -360,7 +385,11 @@ mod tests {
     fn codes_are_unique_and_statuses_are_errors() {
         let mut seen = std::collections::HashSet::new();
         for code in ErrorCode::ALL {
-            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
             assert!(code.status().is_client_error() || code.status().is_server_error());
         }
     }
@@ -369,7 +398,11 @@ mod tests {
     fn error_catalogue_doc_lists_every_code() {
         let doc = include_str!("../../../docs/errors.md");
         for code in ErrorCode::ALL {
-            assert!(doc.contains(&format!("`{}`", code.as_str())), "docs/errors.md misses {}", code.as_str());
+            assert!(
+                doc.contains(&format!("`{}`", code.as_str())),
+                "docs/errors.md misses {}",
+                code.as_str()
+            );
         }
     }
 

@@ -60,7 +60,10 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
     routes
         .merge(ops)
         .fallback(not_found)
-        .route_layer(middleware::from_fn_with_state(ctx.metrics.clone(), track_http))
+        .route_layer(middleware::from_fn_with_state(
+            ctx.metrics.clone(),
+            track_http,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             ctx.request_timeout,
@@ -80,8 +83,18 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.to_vec()))
         .allow_credentials(!origins.is_empty())
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+        ])
         .max_age(Duration::from_secs(600))
 }
 
@@ -91,7 +104,10 @@ async fn healthz() -> impl IntoResponse {
 
 async fn readyz(State(ctx): State<HttpContext>) -> Response {
     if ctx.draining.is_draining() {
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "draining" })))
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "draining" })),
+        )
             .into_response();
     }
     for db in &ctx.databases {
@@ -109,7 +125,10 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
 
 async fn metrics(State(ctx): State<HttpContext>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         ctx.metrics.render(),
     )
         .into_response()
@@ -135,8 +154,13 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let code = ErrorCode::ALL
         .into_iter()
         .find(|code| code.status() == status)
-        .unwrap_or(if status.is_server_error() { ErrorCode::Internal } else { ErrorCode::BadRequest });
-    let mut problem = ApiError::bare(code).to_problem(telemetry::current_trace_id().filter(|_| status.is_server_error()));
+        .unwrap_or(if status.is_server_error() {
+            ErrorCode::Internal
+        } else {
+            ErrorCode::BadRequest
+        });
+    let mut problem = ApiError::bare(code)
+        .to_problem(telemetry::current_trace_id().filter(|_| status.is_server_error()));
     problem.status = status.as_u16();
     let mut replaced = problem_response(status, &problem, None);
     // Keep headers such as Allow (405) that tell the client what to do instead.
@@ -162,7 +186,9 @@ async fn request_context(request: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", %method, %path, trace_id = %trace_id);
     let started = Instant::now();
     let quiet = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
-    let mut response = telemetry::with_trace_id(trace_id.clone(), next.run(request).instrument(span.clone())).await;
+    let mut response =
+        telemetry::with_trace_id(trace_id.clone(), next.run(request).instrument(span.clone()))
+            .await;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
@@ -193,9 +219,12 @@ pub async fn serve(
         draining.start();
         tokio::time::sleep(drain_delay).await;
     };
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(stop)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await
 }
 
 /// An empty body response with a status; used where a handler answers nothing (204).
@@ -210,7 +239,15 @@ pub struct PeerAddr(pub Option<SocketAddr>);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0)))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        ))
     }
 }

@@ -6,7 +6,9 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// One registry per process, holding every metric the process exposes at `/metrics`.
 #[derive(Clone)]
@@ -25,21 +27,36 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests handled, by route template, method and status."),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests handled, by route template, method and status.",
+            ),
             &["route", "method", "status"],
         )
         .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
         let duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency, by route template and method.")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency, by route template and method.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["route", "method"],
         )
         .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
-        let in_flight = IntGauge::new("http_requests_in_flight", "HTTP requests being handled now.")
-            .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
+        let in_flight = IntGauge::new(
+            "http_requests_in_flight",
+            "HTTP requests being handled now.",
+        )
+        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
         let metrics = Self {
             registry,
-            http: Arc::new(HttpMetrics { requests, duration, in_flight }),
+            http: Arc::new(HttpMetrics {
+                requests,
+                duration,
+                in_flight,
+            }),
         };
         metrics.register(Box::new(metrics.http.requests.clone()));
         metrics.register(Box::new(metrics.http.duration.clone()));
@@ -88,7 +105,11 @@ pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: 
     let response = next.run(request).await;
     metrics.http.in_flight.dec();
     let status = response.status().as_u16().to_string();
-    metrics.http.requests.with_label_values(&[route.as_str(), method.as_str(), status.as_str()]).inc();
+    metrics
+        .http
+        .requests
+        .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
+        .inc();
     metrics
         .http
         .duration

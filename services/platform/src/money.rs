@@ -27,7 +27,9 @@ impl Money {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be a decimal amount with at most two places between 0.00 and 1000000.00, like \"24.90\"")]
+#[error(
+    "must be a decimal amount with at most two places between 0.00 and 1000000.00, like \"24.90\""
+)]
 pub struct MoneyError;
 
 impl FromStr for Money {
@@ -36,7 +38,8 @@ impl FromStr for Money {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
         let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || whole.len() > 7 || !digits(whole) || frac.len() > 2 || !digits(frac) {
+        if whole.is_empty() || whole.len() > 7 || !digits(whole) || frac.len() > 2 || !digits(frac)
+        {
             return Err(MoneyError);
         }
         if s.contains('.') && frac.is_empty() {
@@ -89,12 +92,26 @@ mod tests {
         assert_eq!("24.90".parse::<Money>().map(Money::cents), Ok(2490));
         assert_eq!("24.9".parse::<Money>().map(Money::cents), Ok(2490));
         assert_eq!("7".parse::<Money>().map(Money::cents), Ok(700));
-        assert_eq!(Money::from_cents(5).map(|m| m.to_string()), Ok("0.05".to_owned()));
+        assert_eq!(
+            Money::from_cents(5).map(|m| m.to_string()),
+            Ok("0.05".to_owned())
+        );
     }
 
     #[test]
     fn rejects_garbage_and_out_of_range() {
-        for bad in ["", ".5", "1.", "1.234", "-1.00", "1e3", "abc", "99999999.00", "1,00", " 1.00"] {
+        for bad in [
+            "",
+            ".5",
+            "1.",
+            "1.234",
+            "-1.00",
+            "1e3",
+            "abc",
+            "99999999.00",
+            "1,00",
+            " 1.00",
+        ] {
             assert!(bad.parse::<Money>().is_err(), "{bad:?} should be rejected");
         }
     }

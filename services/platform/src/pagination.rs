@@ -39,12 +39,26 @@ impl PageParams {
     /// Validates both parameters, recording problems in `errors`.
     pub fn validate(&self, errors: &mut FieldErrors) -> PageRequest {
         let page = parse_bounded(self.page.as_deref(), 1, 1, MAX_PAGE, "page", errors);
-        let limit = parse_bounded(self.limit.as_deref(), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit", errors);
+        let limit = parse_bounded(
+            self.limit.as_deref(),
+            DEFAULT_LIMIT,
+            1,
+            MAX_LIMIT,
+            "limit",
+            errors,
+        );
         PageRequest { page, limit }
     }
 }
 
-fn parse_bounded(raw: Option<&str>, default: u64, min: u64, max: u64, name: &str, errors: &mut FieldErrors) -> u64 {
+fn parse_bounded(
+    raw: Option<&str>,
+    default: u64,
+    min: u64,
+    max: u64,
+    name: &str,
+    errors: &mut FieldErrors,
+) -> u64 {
     let Some(raw) = raw else { return default };
     match raw.parse::<u64>() {
         Ok(value) if (min..=max).contains(&value) => value,
@@ -70,7 +84,13 @@ pub struct Page<T> {
 impl<T> Page<T> {
     pub fn new(items: Vec<T>, request: PageRequest, total: u64) -> Self {
         let next_page = (request.page * request.limit < total).then_some(request.page + 1);
-        Self { items, page: request.page, limit: request.limit, total, next_page }
+        Self {
+            items,
+            page: request.page,
+            limit: request.limit,
+            total,
+            next_page,
+        }
     }
 }
 
@@ -82,13 +102,33 @@ mod tests {
     fn defaults_and_bounds() {
         let mut errors = FieldErrors::new();
         let req = PageParams::default().validate(&mut errors);
-        assert_eq!(req, PageRequest { page: 1, limit: DEFAULT_LIMIT });
+        assert_eq!(
+            req,
+            PageRequest {
+                page: 1,
+                limit: DEFAULT_LIMIT
+            }
+        );
         assert!(errors.is_empty());
 
-        for (page, limit) in [("0", "10"), ("1", "0"), ("1", "101"), ("x", "1"), ("1", "-1"), ("1", "99999999999999999999999")] {
+        for (page, limit) in [
+            ("0", "10"),
+            ("1", "0"),
+            ("1", "101"),
+            ("x", "1"),
+            ("1", "-1"),
+            ("1", "99999999999999999999999"),
+        ] {
             let mut errors = FieldErrors::new();
-            PageParams { page: Some(page.into()), limit: Some(limit.into()) }.validate(&mut errors);
-            assert!(!errors.is_empty(), "page={page} limit={limit} should be refused");
+            PageParams {
+                page: Some(page.into()),
+                limit: Some(limit.into()),
+            }
+            .validate(&mut errors);
+            assert!(
+                !errors.is_empty(),
+                "page={page} limit={limit} should be refused"
+            );
         }
     }
 

@@ -61,7 +61,8 @@ pub fn current_trace_id() -> Option<String> {
 /// The trace id carried by a W3C `traceparent` header (`00-<trace>-<span>-<flags>`), when valid.
 pub fn trace_id_from_traceparent(value: &str) -> Option<String> {
     let mut parts = value.split('-');
-    let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
     let valid = hex(version, 2)
         && hex(trace, 32)
@@ -87,7 +88,10 @@ mod tests {
             trace_id_from_traceparent(header).as_deref(),
             Some("4bf92f3577b34da6a3ce929d0e0e4736")
         );
-        assert_eq!(trace_id_from_traceparent("00-0000-00f067aa0ba902b7-01"), None);
+        assert_eq!(
+            trace_id_from_traceparent("00-0000-00f067aa0ba902b7-01"),
+            None
+        );
         assert_eq!(
             trace_id_from_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
             None

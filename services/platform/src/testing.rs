@@ -26,7 +26,8 @@ impl Backend {
                     .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
             ),
             Self::Mysql => Some(
-                std::env::var("BOOKSTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".into()),
+                std::env::var("BOOKSTORE_TEST_MYSQL_URL")
+                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".into()),
             ),
         }
     }
@@ -62,7 +63,9 @@ impl TestDatabase {
         let admin = match Database::connect(admin_url.as_str()).await {
             Ok(admin) => admin,
             Err(err) if !require_real_backends() => {
-                eprintln!("{backend:?} is not reachable ({err}); this test runs on the embedded SQLite instead");
+                eprintln!(
+                    "{backend:?} is not reachable ({err}); this test runs on the embedded SQLite instead"
+                );
                 return Ok(Self::sqlite(name));
             }
             Err(err) => {
@@ -72,14 +75,24 @@ impl TestDatabase {
             }
         };
         let create = match backend {
-            Backend::Mysql => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+            Backend::Mysql => {
+                format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            }
             _ => format!("CREATE DATABASE {name}"),
         };
-        admin.execute_unprepared(&create).await.context("cannot create the test database")?;
+        admin
+            .execute_unprepared(&create)
+            .await
+            .context("cannot create the test database")?;
         admin.close().await.ok();
         let mut url = url::Url::parse(&admin_url).context("bad admin URL")?;
         url.set_path(&name);
-        Ok(Self { url: url.to_string(), backend, name, admin_url: Some(admin_url) })
+        Ok(Self {
+            url: url.to_string(),
+            backend,
+            name,
+            admin_url: Some(admin_url),
+        })
     }
 
     fn sqlite(name: String) -> Self {
@@ -102,9 +115,13 @@ impl TestDatabase {
                 }
             }
             Some(admin_url) => {
-                let Ok(admin) = Database::connect(admin_url.as_str()).await else { return };
+                let Ok(admin) = Database::connect(admin_url.as_str()).await else {
+                    return;
+                };
                 let drop = match self.backend {
-                    Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+                    Backend::Postgres => {
+                        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)
+                    }
                     _ => format!("DROP DATABASE IF EXISTS {}", self.name),
                 };
                 if let Err(err) = admin.execute_unprepared(&drop).await {
@@ -123,7 +140,12 @@ impl TestDatabase {
 
 impl Clone for TestDatabase {
     fn clone(&self) -> Self {
-        Self { url: self.url.clone(), backend: self.backend, name: self.name.clone(), admin_url: self.admin_url.clone() }
+        Self {
+            url: self.url.clone(),
+            backend: self.backend,
+            name: self.name.clone(),
+            admin_url: self.admin_url.clone(),
+        }
     }
 }
 
@@ -139,7 +161,9 @@ where
         Ok(db) => db,
         Err(err) => panic!("cannot create a test database: {err:#}"),
     };
-    let outcome = std::panic::AssertUnwindSafe(test(db.clone())).catch_unwind().await;
+    let outcome = std::panic::AssertUnwindSafe(test(db.clone()))
+        .catch_unwind()
+        .await;
     db.drop_database().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
@@ -149,7 +173,7 @@ where
 /// Declares each test three times, in modules `sqlite`, `postgres` and `mysql`, each run on a
 /// fresh database of that backend:
 ///
-/// ```ignore
+/// ```text
 /// platform::backend_tests! {
 ///     async fn registers_a_customer(db) { /* db: TestDatabase */ }
 /// }
@@ -195,11 +219,25 @@ impl TestServer {
             Ok(listener) => listener,
             Err(err) => panic!("cannot bind a test port: {err}"),
         };
-        let addr = listener.local_addr().unwrap_or_else(|err| panic!("no local address: {err}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("no local address: {err}"));
         let task = tokio::spawn(async move {
-            let _ = crate::http::serve(listener, app, ctx.draining.clone(), std::time::Duration::ZERO, std::future::pending()).await;
+            let _ = crate::http::serve(
+                listener,
+                app,
+                ctx.draining.clone(),
+                std::time::Duration::ZERO,
+                std::future::pending(),
+            )
+            .await;
         });
-        Self { base: format!("http://{addr}"), addr, metrics, task }
+        Self {
+            base: format!("http://{addr}"),
+            addr,
+            metrics,
+            task,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,6 +1,9 @@
 //! The shared HTTP stack: problem+json for every error, metrics by route template, trace ids,
 //! CORS, readiness and graceful shutdown.
 
+// Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use axum::Router;
@@ -18,7 +21,12 @@ fn routes() -> Router {
     Router::new()
         .route("/items/{id}", get(|| async { "item" }))
         .route("/slow", get(slow))
-        .route("/panic-free-error", get(|| async { platform::ApiError::internal(anyhow::anyhow!("secret database detail")) }))
+        .route(
+            "/panic-free-error",
+            get(|| async {
+                platform::ApiError::internal(anyhow::anyhow!("secret database detail"))
+            }),
+        )
 }
 
 struct Running {
@@ -33,10 +41,21 @@ async fn start(ctx: HttpContext, drain_delay: Duration) -> Running {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = finish(routes(), &ctx);
-    let done = tokio::spawn(serve(listener, app, ctx.draining.clone(), drain_delay, async {
-        let _ = rx.await;
-    }));
-    Running { base, stop: Some(tx), done, metrics: ctx.metrics }
+    let done = tokio::spawn(serve(
+        listener,
+        app,
+        ctx.draining.clone(),
+        drain_delay,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Running {
+        base,
+        stop: Some(tx),
+        done,
+        metrics: ctx.metrics,
+    }
 }
 
 fn context() -> HttpContext {
@@ -50,22 +69,39 @@ async fn unknown_routes_wrong_methods_and_timeouts_are_problem_json() {
     let app = start(ctx, Duration::ZERO).await;
     let http = reqwest::Client::new();
 
-    let missing = http.get(format!("{}/nowhere", app.base)).send().await.unwrap();
+    let missing = http
+        .get(format!("{}/nowhere", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert_eq!(missing.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["code"], "not_found");
 
-    let wrong_method = http.delete(format!("{}/items/1", app.base)).send().await.unwrap();
+    let wrong_method = http
+        .delete(format!("{}/items/1", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(wrong_method.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        wrong_method.headers()["content-type"],
+        "application/problem+json"
+    );
     assert!(wrong_method.headers().contains_key("allow"));
 
     let timed_out = http.get(format!("{}/slow", app.base)).send().await.unwrap();
     assert_eq!(timed_out.status(), StatusCode::GATEWAY_TIMEOUT);
     let body: serde_json::Value = timed_out.json().await.unwrap();
     assert_eq!(body["code"], "timeout");
-    assert!(body["trace_id"].is_string(), "5xx bodies carry the trace id: {body}");
+    assert!(
+        body["trace_id"].is_string(),
+        "5xx bodies carry the trace id: {body}"
+    );
 }
 
 #[tokio::test]
@@ -79,7 +115,10 @@ async fn server_errors_are_opaque_and_carry_the_trace_id() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(response.headers()["x-trace-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(
+        response.headers()["x-trace-id"],
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
     let text = response.text().await.unwrap();
     assert!(!text.contains("secret database detail"), "{text}");
     let body: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -92,15 +131,28 @@ async fn metrics_count_requests_by_route_template() {
     let app = start(context(), Duration::ZERO).await;
     let http = reqwest::Client::new();
     for id in ["1", "2", "3"] {
-        http.get(format!("{}/items/{id}", app.base)).send().await.unwrap();
+        http.get(format!("{}/items/{id}", app.base))
+            .send()
+            .await
+            .unwrap();
     }
-    let text = http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let text = http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         text.contains(r#"http_requests_total{method="GET",route="/items/{id}",status="200"} 3"#),
         "{text}"
     );
     assert!(text.contains("http_request_duration_seconds_bucket"));
-    assert!(!text.contains("/items/1"), "raw paths must not become labels");
+    assert!(
+        !text.contains("/items/1"),
+        "raw paths must not become labels"
+    );
     assert!(app.metrics.render().contains("http_requests_in_flight"));
 }
 
@@ -110,10 +162,23 @@ async fn cors_answers_listed_origins_only() {
     ctx.cors_origins = vec!["https://shop.example.com".parse().unwrap()];
     let app = start(ctx, Duration::ZERO).await;
     let http = reqwest::Client::new();
-    let listed = http.get(format!("{}/items/1", app.base)).header("origin", "https://shop.example.com").send().await.unwrap();
-    assert_eq!(listed.headers()["access-control-allow-origin"], "https://shop.example.com");
+    let listed = http
+        .get(format!("{}/items/1", app.base))
+        .header("origin", "https://shop.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.headers()["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
     assert_eq!(listed.headers()["access-control-allow-credentials"], "true");
-    let other = http.get(format!("{}/items/1", app.base)).header("origin", "https://evil.example").send().await.unwrap();
+    let other = http
+        .get(format!("{}/items/1", app.base))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(!other.headers().contains_key("access-control-allow-origin"));
 }
 
@@ -123,18 +188,43 @@ async fn readiness_reports_an_unreachable_database() {
     let ctx = HttpContext::new(Metrics::new(), vec![db.clone()]);
     let app = start(ctx, Duration::ZERO).await;
     let http = reqwest::Client::new();
-    assert_eq!(http.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        http.get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     db.close_by_ref().await.unwrap();
-    let down = http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    let down = http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(http.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        http.get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn shutdown_turns_readiness_false_first_and_drains_in_flight_requests() {
     let mut app = start(context(), Duration::from_millis(300)).await;
     let http = reqwest::Client::new();
-    assert_eq!(http.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        http.get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 
     let in_flight = tokio::spawn(http.get(format!("{}/slow", app.base)).send());
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -142,7 +232,11 @@ async fn shutdown_turns_readiness_false_first_and_drains_in_flight_requests() {
 
     // During the drain delay the process still answers, but says it is not ready.
     let fresh = reqwest::Client::new();
-    let ready = fresh.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    let ready = fresh
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "draining");
@@ -151,6 +245,16 @@ async fn shutdown_turns_readiness_false_first_and_drains_in_flight_requests() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "done");
 
-    tokio::time::timeout(Duration::from_secs(5), app.done).await.unwrap().unwrap().unwrap();
-    assert!(reqwest::Client::new().get(format!("{}/healthz", app.base)).send().await.is_err());
+    tokio::time::timeout(Duration::from_secs(5), app.done)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .is_err()
+    );
 }

@@ -52,7 +52,12 @@ pub struct NewAccount {
 
 impl NewAccount {
     /// Validates raw input, reporting every problem at once (422).
-    pub fn validate(email: &str, password: &str, display_name: Option<&str>, role: Role) -> Result<Self, ApiError> {
+    pub fn validate(
+        email: &str,
+        password: &str,
+        display_name: Option<&str>,
+        role: Role,
+    ) -> Result<Self, ApiError> {
         let mut errors = FieldErrors::new();
         let email = errors.check("email", Email::parse(email));
         if let Some(email) = &email {
@@ -65,8 +70,15 @@ impl NewAccount {
         };
         errors.into_validation()?;
         match (email, display_name) {
-            (Some(email), Some(display_name)) => Ok(Self { email, password: password.to_owned(), display_name, role }),
-            _ => Err(ApiError::internal(anyhow::anyhow!("validation passed without values"))),
+            (Some(email), Some(display_name)) => Ok(Self {
+                email,
+                password: password.to_owned(),
+                display_name,
+                role,
+            }),
+            _ => Err(ApiError::internal(anyhow::anyhow!(
+                "validation passed without values"
+            ))),
         }
     }
 }
@@ -86,7 +98,10 @@ pub fn display_name_rule(name: &str) -> Result<String, String> {
 }
 
 /// Creates an account; an email already registered is a 409.
-pub async fn create(db: &impl ConnectionTrait, account: NewAccount) -> Result<user::Model, ApiError> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    account: NewAccount,
+) -> Result<user::Model, ApiError> {
     let now = Utc::now();
     let password_hash = password::hash(account.password).await?;
     let model = user::ActiveModel {
@@ -101,15 +116,24 @@ pub async fn create(db: &impl ConnectionTrait, account: NewAccount) -> Result<us
     };
     model.insert(db).await.map_err(|err| {
         if platform::db::is_unique_violation(&err) {
-            ApiError::new(ErrorCode::EmailTaken, "an account with this email already exists")
+            ApiError::new(
+                ErrorCode::EmailTaken,
+                "an account with this email already exists",
+            )
         } else {
             ApiError::internal(err)
         }
     })
 }
 
-pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<Option<user::Model>, ApiError> {
-    Ok(user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?)
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<user::Model>, ApiError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?)
 }
 
 /// What bootstrapping the first admin did.
@@ -120,7 +144,11 @@ pub enum Bootstrap {
 }
 
 /// Creates the admin account `email` unless an account with that email exists.
-pub async fn bootstrap_admin(db: &impl ConnectionTrait, email: &str, password: &str) -> Result<Bootstrap, ApiError> {
+pub async fn bootstrap_admin(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+) -> Result<Bootstrap, ApiError> {
     let account = NewAccount::validate(email, password, Some("Administrator"), Role::Admin)?;
     if find_by_email(db, &account.email).await?.is_some() {
         return Ok(Bootstrap::AlreadyExists);
@@ -135,5 +163,9 @@ pub async fn bootstrap_admin(db: &impl ConnectionTrait, email: &str, password: &
 
 /// Whether any admin account exists.
 pub async fn any_admin(db: &impl ConnectionTrait) -> Result<bool, ApiError> {
-    Ok(user::Entity::find().filter(user::Column::Role.eq(Role::Admin.as_str())).one(db).await?.is_some())
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .one(db)
+        .await?
+        .is_some())
 }

@@ -62,9 +62,19 @@ fn client_key(state: &UsersState, headers: &HeaderMap, peer: Option<SocketAddr>)
     let forwarded = state
         .config
         .trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next().map(|s| s.trim().to_owned()))
+        .then(|| {
+            headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()
+                .map(|s| s.trim().to_owned())
+        })
         .flatten();
-    forwarded.or_else(|| peer.map(|p| p.ip().to_string())).unwrap_or_else(|| "unknown".into())
+    forwarded
+        .or_else(|| peer.map(|p| p.ip().to_string()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn limit(limiter: &crate::rate_limit::RateLimiter, key: &str) -> Result<(), ApiError> {
@@ -75,7 +85,12 @@ fn limit(limiter: &crate::rate_limit::RateLimiter, key: &str) -> Result<(), ApiE
 }
 
 /// Answers with a fresh session: access token in the body, refresh token in the cookie.
-async fn session_response(state: &UsersState, status: StatusCode, user: user::Model, refresh: &str) -> Result<Response, ApiError> {
+async fn session_response(
+    state: &UsersState,
+    status: StatusCode,
+    user: user::Model,
+    refresh: &str,
+) -> Result<Response, ApiError> {
     let role = accounts::parse_role(&user.role);
     let access_token = state.signer.sign(&user.id, role)?;
     let body = SessionResponse {
@@ -84,8 +99,16 @@ async fn session_response(state: &UsersState, status: StatusCode, user: user::Mo
         expires_in: state.signer.ttl().as_secs(),
         user: user.into(),
     };
-    let cookie = HeaderValue::from_str(&sessions::cookie(refresh, &state.config)).map_err(ApiError::internal)?;
-    Ok((status, [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body))
+    let cookie = HeaderValue::from_str(&sessions::cookie(refresh, &state.config))
+        .map_err(ApiError::internal)?;
+    Ok((
+        status,
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Json(body),
+    )
         .into_response())
 }
 
@@ -108,12 +131,24 @@ async fn register(
     Json(request): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     limit(&state.per_client, &client_key(&state, &headers, peer))?;
-    if request.role.as_deref().is_some_and(|role| role != Role::Customer.as_str()) {
+    if request
+        .role
+        .as_deref()
+        .is_some_and(|role| role != Role::Customer.as_str())
+    {
         let mut errors = platform::error::FieldErrors::new();
-        errors.add("role", "sign-up always creates a customer account; an admin grants other roles");
+        errors.add(
+            "role",
+            "sign-up always creates a customer account; an admin grants other roles",
+        );
         return Err(ApiError::validation(errors));
     }
-    let account = NewAccount::validate(&request.email, &request.password, request.display_name.as_deref(), Role::Customer)?;
+    let account = NewAccount::validate(
+        &request.email,
+        &request.password,
+        request.display_name.as_deref(),
+        Role::Customer,
+    )?;
     let user = accounts::create(&state.db, account).await?;
     tracing::info!(user_id = %user.id, "Account created.");
     let refresh = sessions::start(&state.db, &user.id, &state.config).await?;
@@ -139,18 +174,30 @@ async fn login(
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     limit(&state.per_client, &client_key(&state, &headers, peer))?;
-    let bad_credentials = || ApiError::new(ErrorCode::InvalidCredentials, "the email or password is wrong");
+    let bad_credentials = || {
+        ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "the email or password is wrong",
+        )
+    };
     let Ok(email) = Email::parse(&request.email) else {
         return Err(bad_credentials());
     };
     limit(&state.per_account, email.as_str())?;
     let user = accounts::find_by_email(&state.db, &email).await?;
-    let matches = password::verify(request.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let matches = password::verify(
+        request.password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
     let Some(user) = user.filter(|_| matches) else {
         return Err(bad_credentials());
     };
     if !user.active {
-        return Err(ApiError::new(ErrorCode::AccountDeactivated, "this account is deactivated"));
+        return Err(ApiError::new(
+            ErrorCode::AccountDeactivated,
+            "this account is deactivated",
+        ));
     }
     let refresh = sessions::start(&state.db, &user.id, &state.config).await?;
     session_response(&state, StatusCode::OK, user, &refresh).await
@@ -165,9 +212,16 @@ async fn login(
     )
 )]
 #[tracing::instrument(skip_all)]
-async fn refresh(State(state): State<UsersState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = sessions::from_cookies(&headers)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "no refresh cookie; log in first"))?;
+async fn refresh(
+    State(state): State<UsersState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = sessions::from_cookies(&headers).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unauthenticated,
+            "no refresh cookie; log in first",
+        )
+    })?;
     let (user, next) = sessions::rotate(&state.db, &token, &state.config).await?;
     session_response(&state, StatusCode::OK, user, &next).await
 }
@@ -192,5 +246,8 @@ async fn logout(State(state): State<UsersState>, headers: HeaderMap) -> Result<R
     responses((status = 200, description = "JSON Web Key Set", body = Object))
 )]
 async fn jwks(State(state): State<UsersState>) -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(state.public.jwks()))
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(state.public.jwks()),
+    )
 }

@@ -23,8 +23,16 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | '"'));
-        if valid { Ok(Self(email)) } else { Err("must be an email address like name@example.com".into()) }
+            && !email.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | '"')
+            });
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err("must be an email address like name@example.com".into())
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -43,12 +51,24 @@ mod tests {
 
     #[test]
     fn normalises_case_and_spaces() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
     }
 
     #[test]
     fn rejects_non_addresses() {
-        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@.com", "alice@example..com"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "alice@.com",
+            "alice@example..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());

@@ -62,7 +62,11 @@ pub struct UsersState {
 }
 
 impl UsersState {
-    pub fn new(db: DatabaseConnection, keys: &KeyPair, config: UsersConfig) -> anyhow::Result<Self> {
+    pub fn new(
+        db: DatabaseConnection,
+        keys: &KeyPair,
+        config: UsersConfig,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             db,
             signer: Arc::new(TokenSigner::new(keys, config.access_ttl)?),
@@ -83,5 +87,8 @@ impl FromRef<UsersState> for Arc<TokenVerifier> {
 
 /// The routes of the users service: `/api/v1/auth/*` and `/api/v1/users/*`.
 pub fn router(state: UsersState) -> OpenApiRouter {
-    OpenApiRouter::new().merge(auth_api::routes()).merge(users_api::routes()).with_state(state)
+    OpenApiRouter::new()
+        .merge(auth_api::routes())
+        .merge(users_api::routes())
+        .with_state(state)
 }

@@ -10,7 +10,14 @@ pub const MAX_LENGTH: usize = 128;
 
 /// Passwords too common to accept whatever their length.
 const COMMON: [&str; 8] = [
-    "password123", "1234567890", "qwertyuiop", "password1234", "iloveyou123", "administrator", "letmein12345", "0123456789",
+    "password123",
+    "1234567890",
+    "qwertyuiop",
+    "password1234",
+    "iloveyou123",
+    "administrator",
+    "letmein12345",
+    "0123456789",
 ];
 
 /// Checks the policy: 10 to 128 characters, not one repeated character, not a well-known
@@ -60,8 +67,11 @@ pub async fn hash(password: String) -> Result<String, ApiError> {
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ApiError> {
     tokio::task::spawn_blocking(move || {
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PasswordHash::new(&hash).map_err(|err| anyhow::anyhow!("stored hash unreadable: {err}"))?;
-        let matches = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|err| anyhow::anyhow!("stored hash unreadable: {err}"))?;
+        let matches = hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok::<_, anyhow::Error>(matches && hash != DUMMY_HASH)
     })
     .await
@@ -91,8 +101,16 @@ mod tests {
     async fn hash_then_verify() {
         let hash = hash("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
-        assert!(!verify("wrong horse battery".into(), Some(hash)).await.unwrap());
+        assert!(
+            verify("correct horse battery".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("wrong horse battery".into(), Some(hash))
+                .await
+                .unwrap()
+        );
         assert!(!verify("anything at all".into(), None).await.unwrap());
     }
 }

@@ -20,7 +20,10 @@ const MAX_KEYS: usize = 100_000;
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `key`: `Ok(())`, or `Err(wait)` when the key must wait.
@@ -28,12 +31,22 @@ impl RateLimiter {
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() >= MAX_KEYS {
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < capacity);
+            buckets.retain(|_, b| {
+                b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < capacity
+            });
         }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: capacity, updated: now });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second).min(capacity);
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            updated: now,
+        });
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.updated).as_secs_f64() * per_second)
+            .min(capacity);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;

@@ -26,10 +26,21 @@ fn to_chrono(duration: std::time::Duration) -> chrono::Duration {
 }
 
 /// Starts a new session (a new token family) for `user_id`; returns the refresh token.
-pub async fn start(db: &impl ConnectionTrait, user_id: &str, config: &UsersConfig) -> Result<String, ApiError> {
+pub async fn start(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    config: &UsersConfig,
+) -> Result<String, ApiError> {
     let now = Utc::now();
     let family = uuid::Uuid::now_v7().to_string();
-    issue(db, user_id, &family, now + to_chrono(config.refresh_absolute), config).await
+    issue(
+        db,
+        user_id,
+        &family,
+        now + to_chrono(config.refresh_absolute),
+        config,
+    )
+    .await
 }
 
 async fn issue(
@@ -58,12 +69,19 @@ async fn issue(
 }
 
 fn invalid() -> ApiError {
-    ApiError::new(ErrorCode::InvalidToken, "the refresh token is invalid, expired or revoked; log in again")
+    ApiError::new(
+        ErrorCode::InvalidToken,
+        "the refresh token is invalid, expired or revoked; log in again",
+    )
 }
 
 /// Exchanges a refresh token for a new one of the same family and returns the user. A token
 /// already used or revoked revokes its family (reuse detection).
-pub async fn rotate(db: &impl ConnectionTrait, token: &str, config: &UsersConfig) -> Result<(user::Model, String), ApiError> {
+pub async fn rotate(
+    db: &impl ConnectionTrait,
+    token: &str,
+    config: &UsersConfig,
+) -> Result<(user::Model, String), ApiError> {
     let now = Utc::now();
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash(token)))
@@ -92,10 +110,16 @@ pub async fn rotate(db: &impl ConnectionTrait, token: &str, config: &UsersConfig
         revoke_family(db, &row.family_id).await?;
         return Err(invalid());
     }
-    let user = user::Entity::find_by_id(row.user_id.clone()).one(db).await?.ok_or_else(invalid)?;
+    let user = user::Entity::find_by_id(row.user_id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(invalid)?;
     if !user.active {
         revoke_family(db, &row.family_id).await?;
-        return Err(ApiError::new(ErrorCode::AccountDeactivated, "this account is deactivated"));
+        return Err(ApiError::new(
+            ErrorCode::AccountDeactivated,
+            "this account is deactivated",
+        ));
     }
     let next = issue(db, &user.id, &row.family_id, row.family_expires_at, config).await?;
     Ok((user, next))

@@ -7,7 +7,10 @@ use platform::error::{FieldErrors, Problem};
 use platform::extract::{Json, Query};
 use platform::pagination::{Page, PageParams};
 use platform::{ApiError, ErrorCode};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -27,10 +30,19 @@ pub fn routes() -> OpenApiRouter<UsersState> {
 
 /// The caller's account, which must still exist and be active.
 async fn current(state: &UsersState, caller: &AuthUser) -> Result<user::Model, ApiError> {
-    match user::Entity::find_by_id(caller.id.clone()).one(&state.db).await? {
+    match user::Entity::find_by_id(caller.id.clone())
+        .one(&state.db)
+        .await?
+    {
         Some(user) if user.active => Ok(user),
-        Some(_) => Err(ApiError::new(ErrorCode::AccountDeactivated, "this account is deactivated")),
-        None => Err(ApiError::new(ErrorCode::InvalidToken, "the account of this token no longer exists")),
+        Some(_) => Err(ApiError::new(
+            ErrorCode::AccountDeactivated,
+            "this account is deactivated",
+        )),
+        None => Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "the account of this token no longer exists",
+        )),
     }
 }
 
@@ -44,7 +56,10 @@ async fn current(state: &UsersState, caller: &AuthUser) -> Result<user::Model, A
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
-async fn get_me(State(state): State<UsersState>, caller: AuthUser) -> Result<Json<UserView>, ApiError> {
+async fn get_me(
+    State(state): State<UsersState>,
+    caller: AuthUser,
+) -> Result<Json<UserView>, ApiError> {
     Ok(Json(current(&state, &caller).await?.into()))
 }
 
@@ -75,9 +90,15 @@ async fn update_me(
 ) -> Result<Json<UserView>, ApiError> {
     let user = current(&state, &caller).await?;
     let mut errors = FieldErrors::new();
-    let display_name = request.display_name.as_deref().and_then(|name| errors.check("display_name", accounts::display_name_rule(name)));
+    let display_name = request
+        .display_name
+        .as_deref()
+        .and_then(|name| errors.check("display_name", accounts::display_name_rule(name)));
     if let Some(new_password) = &request.new_password {
-        errors.check("new_password", password::check_policy(new_password, &user.email));
+        errors.check(
+            "new_password",
+            password::check_policy(new_password, &user.email),
+        );
         let current_ok = match request.current_password.clone() {
             Some(current) => password::verify(current, Some(user.password_hash.clone())).await?,
             None => false,
@@ -135,12 +156,21 @@ async fn list_users(
     Query(query): Query<ListUsersQuery>,
 ) -> Result<Json<Page<UserView>>, ApiError> {
     let mut errors = FieldErrors::new();
-    let page = PageParams { page: query.page.clone(), limit: query.limit.clone() }.validate(&mut errors);
-    let role = query.role.as_deref().and_then(|r| errors.check("role", r.parse::<Role>()));
-    let active = query
-        .active
+    let page = PageParams {
+        page: query.page.clone(),
+        limit: query.limit.clone(),
+    }
+    .validate(&mut errors);
+    let role = query
+        .role
         .as_deref()
-        .and_then(|a| errors.check("active", a.parse::<bool>().map_err(|_| "must be true or false")));
+        .and_then(|r| errors.check("role", r.parse::<Role>()));
+    let active = query.active.as_deref().and_then(|a| {
+        errors.check(
+            "active",
+            a.parse::<bool>().map_err(|_| "must be true or false"),
+        )
+    });
     errors.into_invalid_parameters()?;
     let mut select = user::Entity::find();
     if let Some(role) = role {
@@ -160,7 +190,11 @@ async fn list_users(
         .limit(page.limit)
         .all(&state.db)
         .await?;
-    Ok(Json(Page::new(items.into_iter().map(UserView::from).collect(), page, total)))
+    Ok(Json(Page::new(
+        items.into_iter().map(UserView::from).collect(),
+        page,
+        total,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -191,9 +225,15 @@ async fn update_user(
     Json(request): Json<UpdateUserRequest>,
 ) -> Result<Json<UserView>, ApiError> {
     if id == admin.id {
-        return Err(ApiError::new(ErrorCode::Conflict, "an admin cannot change their own role or status; ask another admin"));
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "an admin cannot change their own role or status; ask another admin",
+        ));
     }
-    let user = user::Entity::find_by_id(id.clone()).one(&state.db).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = user::Entity::find_by_id(id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     let mut active = user.into_active_model();
     if let Some(role) = request.role {
         active.role = Set(role.as_str().to_owned());

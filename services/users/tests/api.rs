@@ -1,5 +1,8 @@
 //! The users service over HTTP, on SQLite, PostgreSQL and MariaDB: every authentication rule.
 
+// Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -24,7 +27,11 @@ struct App {
 
 /// Limits high enough that only the rate-limit tests ever meet them.
 fn config() -> UsersConfig {
-    UsersConfig { rate_per_client: 10_000, rate_per_account: 10_000, ..UsersConfig::default() }
+    UsersConfig {
+        rate_per_client: 10_000,
+        rate_per_account: 10_000,
+        ..UsersConfig::default()
+    }
 }
 
 async fn spawn(db: &TestDatabase, config: UsersConfig) -> App {
@@ -34,7 +41,12 @@ async fn spawn(db: &TestDatabase, config: UsersConfig) -> App {
     let state = UsersState::new(conn.clone(), &keys, config).unwrap();
     let (router, _) = users::router(state).split_for_parts();
     let server = TestServer::start(router, vec![conn.clone()]).await;
-    App { server, db: conn, http: reqwest::Client::new(), keys }
+    App {
+        server,
+        db: conn,
+        http: reqwest::Client::new(),
+        keys,
+    }
 }
 
 /// A response's status, body and refresh cookie (when set).
@@ -51,7 +63,9 @@ impl App {
         let response = request.send().await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let set_cookie = headers.get("set-cookie").map(|v| v.to_str().unwrap().to_owned());
+        let set_cookie = headers
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned());
         let cookie = set_cookie
             .as_deref()
             .and_then(|c| c.split(';').next())
@@ -59,41 +73,76 @@ impl App {
             .filter(|v| !v.is_empty())
             .map(str::to_owned);
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, body, cookie, set_cookie, headers }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            body,
+            cookie,
+            set_cookie,
+            headers,
+        }
     }
 
     async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.post(self.server.url(path)).json(&body)).await
-    }
-
-    async fn register(&self, email: &str) -> Reply {
-        self.post("/api/v1/auth/register", json!({ "email": email, "password": PASSWORD })).await
-    }
-
-    async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post("/api/v1/auth/login", json!({ "email": email, "password": password })).await
-    }
-
-    async fn refresh(&self, cookie: &str) -> Reply {
-        self.send(self.http.post(self.server.url("/api/v1/auth/refresh")).header("cookie", format!("bookstore_refresh={cookie}")))
+        self.send(self.http.post(self.server.url(path)).json(&body))
             .await
     }
 
+    async fn register(&self, email: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/register",
+            json!({ "email": email, "password": PASSWORD }),
+        )
+        .await
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    async fn refresh(&self, cookie: &str) -> Reply {
+        self.send(
+            self.http
+                .post(self.server.url("/api/v1/auth/refresh"))
+                .header("cookie", format!("bookstore_refresh={cookie}")),
+        )
+        .await
+    }
+
     async fn get(&self, path: &str, token: &str) -> Reply {
-        self.send(self.http.get(self.server.url(path)).bearer_auth(token)).await
+        self.send(self.http.get(self.server.url(path)).bearer_auth(token))
+            .await
     }
 
     async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(self.http.patch(self.server.url(path)).bearer_auth(token).json(&body)).await
+        self.send(
+            self.http
+                .patch(self.server.url(path))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
     }
 
     /// An admin made the way the first admin is bootstrapped; returns its access token and id.
     async fn admin(&self) -> (String, String) {
-        users::accounts::bootstrap_admin(&self.db, "root@shop.example", PASSWORD).await.unwrap();
+        users::accounts::bootstrap_admin(&self.db, "root@shop.example", PASSWORD)
+            .await
+            .unwrap();
         let reply = self.login("root@shop.example", PASSWORD).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        (token(&reply), reply.body["user"]["id"].as_str().unwrap().to_owned())
+        (
+            token(&reply),
+            reply.body["user"]["id"].as_str().unwrap().to_owned(),
+        )
     }
 
     async fn close(self) {
@@ -103,7 +152,10 @@ impl App {
 }
 
 fn token(reply: &Reply) -> String {
-    reply.body["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {}", reply.body)).to_owned()
+    reply.body["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token in {}", reply.body))
+        .to_owned()
 }
 
 fn assert_problem(reply: &Reply, status: StatusCode, code: &str) {
