@@ -38,18 +38,21 @@ pub(crate) mod columns {
         ColumnDef::new(name).string_len(36).not_null().to_owned()
     }
 
-    pub fn timestamp<T: IntoIden>(name: T) -> ColumnDef {
-        ColumnDef::new(name)
-            .timestamp_with_time_zone()
-            .not_null()
-            .to_owned()
+    /// A UTC instant with sub-second precision. MySQL's TIMESTAMP ends in 2038 and keeps whole
+    /// seconds, so MySQL/MariaDB get DATETIME(6) holding UTC.
+    pub fn timestamp<T: IntoIden>(name: T, backend: sea_orm::DbBackend) -> ColumnDef {
+        let mut column = ColumnDef::new(name);
+        match backend {
+            sea_orm::DbBackend::MySql => column.custom(Alias::new("DATETIME(6)")),
+            _ => column.timestamp_with_time_zone(),
+        };
+        column.not_null().to_owned()
     }
 
-    pub fn timestamp_null<T: IntoIden>(name: T) -> ColumnDef {
-        ColumnDef::new(name)
-            .timestamp_with_time_zone()
-            .null()
-            .to_owned()
+    pub fn timestamp_null<T: IntoIden>(name: T, backend: sea_orm::DbBackend) -> ColumnDef {
+        let mut column = timestamp(name, backend);
+        column.null();
+        column
     }
 
     /// A text column compared and sorted byte by byte on every backend, so that ordering and
@@ -59,9 +62,21 @@ pub(crate) mod columns {
         len: u32,
         backend: sea_orm::DbBackend,
     ) -> ColumnDef {
-        let mut column = ColumnDef::new(name).string_len(len).not_null().to_owned();
+        let column = ColumnDef::new(name).string_len(len).not_null().to_owned();
+        with_binary_collation(column, backend)
+    }
+
+    /// Long text searched with LIKE: byte-wise on every backend, so a search matches the same
+    /// rows everywhere (MariaDB's default collations would also ignore accents).
+    pub fn binary_collated_text<T: IntoIden>(name: T, backend: sea_orm::DbBackend) -> ColumnDef {
+        let column = ColumnDef::new(name).text().not_null().to_owned();
+        with_binary_collation(column, backend)
+    }
+
+    fn with_binary_collation(mut column: ColumnDef, backend: sea_orm::DbBackend) -> ColumnDef {
         match backend {
             sea_orm::DbBackend::Postgres => column.extra("COLLATE \"C\""),
+            // Needs a utf8mb4 database (the default of MySQL 8 and current MariaDB).
             sea_orm::DbBackend::MySql => column.extra("COLLATE utf8mb4_bin"),
             _ => &mut column,
         };

@@ -34,8 +34,8 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .default(true),
                     )
-                    .col(columns::timestamp(Users::CreatedAt))
-                    .col(columns::timestamp(Users::UpdatedAt))
+                    .col(columns::timestamp(Users::CreatedAt, backend))
+                    .col(columns::timestamp(Users::UpdatedAt, backend))
                     .to_owned(),
             )
             .await?;

@@ -12,6 +12,7 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
         manager
             .create_table(
                 Table::create()
@@ -24,11 +25,11 @@ impl MigrationTrait for Migration {
                             .string_len(64)
                             .not_null(),
                     )
-                    .col(columns::timestamp(RefreshTokens::CreatedAt))
-                    .col(columns::timestamp(RefreshTokens::ExpiresAt))
-                    .col(columns::timestamp(RefreshTokens::FamilyExpiresAt))
-                    .col(columns::timestamp_null(RefreshTokens::UsedAt))
-                    .col(columns::timestamp_null(RefreshTokens::RevokedAt))
+                    .col(columns::timestamp(RefreshTokens::CreatedAt, backend))
+                    .col(columns::timestamp(RefreshTokens::ExpiresAt, backend))
+                    .col(columns::timestamp(RefreshTokens::FamilyExpiresAt, backend))
+                    .col(columns::timestamp_null(RefreshTokens::UsedAt, backend))
+                    .col(columns::timestamp_null(RefreshTokens::RevokedAt, backend))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_refresh_tokens_user")

@@ -20,12 +20,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Books::Title).string_len(300).not_null())
                     .col(columns::binary_collated(Books::TitleKey, 300, backend))
                     .col(ColumnDef::new(Books::Authors).text().not_null())
-                    .col(ColumnDef::new(Books::AuthorsKey).text().not_null())
-                    .col(ColumnDef::new(Books::SearchText).text().not_null())
+                    .col(columns::binary_collated_text(Books::AuthorsKey, backend))
+                    .col(columns::binary_collated_text(Books::SearchText, backend))
                     .col(ColumnDef::new(Books::Publisher).string_len(200).not_null())
                     .col(ColumnDef::new(Books::Format).string_len(16).not_null())
                     .col(ColumnDef::new(Books::Genre).string_len(64).not_null())
-                    .col(ColumnDef::new(Books::GenreKey).string_len(64).not_null())
+                    .col(columns::binary_collated(Books::GenreKey, 64, backend))
                     .col(
                         ColumnDef::new(Books::PriceCents)
                             .big_integer()
@@ -42,8 +42,8 @@ impl MigrationTrait for Migration {
                             .default(0)
                             .check(Expr::col(Books::Available).gte(0)),
                     )
-                    .col(columns::timestamp(Books::CreatedAt))
-                    .col(columns::timestamp(Books::UpdatedAt))
+                    .col(columns::timestamp(Books::CreatedAt, backend))
+                    .col(columns::timestamp(Books::UpdatedAt, backend))
                     .to_owned(),
             )
             .await?;

@@ -85,7 +85,7 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
     let public = platform::auth::PublicKey::from_pem(&args.verify.pem()?)
-        .context("invalid configuration: BOOKSTORE_JWT_PUBLIC_KEY")?;
+        .map_err(|err| ConfigError::new("BOOKSTORE_JWT_PUBLIC_KEY", err.to_string()))?;
     let verifier = Arc::new(TokenVerifier::new(&public)?);
     let services = Services {
         catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
@@ -227,6 +227,10 @@ async fn bootstrap(db: &DatabaseConnection, email: &str, password: &str) -> anyh
         users::accounts::Bootstrap::AlreadyExists => {
             tracing::debug!(email, "Admin account already exists.")
         }
+        users::accounts::Bootstrap::ExistsWithoutAdminRole => anyhow::bail!(
+            "BOOKSTORE_ADMIN_EMAIL {email} belongs to an account without the admin role; \
+             promote it through PATCH /api/v1/users/{{id}} as another admin, or choose another email"
+        ),
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use platform::auth::KeyPair;
-use platform::config::secret;
+use platform::config::{ConfigError, secret};
 
 use crate::cli::KeyArgs;
 
@@ -21,9 +21,9 @@ pub fn configured(args: &KeyArgs) -> anyhow::Result<Option<KeyPair>> {
     else {
         return Ok(None);
     };
-    KeyPair::from_pem(&pem)
-        .map(Some)
-        .context("invalid configuration: BOOKSTORE_JWT_PRIVATE_KEY")
+    let keys = KeyPair::from_pem(&pem)
+        .map_err(|err| ConfigError::new("BOOKSTORE_JWT_PRIVATE_KEY", err.to_string()))?;
+    Ok(Some(keys))
 }
 
 /// The key kept in `data_dir`, made on first use (readable by the owner only).

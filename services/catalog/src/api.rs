@@ -73,6 +73,10 @@ async fn list_books(
 }
 
 async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
+    // No id has control characters, and PostgreSQL refuses a NUL byte with an error.
+    if id.chars().any(char::is_control) {
+        return Err(ApiError::not_found("book"));
+    }
     book::Entity::find_by_id(id.to_owned())
         .one(&state.db)
         .await?

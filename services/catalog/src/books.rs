@@ -138,7 +138,9 @@ fn text(value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {
         Err("must not be empty".into())
-    } else if value.chars().count() > max {
+    } else if value.chars().count() > max || value.to_lowercase().chars().count() > max {
+        // The lower-cased copy (`*_key` columns) has the same size limit, and lower-casing can
+        // lengthen a text ('İ' becomes two characters).
         Err(format!("must be at most {max} characters"))
     } else if value.chars().any(|c| c.is_control()) {
         Err("must not contain control characters".into())
@@ -202,6 +204,16 @@ impl BookInput {
             description: match self.description.as_deref() {
                 Some(v) if v.chars().count() > 20_000 => {
                     errors.add("description", "must be at most 20000 characters");
+                    None
+                }
+                Some(v)
+                    if v.chars()
+                        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+                {
+                    errors.add(
+                        "description",
+                        "must not contain control characters other than line breaks and tabs",
+                    );
                     None
                 }
                 Some(v) => Some(v.trim().to_owned()),

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::books::Format;
 use crate::entity::book;
+use crate::isbn::Isbn;
 
 /// The list parameters as sent; each is checked and a bad one is a 400 naming it.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -77,12 +78,31 @@ pub struct Search {
     pub page: PageRequest,
 }
 
+const MAX_WORDS: usize = 10;
+
+/// A search word as stored: any ISBN form ("978-0-7023-1872-6", "0521402301") becomes the stored
+/// ISBN-13, and other hyphenated digit runs lose their hyphens.
+fn search_word(word: &str) -> String {
+    if let Ok(isbn) = Isbn::parse(word) {
+        return isbn.as_str().to_owned();
+    }
+    let digits = word.replace('-', "");
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits
+    } else {
+        word.to_owned()
+    }
+}
+
 fn bounded_text(value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {
         Err("must not be empty".into())
     } else if value.chars().count() > max {
         Err(format!("must be at most {max} characters"))
+    } else if value.chars().any(|c| c.is_control()) {
+        // No stored text has them, and PostgreSQL refuses a NUL byte outright.
+        Err("must not contain control characters".into())
     } else {
         Ok(value.to_lowercase())
     }
@@ -101,23 +121,11 @@ impl ListQuery {
             .as_deref()
             .and_then(|v| errors.check("q", bounded_text(v, 200)));
         let words: Vec<String> = q
-            .map(|q| {
-                q.split_whitespace()
-                    .map(|word| {
-                        // "978-0-7023-1872-6" finds the ISBN stored without hyphens.
-                        let digits = word.replace('-', "");
-                        if !digits.is_empty()
-                            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'x')
-                        {
-                            digits
-                        } else {
-                            word.to_owned()
-                        }
-                    })
-                    .take(10)
-                    .collect()
-            })
+            .map(|q| q.split_whitespace().map(search_word).collect())
             .unwrap_or_default();
+        if words.len() > MAX_WORDS {
+            errors.add("q", format!("must have at most {MAX_WORDS} words"));
+        }
         let min_price = self
             .min_price
             .as_deref()
@@ -229,6 +237,9 @@ impl Search {
     }
 
     /// The filtered books in the requested order, ties broken by id so pages never overlap.
+    /// Ids are UUIDv7 and grow with time, so `newest` breaks its ties newest first: MySQL keeps
+    /// timestamps in whole seconds, and books added within one second would otherwise come
+    /// oldest first.
     pub fn ordered(&self) -> Select<book::Entity> {
         let select = self.filtered();
         let select = match self.sort {
@@ -255,7 +266,10 @@ impl Search {
             Sort::PriceDesc => select.order_by_desc(book::Column::PriceCents),
             Sort::Newest => select.order_by_desc(book::Column::CreatedAt),
         };
-        select.order_by_asc(book::Column::Id)
+        match self.sort {
+            Sort::Newest => select.order_by_desc(book::Column::Id),
+            _ => select.order_by_asc(book::Column::Id),
+        }
     }
 
     /// Books per genre under every filter except the genre itself, so a client can show how many
@@ -263,11 +277,12 @@ impl Search {
     pub fn genre_facets(&self) -> sea_orm::Selector<sea_orm::SelectModel<GenreCount>> {
         book::Entity::find()
             .select_only()
-            .column(book::Column::Genre)
+            // Genres differing only in case count as one, shown with one of their spellings.
+            .column_as(book::Column::Genre.min(), "genre")
             .column_as(book::Column::Id.count(), "count")
             .filter(self.condition_without_genre())
-            .group_by(book::Column::Genre)
-            .order_by_asc(book::Column::Genre)
+            .group_by(book::Column::GenreKey)
+            .order_by_asc(book::Column::GenreKey)
             .into_model::<GenreCount>()
     }
 }

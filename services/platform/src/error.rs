@@ -133,6 +133,25 @@ impl ErrorCode {
         }
     }
 
+    /// The generic code for a bare HTTP error status produced outside our handlers.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => Self::Unauthenticated,
+            StatusCode::FORBIDDEN => Self::Forbidden,
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::CONFLICT => Self::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => Self::ValidationFailed,
+            StatusCode::TOO_MANY_REQUESTS => Self::RateLimited,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => Self::Timeout,
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
+            status if status.is_server_error() => Self::Internal,
+            _ => Self::BadRequest,
+        }
+    }
+
     /// The problem `type` URI of this code.
     pub fn type_uri(self) -> String {
         format!("urn:bookstore:problem:{}", self.as_str())

@@ -95,6 +95,7 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static("idempotency-key"),
         ])
+        .expose_headers([header::RETRY_AFTER, HeaderName::from_static("x-trace-id")])
         .max_age(Duration::from_secs(600))
 }
 
@@ -151,14 +152,7 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let code = ErrorCode::ALL
-        .into_iter()
-        .find(|code| code.status() == status)
-        .unwrap_or(if status.is_server_error() {
-            ErrorCode::Internal
-        } else {
-            ErrorCode::BadRequest
-        });
+    let code = ErrorCode::for_status(status);
     let mut problem = ApiError::bare(code)
         .to_problem(telemetry::current_trace_id().filter(|_| status.is_server_error()));
     problem.status = status.as_u16();

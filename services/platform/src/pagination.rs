@@ -77,7 +77,7 @@ pub struct Page<T> {
     pub limit: u64,
     /// Number of items matching the query across all pages.
     pub total: u64,
-    /// The next page number, absent on the last page.
+    /// The next page number, null on the last page.
     pub next_page: Option<u64>,
 }
 

@@ -141,6 +141,8 @@ pub async fn find_by_email(
 pub enum Bootstrap {
     Created,
     AlreadyExists,
+    /// The email belongs to an account without the admin role; it is left as it is.
+    ExistsWithoutAdminRole,
 }
 
 /// Creates the admin account `email` unless an account with that email exists.
@@ -150,8 +152,12 @@ pub async fn bootstrap_admin(
     password: &str,
 ) -> Result<Bootstrap, ApiError> {
     let account = NewAccount::validate(email, password, Some("Administrator"), Role::Admin)?;
-    if find_by_email(db, &account.email).await?.is_some() {
-        return Ok(Bootstrap::AlreadyExists);
+    if let Some(existing) = find_by_email(db, &account.email).await? {
+        return Ok(if parse_role(&existing.role) == Role::Admin {
+            Bootstrap::AlreadyExists
+        } else {
+            Bootstrap::ExistsWithoutAdminRole
+        });
     }
     match create(db, account).await {
         Ok(_) => Ok(Bootstrap::Created),

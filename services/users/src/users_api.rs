@@ -67,7 +67,7 @@ async fn get_me(
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     display_name: Option<String>,
-    /// A new password; needs `current_password`. Ends every other session.
+    /// A new password; needs `current_password`. Ends every session of the account (log in again).
     new_password: Option<String>,
     current_password: Option<String>,
 }
