@@ -237,9 +237,8 @@ impl Search {
     }
 
     /// The filtered books in the requested order, ties broken by id so pages never overlap.
-    /// Ids are UUIDv7 and grow with time, so `newest` breaks its ties newest first: MySQL keeps
-    /// timestamps in whole seconds, and books added within one second would otherwise come
-    /// oldest first.
+    /// Ids are UUIDv7 and grow with time, so `newest` breaks its ties newest first: books stamped
+    /// with the same time (a clock coarser than the column) would otherwise come oldest first.
     pub fn ordered(&self) -> Select<book::Entity> {
         let select = self.filtered();
         let select = match self.sort {
