@@ -38,6 +38,8 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Print the OpenAPI document of the whole API (what `bookstore all` serves).
+    Openapi,
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]

@@ -181,6 +181,19 @@ pub async fn admin(action: AdminAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `bookstore openapi`: the API description on standard output.
+pub fn openapi() -> anyhow::Result<()> {
+    let mut document = shop::openapi_document()?;
+    // The committed copy (docs/openapi.json) says where it comes from.
+    document.extensions = Some(
+        utoipa::openapi::extensions::ExtensionsBuilder::new()
+            .add("x-generated", "by `cargo xtask codegen` from the code; do not edit")
+            .build(),
+    );
+    println!("{}", document.to_pretty_json()?);
+    Ok(())
+}
+
 fn api_error(err: platform::ApiError) -> anyhow::Error {
     let mut message = err.to_string();
     for (field, problems) in &err.errors {

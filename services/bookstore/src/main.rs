@@ -23,6 +23,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Catalog(args)) => commands::catalog(args).await,
         Some(Command::Migrate { action, database }) => commands::migrate(action, database).await,
         Some(Command::Admin { action }) => commands::admin(action).await,
+        Some(Command::Openapi) => commands::openapi(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

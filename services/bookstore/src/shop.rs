@@ -59,3 +59,20 @@ pub fn routes(services: Services) -> OpenApiRouter {
     }
     router
 }
+
+/// The OpenAPI document of every service, as `bookstore all` serves it. Building it needs no
+/// database or real key: only the routes and their types are read.
+pub fn openapi_document() -> anyhow::Result<utoipa::openapi::OpenApi> {
+    let keys = platform::auth::KeyPair::generate();
+    let db = sea_orm::DatabaseConnection::default();
+    let verifier = std::sync::Arc::new(platform::auth::TokenVerifier::new(&keys.public())?);
+    let services = Services {
+        users: Some(users::UsersState::new(
+            db.clone(),
+            &keys,
+            users::UsersConfig::default(),
+        )?),
+        catalog: Some(catalog::CatalogState::new(db, verifier)),
+    };
+    Ok(routes(services).into_openapi())
+}
