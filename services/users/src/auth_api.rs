@@ -149,6 +149,8 @@ async fn register(
         request.display_name.as_deref(),
         Role::Customer,
     )?;
+    // Per account too: probing whether one email is registered is as slow as guessing at login.
+    limit(&state.per_account, account.email.as_str())?;
     let user = accounts::create(&state.db, account).await?;
     tracing::info!(user_id = %user.id, "Account created.");
     let refresh = sessions::start(&state.db, &user.id, &state.config).await?;

@@ -497,7 +497,8 @@ platform::backend_tests! {
     }
 
     async fn login_is_rate_limited_per_account(db) {
-        let app = spawn(&db, UsersConfig { rate_per_account: 2, ..config() }).await;
+        // Sign-up takes one attempt of the account's budget, the two wrong logins the rest.
+        let app = spawn(&db, UsersConfig { rate_per_account: 3, ..config() }).await;
         app.register("pat@shop.example").await;
         for _ in 0..2 {
             assert_eq!(app.login("pat@shop.example", "wrong password here").await.status, StatusCode::UNAUTHORIZED);
@@ -506,6 +507,8 @@ platform::backend_tests! {
         assert_problem(&app.login("PAT@shop.example", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
         app.register("quinn@shop.example").await;
         assert_eq!(app.login("quinn@shop.example", PASSWORD).await.status, StatusCode::OK);
+        // Sign-up attempts for an email count against the same account budget.
+        assert_problem(&app.register("pat@shop.example").await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
         app.close().await;
     }
 }
