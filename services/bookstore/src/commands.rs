@@ -187,7 +187,10 @@ pub fn openapi() -> anyhow::Result<()> {
     // The committed copy (docs/openapi.json) says where it comes from.
     document.extensions = Some(
         utoipa::openapi::extensions::ExtensionsBuilder::new()
-            .add("x-generated", "by `cargo xtask codegen` from the code; do not edit")
+            .add(
+                "x-generated",
+                "by `cargo xtask codegen` from the code; do not edit",
+            )
             .build(),
     );
     println!("{}", document.to_pretty_json()?);

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::watch;
+
 /// Completes on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -44,5 +46,35 @@ impl Draining {
 
     pub fn is_draining(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A shutdown notice shared with background tasks: each awaits [`ShutdownToken::cancelled`] and
+/// stops at its next safe point.
+#[derive(Clone)]
+pub struct ShutdownToken(watch::Receiver<bool>);
+
+/// The sending half of [`ShutdownToken`].
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+pub fn shutdown_pair() -> (ShutdownTrigger, ShutdownToken) {
+    let (tx, rx) = watch::channel(false);
+    (ShutdownTrigger(tx), ShutdownToken(rx))
+}
+
+impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl ShutdownToken {
+    /// Completes once shutdown was triggered (or every trigger is gone).
+    pub async fn cancelled(&mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
     }
 }

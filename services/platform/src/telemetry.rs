@@ -58,6 +58,14 @@ pub fn current_trace_id() -> Option<String> {
     TRACE_ID.try_with(Clone::clone).ok()
 }
 
+/// A W3C `traceparent` continuing the current trace (a new one outside any request), for
+/// messages and outgoing calls.
+pub fn current_traceparent() -> Option<String> {
+    let trace_id = current_trace_id()?;
+    let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];
+    Some(format!("00-{trace_id}-{span_id}-01"))
+}
+
 /// The trace id carried by a W3C `traceparent` header (`00-<trace>-<span>-<flags>`), when valid.
 pub fn trace_id_from_traceparent(value: &str) -> Option<String> {
     let mut parts = value.split('-');

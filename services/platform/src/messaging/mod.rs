@@ -1,0 +1,231 @@
+//! Messaging: the envelope every message travels in, the consumer contract (at-least-once
+//! delivery, retries with back-off through delay tiers, a dead-letter queue per consumer), and
+//! the bus trait with its two implementations: RabbitMQ and an in-process bus for
+//! `bookstore all`.
+
+pub mod memory;
+pub mod rabbitmq;
+pub mod topology;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::shutdown::ShutdownToken;
+
+/// A message with the metadata every consumer relies on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// Unique per message; consumers use it to ignore duplicates.
+    pub id: String,
+    /// What happened, e.g. `order.placed`; also the routing key.
+    pub kind: String,
+    /// Version of the payload's schema, so consumers can read old and new shapes.
+    pub schema_version: u32,
+    pub occurred_at: DateTime<Utc>,
+    /// W3C trace context of the code that produced the message.
+    pub traceparent: Option<String>,
+    /// The payload, JSON.
+    pub payload: Vec<u8>,
+}
+
+impl Envelope {
+    /// A new message of `kind` carrying `payload`, in the current trace.
+    pub fn new<T: Serialize>(
+        kind: &str,
+        schema_version: u32,
+        payload: &T,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: kind.to_owned(),
+            schema_version,
+            occurred_at: Utc::now(),
+            traceparent: crate::telemetry::current_traceparent(),
+            payload: serde_json::to_vec(payload)?,
+        })
+    }
+
+    /// Reads the payload as `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.payload)
+    }
+}
+
+/// A message handed to a consumer, with its delivery history.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub envelope: Envelope,
+    /// 1 on the first delivery, then one more per retry.
+    pub attempt: u32,
+    /// When the message first failed, if it has.
+    pub first_failure_at: Option<DateTime<Utc>>,
+    /// The error of the previous attempt, if any.
+    pub last_error: Option<String>,
+}
+
+/// What a handler decided about a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (including business outcomes such as "out of stock"): remove the message.
+    Ack,
+    /// A transient failure: try again later, after the next back-off delay.
+    Retry(String),
+    /// A permanent failure (the message can never succeed): straight to the dead-letter queue.
+    Reject(String),
+}
+
+/// Processes messages of one consumer. Must be idempotent: delivery is at least once.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, delivery: &Delivery) -> Outcome;
+}
+
+/// Back-off for transient failures: attempt `n` failing waits `delays[n-1]` (the last delay
+/// repeats), and a message failing `max_attempts` times goes to the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub delays: Vec<Duration>,
+    pub max_attempts: u32,
+}
+
+impl RetryPolicy {
+    /// The delay after failed attempt `attempt` (1-based).
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let index = (attempt.max(1) as usize - 1).min(self.delays.len().saturating_sub(1));
+        self.delays
+            .get(index)
+            .copied()
+            .unwrap_or(Duration::from_secs(1))
+    }
+
+    /// The distinct delays, each of which is one delay tier (queue) on RabbitMQ.
+    pub fn tiers(&self) -> Vec<Duration> {
+        let mut tiers = self.delays.clone();
+        tiers.sort();
+        tiers.dedup();
+        tiers
+    }
+}
+
+impl Default for RetryPolicy {
+    /// 1 s, 5 s, 30 s, 2 min, then 2 min again, for 8 attempts in all (about 9 minutes).
+    fn default() -> Self {
+        Self {
+            delays: [1, 5, 30, 120].map(Duration::from_secs).to_vec(),
+            max_attempts: 8,
+        }
+    }
+}
+
+/// One consumer: its queue name, the message kinds it subscribes to, and how it retries.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    /// Queue name, also used for its retry and dead-letter queues.
+    pub name: String,
+    /// Routing-key patterns (`order.placed`, `stock.*`, `order.#`).
+    pub bindings: Vec<String>,
+    pub retry: RetryPolicy,
+    /// Messages handled at once by one process.
+    pub concurrency: usize,
+}
+
+/// A message that reached the dead-letter queue, with why and when.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub envelope: Envelope,
+    pub error: String,
+    pub attempts: u32,
+    pub first_failure_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("message broker unavailable: {0}")]
+    Unavailable(String),
+    #[error("the broker refused the message: {0}")]
+    Refused(String),
+    #[error("unknown consumer {0:?}")]
+    UnknownConsumer(String),
+}
+
+/// A message bus with at-least-once delivery, retries and dead letters.
+#[async_trait::async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Publishes and returns once the bus has taken responsibility for the message (publisher
+    /// confirm on RabbitMQ).
+    async fn publish(&self, envelope: &Envelope) -> Result<(), BusError>;
+
+    /// Consumes for the topology's consumer `consumer` until `shutdown`, then lets in-flight
+    /// messages finish. Survives broker outages by reconnecting with back-off.
+    async fn consume(
+        &self,
+        consumer: &str,
+        handler: Arc<dyn Handler>,
+        shutdown: ShutdownToken,
+    ) -> Result<(), BusError>;
+
+    /// Up to `limit` dead letters of a consumer, oldest first, left in place.
+    async fn dead_letters(&self, consumer: &str, limit: usize)
+    -> Result<Vec<DeadLetter>, BusError>;
+
+    /// How many dead letters a consumer has.
+    async fn dead_letter_count(&self, consumer: &str) -> Result<u64, BusError>;
+
+    /// Moves up to `limit` dead letters back to the consumer's queue as fresh deliveries.
+    async fn redrive(&self, consumer: &str, limit: usize) -> Result<usize, BusError>;
+
+    /// Deletes every dead letter of a consumer.
+    async fn purge_dead_letters(&self, consumer: &str) -> Result<u64, BusError>;
+}
+
+/// Whether an AMQP topic pattern (`*` one word, `#` zero or more) matches a routing key.
+pub fn topic_matches(pattern: &str, key: &str) -> bool {
+    fn go(pattern: &[&str], key: &[&str]) -> bool {
+        match (pattern.first(), key.first()) {
+            (None, None) => true,
+            (Some(&"#"), _) => {
+                go(&pattern[1..], key) || (!key.is_empty() && go(pattern, &key[1..]))
+            }
+            (Some(&"*"), Some(_)) => go(&pattern[1..], &key[1..]),
+            (Some(p), Some(k)) if p == k => go(&pattern[1..], &key[1..]),
+            _ => false,
+        }
+    }
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    let key: Vec<&str> = key.split('.').collect();
+    go(&pattern, &key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_patterns() {
+        assert!(topic_matches("order.placed", "order.placed"));
+        assert!(!topic_matches("order.placed", "order.status_changed"));
+        assert!(topic_matches("order.*", "order.placed"));
+        assert!(!topic_matches("order.*", "order.placed.v2"));
+        assert!(topic_matches("order.#", "order.placed.v2"));
+        assert!(topic_matches("order.#", "order"));
+        assert!(topic_matches("#", "stock.changed"));
+        assert!(!topic_matches("stock.*", "order.placed"));
+    }
+
+    #[test]
+    fn retry_delays_grow_then_repeat() {
+        let policy = RetryPolicy {
+            delays: [1, 5, 30].map(Duration::from_secs).to_vec(),
+            max_attempts: 6,
+        };
+        assert_eq!(policy.delay_after(1), Duration::from_secs(1));
+        assert_eq!(policy.delay_after(2), Duration::from_secs(5));
+        assert_eq!(policy.delay_after(3), Duration::from_secs(30));
+        assert_eq!(policy.delay_after(5), Duration::from_secs(30));
+        assert_eq!(policy.tiers().len(), 3);
+    }
+}

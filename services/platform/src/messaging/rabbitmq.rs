@@ -1,0 +1,754 @@
+//! The RabbitMQ bus (lapin): one connection per process, re-established with back-off; a
+//! confirm-mode channel for publishing and one channel per consumer; the topology declared on
+//! every (re)connection. Retries go through per-tier delay queues, failures to the consumer's
+//! dead-letter queue with their error, attempt count and first-failure time in headers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions,
+    BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+    QueuePurgeOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::{Mutex, Semaphore};
+use tokio::task::JoinSet;
+
+use super::topology::{DELIVERY_LIMIT, Topology};
+use super::{Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, Outcome};
+use crate::shutdown::ShutdownToken;
+
+const H_SCHEMA_VERSION: &str = "schema-version";
+const H_TRACEPARENT: &str = "traceparent";
+const H_ATTEMPT: &str = "x-attempt";
+const H_FIRST_FAILURE: &str = "x-first-failure-at";
+const H_LAST_ERROR: &str = "x-last-error";
+const H_ERROR: &str = "x-error";
+
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// A bus on a RabbitMQ broker. Cloning shares the connection.
+#[derive(Clone)]
+pub struct RabbitBus(Arc<Inner>);
+
+struct Inner {
+    url: String,
+    topology: Topology,
+    connection: Mutex<Option<Arc<Connection>>>,
+    publisher: Mutex<Option<Channel>>,
+}
+
+fn unavailable(err: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(err.to_string())
+}
+
+impl RabbitBus {
+    /// A bus for `url` (amqp://user:pass@host:port/vhost). Nothing is connected until first use,
+    /// so a process can start while the broker is down.
+    pub fn new(url: &str, topology: Topology) -> Self {
+        let url = if url.contains("heartbeat=") {
+            url.to_owned()
+        } else {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            // Heartbeats find dead connections (a NAT or proxy dropping idle ones) within a minute.
+            format!("{url}{separator}heartbeat=30")
+        };
+        Self(Arc::new(Inner {
+            url,
+            topology,
+            connection: Mutex::new(None),
+            publisher: Mutex::new(None),
+        }))
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.0.topology
+    }
+
+    /// The live connection, reconnecting (and redeclaring the topology) when it is gone.
+    async fn connection(&self) -> Result<Arc<Connection>, BusError> {
+        let mut slot = self.0.connection.lock().await;
+        if let Some(connection) = slot.as_ref().filter(|c| c.status().connected()) {
+            return Ok(connection.clone());
+        }
+        let properties = ConnectionProperties::default().with_connection_name("bookstore".into());
+        let connection = Arc::new(
+            Connection::connect(&self.0.url, properties)
+                .await
+                .map_err(unavailable)?,
+        );
+        let channel = connection.create_channel().await.map_err(unavailable)?;
+        declare(&channel, &self.0.topology).await?;
+        let _ = channel.close(200, "topology declared".into()).await;
+        tracing::info!("Connected to the message broker.");
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn channel(&self) -> Result<Channel, BusError> {
+        self.connection()
+            .await?
+            .create_channel()
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn publisher(&self) -> Result<Channel, BusError> {
+        let mut slot = self.0.publisher.lock().await;
+        if let Some(channel) = slot.as_ref().filter(|c| c.status().connected()) {
+            return Ok(channel.clone());
+        }
+        let channel = self.channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(unavailable)?;
+        *slot = Some(channel.clone());
+        Ok(channel)
+    }
+
+    /// Publishes and waits for the broker's confirm. `mandatory` makes an unroutable message an
+    /// error instead of being silently dropped.
+    async fn publish_raw(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        properties: BasicProperties,
+        body: &[u8],
+    ) -> Result<(), BusError> {
+        let channel = self.publisher().await?;
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..Default::default()
+        };
+        let confirm = channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                options,
+                body,
+                properties,
+            )
+            .await
+            .map_err(unavailable)?
+            .await
+            .map_err(unavailable)?;
+        if !confirm.is_ack() {
+            return Err(BusError::Refused(
+                "the broker did not confirm the message".into(),
+            ));
+        }
+        if confirm.take_message().is_some() {
+            return Err(BusError::Refused(format!(
+                "no queue is bound for {routing_key:?} on {exchange:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Publishes a message exactly as given, bypassing the envelope (tests of malformed input).
+    pub async fn publish_unchecked(
+        &self,
+        routing_key: &str,
+        properties: BasicProperties,
+        body: &[u8],
+    ) -> Result<(), BusError> {
+        self.publish_raw(
+            &self.0.topology.events_exchange(),
+            routing_key,
+            properties,
+            body,
+        )
+        .await
+    }
+
+    /// Deletes every exchange and queue of the topology (test teardown, decommissioning).
+    pub async fn delete_topology(&self) -> Result<(), BusError> {
+        let channel = self.channel().await?;
+        let topology = &self.0.topology;
+        for consumer in &topology.consumers {
+            let mut queues = vec![
+                topology.queue(&consumer.name),
+                topology.dead_letter_queue(&consumer.name),
+            ];
+            queues.extend(
+                consumer
+                    .retry
+                    .tiers()
+                    .into_iter()
+                    .map(|d| topology.retry_queue(&consumer.name, d)),
+            );
+            for queue in queues {
+                channel
+                    .queue_delete(queue.into(), QueueDeleteOptions::default())
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        for exchange in [topology.events_exchange(), topology.dead_letter_exchange()] {
+            channel
+                .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                .await
+                .map_err(unavailable)?;
+        }
+        let _ = channel.close(200, "topology deleted".into()).await;
+        Ok(())
+    }
+
+    /// One consumer session: runs until shutdown (Ok) or until the connection fails (Err).
+    async fn consume_once(
+        &self,
+        spec: &ConsumerSpec,
+        handler: &Arc<dyn Handler>,
+        shutdown: &mut ShutdownToken,
+    ) -> Result<(), BusError> {
+        let channel = self.channel().await?;
+        let prefetch = u16::try_from(spec.concurrency.max(1)).unwrap_or(u16::MAX);
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .map_err(unavailable)?;
+        let tag = format!("{}-{}", spec.name, uuid::Uuid::new_v4().simple());
+        let mut consumer = channel
+            .basic_consume(
+                self.0.topology.queue(&spec.name).into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        let slots = Arc::new(Semaphore::new(spec.concurrency.max(1)));
+        let mut in_flight = JoinSet::new();
+        let result = loop {
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => break Ok(()),
+                permit = slots.clone().acquire_owned() => permit.map_err(unavailable)?,
+            };
+            let next = tokio::select! {
+                () = shutdown.cancelled() => break Ok(()),
+                next = consumer.next() => next,
+            };
+            let delivery = match next {
+                Some(Ok(delivery)) => delivery,
+                Some(Err(err)) => break Err(unavailable(err)),
+                None => {
+                    break Err(BusError::Unavailable(
+                        "the broker cancelled the consumer".into(),
+                    ));
+                }
+            };
+            let (bus, handler, spec) = (self.clone(), handler.clone(), spec.clone());
+            in_flight.spawn(async move {
+                bus.process(&spec, handler, delivery).await;
+                drop(permit);
+            });
+            while in_flight.try_join_next().is_some() {}
+        };
+        if result.is_ok() {
+            let _ = channel
+                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+                .await;
+        }
+        // Handlers already running finish and settle their messages; anything unacknowledged
+        // when the channel closes goes back to the queue.
+        while in_flight.join_next().await.is_some() {}
+        let _ = channel.close(200, "consumer stopped".into()).await;
+        result
+    }
+
+    /// Handles one delivery and settles it: ack, retry through a delay queue, or dead-letter.
+    async fn process(
+        &self,
+        spec: &ConsumerSpec,
+        handler: Arc<dyn Handler>,
+        raw: lapin::message::Delivery,
+    ) {
+        let outcome = match read_delivery(&raw) {
+            Ok(delivery) => {
+                let attempt = delivery.attempt;
+                let first_failure_at = delivery.first_failure_at;
+                let outcome =
+                    match tokio::spawn(async move { handler.handle(&delivery).await }).await {
+                        Ok(outcome) => outcome,
+                        Err(err) => Outcome::Retry(format!("handler panicked: {err}")),
+                    };
+                (outcome, attempt, first_failure_at)
+            }
+            Err(err) => (
+                Outcome::Reject(format!("malformed message: {err}")),
+                1,
+                None,
+            ),
+        };
+        let (outcome, attempt, first_failure_at) = outcome;
+        let settled = match outcome {
+            Outcome::Ack => Ok(()),
+            Outcome::Retry(error) if attempt < spec.retry.max_attempts => {
+                let delay = spec.retry.delay_after(attempt);
+                let queue = self.0.topology.retry_queue(&spec.name, delay);
+                let mut headers = headers_of(&raw.properties);
+                headers.insert(H_ATTEMPT.into(), AMQPValue::LongUInt(attempt + 1));
+                headers.insert(
+                    H_FIRST_FAILURE.into(),
+                    string(&first_failure_at.unwrap_or_else(Utc::now).to_rfc3339()),
+                );
+                headers.insert(H_LAST_ERROR.into(), string(&truncate(&error)));
+                self.publish_raw(
+                    "",
+                    &queue,
+                    raw.properties.clone().with_headers(headers),
+                    &raw.data,
+                )
+                .await
+            }
+            Outcome::Retry(error) | Outcome::Reject(error) => {
+                tracing::warn!(consumer = %spec.name, message_id = ?raw.properties.message_id(), attempts = attempt, error = %error, "Message dead-lettered.");
+                let mut headers = headers_of(&raw.properties);
+                headers.insert(H_ATTEMPT.into(), AMQPValue::LongUInt(attempt));
+                headers.insert(
+                    H_FIRST_FAILURE.into(),
+                    string(&first_failure_at.unwrap_or_else(Utc::now).to_rfc3339()),
+                );
+                headers.insert(H_ERROR.into(), string(&truncate(&error)));
+                let exchange = self.0.topology.dead_letter_exchange();
+                self.publish_raw(
+                    &exchange,
+                    &spec.name,
+                    raw.properties.clone().with_headers(headers),
+                    &raw.data,
+                )
+                .await
+            }
+        };
+        let result = match settled {
+            Ok(()) => raw.ack(BasicAckOptions::default()).await,
+            Err(err) => {
+                // Could not hand the message on: give it back to the queue to be tried again.
+                tracing::warn!(consumer = %spec.name, error = %err, "Could not settle a message; returning it to its queue.");
+                raw.nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
+                .await
+            }
+        };
+        if let Err(err) = result {
+            tracing::warn!(consumer = %spec.name, error = %err, "Acknowledgement failed; the broker will deliver the message again.");
+        }
+    }
+
+    /// Takes up to `limit` messages from a queue, unacknowledged: the caller acks or returns them.
+    async fn fetch(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        limit: usize,
+    ) -> Result<Vec<lapin::message::Delivery>, BusError> {
+        let mut messages = Vec::new();
+        while messages.len() < limit {
+            match channel
+                .basic_get(queue.into(), BasicGetOptions::default())
+                .await
+                .map_err(unavailable)?
+            {
+                Some(message) => messages.push(message.delivery),
+                None => break,
+            }
+        }
+        Ok(messages)
+    }
+
+    fn known(&self, consumer: &str) -> Result<(), BusError> {
+        self.0
+            .topology
+            .consumer(consumer)
+            .map(|_| ())
+            .ok_or_else(|| BusError::UnknownConsumer(consumer.to_owned()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Bus for RabbitBus {
+    async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
+        let mut headers = FieldTable::default();
+        headers.insert(
+            H_SCHEMA_VERSION.into(),
+            AMQPValue::LongUInt(envelope.schema_version),
+        );
+        if let Some(traceparent) = &envelope.traceparent {
+            headers.insert(H_TRACEPARENT.into(), string(traceparent));
+        }
+        let properties = BasicProperties::default()
+            .with_message_id(envelope.id.as_str().into())
+            .with_type(envelope.kind.as_str().into())
+            .with_timestamp(u64::try_from(envelope.occurred_at.timestamp()).unwrap_or_default())
+            .with_content_type("application/json".into())
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        self.publish_raw(
+            &self.0.topology.events_exchange(),
+            &envelope.kind,
+            properties,
+            &envelope.payload,
+        )
+        .await
+    }
+
+    async fn consume(
+        &self,
+        consumer: &str,
+        handler: Arc<dyn Handler>,
+        mut shutdown: ShutdownToken,
+    ) -> Result<(), BusError> {
+        let spec = self
+            .0
+            .topology
+            .consumer(consumer)
+            .cloned()
+            .ok_or_else(|| BusError::UnknownConsumer(consumer.to_owned()))?;
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.consume_once(&spec, &handler, &mut shutdown).await {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    tracing::warn!(consumer = %spec.name, error = %err, retry_in_ms = backoff.as_millis() as u64, "Consumer lost the broker; reconnecting.");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn dead_letters(
+        &self,
+        consumer: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, BusError> {
+        self.known(consumer)?;
+        let channel = self.channel().await?;
+        let messages = self
+            .fetch(
+                &channel,
+                &self.0.topology.dead_letter_queue(consumer),
+                limit,
+            )
+            .await?;
+        let letters = messages.iter().map(dead_letter_of).collect();
+        if let Some(last) = messages.last() {
+            let requeue = BasicNackOptions {
+                multiple: true,
+                requeue: true,
+            };
+            last.nack(requeue).await.map_err(unavailable)?;
+        }
+        let _ = channel.close(200, "listing done".into()).await;
+        Ok(letters)
+    }
+
+    async fn dead_letter_count(&self, consumer: &str) -> Result<u64, BusError> {
+        self.known(consumer)?;
+        let channel = self.channel().await?;
+        let queue = channel
+            .queue_declare(
+                self.0.topology.dead_letter_queue(consumer).into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        let _ = channel.close(200, "count done".into()).await;
+        Ok(u64::from(queue.message_count()))
+    }
+
+    async fn redrive(&self, consumer: &str, limit: usize) -> Result<usize, BusError> {
+        self.known(consumer)?;
+        let channel = self.channel().await?;
+        let messages = self
+            .fetch(
+                &channel,
+                &self.0.topology.dead_letter_queue(consumer),
+                limit,
+            )
+            .await?;
+        let mut moved = 0;
+        for message in &messages {
+            // A fresh start: the failure history stays in the logs, not on the message.
+            let mut headers = headers_of(&message.properties).inner().clone();
+            for header in [
+                H_ATTEMPT,
+                H_FIRST_FAILURE,
+                H_LAST_ERROR,
+                H_ERROR,
+                "x-death",
+                "x-first-death-exchange",
+                "x-first-death-queue",
+                "x-first-death-reason",
+                "x-last-death-exchange",
+                "x-last-death-queue",
+                "x-last-death-reason",
+                "x-delivery-count",
+            ] {
+                headers.remove(&ShortString::from(header));
+            }
+            let properties = message
+                .properties
+                .clone()
+                .with_headers(FieldTable::from(headers));
+            self.publish_raw(
+                "",
+                &self.0.topology.queue(consumer),
+                properties,
+                &message.data,
+            )
+            .await?;
+            message
+                .ack(BasicAckOptions::default())
+                .await
+                .map_err(unavailable)?;
+            moved += 1;
+        }
+        let _ = channel.close(200, "redrive done".into()).await;
+        Ok(moved)
+    }
+
+    async fn purge_dead_letters(&self, consumer: &str) -> Result<u64, BusError> {
+        self.known(consumer)?;
+        let channel = self.channel().await?;
+        let purged = channel
+            .queue_purge(
+                self.0.topology.dead_letter_queue(consumer).into(),
+                QueuePurgeOptions::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        let _ = channel.close(200, "purge done".into()).await;
+        Ok(u64::from(purged))
+    }
+}
+
+/// Declares the exchanges and every consumer's queues (idempotent).
+async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BusError> {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .exchange_declare(
+            topology.events_exchange().into(),
+            ExchangeKind::Topic,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(unavailable)?;
+    channel
+        .exchange_declare(
+            topology.dead_letter_exchange().into(),
+            ExchangeKind::Direct,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(unavailable)?;
+    let durable_queue = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    for consumer in &topology.consumers {
+        let queue = topology.queue(&consumer.name);
+        // A quorum queue survives a broker node's loss; its delivery limit dead-letters a
+        // message that keeps crashing consumers before they can settle it.
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), string("quorum"));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongUInt(DELIVERY_LIMIT),
+        );
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            string(&topology.dead_letter_exchange()),
+        );
+        args.insert("x-dead-letter-routing-key".into(), string(&consumer.name));
+        channel
+            .queue_declare(queue.as_str().into(), durable_queue, args)
+            .await
+            .map_err(unavailable)?;
+        for binding in &consumer.bindings {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    topology.events_exchange().into(),
+                    binding.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        for delay in consumer.retry.tiers() {
+            // A delay tier: messages wait out the TTL, then dead-letter back to the main queue.
+            let mut args = FieldTable::default();
+            args.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongUInt(u32::try_from(delay.as_millis()).unwrap_or(u32::MAX)),
+            );
+            args.insert("x-dead-letter-exchange".into(), string(""));
+            args.insert("x-dead-letter-routing-key".into(), string(&queue));
+            channel
+                .queue_declare(
+                    topology.retry_queue(&consumer.name, delay).into(),
+                    durable_queue,
+                    args,
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        let dead = topology.dead_letter_queue(&consumer.name);
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), string("quorum"));
+        channel
+            .queue_declare(dead.as_str().into(), durable_queue, args)
+            .await
+            .map_err(unavailable)?;
+        channel
+            .queue_bind(
+                dead.as_str().into(),
+                topology.dead_letter_exchange().into(),
+                consumer.name.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn string(value: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(value.to_owned()))
+}
+
+fn truncate(error: &str) -> String {
+    error.chars().take(2000).collect()
+}
+
+fn headers_of(properties: &BasicProperties) -> FieldTable {
+    properties.headers().clone().unwrap_or_default()
+}
+
+fn header<'a>(headers: &'a FieldTable, name: &str) -> Option<&'a AMQPValue> {
+    headers.inner().get(&ShortString::from(name))
+}
+
+fn header_string(headers: &FieldTable, name: &str) -> Option<String> {
+    match header(headers, name)? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+fn header_u32(headers: &FieldTable, name: &str) -> Option<u32> {
+    match header(headers, name)? {
+        AMQPValue::ShortShortUInt(n) => Some(u32::from(*n)),
+        AMQPValue::ShortUInt(n) => Some(u32::from(*n)),
+        AMQPValue::LongUInt(n) => Some(*n),
+        AMQPValue::ShortShortInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::ShortInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::LongInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::LongLongInt(n) => u32::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+fn header_time(headers: &FieldTable, name: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&header_string(headers, name)?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Reads an envelope and its delivery history from AMQP properties; a message without an id,
+/// a type or a schema version is malformed.
+fn read_delivery(raw: &lapin::message::Delivery) -> Result<Delivery, String> {
+    let properties = &raw.properties;
+    let headers = headers_of(properties);
+    let id = properties
+        .message_id()
+        .as_ref()
+        .map(|s| s.as_str().to_owned())
+        .filter(|s| !s.is_empty())
+        .ok_or("no message id")?;
+    let kind = properties
+        .kind()
+        .as_ref()
+        .map(|s| s.as_str().to_owned())
+        .filter(|s| !s.is_empty())
+        .ok_or("no message type")?;
+    let schema_version = header_u32(&headers, H_SCHEMA_VERSION).ok_or("no schema version")?;
+    let occurred_at = properties
+        .timestamp()
+        .and_then(|secs| DateTime::from_timestamp(i64::try_from(secs).ok()?, 0))
+        .unwrap_or_else(Utc::now);
+    Ok(Delivery {
+        envelope: Envelope {
+            id,
+            kind,
+            schema_version,
+            occurred_at,
+            traceparent: header_string(&headers, H_TRACEPARENT),
+            payload: raw.data.clone(),
+        },
+        attempt: header_u32(&headers, H_ATTEMPT).unwrap_or(1).max(1),
+        first_failure_at: header_time(&headers, H_FIRST_FAILURE),
+        last_error: header_string(&headers, H_LAST_ERROR),
+    })
+}
+
+/// A dead letter as listed: the envelope as far as it can be read, and why it is there. A
+/// message the broker dead-lettered itself (delivery limit) has no `x-error` of ours.
+fn dead_letter_of(raw: &lapin::message::Delivery) -> DeadLetter {
+    let headers = headers_of(&raw.properties);
+    let envelope = match read_delivery(raw) {
+        Ok(delivery) => delivery.envelope,
+        Err(_) => Envelope {
+            id: raw
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            kind: raw
+                .properties
+                .kind()
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            schema_version: 0,
+            occurred_at: Utc::now(),
+            traceparent: None,
+            payload: raw.data.clone(),
+        },
+    };
+    DeadLetter {
+        error: header_string(&headers, H_ERROR)
+            .unwrap_or_else(|| "delivery limit exceeded: the consumer never settled it".into()),
+        attempts: header_u32(&headers, H_ATTEMPT)
+            .or_else(|| header_u32(&headers, "x-delivery-count"))
+            .unwrap_or(1),
+        first_failure_at: header_time(&headers, H_FIRST_FAILURE),
+        envelope,
+    }
+}

@@ -1,0 +1,68 @@
+//! The message topology as code: the exchanges, and every consumer with its queue, bindings,
+//! retry tiers and dead-letter queue. Both buses are built from it, and the broker definitions
+//! shipped for Kubernetes are generated from it.
+
+use std::time::Duration;
+
+use super::{ConsumerSpec, RetryPolicy};
+
+/// Names are prefixed by a namespace so that several shops (or test runs) can share a broker.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub namespace: String,
+    pub consumers: Vec<ConsumerSpec>,
+}
+
+/// Redeliveries after which RabbitMQ itself dead-letters a message that keeps crashing its
+/// consumer (a poison message never acknowledged); retries we schedule do not count.
+pub const DELIVERY_LIMIT: u32 = 10;
+
+impl Topology {
+    /// The topic exchange domain events are published to.
+    pub fn events_exchange(&self) -> String {
+        format!("{}bookstore.events", self.namespace)
+    }
+
+    /// The exchange dead letters are published to, routed by consumer name.
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}bookstore.dead-letter", self.namespace)
+    }
+
+    pub fn queue(&self, consumer: &str) -> String {
+        format!("{}{consumer}", self.namespace)
+    }
+
+    pub fn dead_letter_queue(&self, consumer: &str) -> String {
+        format!("{}{consumer}.dead-letter", self.namespace)
+    }
+
+    /// The delay queue of one back-off tier; its messages return to the consumer's queue when
+    /// their time is up.
+    pub fn retry_queue(&self, consumer: &str, delay: Duration) -> String {
+        format!("{}{consumer}.retry.{}ms", self.namespace, delay.as_millis())
+    }
+
+    pub fn consumer(&self, name: &str) -> Option<&ConsumerSpec> {
+        self.consumers.iter().find(|c| c.name == name)
+    }
+
+    /// Every consumer that would receive a message of `kind`.
+    pub fn subscribers<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a ConsumerSpec> + 'a {
+        self.consumers.iter().filter(move |c| {
+            c.bindings
+                .iter()
+                .any(|pattern| super::topic_matches(pattern, kind))
+        })
+    }
+}
+
+impl ConsumerSpec {
+    pub fn new(name: &str, bindings: &[&str]) -> Self {
+        Self {
+            name: name.to_owned(),
+            bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
+            retry: RetryPolicy::default(),
+            concurrency: 16,
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The message bus contract, run against both implementations: the in-process bus and RabbitMQ
+//! (a namespace of its own per test on the broker at `BOOKSTORE_TEST_AMQP_URL`, default the local
+//! one; without a broker the RabbitMQ variants run on the in-process bus unless
+//! `BOOKSTORE_REQUIRE_REAL_BACKENDS=1`).
+
+// Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use platform::messaging::memory::MemoryBus;
+use platform::messaging::rabbitmq::RabbitBus;
+use platform::messaging::topology::Topology;
+use platform::messaging::{
+    Bus, BusError, ConsumerSpec, Delivery, Envelope, Handler, Outcome, RetryPolicy,
+};
+use platform::shutdown::{ShutdownTrigger, shutdown_pair};
+
+const ORDERS: &str = "orders-test";
+const AUDIT: &str = "audit-test";
+
+fn topology(namespace: String) -> Topology {
+    let retry = RetryPolicy {
+        delays: vec![Duration::from_millis(100), Duration::from_millis(300)],
+        max_attempts: 3,
+    };
+    Topology {
+        namespace,
+        consumers: vec![
+            ConsumerSpec {
+                name: ORDERS.into(),
+                bindings: vec!["order.placed".into()],
+                retry: retry.clone(),
+                concurrency: 4,
+            },
+            ConsumerSpec {
+                name: AUDIT.into(),
+                bindings: vec!["order.#".into()],
+                retry,
+                concurrency: 4,
+            },
+        ],
+    }
+}
+
+enum Kind {
+    Memory,
+    Rabbit,
+}
+
+struct Harness {
+    bus: Arc<dyn Bus>,
+    rabbit: Option<RabbitBus>,
+    triggers: Vec<ShutdownTrigger>,
+    consumers: Vec<tokio::task::JoinHandle<Result<(), BusError>>>,
+}
+
+async fn harness(kind: Kind) -> Harness {
+    let namespace = format!("test-{}.", uuid::Uuid::new_v4().simple());
+    let rabbit = match kind {
+        Kind::Memory => None,
+        Kind::Rabbit => {
+            let url = std::env::var("BOOKSTORE_TEST_AMQP_URL")
+                .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+            let bus = RabbitBus::new(&url, topology(namespace.clone()));
+            match bus.dead_letter_count(ORDERS).await {
+                Ok(_) => Some(bus),
+                Err(err) if !platform::testing::require_real_backends() => {
+                    eprintln!(
+                        "RabbitMQ is not reachable ({err}); this test runs on the in-process bus instead"
+                    );
+                    None
+                }
+                Err(err) => panic!(
+                    "RabbitMQ is required (BOOKSTORE_REQUIRE_REAL_BACKENDS=1) but not reachable at {url}: {err}"
+                ),
+            }
+        }
+    };
+    let bus: Arc<dyn Bus> = match &rabbit {
+        Some(bus) => Arc::new(bus.clone()),
+        None => Arc::new(MemoryBus::new(topology(namespace))),
+    };
+    Harness {
+        bus,
+        rabbit,
+        triggers: Vec::new(),
+        consumers: Vec::new(),
+    }
+}
+
+impl Harness {
+    fn consume(&mut self, consumer: &str, handler: Arc<dyn Handler>) {
+        let (trigger, token) = shutdown_pair();
+        let bus = self.bus.clone();
+        let consumer = consumer.to_owned();
+        self.consumers.push(tokio::spawn(async move {
+            bus.consume(&consumer, handler, token).await
+        }));
+        self.triggers.push(trigger);
+    }
+
+    async fn stop(self) {
+        for trigger in &self.triggers {
+            trigger.trigger();
+        }
+        for consumer in self.consumers {
+            tokio::time::timeout(Duration::from_secs(10), consumer)
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+        }
+        if let Some(rabbit) = self.rabbit {
+            rabbit.delete_topology().await.unwrap();
+        }
+    }
+}
+
+/// Records deliveries and answers with a script.
+struct Recorder {
+    seen: Mutex<Vec<(Delivery, Instant)>>,
+    script: Box<dyn Fn(&Delivery) -> Outcome + Send + Sync>,
+}
+
+impl Recorder {
+    fn new(script: impl Fn(&Delivery) -> Outcome + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Self {
+            seen: Mutex::new(Vec::new()),
+            script: Box::new(script),
+        })
+    }
+
+    fn seen(&self) -> Vec<(Delivery, Instant)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for Recorder {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((delivery.clone(), Instant::now()));
+        (self.script)(delivery)
+    }
+}
+
+/// Waits for `condition`, failing after a deadline.
+async fn eventually(what: &str, condition: impl AsyncFn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn message(kind: &str, body: &str) -> Envelope {
+    let mut envelope = Envelope::new(kind, 1, &serde_json::json!({ "body": body })).unwrap();
+    envelope.traceparent = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into());
+    envelope
+}
+
+fn body(delivery: &Delivery) -> String {
+    delivery.envelope.decode::<serde_json::Value>().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+macro_rules! bus_tests {
+    ($($name:ident($kind:ident) $body:block)*) => {
+        mod memory {
+            use super::*;
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { let $kind = Kind::Memory; $body } )*
+        }
+        mod rabbitmq {
+            use super::*;
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { let $kind = Kind::Rabbit; $body } )*
+        }
+    };
+}
+
+bus_tests! {
+    delivers_each_message_with_its_metadata_to_every_matching_consumer(kind) {
+        let mut h = harness(kind).await;
+        let orders = Recorder::new(|_| Outcome::Ack);
+        let audit = Recorder::new(|_| Outcome::Ack);
+        h.consume(ORDERS, orders.clone());
+        h.consume(AUDIT, audit.clone());
+        let placed = message("order.placed", "one");
+        h.bus.publish(&placed).await.unwrap();
+        h.bus.publish(&message("order.status_changed", "two")).await.unwrap();
+        eventually("both consumers have their messages", async || orders.count() == 1 && audit.count() == 2).await;
+        let (delivery, _) = &orders.seen()[0];
+        assert_eq!(delivery.envelope.id, placed.id);
+        assert_eq!(delivery.envelope.kind, "order.placed");
+        assert_eq!(delivery.envelope.schema_version, 1);
+        assert_eq!(delivery.envelope.traceparent, placed.traceparent);
+        assert_eq!(delivery.envelope.payload, placed.payload);
+        assert_eq!(delivery.envelope.occurred_at.timestamp(), placed.occurred_at.timestamp());
+        assert_eq!(delivery.attempt, 1);
+        assert!(delivery.first_failure_at.is_none());
+        h.stop().await;
+    }
+
+    refuses_a_message_no_consumer_subscribes_to(kind) {
+        let h = harness(kind).await;
+        let err = h.bus.publish(&message("nobody.listens", "lost")).await.unwrap_err();
+        assert!(matches!(err, BusError::Refused(_)), "{err}");
+        h.stop().await;
+    }
+
+    retries_transient_failures_after_growing_delays(kind) {
+        let mut h = harness(kind).await;
+        let orders = Recorder::new(|d| if d.attempt < 3 { Outcome::Retry(format!("inventory busy ({})", d.attempt)) } else { Outcome::Ack });
+        h.consume(ORDERS, orders.clone());
+        h.bus.publish(&message("order.placed", "retry me")).await.unwrap();
+        eventually("the third attempt", async || orders.count() == 3).await;
+        let seen = orders.seen();
+        assert_eq!(seen.iter().map(|(d, _)| d.attempt).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(seen[1].1 - seen[0].1 >= Duration::from_millis(90), "first back-off too short");
+        assert!(seen[2].1 - seen[1].1 >= Duration::from_millis(280), "second back-off too short");
+        assert_eq!(seen[2].0.last_error.as_deref(), Some("inventory busy (2)"));
+        assert!(seen[1].0.first_failure_at.is_some());
+        assert_eq!(seen[1].0.first_failure_at, seen[2].0.first_failure_at);
+        assert_eq!(seen[2].0.envelope.id, seen[0].0.envelope.id);
+        assert_eq!(h.bus.dead_letter_count(ORDERS).await.unwrap(), 0);
+        h.stop().await;
+    }
+
+    dead_letters_a_message_after_its_last_attempt_with_its_history(kind) {
+        let mut h = harness(kind).await;
+        let orders = Recorder::new(|_| Outcome::Retry("inventory down".into()));
+        h.consume(ORDERS, orders.clone());
+        let sent = message("order.placed", "doomed");
+        h.bus.publish(&sent).await.unwrap();
+        let bus = h.bus.clone();
+        eventually("the message is dead-lettered", async || bus.dead_letter_count(ORDERS).await.unwrap() == 1).await;
+        assert_eq!(orders.count(), 3);
+        let letters = h.bus.dead_letters(ORDERS, 10).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].envelope.id, sent.id);
+        assert_eq!(letters[0].envelope.payload, sent.payload);
+        assert_eq!(letters[0].error, "inventory down");
+        assert_eq!(letters[0].attempts, 3);
+        assert!(letters[0].first_failure_at.is_some());
+        // Listing leaves the letters in place (a broker counts returned messages a moment later).
+        eventually("the listed letter is still there", async || bus.dead_letter_count(ORDERS).await.unwrap() == 1).await;
+        h.stop().await;
+    }
+
+    dead_letters_a_permanent_failure_at_once_and_keeps_consuming(kind) {
+        let mut h = harness(kind).await;
+        let orders = Recorder::new(|d| if body(d) == "poison" { Outcome::Reject("unreadable order".into()) } else { Outcome::Ack });
+        h.consume(ORDERS, orders.clone());
+        h.bus.publish(&message("order.placed", "poison")).await.unwrap();
+        h.bus.publish(&message("order.placed", "good")).await.unwrap();
+        let bus = h.bus.clone();
+        eventually("poison dead-lettered and the good message handled", async || {
+            bus.dead_letter_count(ORDERS).await.unwrap() == 1 && orders.seen().iter().any(|(d, _)| body(d) == "good")
+        })
+        .await;
+        let letters = h.bus.dead_letters(ORDERS, 10).await.unwrap();
+        assert_eq!(letters[0].attempts, 1);
+        assert_eq!(letters[0].error, "unreadable order");
+        h.stop().await;
+    }
+
+    a_panicking_handler_gets_the_message_again(kind) {
+        let mut h = harness(kind).await;
+        let orders = Recorder::new(|d| if d.attempt == 1 { panic!("bug on first sight") } else { Outcome::Ack });
+        h.consume(ORDERS, orders.clone());
+        h.bus.publish(&message("order.placed", "fragile")).await.unwrap();
+        eventually("the second attempt", async || orders.count() == 2).await;
+        h.stop().await;
+    }
+
+    redrive_returns_dead_letters_to_their_consumer_and_purge_drops_them(kind) {
+        let mut h = harness(kind).await;
+        let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = healthy.clone();
+        let orders = Recorder::new(move |_| {
+            if flag.load(std::sync::atomic::Ordering::SeqCst) { Outcome::Ack } else { Outcome::Reject("not yet".into()) }
+        });
+        h.consume(ORDERS, orders.clone());
+        for name in ["first", "second", "third"] {
+            h.bus.publish(&message("order.placed", name)).await.unwrap();
+        }
+        let bus = h.bus.clone();
+        eventually("three dead letters", async || bus.dead_letter_count(ORDERS).await.unwrap() == 3).await;
+        healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+
+        assert_eq!(h.bus.redrive(ORDERS, 2).await.unwrap(), 2);
+        eventually("the redriven messages are handled", async || orders.count() == 5).await;
+        let redriven: Vec<_> = orders.seen().into_iter().skip(3).map(|(d, _)| d).collect();
+        assert!(redriven.iter().all(|d| d.attempt == 1 && d.first_failure_at.is_none()), "redrive starts afresh");
+        assert_eq!(h.bus.dead_letter_count(ORDERS).await.unwrap(), 1);
+
+        assert_eq!(h.bus.purge_dead_letters(ORDERS).await.unwrap(), 1);
+        assert_eq!(h.bus.dead_letter_count(ORDERS).await.unwrap(), 0);
+        assert_eq!(h.bus.redrive(ORDERS, 10).await.unwrap(), 0);
+        h.stop().await;
+    }
+
+    competing_consumers_handle_each_message_once(kind) {
+        let mut h = harness(kind).await;
+        let first = Recorder::new(|_| Outcome::Ack);
+        let second = Recorder::new(|_| Outcome::Ack);
+        h.consume(ORDERS, first.clone());
+        h.consume(ORDERS, second.clone());
+        for i in 0..40 {
+            h.bus.publish(&message("order.placed", &i.to_string())).await.unwrap();
+        }
+        eventually("every message handled", async || first.count() + second.count() >= 40).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut bodies: Vec<String> = first.seen().iter().chain(second.seen().iter()).map(|(d, _)| body(d)).collect();
+        bodies.sort();
+        bodies.dedup();
+        assert_eq!(bodies.len(), 40);
+        assert_eq!(first.count() + second.count(), 40, "a message was handled twice");
+        h.stop().await;
+    }
+
+    unknown_consumers_are_an_error(kind) {
+        let h = harness(kind).await;
+        assert!(matches!(h.bus.dead_letter_count("nobody").await, Err(BusError::UnknownConsumer(_))));
+        h.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn rabbitmq_dead_letters_a_malformed_message_and_keeps_consuming() {
+    let mut h = harness(Kind::Rabbit).await;
+    let Some(rabbit) = h.rabbit.clone() else {
+        assert!(!platform::testing::require_real_backends());
+        return;
+    };
+    let orders = Recorder::new(|_| Outcome::Ack);
+    h.consume(ORDERS, orders.clone());
+    // No message id, no type, no schema version: not an envelope.
+    rabbit
+        .publish_unchecked(
+            "order.placed",
+            lapin::BasicProperties::default(),
+            b"\xff\xfe garbage",
+        )
+        .await
+        .unwrap();
+    h.bus
+        .publish(&message("order.placed", "good"))
+        .await
+        .unwrap();
+    let bus = h.bus.clone();
+    eventually("garbage dead-lettered, good message handled", async || {
+        bus.dead_letter_count(ORDERS).await.unwrap() == 1 && orders.count() == 1
+    })
+    .await;
+    let letters = h.bus.dead_letters(ORDERS, 1).await.unwrap();
+    assert!(
+        letters[0].error.starts_with("malformed message"),
+        "{}",
+        letters[0].error
+    );
+    assert_eq!(letters[0].envelope.payload, b"\xff\xfe garbage");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn rabbitmq_publishing_without_a_broker_fails_fast_and_recovers_nothing_silently() {
+    // Port 9 (discard) is closed on loopback: the bus reports the outage to its caller.
+    let bus = RabbitBus::new(
+        "amqp://guest:guest@127.0.0.1:9/%2f",
+        topology("unreachable.".into()),
+    );
+    let err = bus
+        .publish(&message("order.placed", "nowhere"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BusError::Unavailable(_)), "{err}");
+}
