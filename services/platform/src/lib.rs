@@ -10,6 +10,7 @@ pub mod http;
 pub mod messaging;
 pub mod metrics;
 pub mod money;
+pub mod outbox;
 pub mod pagination;
 pub mod shutdown;
 pub mod telemetry;

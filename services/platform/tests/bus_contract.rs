@@ -213,10 +213,20 @@ bus_tests! {
         h.stop().await;
     }
 
-    refuses_a_message_no_consumer_subscribes_to(kind) {
-        let h = harness(kind).await;
-        let err = h.bus.publish(&message("nobody.listens", "lost")).await.unwrap_err();
-        assert!(matches!(err, BusError::Refused(_)), "{err}");
+    a_message_reaches_only_the_consumers_that_subscribe_to_it(kind) {
+        let mut h = harness(kind).await;
+        let orders = Recorder::new(|_| Outcome::Ack);
+        let audit = Recorder::new(|_| Outcome::Ack);
+        h.consume(ORDERS, orders.clone());
+        h.consume(AUDIT, audit.clone());
+        // Nobody subscribes to stock events here: publishing succeeds and nobody gets it.
+        h.bus.publish(&message("stock.changed", "ignored")).await.unwrap();
+        h.bus.publish(&message("order.cancelled", "audit only")).await.unwrap();
+        eventually("the audit consumer has its message", async || audit.count() == 1).await;
+        h.bus.publish(&message("order.placed", "both")).await.unwrap();
+        eventually("both have the placed order", async || orders.count() == 1 && audit.count() == 2).await;
+        assert!(orders.seen().iter().all(|(d, _)| body(d) == "both"));
+        assert!(audit.seen().iter().all(|(d, _)| body(d) != "ignored"));
         h.stop().await;
     }
 

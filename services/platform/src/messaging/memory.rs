@@ -87,21 +87,11 @@ fn first_delivery(envelope: Envelope) -> Delivery {
 #[async_trait::async_trait]
 impl Bus for MemoryBus {
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
-        let mut routed = false;
         for consumer in self.topology.subscribers(&envelope.kind) {
             self.queue(&consumer.name)?
                 .push(first_delivery(envelope.clone()));
-            routed = true;
         }
-        // As with RabbitMQ's mandatory flag: a message nobody subscribes to is an error, not lost.
-        if routed {
-            Ok(())
-        } else {
-            Err(BusError::Refused(format!(
-                "no queue is bound for {:?}",
-                envelope.kind
-            )))
-        }
+        Ok(())
     }
 
     async fn consume(

@@ -113,8 +113,9 @@ impl RabbitBus {
         Ok(channel)
     }
 
-    /// Publishes and waits for the broker's confirm. `mandatory` makes an unroutable message an
-    /// error instead of being silently dropped.
+    /// Publishes and waits for the broker's confirm. Not `mandatory`: the topology declares every
+    /// durable consumer's queue before anything is published, so a message no queue takes is one
+    /// nobody needs (say, a status change while no notification gateway runs).
     async fn publish_raw(
         &self,
         exchange: &str,
@@ -123,15 +124,11 @@ impl RabbitBus {
         body: &[u8],
     ) -> Result<(), BusError> {
         let channel = self.publisher().await?;
-        let options = BasicPublishOptions {
-            mandatory: true,
-            ..Default::default()
-        };
         let confirm = channel
             .basic_publish(
                 exchange.into(),
                 routing_key.into(),
-                options,
+                BasicPublishOptions::default(),
                 body,
                 properties,
             )
@@ -139,17 +136,13 @@ impl RabbitBus {
             .map_err(unavailable)?
             .await
             .map_err(unavailable)?;
-        if !confirm.is_ack() {
-            return Err(BusError::Refused(
+        if confirm.is_ack() {
+            Ok(())
+        } else {
+            Err(BusError::Refused(
                 "the broker did not confirm the message".into(),
-            ));
+            ))
         }
-        if confirm.take_message().is_some() {
-            return Err(BusError::Refused(format!(
-                "no queue is bound for {routing_key:?} on {exchange:?}"
-            )));
-        }
-        Ok(())
     }
 
     /// Publishes a message exactly as given, bypassing the envelope (tests of malformed input).

@@ -1,0 +1,284 @@
+//! The transactional outbox: events are written in the same database transaction as the change
+//! they describe, and a relay publishes them afterwards with publisher confirms. An event is
+//! marked sent only once the bus has it, so a broker outage delays events but never loses them;
+//! several relay replicas share the work through `FOR UPDATE SKIP LOCKED`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use tokio::sync::Notify;
+
+use crate::messaging::{Bus, Envelope};
+use crate::metrics::Metrics;
+use crate::shutdown::ShutdownToken;
+
+/// Events published per relay transaction.
+const BATCH: u64 = 100;
+/// How often the relay looks for events nobody told it about (written by another replica, or
+/// left by a failed attempt).
+const POLL: Duration = Duration::from_millis(250);
+
+/// The outbox table of one service (each service owns its own: `orders_outbox`, ...).
+#[derive(Clone)]
+pub struct Outbox {
+    table: &'static str,
+    /// Woken after a commit that added events, so the relay publishes without waiting to poll.
+    written: Arc<Notify>,
+}
+
+/// Columns of every outbox table (see the migrations).
+mod col {
+    pub const ID: &str = "id";
+    pub const KIND: &str = "kind";
+    pub const SCHEMA_VERSION: &str = "schema_version";
+    pub const PAYLOAD: &str = "payload";
+    pub const TRACEPARENT: &str = "traceparent";
+    pub const OCCURRED_AT: &str = "occurred_at";
+    pub const PUBLISHED_AT: &str = "published_at";
+}
+
+fn c(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+impl Outbox {
+    pub fn new(table: &'static str) -> Self {
+        Self {
+            table,
+            written: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Adds an event inside the caller's transaction. Call [`Outbox::wake`] after the commit.
+    pub async fn add(&self, txn: &impl ConnectionTrait, envelope: &Envelope) -> Result<(), DbErr> {
+        let payload = String::from_utf8(envelope.payload.clone())
+            .map_err(|err| DbErr::Custom(format!("event payload is not UTF-8: {err}")))?;
+        let insert = Query::insert()
+            .into_table(c(self.table))
+            .columns(
+                [
+                    col::ID,
+                    col::KIND,
+                    col::SCHEMA_VERSION,
+                    col::PAYLOAD,
+                    col::TRACEPARENT,
+                    col::OCCURRED_AT,
+                ]
+                .map(c),
+            )
+            .values_panic([
+                envelope.id.clone().into(),
+                envelope.kind.clone().into(),
+                i64::from(envelope.schema_version).into(),
+                payload.into(),
+                envelope.traceparent.clone().into(),
+                envelope.occurred_at.into(),
+            ])
+            .to_owned();
+        txn.execute(&insert).await?;
+        Ok(())
+    }
+
+    /// Tells the relay of this process that events were committed.
+    pub fn wake(&self) {
+        self.written.notify_one();
+    }
+
+    /// Publishes one batch of unsent events, oldest first; returns how many were sent. Stops at
+    /// the first failure (the rest stay for the next round, in order).
+    pub async fn relay_once(
+        &self,
+        db: &DatabaseConnection,
+        bus: &dyn Bus,
+    ) -> Result<usize, RelayError> {
+        let txn = db.begin().await?;
+        let mut select = Query::select();
+        select
+            .columns(
+                [
+                    col::ID,
+                    col::KIND,
+                    col::SCHEMA_VERSION,
+                    col::PAYLOAD,
+                    col::TRACEPARENT,
+                    col::OCCURRED_AT,
+                ]
+                .map(c),
+            )
+            .from(c(self.table))
+            .and_where(Expr::col(c(col::PUBLISHED_AT)).is_null())
+            .order_by(c(col::OCCURRED_AT), Order::Asc)
+            .order_by(c(col::ID), Order::Asc)
+            .limit(BATCH)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        let rows = txn.query_all(&select).await?;
+        let mut sent = Vec::new();
+        let mut failure = None;
+        for row in &rows {
+            let envelope = Envelope {
+                id: row.try_get("", col::ID)?,
+                kind: row.try_get("", col::KIND)?,
+                schema_version: u32::try_from(row.try_get::<i64>("", col::SCHEMA_VERSION)?)
+                    .unwrap_or(1),
+                occurred_at: row.try_get::<DateTime<Utc>>("", col::OCCURRED_AT)?,
+                traceparent: row.try_get("", col::TRACEPARENT)?,
+                payload: row.try_get::<String>("", col::PAYLOAD)?.into_bytes(),
+            };
+            match bus.publish(&envelope).await {
+                Ok(()) => sent.push(envelope.id),
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        if !sent.is_empty() {
+            let update = Query::update()
+                .table(c(self.table))
+                .value(c(col::PUBLISHED_AT), Utc::now())
+                .and_where(Expr::col(c(col::ID)).is_in(sent.clone()))
+                .to_owned();
+            txn.execute(&update).await?;
+        }
+        txn.commit().await?;
+        match failure {
+            Some(err) if sent.is_empty() => Err(RelayError::Bus(err)),
+            _ => Ok(sent.len()),
+        }
+    }
+
+    /// Unsent events and the age of the oldest, for metrics and readiness.
+    pub async fn backlog(&self, db: &DatabaseConnection) -> Result<(u64, Duration), DbErr> {
+        let select = Query::select()
+            .expr_as(Expr::col(c(col::ID)).count(), c("n"))
+            .expr_as(Expr::col(c(col::OCCURRED_AT)).min(), c("oldest"))
+            .from(c(self.table))
+            .and_where(Expr::col(c(col::PUBLISHED_AT)).is_null())
+            .to_owned();
+        let Some(row) = db.query_one(&select).await? else {
+            return Ok((0, Duration::ZERO));
+        };
+        let count: i64 = row.try_get("", "n")?;
+        let oldest: Option<DateTime<Utc>> = row.try_get("", "oldest")?;
+        let age = oldest
+            .map(|t| (Utc::now() - t).to_std().unwrap_or_default())
+            .unwrap_or_default();
+        Ok((u64::try_from(count).unwrap_or_default(), age))
+    }
+
+    /// Publishes committed events until shutdown: after every wake-up, and at least every poll
+    /// interval. While the bus is down it backs off and tries again; nothing is dropped.
+    pub async fn run_relay(
+        self,
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+        metrics: OutboxMetrics,
+        mut shutdown: ShutdownToken,
+    ) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.relay_once(&db, bus.as_ref()).await {
+                Ok(0) => {
+                    backoff = Duration::from_millis(100);
+                    self.record_backlog(&db, &metrics).await;
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = self.written.notified() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
+                }
+                Ok(sent) => {
+                    backoff = Duration::from_millis(100);
+                    metrics
+                        .published
+                        .with_label_values(&[self.table])
+                        .inc_by(sent as u64);
+                    if shutdown.is_cancelled() {
+                        return;
+                    }
+                }
+                Err(err) => {
+                    metrics.failures.with_label_values(&[self.table]).inc();
+                    self.record_backlog(&db, &metrics).await;
+                    tracing::warn!(outbox = self.table, error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay could not publish; will retry.");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    async fn record_backlog(&self, db: &DatabaseConnection, metrics: &OutboxMetrics) {
+        if let Ok((count, age)) = self.backlog(db).await {
+            metrics
+                .backlog
+                .with_label_values(&[self.table])
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+            metrics
+                .oldest_age
+                .with_label_values(&[self.table])
+                .set(age.as_secs_f64());
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("bus: {0}")]
+    Bus(#[from] crate::messaging::BusError),
+}
+
+/// Outbox metrics, labelled by outbox table.
+#[derive(Clone)]
+pub struct OutboxMetrics {
+    backlog: IntGaugeVec,
+    oldest_age: GaugeVec,
+    published: IntCounterVec,
+    failures: IntCounterVec,
+}
+
+impl OutboxMetrics {
+    pub fn new(metrics: &Metrics) -> Self {
+        let gauge = |name: &str, help: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &["outbox"])
+                .unwrap_or_else(|err| unreachable!("static metric definition: {err}"))
+        };
+        let counter = |name: &str, help: &str| {
+            IntCounterVec::new(Opts::new(name, help), &["outbox"])
+                .unwrap_or_else(|err| unreachable!("static metric definition: {err}"))
+        };
+        let this = Self {
+            backlog: gauge(
+                "outbox_backlog_events",
+                "Events written but not yet published.",
+            ),
+            oldest_age: GaugeVec::new(
+                Opts::new(
+                    "outbox_oldest_event_age_seconds",
+                    "Age of the oldest unpublished event.",
+                ),
+                &["outbox"],
+            )
+            .unwrap_or_else(|err| unreachable!("static metric definition: {err}")),
+            published: counter("outbox_published_total", "Events published by the relay."),
+            failures: counter(
+                "outbox_publish_failures_total",
+                "Relay rounds that could not publish.",
+            ),
+        };
+        metrics.register(Box::new(this.backlog.clone()));
+        metrics.register(Box::new(this.oldest_age.clone()));
+        metrics.register(Box::new(this.published.clone()));
+        metrics.register(Box::new(this.failures.clone()));
+        this
+    }
+}
