@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_users;
 mod m20261123_000002_create_refresh_tokens;
 mod m20261123_000003_create_books;
+mod m20261123_000004_create_inventory;
+mod m20261123_000005_create_orders;
 
 pub struct Migrator;
 
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_users::Migration),
             Box::new(m20261123_000002_create_refresh_tokens::Migration),
             Box::new(m20261123_000003_create_books::Migration),
+            Box::new(m20261123_000004_create_inventory::Migration),
+            Box::new(m20261123_000005_create_orders::Migration),
         ]
     }
 }
@@ -81,5 +85,59 @@ pub(crate) mod columns {
             _ => &mut column,
         };
         column
+    }
+}
+
+/// The outbox table every event-producing service has (see `platform::outbox`).
+pub(crate) mod outbox {
+    use sea_orm_migration::prelude::*;
+
+    use crate::columns;
+
+    pub async fn create(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        let name = Alias::new(table);
+        manager
+            .create_table(
+                Table::create()
+                    .table(name.clone())
+                    .col(columns::id(Alias::new("id")))
+                    .col(
+                        ColumnDef::new(Alias::new("kind"))
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Alias::new("schema_version"))
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Alias::new("payload")).text().not_null())
+                    .col(
+                        ColumnDef::new(Alias::new("traceparent"))
+                            .string_len(64)
+                            .null(),
+                    )
+                    .col(columns::timestamp(Alias::new("occurred_at"), backend))
+                    .col(columns::timestamp_null(Alias::new("published_at"), backend))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name(format!("ix_{table}_unpublished"))
+                    .table(name)
+                    .col(Alias::new("published_at"))
+                    .col(Alias::new("occurred_at"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    pub async fn drop(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+            .await
     }
 }

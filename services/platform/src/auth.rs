@@ -294,6 +294,78 @@ where
     }
 }
 
+/// The shared secret of service-to-service calls (the worker calling inventory and orders),
+/// sent in the `X-Service-Token` header. Customers never see it; internal endpoints accept
+/// nothing else.
+#[derive(Clone)]
+pub struct ServiceToken(Arc<str>);
+
+/// The header carrying the service token.
+pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
+
+impl ServiceToken {
+    /// Shortest accepted secret: guessing 32 random characters is out of reach.
+    pub const MIN_LENGTH: usize = 32;
+
+    pub fn new(secret: &str) -> Result<Self, String> {
+        if secret.len() < Self::MIN_LENGTH {
+            return Err(format!("must be at least {} characters", Self::MIN_LENGTH));
+        }
+        Ok(Self(Arc::from(secret)))
+    }
+
+    /// A random token, for `bookstore all` where every caller is in the process.
+    pub fn generate() -> Self {
+        Self(Arc::from(
+            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Compares in constant time, so response times do not reveal how much of a guess matched.
+    fn matches(&self, presented: &[u8]) -> bool {
+        let expected = self.0.as_bytes();
+        if presented.len() != expected.len() {
+            return false;
+        }
+        presented
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+/// A caller holding the service token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceCaller;
+
+impl<S> FromRequestParts<S> for ServiceCaller
+where
+    ServiceToken: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = ServiceToken::from_ref(state);
+        match parts.headers.get(SERVICE_TOKEN_HEADER) {
+            Some(value) if token.matches(value.as_bytes()) => Ok(Self),
+            Some(_) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "the service token is wrong",
+            )),
+            None => Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "this endpoint is for bookstore services only",
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +428,20 @@ mod tests {
         let public = PublicKey::from_pem(&keys.public().to_pem().unwrap()).unwrap();
         assert_eq!(public, keys.public());
         assert!(KeyPair::from_pem("not a key").is_err());
+    }
+
+    #[test]
+    fn service_tokens_are_long_and_compared_exactly() {
+        assert!(ServiceToken::new("short").is_err());
+        let token = ServiceToken::new(&"s".repeat(40)).unwrap();
+        assert!(token.matches("s".repeat(40).as_bytes()));
+        assert!(!token.matches("s".repeat(39).as_bytes()));
+        assert!(!token.matches(format!("{}t", "s".repeat(39)).as_bytes()));
+        assert_ne!(
+            ServiceToken::generate().as_str(),
+            ServiceToken::generate().as_str()
+        );
+        assert!(ServiceToken::generate().as_str().len() >= ServiceToken::MIN_LENGTH);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::{ConsumerSpec, RetryPolicy};
+use crate::events::Event;
 
 /// Names are prefixed by a namespace so that several shops (or test runs) can share a broker.
 #[derive(Debug, Clone)]
@@ -17,7 +18,23 @@ pub struct Topology {
 /// consumer (a poison message never acknowledged); retries we schedule do not count.
 pub const DELIVERY_LIMIT: u32 = 10;
 
+/// The consumer that turns placed orders into reservations and final statuses.
+pub const ORDER_WORKER: &str = "worker.order-placed";
+/// The catalogue's availability read model, fed by inventory.
+pub const CATALOG_STOCK: &str = "catalog.stock-changed";
+
 impl Topology {
+    /// The bookstore's durable consumers.
+    pub fn standard(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            consumers: vec![
+                ConsumerSpec::new(ORDER_WORKER, &[crate::events::OrderPlaced::KIND]),
+                ConsumerSpec::new(CATALOG_STOCK, &[crate::events::StockChanged::KIND]),
+            ],
+        }
+    }
+
     /// The topic exchange domain events are published to.
     pub fn events_exchange(&self) -> String {
         format!("{}bookstore.events", self.namespace)

@@ -1,0 +1,1 @@
+//! The inventory service: stock per book and the reservation of orders.

@@ -1,0 +1,1 @@
+//! The orders service: placing, reading and cancelling orders; the order state machine.
