@@ -9,7 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, IsolationLevel, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 use tokio::sync::Notify;
 
 use crate::messaging::{Bus, Envelope};
@@ -95,7 +98,9 @@ impl Outbox {
         db: &DatabaseConnection,
         bus: &dyn Bus,
     ) -> Result<usize, RelayError> {
-        let txn = db.begin().await?;
+        let txn = db
+            .begin_with_options(relay_transaction(db.get_database_backend()))
+            .await?;
         let mut select = Query::select();
         select
             .columns(
@@ -226,6 +231,23 @@ impl Outbox {
                 .with_label_values(&[self.table])
                 .set(age.as_secs_f64());
         }
+    }
+}
+
+/// How a relay round locks: on PostgreSQL and MySQL, read committed, so that SKIP LOCKED locks
+/// only the rows it returns (MySQL's default repeatable read adds gap locks that deadlock
+/// competing relays); SQLite has no row locks, so a round takes the write lock up front and
+/// relays take turns.
+fn relay_transaction(backend: DbBackend) -> TransactionOptions {
+    match backend {
+        DbBackend::Sqlite => TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        },
+        _ => TransactionOptions {
+            isolation_level: Some(IsolationLevel::ReadCommitted),
+            ..Default::default()
+        },
     }
 }
 
