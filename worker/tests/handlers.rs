@@ -1,0 +1,243 @@
+//! The worker's handlers against stub inventory and orders services: what each answer of theirs
+//! makes of a message (ack, retry or dead letter) and which calls follow.
+
+// Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use platform::auth::ServiceToken;
+use platform::events::{Event, LineRef, OrderPlaced, OrderStatusChanged};
+use platform::messaging::{Delivery, Envelope, Handler, Outcome};
+use worker::{OrderPlacedHandler, OrderStatusHandler, WorkerConfig, WorkerMetrics};
+
+/// What the stub services answer, and the calls they received.
+#[derive(Clone)]
+struct Stub {
+    reservation: Arc<Mutex<(StatusCode, &'static str)>>,
+    settle: Arc<Mutex<StatusCode>>,
+    delay: Arc<Mutex<Duration>>,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+async fn reserve(State(stub): State<Stub>, headers: HeaderMap) -> (StatusCode, String) {
+    stub.calls.lock().unwrap().push(format!(
+        "reserve token={}",
+        headers.contains_key("x-service-token")
+    ));
+    let delay = *stub.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    let (status, reservation) = *stub.reservation.lock().unwrap();
+    (
+        status,
+        format!(r#"{{"order_id":"o-1","status":"{reservation}","reason":null,"lines":[]}}"#),
+    )
+}
+
+async fn release(State(stub): State<Stub>, Path(id): Path<String>) -> StatusCode {
+    stub.calls.lock().unwrap().push(format!("release {id}"));
+    StatusCode::OK
+}
+
+async fn settle(State(stub): State<Stub>, Path(id): Path<String>, body: String) -> StatusCode {
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    stub.calls.lock().unwrap().push(format!(
+        "settle {id} {} {}",
+        body["status"].as_str().unwrap(),
+        body["reason"]
+    ));
+    *stub.settle.lock().unwrap()
+}
+
+async fn start() -> (Stub, WorkerConfig) {
+    let stub = Stub {
+        reservation: Arc::new(Mutex::new((StatusCode::OK, "reserved"))),
+        settle: Arc::new(Mutex::new(StatusCode::OK)),
+        delay: Arc::new(Mutex::new(Duration::ZERO)),
+        calls: Arc::new(Mutex::new(Vec::new())),
+    };
+    let app = Router::new()
+        .route("/api/v1/inventory/reservations", post(reserve))
+        .route("/api/v1/inventory/reservations/{id}/release", post(release))
+        .route("/api/v1/orders/{id}/status", post(settle))
+        .with_state(stub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = WorkerConfig {
+        inventory_url: base.clone(),
+        orders_url: base,
+        service_token: ServiceToken::generate(),
+        request_timeout: Duration::from_millis(300),
+    };
+    (stub, config)
+}
+
+fn placed() -> Delivery {
+    let order = OrderPlaced {
+        order_id: "o-1".into(),
+        user_id: "u-1".into(),
+        lines: vec![LineRef {
+            book_id: "b-1".into(),
+            quantity: 2,
+        }],
+        placed_at: chrono::Utc::now(),
+    };
+    Delivery {
+        envelope: order.envelope().unwrap(),
+        attempt: 1,
+        first_failure_at: None,
+        last_error: None,
+    }
+}
+
+fn placed_handler(config: WorkerConfig) -> OrderPlacedHandler {
+    OrderPlacedHandler::new(
+        config,
+        WorkerMetrics::new(&platform::metrics::Metrics::new()),
+    )
+    .unwrap()
+}
+
+fn calls(stub: &Stub) -> Vec<String> {
+    stub.calls.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_reserved_order_is_completed() {
+    let (stub, config) = start().await;
+    assert_eq!(placed_handler(config).handle(&placed()).await, Outcome::Ack);
+    assert_eq!(
+        calls(&stub),
+        ["reserve token=true", "settle o-1 completed null"]
+    );
+}
+
+#[tokio::test]
+async fn an_order_short_of_stock_fails_with_out_of_stock_and_is_acknowledged() {
+    let (stub, config) = start().await;
+    *stub.reservation.lock().unwrap() = (StatusCode::OK, "rejected");
+    assert_eq!(placed_handler(config).handle(&placed()).await, Outcome::Ack);
+    assert_eq!(
+        calls(&stub),
+        ["reserve token=true", r#"settle o-1 failed "out_of_stock""#]
+    );
+}
+
+#[tokio::test]
+async fn an_order_cancelled_while_reserving_gets_its_stock_back() {
+    let (stub, config) = start().await;
+    *stub.settle.lock().unwrap() = StatusCode::CONFLICT;
+    assert_eq!(placed_handler(config).handle(&placed()).await, Outcome::Ack);
+    assert_eq!(
+        calls(&stub),
+        [
+            "reserve token=true",
+            "settle o-1 completed null",
+            "release o-1"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_order_released_before_reservation_is_left_alone() {
+    let (stub, config) = start().await;
+    *stub.reservation.lock().unwrap() = (StatusCode::OK, "released");
+    assert_eq!(placed_handler(config).handle(&placed()).await, Outcome::Ack);
+    assert_eq!(calls(&stub), ["reserve token=true"]);
+}
+
+#[tokio::test]
+async fn unavailable_or_slow_inventory_is_retried() {
+    let (stub, config) = start().await;
+    let handler = placed_handler(config.clone());
+    *stub.reservation.lock().unwrap() = (StatusCode::SERVICE_UNAVAILABLE, "reserved");
+    assert!(matches!(handler.handle(&placed()).await, Outcome::Retry(e) if e.contains("503")));
+    *stub.reservation.lock().unwrap() = (StatusCode::TOO_MANY_REQUESTS, "reserved");
+    assert!(matches!(handler.handle(&placed()).await, Outcome::Retry(_)));
+    *stub.reservation.lock().unwrap() = (StatusCode::OK, "reserved");
+    *stub.delay.lock().unwrap() = Duration::from_secs(2);
+    assert!(
+        matches!(handler.handle(&placed()).await, Outcome::Retry(_)),
+        "a timeout is transient"
+    );
+    let unreachable = WorkerConfig {
+        inventory_url: "http://127.0.0.1:9".into(),
+        ..config
+    };
+    assert!(
+        matches!(
+            placed_handler(unreachable).handle(&placed()).await,
+            Outcome::Retry(_)
+        ),
+        "a refused connection is transient"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_request_is_dead_lettered() {
+    let (stub, config) = start().await;
+    *stub.reservation.lock().unwrap() = (StatusCode::UNPROCESSABLE_ENTITY, "reserved");
+    assert!(
+        matches!(placed_handler(config).handle(&placed()).await, Outcome::Reject(e) if e.contains("422"))
+    );
+}
+
+#[tokio::test]
+async fn malformed_or_unknown_messages_are_dead_lettered_without_calls() {
+    let (stub, config) = start().await;
+    let handler = placed_handler(config);
+    let mut garbage = placed();
+    garbage.envelope.payload = b"{not json".to_vec();
+    assert!(matches!(handler.handle(&garbage).await, Outcome::Reject(_)));
+    let mut future_version = placed();
+    future_version.envelope.schema_version = 99;
+    assert!(
+        matches!(handler.handle(&future_version).await, Outcome::Reject(e) if e.contains("v99"))
+    );
+    let wrong_kind = Delivery {
+        envelope: Envelope::new("stock.changed", 1, &serde_json::json!({})).unwrap(),
+        ..placed()
+    };
+    assert!(matches!(
+        handler.handle(&wrong_kind).await,
+        Outcome::Reject(_)
+    ));
+    assert!(calls(&stub).is_empty());
+}
+
+#[tokio::test]
+async fn a_cancelled_order_releases_its_stock_and_other_changes_are_ignored() {
+    let (stub, config) = start().await;
+    let handler = OrderStatusHandler::new(
+        config,
+        WorkerMetrics::new(&platform::metrics::Metrics::new()),
+    )
+    .unwrap();
+    let change = |status: &str| OrderStatusChanged {
+        order_id: "o-7".into(),
+        user_id: "u-1".into(),
+        status: status.into(),
+        reason: None,
+        at: chrono::Utc::now(),
+    };
+    for status in ["pending", "completed", "shipped"] {
+        let delivery = Delivery {
+            envelope: change(status).envelope().unwrap(),
+            ..placed()
+        };
+        assert_eq!(handler.handle(&delivery).await, Outcome::Ack);
+    }
+    assert!(calls(&stub).is_empty());
+    let delivery = Delivery {
+        envelope: change("cancelled").envelope().unwrap(),
+        ..placed()
+    };
+    assert_eq!(handler.handle(&delivery).await, Outcome::Ack);
+    assert_eq!(calls(&stub), ["release o-7"]);
+}
