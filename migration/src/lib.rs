@@ -8,6 +8,7 @@ mod m20261123_000002_create_refresh_tokens;
 mod m20261123_000003_create_books;
 mod m20261123_000004_create_inventory;
 mod m20261123_000005_create_orders;
+mod m20261123_000006_add_books_available_at;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_books::Migration),
             Box::new(m20261123_000004_create_inventory::Migration),
             Box::new(m20261123_000005_create_orders::Migration),
+            Box::new(m20261123_000006_add_books_available_at::Migration),
         ]
     }
 }

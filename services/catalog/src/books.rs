@@ -297,6 +297,7 @@ pub async fn insert(
         cover_key: Set(None),
         document_key: Set(None),
         available: Set(available),
+        available_at: Set(None),
         created_at: Set(now),
         ..Default::default()
     };

@@ -1,6 +1,7 @@
 //! The catalogue service: books, their search and filters, and the sample catalogue.
 
 mod api;
+pub mod availability;
 pub mod books;
 pub mod entity;
 pub mod isbn;

@@ -26,6 +26,8 @@ pub struct Model {
     pub document_key: Option<String>,
     /// Units available to order, as last reported by inventory.
     pub available: i32,
+    /// When `available` was last set from an inventory event.
+    pub available_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,0 +1,65 @@
+//! The availability read model on SQLite, PostgreSQL and MariaDB: `stock.changed` events set a
+//! book's availability, the newest event wins, and bad messages are dead-lettered.
+
+// Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use catalog::availability::StockChangedHandler;
+use catalog::entity::book;
+use chrono::{Duration, Utc};
+use migration::{Migrator, MigratorTrait};
+use platform::events::{Event, StockChanged};
+use platform::messaging::{Delivery, Handler, Outcome};
+use sea_orm::{EntityTrait, QueryOrder};
+
+fn delivery(book_id: &str, available: i64, at: chrono::DateTime<Utc>) -> Delivery {
+    let event = StockChanged {
+        book_id: book_id.into(),
+        available,
+        at,
+    };
+    Delivery {
+        envelope: event.envelope().unwrap(),
+        attempt: 1,
+        first_failure_at: None,
+        last_error: None,
+    }
+}
+
+platform::backend_tests! {
+    async fn the_newest_stock_event_sets_availability(db) {
+        let conn = db.connect().await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        catalog::seed::seed_if_empty(&conn).await.unwrap();
+        let first = book::Entity::find().order_by_asc(book::Column::Id).one(&conn).await.unwrap().unwrap();
+        let handler = StockChangedHandler::new(conn.clone());
+        let now = Utc::now();
+
+        assert_eq!(handler.handle(&delivery(&first.id, 0, now)).await, Outcome::Ack);
+        let after = book::Entity::find_by_id(first.id.clone()).one(&conn).await.unwrap().unwrap();
+        assert_eq!(after.available, 0);
+
+        // An older event arriving late changes nothing; a newer one does.
+        assert_eq!(handler.handle(&delivery(&first.id, 7, now - Duration::seconds(5))).await, Outcome::Ack);
+        assert_eq!(book::Entity::find_by_id(first.id.clone()).one(&conn).await.unwrap().unwrap().available, 0);
+        assert_eq!(handler.handle(&delivery(&first.id, 4, now + Duration::seconds(1))).await, Outcome::Ack);
+        assert_eq!(book::Entity::find_by_id(first.id.clone()).one(&conn).await.unwrap().unwrap().available, 4);
+
+        // A book the catalogue does not have is nothing to retry.
+        assert_eq!(handler.handle(&delivery("no-such-book", 3, now)).await, Outcome::Ack);
+        conn.close().await.unwrap();
+    }
+
+    async fn malformed_stock_events_are_dead_lettered(db) {
+        let conn = db.connect().await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        let handler = StockChangedHandler::new(conn.clone());
+        let mut garbage = delivery("b", 1, Utc::now());
+        garbage.envelope.payload = b"[]".to_vec();
+        assert!(matches!(handler.handle(&garbage).await, Outcome::Reject(_)));
+        let mut future = delivery("b", 1, Utc::now());
+        future.envelope.schema_version = 2;
+        assert!(matches!(handler.handle(&future).await, Outcome::Reject(_)));
+        conn.close().await.unwrap();
+    }
+}
