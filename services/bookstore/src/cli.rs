@@ -40,6 +40,13 @@ pub enum Command {
     },
     /// Print the OpenAPI document of the whole API (what `bookstore all` serves).
     Openapi,
+    /// List, redrive or purge the dead letters of the RabbitMQ consumers.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+        #[command(flatten)]
+        broker: BrokerArgs,
+    },
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -83,6 +90,77 @@ pub enum AdminAction {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqAction {
+    /// Count each consumer's dead letters and show the oldest, with their errors.
+    List {
+        /// Only this consumer (default: every consumer).
+        #[arg(long)]
+        consumer: Option<String>,
+        /// Letters shown per consumer.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Send dead letters back to their consumer's queue as fresh deliveries.
+    Redrive {
+        #[arg(long)]
+        consumer: String,
+        /// Most letters to move (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Show what would move without moving it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete a consumer's dead letters.
+    Purge {
+        #[arg(long)]
+        consumer: String,
+        /// Show how many would be deleted without deleting them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// The message broker.
+#[derive(Debug, Clone, Args)]
+pub struct BrokerArgs {
+    /// RabbitMQ URL, amqp://user:password@host:5672/vhost.
+    #[arg(long, env = "AMQP_URL", hide_env_values = true)]
+    pub amqp_url: Option<String>,
+    #[arg(long, env = "AMQP_URL_FILE")]
+    pub amqp_url_file: Option<PathBuf>,
+    /// Prefix of every exchange and queue name, to share a broker between installations.
+    #[arg(long, env = "BOOKSTORE_AMQP_NAMESPACE", default_value = "")]
+    pub amqp_namespace: String,
+}
+
+impl BrokerArgs {
+    /// The broker URL, if one is configured.
+    pub fn url(&self) -> Result<Option<String>, ConfigError> {
+        let url = secret("AMQP_URL", self.amqp_url.clone(), self.amqp_url_file.as_ref())?;
+        match url {
+            Some(url) if !(url.starts_with("amqp://") || url.starts_with("amqps://")) => {
+                Err(ConfigError::new("AMQP_URL", "must start with amqp:// or amqps://"))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The broker URL of a component that cannot run without one.
+    pub fn required_url(&self) -> Result<String, ConfigError> {
+        self.url()?.ok_or_else(|| ConfigError::new("AMQP_URL", "is required for this command (or AMQP_URL_FILE)"))
+    }
+
+    pub fn namespace(&self) -> Result<String, ConfigError> {
+        let ns = &self.amqp_namespace;
+        if ns.len() > 64 || !ns.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(ConfigError::new("BOOKSTORE_AMQP_NAMESPACE", "at most 64 letters, digits, '-', '_' or '.'"));
+        }
+        Ok(ns.clone())
+    }
 }
 
 /// Where access-token keys come from.

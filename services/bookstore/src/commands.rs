@@ -10,7 +10,10 @@ use platform::http::HttpContext;
 use platform::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 
-use crate::cli::{self, AdminAction, AllArgs, CatalogArgs, MigrateAction, UsersArgs};
+use crate::cli::{self, AdminAction, AllArgs, BrokerArgs, CatalogArgs, DlqAction, MigrateAction, UsersArgs};
+use platform::messaging::rabbitmq::RabbitBus;
+use platform::messaging::topology::Topology;
+use platform::messaging::{Bus, DeadLetter};
 use crate::keys;
 use crate::shop::{self, Services};
 
@@ -179,6 +182,62 @@ pub async fn admin(action: AdminAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `bookstore dlq list|redrive|purge`: the dead letters of the RabbitMQ consumers.
+pub async fn dlq(action: DlqAction, broker: BrokerArgs) -> anyhow::Result<()> {
+    let topology = Topology::standard(&broker.namespace()?);
+    let bus = RabbitBus::new(&broker.required_url()?, topology.clone());
+    let known = |name: &str| -> anyhow::Result<()> {
+        if topology.consumer(name).is_some() {
+            return Ok(());
+        }
+        let names: Vec<&str> = topology.consumers.iter().map(|c| c.name.as_str()).collect();
+        Err(ConfigError::new("--consumer", format!("unknown consumer {name:?}; consumers: {}", names.join(", "))).into())
+    };
+    match action {
+        DlqAction::List { consumer, limit } => {
+            if let Some(name) = &consumer {
+                known(name)?;
+            }
+            for spec in topology.consumers.iter().filter(|c| consumer.as_ref().is_none_or(|name| &c.name == name)) {
+                let count = bus.dead_letter_count(&spec.name).await?;
+                println!("{}: {count} dead letter(s)", spec.name);
+                for letter in bus.dead_letters(&spec.name, limit).await? {
+                    print_letter(&letter);
+                }
+            }
+        }
+        DlqAction::Redrive { consumer, limit, dry_run } => {
+            known(&consumer)?;
+            let limit = limit.unwrap_or(usize::MAX);
+            if dry_run {
+                let letters = bus.dead_letters(&consumer, limit).await?;
+                println!("Would redrive {} dead letter(s) of {consumer}:", letters.len());
+                letters.iter().for_each(print_letter);
+            } else {
+                let moved = bus.redrive(&consumer, limit).await?;
+                println!("Redrove {moved} dead letter(s) of {consumer}.");
+            }
+        }
+        DlqAction::Purge { consumer, dry_run } => {
+            known(&consumer)?;
+            if dry_run {
+                println!("Would purge {} dead letter(s) of {consumer}.", bus.dead_letter_count(&consumer).await?);
+            } else {
+                println!("Purged {} dead letter(s) of {consumer}.", bus.purge_dead_letters(&consumer).await?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_letter(letter: &DeadLetter) {
+    let first_failure = letter.first_failure_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into());
+    println!(
+        "  {} {} attempts={} first_failure={} error={}",
+        letter.envelope.id, letter.envelope.kind, letter.attempts, first_failure, letter.error
+    );
 }
 
 /// `bookstore openapi`: the API description on standard output.

@@ -24,6 +24,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Migrate { action, database }) => commands::migrate(action, database).await,
         Some(Command::Admin { action }) => commands::admin(action).await,
         Some(Command::Openapi) => commands::openapi(),
+        Some(Command::Dlq { action, broker }) => commands::dlq(action, broker).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
