@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use platform::auth::Role;
+use platform::auth::{Role, ServiceToken};
 use platform::config::{
     ConfigError, DatabaseArgs, GlobalArgs, ServeArgs, positive, seconds, secret,
 };
@@ -31,6 +31,8 @@ pub enum Command {
     Users(UsersArgs),
     /// The catalogue service alone.
     Catalog(CatalogArgs),
+    /// The order worker alone (reserves stock and settles orders from RabbitMQ).
+    Worker(WorkerArgs),
     /// Apply, roll back or list schema migrations.
     Migrate {
         #[command(subcommand)]
@@ -140,24 +142,40 @@ pub struct BrokerArgs {
 impl BrokerArgs {
     /// The broker URL, if one is configured.
     pub fn url(&self) -> Result<Option<String>, ConfigError> {
-        let url = secret("AMQP_URL", self.amqp_url.clone(), self.amqp_url_file.as_ref())?;
+        let url = secret(
+            "AMQP_URL",
+            self.amqp_url.clone(),
+            self.amqp_url_file.as_ref(),
+        )?;
         match url {
-            Some(url) if !(url.starts_with("amqp://") || url.starts_with("amqps://")) => {
-                Err(ConfigError::new("AMQP_URL", "must start with amqp:// or amqps://"))
-            }
+            Some(url) if !(url.starts_with("amqp://") || url.starts_with("amqps://")) => Err(
+                ConfigError::new("AMQP_URL", "must start with amqp:// or amqps://"),
+            ),
             other => Ok(other),
         }
     }
 
     /// The broker URL of a component that cannot run without one.
     pub fn required_url(&self) -> Result<String, ConfigError> {
-        self.url()?.ok_or_else(|| ConfigError::new("AMQP_URL", "is required for this command (or AMQP_URL_FILE)"))
+        self.url()?.ok_or_else(|| {
+            ConfigError::new(
+                "AMQP_URL",
+                "is required for this command (or AMQP_URL_FILE)",
+            )
+        })
     }
 
     pub fn namespace(&self) -> Result<String, ConfigError> {
         let ns = &self.amqp_namespace;
-        if ns.len() > 64 || !ns.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return Err(ConfigError::new("BOOKSTORE_AMQP_NAMESPACE", "at most 64 letters, digits, '-', '_' or '.'"));
+        if ns.len() > 64
+            || !ns
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::new(
+                "BOOKSTORE_AMQP_NAMESPACE",
+                "at most 64 letters, digits, '-', '_' or '.'",
+            ));
         }
         Ok(ns.clone())
     }
@@ -335,6 +353,86 @@ pub struct CatalogArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub verify: VerifyArgs,
+}
+
+/// The service token that internal calls carry.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceTokenArgs {
+    /// Shared secret of service-to-service calls (at least 32 characters).
+    #[arg(long, env = "BOOKSTORE_SERVICE_TOKEN", hide_env_values = true)]
+    pub service_token: Option<String>,
+    #[arg(long, env = "BOOKSTORE_SERVICE_TOKEN_FILE")]
+    pub service_token_file: Option<PathBuf>,
+}
+
+impl ServiceTokenArgs {
+    /// The configured token; `bookstore all` generates one when none is set.
+    pub fn token(&self) -> Result<Option<ServiceToken>, ConfigError> {
+        secret(
+            "BOOKSTORE_SERVICE_TOKEN",
+            self.service_token.clone(),
+            self.service_token_file.as_ref(),
+        )?
+        .map(|raw| {
+            ServiceToken::new(&raw).map_err(|err| ConfigError::new("BOOKSTORE_SERVICE_TOKEN", err))
+        })
+        .transpose()
+    }
+
+    pub fn required(&self) -> Result<ServiceToken, ConfigError> {
+        self.token()?.ok_or_else(|| {
+            ConfigError::new(
+                "BOOKSTORE_SERVICE_TOKEN",
+                "is required (or BOOKSTORE_SERVICE_TOKEN_FILE)",
+            )
+        })
+    }
+}
+
+/// How the worker processes messages.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerTuning {
+    /// Messages one worker process handles at once.
+    #[arg(long, env = "BOOKSTORE_WORKER_CONCURRENCY", default_value = "16")]
+    pub worker_concurrency: String,
+    /// Longest a call to inventory or orders may take before it is retried later.
+    #[arg(
+        long,
+        env = "BOOKSTORE_WORKER_CALL_TIMEOUT_SECONDS",
+        default_value = "5"
+    )]
+    pub worker_call_timeout_seconds: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub service_token: ServiceTokenArgs,
+    #[command(flatten)]
+    pub tuning: WorkerTuning,
+    /// Base URL of the inventory service.
+    #[arg(long, env = "BOOKSTORE_INVENTORY_URL")]
+    pub inventory_url: String,
+    /// Base URL of the orders service.
+    #[arg(long, env = "BOOKSTORE_ORDERS_URL")]
+    pub orders_url: String,
+}
+
+/// A base URL of another service, checked and without a trailing slash.
+pub fn service_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
+    match url::Url::parse(raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(raw.trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError::new(
+            var,
+            format!("{raw:?} is not an http(s) URL such as http://orders:8080"),
+        )),
+    }
 }
 
 /// Parses a role name for `admin create-user`.

@@ -10,12 +10,21 @@ use platform::http::HttpContext;
 use platform::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 
-use crate::cli::{self, AdminAction, AllArgs, BrokerArgs, CatalogArgs, DlqAction, MigrateAction, UsersArgs};
-use platform::messaging::rabbitmq::RabbitBus;
-use platform::messaging::topology::Topology;
-use platform::messaging::{Bus, DeadLetter};
+use crate::cli::{
+    self, AdminAction, AllArgs, BrokerArgs, CatalogArgs, DlqAction, MigrateAction, UsersArgs,
+    WorkerArgs,
+};
 use crate::keys;
 use crate::shop::{self, Services};
+use platform::config::{positive, seconds};
+use platform::messaging::Handler;
+use platform::messaging::rabbitmq::RabbitBus;
+use platform::messaging::topology::Topology;
+use platform::messaging::topology::{ORDER_STATUS_WORKER, ORDER_WORKER};
+use platform::messaging::{Bus, DeadLetter};
+use platform::shutdown::{ShutdownToken, ShutdownTrigger, shutdown_pair};
+use std::time::Duration;
+use tokio::task::JoinSet;
 
 /// The account `bookstore all` makes when no admin is configured.
 const DEFAULT_ADMIN_EMAIL: &str = "admin@bookstore.local";
@@ -52,7 +61,18 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         "Bookstore is running at http://{addr}\n  API docs:    http://{addr}/api/v1/docs\n  Admin login: {admin_login}",
         addr = serve.listen
     );
-    run_http(serve, shop::api(services), vec![db], Some(banner)).await
+    let background = Background::new();
+    run_http(
+        serve,
+        shop::api(services),
+        Metrics::new(),
+        vec![db],
+        Some(banner),
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
 }
 
 /// `bookstore users`: the users service against an already migrated database.
@@ -70,16 +90,22 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
         bootstrap(&db, &admin.email, &admin.password).await?;
     }
     let users = users::UsersState::new(db.clone(), &keys, args.auth.users_config()?)?;
+    let services = Services {
+        users: Some(users),
+        ..Services::default()
+    };
+    let background = Background::new();
     run_http(
         serve,
-        shop::api(Services {
-            users: Some(users),
-            ..Services::default()
-        }),
+        shop::api(services),
+        Metrics::new(),
         vec![db],
         None,
+        background.token(),
     )
-    .await
+    .await?;
+    background.stop().await;
+    Ok(())
 }
 
 /// `bookstore catalog`: the catalogue service against an already migrated database.
@@ -94,7 +120,18 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
         catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
         ..Services::default()
     };
-    run_http(serve, shop::api(services), vec![db], None).await
+    let background = Background::new();
+    run_http(
+        serve,
+        shop::api(services),
+        Metrics::new(),
+        vec![db],
+        None,
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
 }
 
 /// `bookstore migrate up|down|status`.
@@ -193,14 +230,22 @@ pub async fn dlq(action: DlqAction, broker: BrokerArgs) -> anyhow::Result<()> {
             return Ok(());
         }
         let names: Vec<&str> = topology.consumers.iter().map(|c| c.name.as_str()).collect();
-        Err(ConfigError::new("--consumer", format!("unknown consumer {name:?}; consumers: {}", names.join(", "))).into())
+        Err(ConfigError::new(
+            "--consumer",
+            format!("unknown consumer {name:?}; consumers: {}", names.join(", ")),
+        )
+        .into())
     };
     match action {
         DlqAction::List { consumer, limit } => {
             if let Some(name) = &consumer {
                 known(name)?;
             }
-            for spec in topology.consumers.iter().filter(|c| consumer.as_ref().is_none_or(|name| &c.name == name)) {
+            for spec in topology
+                .consumers
+                .iter()
+                .filter(|c| consumer.as_ref().is_none_or(|name| &c.name == name))
+            {
                 let count = bus.dead_letter_count(&spec.name).await?;
                 println!("{}: {count} dead letter(s)", spec.name);
                 for letter in bus.dead_letters(&spec.name, limit).await? {
@@ -208,12 +253,19 @@ pub async fn dlq(action: DlqAction, broker: BrokerArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        DlqAction::Redrive { consumer, limit, dry_run } => {
+        DlqAction::Redrive {
+            consumer,
+            limit,
+            dry_run,
+        } => {
             known(&consumer)?;
             let limit = limit.unwrap_or(usize::MAX);
             if dry_run {
                 let letters = bus.dead_letters(&consumer, limit).await?;
-                println!("Would redrive {} dead letter(s) of {consumer}:", letters.len());
+                println!(
+                    "Would redrive {} dead letter(s) of {consumer}:",
+                    letters.len()
+                );
                 letters.iter().for_each(print_letter);
             } else {
                 let moved = bus.redrive(&consumer, limit).await?;
@@ -223,9 +275,15 @@ pub async fn dlq(action: DlqAction, broker: BrokerArgs) -> anyhow::Result<()> {
         DlqAction::Purge { consumer, dry_run } => {
             known(&consumer)?;
             if dry_run {
-                println!("Would purge {} dead letter(s) of {consumer}.", bus.dead_letter_count(&consumer).await?);
+                println!(
+                    "Would purge {} dead letter(s) of {consumer}.",
+                    bus.dead_letter_count(&consumer).await?
+                );
             } else {
-                println!("Purged {} dead letter(s) of {consumer}.", bus.purge_dead_letters(&consumer).await?);
+                println!(
+                    "Purged {} dead letter(s) of {consumer}.",
+                    bus.purge_dead_letters(&consumer).await?
+                );
             }
         }
     }
@@ -233,7 +291,10 @@ pub async fn dlq(action: DlqAction, broker: BrokerArgs) -> anyhow::Result<()> {
 }
 
 fn print_letter(letter: &DeadLetter) {
-    let first_failure = letter.first_failure_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into());
+    let first_failure = letter
+        .first_failure_at
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| "-".into());
     println!(
         "  {} {} attempts={} first_failure={} error={}",
         letter.envelope.id, letter.envelope.kind, letter.attempts, first_failure, letter.error
@@ -352,14 +413,70 @@ fn random_password() -> String {
         .collect()
 }
 
-/// Serves the application until SIGTERM or Ctrl-C, then drains.
+/// The background tasks of a process (consumers, relays) and the shutdown they share. SIGTERM or
+/// Ctrl-C triggers it; the HTTP server drains first, then the tasks finish what they hold.
+struct Background {
+    trigger: ShutdownTrigger,
+    token: ShutdownToken,
+    tasks: JoinSet<()>,
+}
+
+impl Background {
+    fn new() -> Self {
+        let (trigger, token) = shutdown_pair();
+        let on_signal = trigger.clone();
+        tokio::spawn(async move {
+            platform::shutdown::shutdown_signal().await;
+            on_signal.trigger();
+        });
+        Self {
+            trigger,
+            token,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    fn token(&self) -> ShutdownToken {
+        self.token.clone()
+    }
+
+    fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    /// Runs a consumer until shutdown; a consumer that stops on its own is logged.
+    fn consume(&mut self, bus: Arc<dyn Bus>, consumer: &'static str, handler: Arc<dyn Handler>) {
+        let token = self.token();
+        self.spawn(async move {
+            if let Err(err) = bus.consume(consumer, handler, token).await {
+                tracing::error!(consumer, error = %err, "Consumer stopped.");
+            }
+        });
+    }
+
+    /// Triggers shutdown (if a signal has not) and waits for the tasks, at most 30 seconds.
+    async fn stop(mut self) {
+        self.trigger.trigger();
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(30), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("Background tasks did not finish within 30 s; stopping anyway.");
+        }
+    }
+}
+
+/// Serves the application until shutdown, then drains.
 async fn run_http(
     serve: ServeSettings,
     api: axum::Router,
+    metrics: Metrics,
     databases: Vec<DatabaseConnection>,
     banner: Option<String>,
+    mut shutdown: ShutdownToken,
 ) -> anyhow::Result<()> {
-    let mut ctx = HttpContext::new(Metrics::new(), databases);
+    let mut ctx = HttpContext::new(metrics, databases);
     ctx.cors_origins = serve.cors_origins.clone();
     ctx.request_timeout = serve.request_timeout;
     let app = platform::http::finish(api, &ctx);
@@ -375,9 +492,77 @@ async fn run_http(
         app,
         ctx.draining.clone(),
         serve.drain_delay,
-        platform::shutdown::shutdown_signal(),
+        async move { shutdown.cancelled().await },
     )
     .await?;
-    tracing::info!("Stopped.");
+    tracing::info!("Stopped serving HTTP.");
+    Ok(())
+}
+
+/// `bookstore worker`: the order worker against RabbitMQ, with health and metrics endpoints.
+pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let config = worker::WorkerConfig {
+        inventory_url: cli::service_url("BOOKSTORE_INVENTORY_URL", &args.inventory_url)?,
+        orders_url: cli::service_url("BOOKSTORE_ORDERS_URL", &args.orders_url)?,
+        service_token: args.service_token.required()?,
+        request_timeout: seconds(
+            "BOOKSTORE_WORKER_CALL_TIMEOUT_SECONDS",
+            &args.tuning.worker_call_timeout_seconds,
+            1,
+        )?,
+    };
+    let concurrency = positive(
+        "BOOKSTORE_WORKER_CONCURRENCY",
+        &args.tuning.worker_concurrency,
+    )?;
+    let mut topology = Topology::standard(&args.broker.namespace()?);
+    for consumer in &mut topology.consumers {
+        consumer.concurrency = concurrency as usize;
+    }
+    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(&args.broker.required_url()?, topology));
+    let metrics = Metrics::new();
+    let mut background = Background::new();
+    start_worker(&mut background, bus.clone(), config, &metrics)?;
+    let watched = vec![ORDER_WORKER.to_owned(), ORDER_STATUS_WORKER.to_owned()];
+    let (watch_metrics, token) = (metrics.clone(), background.token());
+    background.spawn(async move {
+        platform::messaging::watch_dead_letters(
+            bus,
+            watched,
+            &watch_metrics,
+            Duration::from_secs(15),
+            token,
+        )
+        .await;
+    });
+    run_http(
+        serve,
+        axum::Router::new(),
+        metrics,
+        Vec::new(),
+        None,
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
+}
+
+/// The worker's consumers, on whichever bus the process has.
+fn start_worker(
+    background: &mut Background,
+    bus: Arc<dyn Bus>,
+    config: worker::WorkerConfig,
+    metrics: &Metrics,
+) -> anyhow::Result<()> {
+    let worker_metrics = worker::WorkerMetrics::new(metrics);
+    let placed = Arc::new(worker::OrderPlacedHandler::new(
+        config.clone(),
+        worker_metrics.clone(),
+    )?);
+    let status = Arc::new(worker::OrderStatusHandler::new(config, worker_metrics)?);
+    background.consume(bus.clone(), ORDER_WORKER, placed);
+    background.consume(bus, ORDER_STATUS_WORKER, status);
     Ok(())
 }

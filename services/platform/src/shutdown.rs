@@ -54,17 +54,18 @@ impl Draining {
 #[derive(Clone)]
 pub struct ShutdownToken(watch::Receiver<bool>);
 
-/// The sending half of [`ShutdownToken`].
-pub struct ShutdownTrigger(watch::Sender<bool>);
+/// The sending half of [`ShutdownToken`]; clones trigger the same shutdown.
+#[derive(Clone)]
+pub struct ShutdownTrigger(Arc<watch::Sender<bool>>);
 
 pub fn shutdown_pair() -> (ShutdownTrigger, ShutdownToken) {
     let (tx, rx) = watch::channel(false);
-    (ShutdownTrigger(tx), ShutdownToken(rx))
+    (ShutdownTrigger(Arc::new(tx)), ShutdownToken(rx))
 }
 
 impl ShutdownTrigger {
     pub fn trigger(&self) {
-        let _ = self.0.send(true);
+        self.0.send_replace(true);
     }
 }
 

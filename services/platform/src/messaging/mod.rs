@@ -182,6 +182,44 @@ pub trait Bus: Send + Sync + 'static {
     async fn purge_dead_letters(&self, consumer: &str) -> Result<u64, BusError>;
 }
 
+/// Publishes each consumer's dead-letter count as `dead_letter_messages{consumer}` every
+/// `interval`, until shutdown.
+pub async fn watch_dead_letters(
+    bus: Arc<dyn Bus>,
+    consumers: Vec<String>,
+    metrics: &crate::metrics::Metrics,
+    interval: Duration,
+    mut shutdown: ShutdownToken,
+) {
+    let gauge = match prometheus::IntGaugeVec::new(
+        prometheus::Opts::new(
+            "dead_letter_messages",
+            "Messages in each consumer's dead-letter queue.",
+        ),
+        &["consumer"],
+    ) {
+        Ok(gauge) => gauge,
+        Err(err) => unreachable!("static metric definition: {err}"),
+    };
+    metrics.register(Box::new(gauge.clone()));
+    loop {
+        for consumer in &consumers {
+            match bus.dead_letter_count(consumer).await {
+                Ok(count) => gauge
+                    .with_label_values(&[consumer.as_str()])
+                    .set(i64::try_from(count).unwrap_or(i64::MAX)),
+                Err(err) => {
+                    tracing::debug!(consumer, error = %err, "Cannot count dead letters now.")
+                }
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
 /// Whether an AMQP topic pattern (`*` one word, `#` zero or more) matches a routing key.
 pub fn topic_matches(pattern: &str, key: &str) -> bool {
     fn go(pattern: &[&str], key: &[&str]) -> bool {
