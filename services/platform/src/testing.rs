@@ -250,3 +250,97 @@ impl Drop for TestServer {
         self.task.abort();
     }
 }
+
+/// How a [`FaultProxy`] treats connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultMode {
+    /// Pass bytes both ways.
+    Forward,
+    /// Close new connections at once, and cut the open ones: the server looks down.
+    Down,
+    /// Answer every HTTP request `503 Service Unavailable` without reaching the server.
+    Unavailable,
+}
+
+/// A TCP proxy a test puts between a component and a server it depends on, to take the server
+/// "down" or make it fail without touching the real one (which other tests share).
+pub struct FaultProxy {
+    pub addr: std::net::SocketAddr,
+    mode: std::sync::Arc<std::sync::Mutex<FaultMode>>,
+    generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts forwarding a random loopback port to `target`.
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        use std::sync::{Arc, Mutex};
+        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => listener,
+            Err(err) => panic!("cannot bind the proxy: {err}"),
+        };
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("no proxy address: {err}"));
+        let mode = Arc::new(Mutex::new(FaultMode::Forward));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let generation = Arc::new(generation);
+        let (task_mode, task_generation) = (mode.clone(), generation.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let current = *task_mode.lock().unwrap_or_else(|p| p.into_inner());
+                let mut cut = task_generation.subscribe();
+                tokio::spawn(async move {
+                    match current {
+                        FaultMode::Down => drop(client),
+                        FaultMode::Unavailable => answer_unavailable(client).await,
+                        FaultMode::Forward => {
+                            let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                                return;
+                            };
+                            let (mut client, mut server) = (client, server);
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                                _ = cut.changed() => {}
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            mode,
+            generation,
+            task,
+        }
+    }
+
+    /// Switches mode; `Down` and `Unavailable` also cut every open connection.
+    pub fn set(&self, mode: FaultMode) {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = mode;
+        if mode != FaultMode::Forward {
+            self.generation.send_modify(|g| *g += 1);
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn answer_unavailable(mut client: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Read the request head (enough for the small requests services send), then refuse it.
+    let mut buffer = vec![0; 64 * 1024];
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.read(&mut buffer)).await;
+    let body = r#"{"type":"urn:bookstore:problem:unavailable","title":"Service unavailable","status":503,"code":"unavailable"}"#;
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client.write_all(response.as_bytes()).await;
+    let _ = client.shutdown().await;
+}

@@ -398,3 +398,58 @@ async fn rabbitmq_publishing_without_a_broker_fails_fast_and_recovers_nothing_si
         .unwrap_err();
     assert!(matches!(err, BusError::Unavailable(_)), "{err}");
 }
+
+#[tokio::test]
+async fn rabbitmq_consumers_and_publishers_recover_from_a_broker_outage() {
+    use platform::testing::{FaultMode, FaultProxy};
+    let probe = harness(Kind::Rabbit).await;
+    if probe.rabbit.is_none() {
+        assert!(!platform::testing::require_real_backends());
+        return;
+    }
+    let namespace = probe.rabbit.as_ref().unwrap().topology().namespace.clone();
+    probe.stop().await;
+    let proxy = FaultProxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    let bus = RabbitBus::new(&url, topology(namespace));
+    let orders = Recorder::new(|_| Outcome::Ack);
+    let (trigger, token) = shutdown_pair();
+    let consumer = {
+        let (bus, orders) = (bus.clone(), orders.clone());
+        tokio::spawn(async move { bus.consume(ORDERS, orders, token).await })
+    };
+    bus.publish(&message("order.placed", "before"))
+        .await
+        .unwrap();
+    eventually("the first message", async || orders.count() == 1).await;
+
+    proxy.set(FaultMode::Down);
+    let err = bus
+        .publish(&message("order.placed", "during"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BusError::Unavailable(_)), "{err}");
+
+    proxy.set(FaultMode::Forward);
+    // The publisher reconnects on its next call; the consumer reconnects by itself.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while bus
+        .publish(&message("order.placed", "after"))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the publisher did not reconnect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eventually("the message published after the outage", async || {
+        orders.seen().iter().any(|(d, _)| body(d) == "after")
+    })
+    .await;
+    trigger.trigger();
+    tokio::time::timeout(Duration::from_secs(10), consumer)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    bus.delete_topology().await.unwrap();
+}
