@@ -3,10 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
 use platform::auth::{Role, ServiceToken};
 use platform::config::{
     ConfigError, DatabaseArgs, GlobalArgs, ServeArgs, positive, seconds, secret,
 };
+use platform::messaging::RetryPolicy;
+use platform::messaging::topology::Topology;
 use users::UsersConfig;
 
 #[derive(Debug, Parser)]
@@ -137,6 +141,17 @@ pub struct BrokerArgs {
     /// Prefix of every exchange and queue name, to share a broker between installations.
     #[arg(long, env = "BOOKSTORE_AMQP_NAMESPACE", default_value = "")]
     pub amqp_namespace: String,
+    /// Back-off between attempts of a failing message, milliseconds, comma-separated; the last
+    /// delay repeats. Every process sharing a broker must use the same tiers.
+    #[arg(
+        long,
+        env = "BOOKSTORE_RETRY_DELAYS_MS",
+        default_value = "1000,5000,30000,120000"
+    )]
+    pub retry_delays_ms: String,
+    /// Attempts before a failing message goes to the dead-letter queue.
+    #[arg(long, env = "BOOKSTORE_RETRY_MAX_ATTEMPTS", default_value = "8")]
+    pub retry_max_attempts: String,
 }
 
 impl BrokerArgs {
@@ -163,6 +178,30 @@ impl BrokerArgs {
                 "is required for this command (or AMQP_URL_FILE)",
             )
         })
+    }
+
+    /// The standard topology with this configuration's namespace and retry policy.
+    pub fn topology(&self) -> Result<Topology, ConfigError> {
+        let delays = self
+            .retry_delays_ms
+            .split(',')
+            .map(|ms| match ms.trim().parse::<u64>() {
+                Ok(ms) if (1..=86_400_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+                _ => Err(ConfigError::new(
+                    "BOOKSTORE_RETRY_DELAYS_MS",
+                    format!("{ms:?} is not a delay in milliseconds (1 to 86400000)"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let retry = RetryPolicy {
+            delays,
+            max_attempts: positive("BOOKSTORE_RETRY_MAX_ATTEMPTS", &self.retry_max_attempts)?,
+        };
+        let mut topology = Topology::standard(&self.namespace()?);
+        for consumer in &mut topology.consumers {
+            consumer.retry = retry.clone();
+        }
+        Ok(topology)
     }
 
     pub fn namespace(&self) -> Result<String, ConfigError> {

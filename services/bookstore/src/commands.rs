@@ -19,7 +19,6 @@ use crate::shop::{self, Services};
 use platform::config::{positive, seconds};
 use platform::messaging::Handler;
 use platform::messaging::rabbitmq::RabbitBus;
-use platform::messaging::topology::Topology;
 use platform::messaging::topology::{ORDER_STATUS_WORKER, ORDER_WORKER};
 use platform::messaging::{Bus, DeadLetter};
 use platform::shutdown::{ShutdownToken, ShutdownTrigger, shutdown_pair};
@@ -223,7 +222,7 @@ pub async fn admin(action: AdminAction) -> anyhow::Result<()> {
 
 /// `bookstore dlq list|redrive|purge`: the dead letters of the RabbitMQ consumers.
 pub async fn dlq(action: DlqAction, broker: BrokerArgs) -> anyhow::Result<()> {
-    let topology = Topology::standard(&broker.namespace()?);
+    let topology = broker.topology()?;
     let bus = RabbitBus::new(&broker.required_url()?, topology.clone());
     let known = |name: &str| -> anyhow::Result<()> {
         if topology.consumer(name).is_some() {
@@ -516,7 +515,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         "BOOKSTORE_WORKER_CONCURRENCY",
         &args.tuning.worker_concurrency,
     )?;
-    let mut topology = Topology::standard(&args.broker.namespace()?);
+    let mut topology = args.broker.topology()?;
     for consumer in &mut topology.consumers {
         consumer.concurrency = concurrency as usize;
     }
