@@ -72,6 +72,15 @@ pub(crate) mod columns {
         with_binary_collation(column, backend)
     }
 
+    pub fn binary_collated_null<T: IntoIden>(
+        name: T,
+        len: u32,
+        backend: sea_orm::DbBackend,
+    ) -> ColumnDef {
+        let column = ColumnDef::new(name).string_len(len).null().to_owned();
+        with_binary_collation(column, backend)
+    }
+
     /// Long text searched with LIKE: byte-wise on every backend, so a search matches the same
     /// rows everywhere (MariaDB's default collations would also ignore accents).
     pub fn binary_collated_text<T: IntoIden>(name: T, backend: sea_orm::DbBackend) -> ColumnDef {

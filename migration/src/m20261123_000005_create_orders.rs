@@ -26,11 +26,13 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .check(Expr::col(Orders::TotalCents).gte(0)),
                     )
-                    .col(
-                        ColumnDef::new(Orders::IdempotencyKey)
-                            .string_len(100)
-                            .null(),
-                    )
+                    // Byte-wise, so that keys differing in case or trailing spaces stay distinct
+                    // on MySQL/MariaDB as they are elsewhere.
+                    .col(columns::binary_collated_null(
+                        Orders::IdempotencyKey,
+                        100,
+                        backend,
+                    ))
                     .col(columns::timestamp(Orders::CreatedAt, backend))
                     .col(columns::timestamp(Orders::UpdatedAt, backend))
                     .to_owned(),

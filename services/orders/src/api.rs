@@ -1,0 +1,350 @@
+//! `/api/v1/orders`: placing, listing, reading and polling orders, the pending-for-book lookup,
+//! cancelling, and the status endpoint of the order worker (and of admins for shipping).
+//! Another user's order is always answered as not found, so ids cannot be probed.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::header::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use platform::ApiError;
+use platform::auth::{
+    AdminUser, AuthUser, SERVICE_TOKEN_HEADER, ServiceCaller, ServiceToken, TokenVerifier,
+};
+use platform::error::{FieldErrors, Problem};
+use platform::extract::{Json, Query};
+use platform::pagination::{Page, PageParams};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::OrdersState;
+use crate::orders::{
+    self, ListFilter, OrderView, PlaceOrder, StatusView, StoredOrder, check_idempotency_key,
+};
+use crate::status::{Actor, OrderStatus};
+
+pub fn routes() -> OpenApiRouter<OrdersState> {
+    OpenApiRouter::new()
+        .routes(routes!(place_order, list_orders))
+        .routes(routes!(pending_order))
+        .routes(routes!(get_order))
+        .routes(routes!(get_status, set_status))
+        .routes(routes!(cancel_order))
+}
+
+/// The header carrying a client's idempotency key.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The order `id` as `caller` may see it: their own, or any for an admin. Everything else is
+/// 404, exactly like an order that does not exist.
+async fn visible(
+    state: &OrdersState,
+    caller: &AuthUser,
+    id: &str,
+) -> Result<StoredOrder, ApiError> {
+    match orders::find(&state.db, id).await? {
+        Some(order) if caller.is_admin() || order.row.user_id == caller.id => Ok(order),
+        _ => Err(ApiError::not_found("order")),
+    }
+}
+
+/// Places an order. Titles and prices are copied from the catalogue; the answer is `202`: the
+/// order is `pending` until the order worker has reserved its stock.
+#[utoipa::path(
+    post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+         description = "1 to 100 visible ASCII characters. The same key from the same user answers the same order."),
+    ),
+    request_body = PlaceOrder,
+    responses(
+        (status = 202, description = "Placed (or placed before with this key)", body = OrderView),
+        (status = 400, description = "Malformed JSON or bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key reused with different lines", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid lines, per line", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The catalogue cannot be reached", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+async fn place_order(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    headers: HeaderMap,
+    Json(request): Json<PlaceOrder>,
+) -> Result<Response, ApiError> {
+    let mut keys = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let key = match (keys.next(), keys.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(check_idempotency_key(value.as_bytes())?),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                platform::ErrorCode::BadRequest,
+                "send at most one Idempotency-Key header",
+            ));
+        }
+    };
+    let order = orders::place(
+        &state.db,
+        &state.outbox,
+        state.catalog.as_ref(),
+        &caller.id,
+        key.as_deref(),
+        &request,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(OrderView::try_from(order)?)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrdersQuery {
+    /// Only this user's orders (admin; a customer only ever sees their own).
+    user_id: Option<String>,
+    /// Only orders with this status.
+    status: Option<String>,
+    /// Page number, from 1.
+    page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    limit: Option<String>,
+}
+
+/// Orders, newest first: the caller's own, or everyone's for an admin.
+#[utoipa::path(
+    get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(ListOrdersQuery),
+    responses(
+        (status = 200, body = Page<OrderView>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+async fn list_orders(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    Query(query): Query<ListOrdersQuery>,
+) -> Result<Json<Page<OrderView>>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let page = PageParams {
+        page: query.page.clone(),
+        limit: query.limit.clone(),
+    }
+    .validate(&mut errors);
+    let status = query
+        .status
+        .as_deref()
+        .and_then(|s| errors.check("status", s.parse::<OrderStatus>()));
+    errors.into_invalid_parameters()?;
+    let user_id = if caller.is_admin() {
+        query.user_id
+    } else {
+        // A customer's list is their own orders; asking for someone else's gives nothing.
+        match query.user_id {
+            Some(other) if other != caller.id => return Ok(Json(Page::new(Vec::new(), page, 0))),
+            _ => Some(caller.id.clone()),
+        }
+    };
+    let (items, total) = orders::list(&state.db, &ListFilter { user_id, status }, page).await?;
+    let items = items
+        .into_iter()
+        .map(OrderView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(Page::new(items, page, total)))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PendingQuery {
+    /// The book the pending order must contain (required).
+    book_id: Option<String>,
+}
+
+/// The caller's newest pending order containing a book: what a book page shows while the
+/// purchase is being processed.
+#[utoipa::path(
+    get, path = "/api/v1/orders/pending", tag = "orders", security(("bearer" = [])),
+    params(PendingQuery),
+    responses(
+        (status = 200, body = OrderView),
+        (status = 400, description = "Missing book_id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No pending order with that book", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+async fn pending_order(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    Query(query): Query<PendingQuery>,
+) -> Result<Json<OrderView>, ApiError> {
+    let Some(book_id) = query.book_id.filter(|id| !id.is_empty()) else {
+        let mut errors = FieldErrors::new();
+        errors.add("book_id", "is required");
+        return Err(ApiError::invalid_parameters(errors));
+    };
+    let order = orders::pending_for_book(&state.db, &caller.id, &book_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("pending order with this book"))?;
+    Ok(Json(order.try_into()?))
+}
+
+/// One order.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, body = OrderView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another user's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(order_id = %id))]
+async fn get_order(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    Ok(Json(visible(&state, &caller, &id).await?.try_into()?))
+}
+
+/// An order's status alone, for cheap polling.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}/status", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, body = StatusView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another user's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(order_id = %id))]
+async fn get_status(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<StatusView>, ApiError> {
+    Ok(Json(visible(&state, &caller, &id).await?.status_view()?))
+}
+
+/// Cancels an order: its owner while it is pending, an admin while it is pending or completed.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Cancelled (or already cancelled)", body = OrderView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another user's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The order can no longer be cancelled by the caller", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(order_id = %id))]
+async fn cancel_order(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    visible(&state, &caller, &id).await?;
+    let actor = if caller.is_admin() {
+        Actor::Admin
+    } else {
+        Actor::Owner
+    };
+    let outcome = orders::transition(
+        &state.db,
+        &state.outbox,
+        &id,
+        OrderStatus::Cancelled,
+        None,
+        actor,
+    )
+    .await?;
+    Ok(Json(outcome.order.try_into()?))
+}
+
+/// A new status for an order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatus {
+    pub status: OrderStatus,
+    /// Required with `failed` (e.g. `out_of_stock`), optional with `cancelled`, else absent.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Who may call the status endpoint: a bookstore service (the order worker), or an admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusCaller {
+    Service,
+    Admin(AuthUser),
+}
+
+impl<S> FromRequestParts<S> for StatusCaller
+where
+    Arc<TokenVerifier>: FromRef<S>,
+    ServiceToken: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    /// A request carrying the service token is judged by it alone (a wrong one is 403, never a
+    /// fall-back to the access token); anything else must be an admin's access token.
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(SERVICE_TOKEN_HEADER) {
+            ServiceCaller::from_request_parts(parts, state).await?;
+            Ok(Self::Service)
+        } else {
+            let AdminUser(admin) = AdminUser::from_request_parts(parts, state).await?;
+            Ok(Self::Admin(admin))
+        }
+    }
+}
+
+/// Sets an order's status: `completed` or `failed` by the order worker (service token);
+/// `shipped`, `delivered` and `cancelled` by an admin. Setting the status the order already
+/// has changes nothing and announces nothing.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/status", tag = "orders", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Order id"),
+        ("x-service-token" = Option<String>, Header, description = "The service token of bookstore services (instead of an admin's access token)"),
+    ),
+    request_body = SetStatus,
+    responses(
+        (status = 200, description = "The order with its new (or unchanged) status", body = OrderView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither the service token nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a transition this caller may make from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(order_id = %id))]
+async fn set_status(
+    State(state): State<OrdersState>,
+    caller: StatusCaller,
+    Path(id): Path<String>,
+    Json(request): Json<SetStatus>,
+) -> Result<Json<OrderView>, ApiError> {
+    let actor = match caller {
+        StatusCaller::Service => Actor::Service,
+        StatusCaller::Admin(_) => Actor::Admin,
+    };
+    let outcome = orders::transition(
+        &state.db,
+        &state.outbox,
+        &id,
+        request.status,
+        request.reason,
+        actor,
+    )
+    .await?;
+    Ok(Json(outcome.order.try_into()?))
+}

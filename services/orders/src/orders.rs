@@ -1,0 +1,735 @@
+//! Orders as the domain sees them: placing one (validation against the catalogue, the
+//! idempotency key, one transaction with its outbox events), reading and listing them, and
+//! moving them through the state machine with their `order.status_changed` events.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use platform::db::is_unique_violation;
+use platform::error::FieldErrors;
+use platform::events::{Event, LineRef, OrderPlaced, OrderStatusChanged};
+use platform::money::Money;
+use platform::outbox::Outbox;
+use platform::pagination::PageRequest;
+use platform::{ApiError, ErrorCode};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::catalog::{BookFacts, Catalog};
+use crate::entity::{order, order_line};
+use crate::status::{Actor, OrderStatus, Transition, check_transition};
+
+/// Most lines in one order.
+pub const MAX_LINES: usize = 50;
+/// Most units of one book in one order.
+pub const MAX_QUANTITY: i64 = 100;
+/// Longest failure or cancellation reason (the column's size).
+pub const MAX_REASON: usize = 64;
+/// Longest `Idempotency-Key` (the column's size).
+pub const MAX_IDEMPOTENCY_KEY: usize = 100;
+/// Longest id we look up: every id is a UUID in text form (36 characters, the columns' size).
+const MAX_ID: usize = 36;
+
+// ---------------------------------------------------------------------------------------------
+// What clients send and see.
+
+/// A new order. Only books and quantities: titles and prices come from the catalogue, and a
+/// body that tries to send them is refused (unknown fields).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrder {
+    /// 1 to 50 lines, each book at most once.
+    pub lines: Vec<LineRequest>,
+}
+
+/// One line of a new order.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    pub book_id: String,
+    /// 1 to 100 units. Read as a wide integer so that 0 or 101 get a message naming the line
+    /// rather than a type error.
+    pub quantity: i64,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    pub user_id: String,
+    pub status: OrderStatus,
+    /// Why the order failed or was cancelled, when known (e.g. `out_of_stock`).
+    pub reason: Option<String>,
+    pub lines: Vec<OrderLineView>,
+    pub total: Money,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of an order, with the title and unit price copied at purchase time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLineView {
+    pub book_id: String,
+    pub title: String,
+    pub unit_price: Money,
+    pub quantity: u32,
+    pub line_total: Money,
+}
+
+/// An order's status alone, for cheap polling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatusView {
+    pub id: String,
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored orders.
+
+/// An order row with its lines, in line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOrder {
+    pub row: order::Model,
+    pub lines: Vec<order_line::Model>,
+}
+
+impl StoredOrder {
+    pub fn status(&self) -> Result<OrderStatus, ApiError> {
+        parse_status(&self.row.status)
+    }
+
+    pub fn status_view(&self) -> Result<StatusView, ApiError> {
+        Ok(StatusView {
+            id: self.row.id.clone(),
+            status: self.status()?,
+            reason: self.row.reason.clone(),
+            updated_at: self.row.updated_at,
+        })
+    }
+
+    /// The lines as `(book_id, quantity)`, sorted: what an idempotent repeat is compared on.
+    fn requested(&self) -> Vec<(String, i64)> {
+        let mut lines: Vec<_> = self
+            .lines
+            .iter()
+            .map(|line| (line.book_id.clone(), i64::from(line.quantity)))
+            .collect();
+        lines.sort();
+        lines
+    }
+}
+
+/// A stored status the state machine does not know is corrupt data, not the client's fault.
+fn parse_status(text: &str) -> Result<OrderStatus, ApiError> {
+    text.parse::<OrderStatus>()
+        .map_err(|err| ApiError::internal(anyhow::anyhow!("stored order status {text:?}: {err}")))
+}
+
+fn money(cents: i64) -> Result<Money, ApiError> {
+    Money::from_cents(cents)
+        .map_err(|err| ApiError::internal(anyhow::anyhow!("stored amount {cents}: {err}")))
+}
+
+impl TryFrom<StoredOrder> for OrderView {
+    type Error = ApiError;
+
+    fn try_from(order: StoredOrder) -> Result<Self, ApiError> {
+        let status = order.status()?;
+        let lines = order
+            .lines
+            .into_iter()
+            .map(|line| {
+                Ok(OrderLineView {
+                    unit_price: money(line.unit_price_cents)?,
+                    line_total: money(line.unit_price_cents * i64::from(line.quantity))?,
+                    quantity: u32::try_from(line.quantity).map_err(ApiError::internal)?,
+                    book_id: line.book_id,
+                    title: line.title,
+                })
+            })
+            .collect::<Result<_, ApiError>>()?;
+        Ok(Self {
+            total: money(order.row.total_cents)?,
+            id: order.row.id,
+            user_id: order.row.user_id,
+            status,
+            reason: order.row.reason,
+            lines,
+            created_at: order.row.created_at,
+            updated_at: order.row.updated_at,
+        })
+    }
+}
+
+/// Now, to the microsecond: what every backend stores (MySQL would otherwise round the
+/// nanoseconds), so an order read back equals the one answered when it was placed.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Whether `id` can be an id at all. Anything else is simply not found, without asking the
+/// database (PostgreSQL refuses a NUL byte with an error).
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID && !id.chars().any(char::is_control)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading.
+
+/// The lines of `order_ids`, grouped by order, each group in line order.
+async fn lines_of(
+    db: &impl ConnectionTrait,
+    order_ids: Vec<String>,
+) -> Result<HashMap<String, Vec<order_line::Model>>, ApiError> {
+    if order_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(order_ids))
+        .order_by_asc(order_line::Column::OrderId)
+        .order_by_asc(order_line::Column::LineNo)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<String, Vec<order_line::Model>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.order_id.clone()).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
+/// Attaches their lines to order rows, keeping the rows' order.
+async fn with_lines(
+    db: &impl ConnectionTrait,
+    rows: Vec<order::Model>,
+) -> Result<Vec<StoredOrder>, ApiError> {
+    let mut lines = lines_of(db, rows.iter().map(|row| row.id.clone()).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| StoredOrder {
+            lines: lines.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+async fn one_with_lines(
+    db: &impl ConnectionTrait,
+    row: Option<order::Model>,
+) -> Result<Option<StoredOrder>, ApiError> {
+    match row {
+        Some(row) => Ok(with_lines(db, vec![row]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// One order with its lines.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+) -> Result<Option<StoredOrder>, ApiError> {
+    if !plausible_id(order_id) {
+        return Ok(None);
+    }
+    let row = order::Entity::find_by_id(order_id.to_owned())
+        .one(db)
+        .await?;
+    one_with_lines(db, row).await
+}
+
+/// The order `user_id` placed with `key`, if any.
+pub async fn find_by_idempotency_key(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    key: &str,
+) -> Result<Option<StoredOrder>, ApiError> {
+    let row = order::Entity::find()
+        .filter(order::Column::UserId.eq(user_id))
+        .filter(order::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?;
+    one_with_lines(db, row).await
+}
+
+/// Which orders a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub user_id: Option<String>,
+    pub status: Option<OrderStatus>,
+}
+
+/// One page of orders, newest first (ties broken by id, so pages never overlap or skip), and
+/// how many match in all.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ListFilter,
+    page: PageRequest,
+) -> Result<(Vec<StoredOrder>, u64), ApiError> {
+    let mut select = order::Entity::find();
+    if let Some(user_id) = &filter.user_id {
+        select = select.filter(order::Column::UserId.eq(user_id.as_str()));
+    }
+    if let Some(status) = filter.status {
+        select = select.filter(order::Column::Status.eq(status.as_str()));
+    }
+    let total = select.clone().count(db).await?;
+    let rows = select
+        .order_by_desc(order::Column::CreatedAt)
+        .order_by_desc(order::Column::Id)
+        .offset(page.offset())
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok((with_lines(db, rows).await?, total))
+}
+
+/// `user_id`'s newest pending order with a line for `book_id`.
+pub async fn pending_for_book(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    book_id: &str,
+) -> Result<Option<StoredOrder>, ApiError> {
+    if !plausible_id(book_id) {
+        return Ok(None);
+    }
+    let with_book = Query::select()
+        .column(order_line::Column::OrderId)
+        .from(order_line::Entity)
+        .and_where(Expr::col(order_line::Column::BookId).eq(book_id))
+        .to_owned();
+    let row = order::Entity::find()
+        .filter(order::Column::UserId.eq(user_id))
+        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::Id.in_subquery(with_book))
+        .order_by_desc(order::Column::CreatedAt)
+        .order_by_desc(order::Column::Id)
+        .one(db)
+        .await?;
+    one_with_lines(db, row).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Placing.
+
+/// Checks an `Idempotency-Key` header value (1 to 100 visible ASCII characters) and returns it
+/// lower-cased: MySQL/MariaDB compare the column without regard to case, so keys are
+/// case-insensitive on every backend rather than on some.
+pub fn check_idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
+    let visible = raw.iter().all(|b| (0x21..=0x7e).contains(b));
+    if raw.is_empty() || raw.len() > MAX_IDEMPOTENCY_KEY || !visible {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(raw).to_ascii_lowercase())
+}
+
+/// The requested lines as `(book_id, quantity)`, sorted like [`StoredOrder::requested`].
+fn requested(request: &PlaceOrder) -> Vec<(String, i64)> {
+    let mut lines: Vec<_> = request
+        .lines
+        .iter()
+        .map(|line| (line.book_id.clone(), line.quantity))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// The answer to a repeated key: the same order when the lines are the same (in any order),
+/// else a conflict, since one key must never stand for two different purchases.
+fn same_request_or_conflict(
+    existing: StoredOrder,
+    request: &PlaceOrder,
+) -> Result<StoredOrder, ApiError> {
+    if existing.requested() == requested(request) {
+        tracing::info!(order_id = %existing.row.id, "Idempotent repeat of an order.");
+        Ok(existing)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this Idempotency-Key was already used for an order with different lines",
+        ))
+    }
+}
+
+/// Checks what can be checked without the catalogue; returns the lines worth looking up
+/// (index and book id), recording every problem in `errors`.
+fn check_shape(request: &PlaceOrder, errors: &mut FieldErrors) -> Vec<(usize, String)> {
+    let mut seen = HashSet::new();
+    let mut lookups = Vec::new();
+    for (i, line) in request.lines.iter().enumerate() {
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            errors.add(
+                &format!("lines[{i}].quantity"),
+                format!("must be a whole number from 1 to {MAX_QUANTITY}"),
+            );
+        }
+        let book_id = line.book_id.as_str();
+        if !plausible_id(book_id) {
+            errors.add(&format!("lines[{i}].book_id"), "no such book");
+        } else if !seen.insert(book_id) {
+            errors.add(
+                &format!("lines[{i}].book_id"),
+                "appears in an earlier line; order each book once with the total quantity",
+            );
+        } else {
+            lookups.push((i, book_id.to_owned()));
+        }
+    }
+    lookups
+}
+
+/// Places an order for `user_id`: validates every line against the catalogue, copies titles
+/// and prices from it, and writes the order (`pending`), its lines, `order.placed` and
+/// `order.status_changed(pending)` in one transaction. With an idempotency key, a repeat of the
+/// same request (even a concurrent one) answers the order placed first.
+#[tracing::instrument(skip_all, fields(user_id = %user_id))]
+pub async fn place(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    catalog: &dyn Catalog,
+    user_id: &str,
+    idempotency_key: Option<&str>,
+    request: &PlaceOrder,
+) -> Result<StoredOrder, ApiError> {
+    let mut errors = FieldErrors::new();
+    if request.lines.is_empty() || request.lines.len() > MAX_LINES {
+        errors.add("lines", format!("must have 1 to {MAX_LINES} lines"));
+        return Err(ApiError::validation(errors));
+    }
+    let lookups = check_shape(request, &mut errors);
+
+    // A repeat is answered before asking the catalogue: it must return the order as placed,
+    // whatever the catalogue says (or whether it answers) now.
+    if let Some(key) = idempotency_key
+        && errors.is_empty()
+        && let Some(existing) = find_by_idempotency_key(db, user_id, key).await?
+    {
+        return same_request_or_conflict(existing, request);
+    }
+
+    let mut facts: BTreeMap<usize, BookFacts> = BTreeMap::new();
+    for (i, book_id) in lookups {
+        match catalog.book(&book_id).await {
+            Ok(Some(book)) => {
+                facts.insert(i, book);
+            }
+            Ok(None) => errors.add(&format!("lines[{i}].book_id"), "no such book"),
+            // The request is refused anyway: tell the client what to fix rather than that the
+            // catalogue is down.
+            Err(_) if !errors.is_empty() => break,
+            Err(err) => return Err(err),
+        }
+    }
+    errors.into_validation()?;
+
+    let order_id = uuid::Uuid::now_v7().to_string();
+    let at = now();
+    let mut lines = Vec::with_capacity(request.lines.len());
+    let mut total: i64 = 0;
+    for (i, line) in request.lines.iter().enumerate() {
+        let book = facts
+            .remove(&i)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("line {i} was not looked up")))?;
+        // At most 50 lines of 100 units at 1,000,000.00: far inside i64.
+        total += book.price.cents() * line.quantity;
+        lines.push(order_line::Model {
+            order_id: order_id.clone(),
+            line_no: i32::try_from(i).map_err(ApiError::internal)?,
+            book_id: line.book_id.clone(),
+            title: book.title,
+            unit_price_cents: book.price.cents(),
+            quantity: i32::try_from(line.quantity).map_err(ApiError::internal)?,
+        });
+    }
+    // Amounts are capped (platform::money); an order above the cap is refused, not truncated.
+    if Money::from_cents(total).is_err() {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "lines",
+            "the order's total must not exceed 1000000.00; split it into several orders",
+        );
+        return Err(ApiError::validation(errors));
+    }
+    let row = order::Model {
+        id: order_id,
+        user_id: user_id.to_owned(),
+        status: OrderStatus::Pending.as_str().to_owned(),
+        reason: None,
+        total_cents: total,
+        idempotency_key: idempotency_key.map(str::to_owned),
+        created_at: at,
+        updated_at: at,
+    };
+    let placed = StoredOrder { row, lines };
+
+    match (write_new_order(db, outbox, &placed).await, idempotency_key) {
+        (Ok(()), _) => {
+            outbox.wake();
+            tracing::info!(order_id = %placed.row.id, total_cents = total, "Order placed.");
+            Ok(placed)
+        }
+        // A concurrent request with the same key committed first: answer its order.
+        (Err(err), Some(key)) if is_unique_violation(&err) => {
+            match find_by_idempotency_key(db, user_id, key).await? {
+                Some(existing) => same_request_or_conflict(existing, request),
+                None => Err(ApiError::internal(err)),
+            }
+        }
+        (Err(err), _) => Err(ApiError::internal(err)),
+    }
+}
+
+/// The order, its lines and both events, in one transaction: either all are stored or none.
+async fn write_new_order(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    order: &StoredOrder,
+) -> Result<(), DbErr> {
+    let placed = OrderPlaced {
+        order_id: order.row.id.clone(),
+        user_id: order.row.user_id.clone(),
+        lines: order
+            .lines
+            .iter()
+            .map(|line| LineRef {
+                book_id: line.book_id.clone(),
+                quantity: u32::try_from(line.quantity).unwrap_or_default(),
+            })
+            .collect(),
+        placed_at: order.row.created_at,
+    };
+    let pending = OrderStatusChanged {
+        order_id: order.row.id.clone(),
+        user_id: order.row.user_id.clone(),
+        status: OrderStatus::Pending.as_str().to_owned(),
+        reason: None,
+        at: order.row.created_at,
+    };
+    let placed = placed.envelope().map_err(serialisation)?;
+    let pending = pending.envelope().map_err(serialisation)?;
+
+    // The first statement of the transaction writes, so SQLite takes its write lock at once
+    // (waiting for it) instead of failing to upgrade a read lock under contention.
+    let txn = db.begin().await?;
+    order::Entity::insert(order::ActiveModel::from(order.row.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    order_line::Entity::insert_many(
+        order
+            .lines
+            .iter()
+            .cloned()
+            .map(order_line::ActiveModel::from),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    outbox.add(&txn, &placed).await?;
+    outbox.add(&txn, &pending).await?;
+    txn.commit().await
+}
+
+fn serialisation(err: serde_json::Error) -> DbErr {
+    DbErr::Custom(format!("cannot serialise an event: {err}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transitions.
+
+/// The outcome of [`transition`]: the order as it is now, and whether this call changed it.
+#[derive(Debug, Clone)]
+pub struct Transitioned {
+    pub order: StoredOrder,
+    pub changed: bool,
+}
+
+/// Checks a reason against the status it comes with: `failed` needs one, `cancelled` may have
+/// one, no other status has one. 1 to 64 characters without control characters.
+pub fn check_reason(to: OrderStatus, reason: Option<&str>) -> Result<Option<String>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let reason = reason.map(str::trim);
+    let checked = match (to, reason) {
+        (OrderStatus::Failed, None) => {
+            errors.add("reason", "is required when the status is failed");
+            None
+        }
+        (OrderStatus::Failed | OrderStatus::Cancelled, Some(text)) => {
+            if text.is_empty() || text.chars().count() > MAX_REASON {
+                errors.add("reason", format!("must be 1 to {MAX_REASON} characters"));
+            } else if text.chars().any(char::is_control) {
+                errors.add("reason", "must not contain control characters");
+            }
+            Some(text.to_owned())
+        }
+        (_, Some(_)) => {
+            errors.add("reason", "only a failed or cancelled order has a reason");
+            None
+        }
+        (_, None) => None,
+    };
+    errors.into_validation()?;
+    Ok(checked)
+}
+
+/// How often a transition re-reads an order that changed under it before giving up. Each
+/// retry follows a real change, and the state machine has no cycles, so a few suffice.
+const TRANSITION_ATTEMPTS: usize = 6;
+
+/// Moves an order to `to` on behalf of `actor` (the caller has already established that the
+/// actor may see the order). The state machine decides; the update is conditional on the
+/// status it was checked against, so of two concurrent transitions only one can win and the
+/// other is re-checked against the winner's status. The change and its `order.status_changed`
+/// event are written in one transaction.
+#[tracing::instrument(skip(db, outbox, reason))]
+pub async fn transition(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    order_id: &str,
+    to: OrderStatus,
+    reason: Option<String>,
+    actor: Actor,
+) -> Result<Transitioned, ApiError> {
+    let reason = check_reason(to, reason.as_deref())?;
+    for _ in 0..TRANSITION_ATTEMPTS {
+        let mut current = find(db, order_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?;
+        let from = current.status()?;
+        if check_transition(from, to, actor)? == Transition::NoOp {
+            return Ok(Transitioned {
+                order: current,
+                changed: false,
+            });
+        }
+        let at = now();
+        let event = OrderStatusChanged {
+            order_id: current.row.id.clone(),
+            user_id: current.row.user_id.clone(),
+            status: to.as_str().to_owned(),
+            reason: reason.clone(),
+            at,
+        }
+        .envelope()
+        .map_err(ApiError::internal)?;
+
+        // The read above is outside the transaction on purpose: the conditional update is
+        // what guards the change, and starting with a write lets SQLite take its write lock
+        // directly.
+        let txn = db.begin().await?;
+        let updated = order::Entity::update_many()
+            .col_expr(order::Column::Status, Expr::value(to.as_str()))
+            .col_expr(order::Column::Reason, Expr::value(reason.clone()))
+            .col_expr(order::Column::UpdatedAt, Expr::value(at))
+            .filter(order::Column::Id.eq(order_id))
+            .filter(order::Column::Status.eq(from.as_str()))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            // Someone else changed the status since it was read: check again against theirs.
+            txn.rollback().await?;
+            continue;
+        }
+        outbox.add(&txn, &event).await?;
+        txn.commit().await?;
+        outbox.wake();
+        tracing::info!(%from, %to, ?actor, "Order status changed.");
+        current.row.status = to.as_str().to_owned();
+        current.row.reason = reason;
+        current.row.updated_at = at;
+        return Ok(Transitioned {
+            order: current,
+            changed: true,
+        });
+    }
+    Err(ApiError::new(
+        ErrorCode::Conflict,
+        "the order kept changing while its status was being set; try again",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii_up_to_100() {
+        assert_eq!(check_idempotency_key(b"Abc-123").unwrap(), "abc-123");
+        assert!(check_idempotency_key(&[b'k'; 100]).is_ok());
+        for bad in [
+            &b""[..],
+            &[b'k'; 101],
+            b"has space",
+            b"tab\t",
+            "é".as_bytes(),
+            b"\x7f",
+        ] {
+            assert_eq!(
+                check_idempotency_key(bad).unwrap_err().code,
+                ErrorCode::BadRequest,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reasons_follow_their_status() {
+        assert!(check_reason(OrderStatus::Failed, None).is_err());
+        assert_eq!(
+            check_reason(OrderStatus::Failed, Some(" out_of_stock ")).unwrap(),
+            Some("out_of_stock".into())
+        );
+        assert_eq!(check_reason(OrderStatus::Cancelled, None).unwrap(), None);
+        assert!(check_reason(OrderStatus::Cancelled, Some("changed my mind")).is_ok());
+        assert!(check_reason(OrderStatus::Completed, Some("x")).is_err());
+        assert!(check_reason(OrderStatus::Failed, Some(&"x".repeat(65))).is_err());
+        assert!(check_reason(OrderStatus::Failed, Some(&"é".repeat(64))).is_ok());
+        assert!(check_reason(OrderStatus::Failed, Some("  ")).is_err());
+        assert!(check_reason(OrderStatus::Failed, Some("a\nb")).is_err());
+        assert_eq!(check_reason(OrderStatus::Shipped, None).unwrap(), None);
+    }
+
+    #[test]
+    fn shape_errors_name_each_line() {
+        let line = |book_id: &str, quantity| LineRequest {
+            book_id: book_id.into(),
+            quantity,
+        };
+        let request = PlaceOrder {
+            lines: vec![
+                line("a", 1),
+                line("b", 0),
+                line("a", 2),
+                line("c", 101),
+                line("", 1),
+                line(&"x".repeat(37), 1),
+            ],
+        };
+        let mut errors = FieldErrors::new();
+        let lookups = check_shape(&request, &mut errors);
+        assert_eq!(
+            lookups,
+            vec![(0, "a".into()), (1, "b".into()), (3, "c".into())]
+        );
+        let problem = ApiError::validation(errors).to_problem(None);
+        let fields: Vec<_> = problem.errors.keys().cloned().collect();
+        assert_eq!(
+            fields,
+            [
+                "lines[1].quantity",
+                "lines[2].book_id",
+                "lines[3].quantity",
+                "lines[4].book_id",
+                "lines[5].book_id"
+            ]
+        );
+    }
+}
