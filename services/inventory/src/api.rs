@@ -1,0 +1,201 @@
+//! `/api/v1/inventory`: stock per book (anyone reads, admins change it) and the reservations
+//! the order pipeline makes with the service token.
+
+use axum::extract::{Path, State};
+use platform::ApiError;
+use platform::auth::{AdminUser, SERVICE_TOKEN_HEADER, ServiceCaller};
+use platform::error::{FieldErrors, Problem};
+use platform::extract::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{ComponentsBuilder, OpenApiBuilder};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::InventoryState;
+use crate::stock::{self, ReservationRequest, ReservationView, StockView};
+
+/// The OpenAPI security scheme of service-to-service calls.
+const SERVICE_TOKEN_SCHEME: &str = "service_token";
+
+pub fn routes() -> OpenApiRouter<InventoryState> {
+    // The service-token scheme is declared here, with the routes that use it, so the document
+    // names every scheme it refers to whichever process serves these routes.
+    let doc = OpenApiBuilder::new()
+        .components(Some(
+            ComponentsBuilder::new()
+                .security_scheme(
+                    SERVICE_TOKEN_SCHEME,
+                    SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                        SERVICE_TOKEN_HEADER,
+                        "The shared secret of bookstore services; never given to clients.",
+                    ))),
+                )
+                .build(),
+        ))
+        .build();
+    OpenApiRouter::with_openapi(doc)
+        .routes(routes!(reserve))
+        .routes(routes!(release))
+        .routes(routes!(get_stock, set_stock))
+        .routes(routes!(adjust_stock))
+}
+
+/// The body of `PUT /api/v1/inventory/{book_id}`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStock {
+    /// Units available, 0 to 1,000,000,000.
+    #[schema(required = true, minimum = 0, maximum = 1_000_000_000)]
+    pub available: Option<i64>,
+}
+
+/// The body of `POST /api/v1/inventory/{book_id}/adjust`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustStock {
+    /// Units to add (negative: to remove), not 0, at most 1,000,000,000 either way.
+    #[schema(required = true, minimum = -1_000_000_000, maximum = 1_000_000_000)]
+    pub delta: Option<i64>,
+}
+
+/// A required body field, or its "is required" error.
+fn required<T: Copy>(field: &str, value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(|| {
+        let mut errors = FieldErrors::new();
+        errors.add(field, "is required");
+        ApiError::validation(errors)
+    })
+}
+
+/// Checks an id taken from the path: a bad one is a 400 naming the parameter.
+fn path_id(name: &str, id: &str) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    errors.check(name, stock::check_id(id));
+    errors.into_invalid_parameters()
+}
+
+/// Units available of a book (0 for a book inventory has never heard of).
+#[utoipa::path(
+    get, path = "/api/v1/inventory/{book_id}", tag = "inventory",
+    params(("book_id" = String, Path, description = "Book id")),
+    responses(
+        (status = 200, body = StockView),
+        (status = 400, description = "Invalid book id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(book_id = %book_id))]
+async fn get_stock(
+    State(state): State<InventoryState>,
+    Path(book_id): Path<String>,
+) -> Result<Json<StockView>, ApiError> {
+    path_id("book_id", &book_id)?;
+    Ok(Json(stock::get(&state.db, &book_id).await?))
+}
+
+/// Sets the units available of a book (admin only).
+#[utoipa::path(
+    put, path = "/api/v1/inventory/{book_id}", tag = "inventory", security(("bearer" = [])),
+    params(("book_id" = String, Path, description = "Book id")),
+    request_body = SetStock,
+    responses(
+        (status = 200, body = StockView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(book_id = %book_id))]
+async fn set_stock(
+    State(state): State<InventoryState>,
+    _admin: AdminUser,
+    Path(book_id): Path<String>,
+    Json(body): Json<SetStock>,
+) -> Result<Json<StockView>, ApiError> {
+    path_id("book_id", &book_id)?;
+    let available = required("available", body.available)?;
+    let view = stock::set(&state.db, &state.outbox, &book_id, available).await?;
+    tracing::info!(available = view.available, "Stock set.");
+    Ok(Json(view))
+}
+
+/// Adds or removes units of a book (admin only); going below zero is a 409.
+#[utoipa::path(
+    post, path = "/api/v1/inventory/{book_id}/adjust", tag = "inventory", security(("bearer" = [])),
+    params(("book_id" = String, Path, description = "Book id")),
+    request_body = AdjustStock,
+    responses(
+        (status = 200, body = StockView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stock would go below zero or above the maximum", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(book_id = %book_id))]
+async fn adjust_stock(
+    State(state): State<InventoryState>,
+    _admin: AdminUser,
+    Path(book_id): Path<String>,
+    Json(body): Json<AdjustStock>,
+) -> Result<Json<StockView>, ApiError> {
+    path_id("book_id", &book_id)?;
+    let delta = required("delta", body.delta)?;
+    let view = stock::adjust(&state.db, &state.outbox, &book_id, delta).await?;
+    tracing::info!(delta, available = view.available, "Stock adjusted.");
+    Ok(Json(view))
+}
+
+/// Reserves every line of an order or none (bookstore services only). Keyed by order id: a
+/// repeat returns the first answer and changes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/inventory/reservations", tag = "inventory",
+    security(("service_token" = [])),
+    request_body = ReservationRequest,
+    responses(
+        (status = 200, description = "`reserved`, or `rejected` with reason `out_of_stock`, or `released` when the order was released first", body = ReservationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+async fn reserve(
+    State(state): State<InventoryState>,
+    _service: ServiceCaller,
+    Json(body): Json<ReservationRequest>,
+) -> Result<Json<ReservationView>, ApiError> {
+    let request = body.validate()?;
+    let view = stock::reserve(&state.db, &state.outbox, &request).await?;
+    tracing::info!(order_id = %view.order_id, status = view.status.as_str(), "Reservation answered.");
+    Ok(Json(view))
+}
+
+/// Gives back the units of an order's reservation (bookstore services only). An order not seen
+/// yet is recorded as released, so a later reservation for it takes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/inventory/reservations/{order_id}/release", tag = "inventory",
+    security(("service_token" = [])),
+    params(("order_id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The reservation as it now stands", body = ReservationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(order_id = %order_id))]
+async fn release(
+    State(state): State<InventoryState>,
+    _service: ServiceCaller,
+    Path(order_id): Path<String>,
+) -> Result<Json<ReservationView>, ApiError> {
+    path_id("order_id", &order_id)?;
+    let view = stock::release(&state.db, &state.outbox, &order_id).await?;
+    tracing::info!(status = view.status.as_str(), "Release answered.");
+    Ok(Json(view))
+}

@@ -1,0 +1,916 @@
+//! Stock and reservations: the rules of inventory and their storage. Every change of a book's
+//! `available` count writes `stock.changed` to `inventory_outbox` in the same transaction, and
+//! stock only ever goes down through a conditional update (`available = available - q WHERE
+//! available >= q`), so concurrent orders can never oversell it or drive it negative.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use platform::error::FieldErrors;
+use platform::events::{Event, StockChanged};
+use platform::outbox::Outbox;
+use platform::{ApiError, ErrorCode};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, RuntimeErr,
+    Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::entity::{reservation, stock};
+
+/// The most units a book may have (and the largest single adjustment).
+pub const MAX_AVAILABLE: i64 = 1_000_000_000;
+/// The most units of a book one order line may ask for.
+pub const MAX_QUANTITY: i64 = 1000;
+/// The most lines one reservation may have.
+pub const MAX_LINES: usize = 50;
+/// Ids are opaque, but they are stored in 36-character columns (a UUID in text form).
+pub const MAX_ID_LENGTH: usize = 36;
+
+/// Why a reservation was rejected.
+pub const OUT_OF_STOCK: &str = "out_of_stock";
+
+/// Attempts of an operation that lost a deadlock or found the database busy.
+const ATTEMPTS: u32 = 5;
+
+/// A book's stock as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StockView {
+    pub book_id: String,
+    /// Units available to order; 0 for a book inventory has never heard of.
+    pub available: i64,
+}
+
+/// Where a reservation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    /// Every line's units were taken.
+    Reserved,
+    /// Nothing was taken (see `reason`).
+    Rejected,
+    /// The units were given back, or the order was released before inventory saw it.
+    Released,
+}
+
+impl ReservationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reserved => "reserved",
+            Self::Rejected => "rejected",
+            Self::Released => "released",
+        }
+    }
+}
+
+impl std::str::FromStr for ReservationStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "reserved" => Ok(Self::Reserved),
+            "rejected" => Ok(Self::Rejected),
+            "released" => Ok(Self::Released),
+            other => Err(format!("unknown reservation status {other:?}")),
+        }
+    }
+}
+
+/// Units of one book in a reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Line {
+    pub book_id: String,
+    pub quantity: i64,
+}
+
+/// Inventory's answer for an order. The first answer is the answer: a repeat returns it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReservationView {
+    pub order_id: String,
+    pub status: ReservationStatus,
+    /// `out_of_stock` when rejected, otherwise null.
+    pub reason: Option<String>,
+    /// What was asked for, one line per book (repeated books merged), sorted by book id; empty
+    /// for an order released before it was ever reserved.
+    pub lines: Vec<Line>,
+}
+
+impl TryFrom<reservation::Model> for ReservationView {
+    type Error = ApiError;
+
+    fn try_from(model: reservation::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            status: model
+                .status
+                .parse()
+                .map_err(|err: String| ApiError::internal(anyhow::anyhow!(err)))?,
+            lines: serde_json::from_str(&model.lines).map_err(ApiError::internal)?,
+            order_id: model.order_id,
+            reason: model.reason,
+        })
+    }
+}
+
+/// One line of a reservation request as a client sends it; checked by
+/// [`ReservationRequest::validate`].
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    /// The book, 1 to 36 characters.
+    #[schema(required = true)]
+    pub book_id: Option<String>,
+    /// Units, 1 to 1000.
+    #[schema(required = true, minimum = 1, maximum = 1000)]
+    pub quantity: Option<i64>,
+}
+
+/// The body of `POST /api/v1/inventory/reservations`. Fields are optional here only so that a
+/// missing one is reported by name with the others, instead of as a bare parse error.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationRequest {
+    /// The order, 1 to 36 characters: the idempotency key of the reservation.
+    #[schema(required = true)]
+    pub order_id: Option<String>,
+    /// 1 to 50 lines; a book listed twice counts once with the quantities added.
+    #[schema(required = true)]
+    pub lines: Option<Vec<LineRequest>>,
+}
+
+/// A validated reservation: lines merged per book and sorted by book id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidReservation {
+    order_id: String,
+    lines: Vec<Line>,
+}
+
+impl ValidReservation {
+    pub fn order_id(&self) -> &str {
+        &self.order_id
+    }
+
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+}
+
+impl ReservationRequest {
+    /// Checks every field, reporting each problem under its name (`lines[0].quantity`).
+    pub fn validate(&self) -> Result<ValidReservation, ApiError> {
+        let mut errors = FieldErrors::new();
+        let order_id = match self.order_id.as_deref() {
+            Some(id) => errors.check("order_id", check_id(id)),
+            None => {
+                errors.add("order_id", "is required");
+                None
+            }
+        };
+        let mut merged: BTreeMap<String, i64> = BTreeMap::new();
+        match self.lines.as_deref() {
+            None => errors.add("lines", "is required"),
+            Some(lines) if lines.is_empty() || lines.len() > MAX_LINES => {
+                errors.add("lines", format!("must have 1 to {MAX_LINES} lines"));
+            }
+            Some(lines) => {
+                for (i, line) in lines.iter().enumerate() {
+                    let book_id = match line.book_id.as_deref() {
+                        Some(id) => errors.check(&format!("lines[{i}].book_id"), check_id(id)),
+                        None => {
+                            errors.add(&format!("lines[{i}].book_id"), "is required");
+                            None
+                        }
+                    };
+                    let quantity = match line.quantity {
+                        Some(q) if (1..=MAX_QUANTITY).contains(&q) => Some(q),
+                        Some(_) => {
+                            errors.add(
+                                &format!("lines[{i}].quantity"),
+                                format!("must be a whole number from 1 to {MAX_QUANTITY}"),
+                            );
+                            None
+                        }
+                        None => {
+                            errors.add(&format!("lines[{i}].quantity"), "is required");
+                            None
+                        }
+                    };
+                    if let (Some(book_id), Some(quantity)) = (book_id, quantity) {
+                        // At most 50 lines of at most 1000: the sum cannot overflow.
+                        *merged.entry(book_id).or_default() += quantity;
+                    }
+                }
+            }
+        }
+        errors.into_validation()?;
+        Ok(ValidReservation {
+            order_id: order_id.unwrap_or_default(),
+            lines: merged
+                .into_iter()
+                .map(|(book_id, quantity)| Line { book_id, quantity })
+                .collect(),
+        })
+    }
+}
+
+/// The rule for order and book ids: opaque, but short and printable. Whitespace is refused
+/// because MariaDB ignores trailing spaces when comparing keys, so `"a "` would be `"a"` there.
+pub fn check_id(id: &str) -> Result<String, String> {
+    if id.is_empty() || id.chars().count() > MAX_ID_LENGTH {
+        Err(format!("must be 1 to {MAX_ID_LENGTH} characters"))
+    } else if id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        Err("must not contain spaces or control characters".into())
+    } else {
+        Ok(id.to_owned())
+    }
+}
+
+fn check_book_id(book_id: &str) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    errors.check("book_id", check_id(book_id));
+    errors.into_validation()
+}
+
+fn check_available(field: &str, available: i64, errors: &mut FieldErrors) {
+    if !(0..=MAX_AVAILABLE).contains(&available) {
+        errors.add(
+            field,
+            format!("must be a whole number from 0 to {MAX_AVAILABLE}"),
+        );
+    }
+}
+
+/// The units available of a book; 0 for a book inventory has never heard of.
+pub async fn get(db: &impl ConnectionTrait, book_id: &str) -> Result<StockView, ApiError> {
+    check_book_id(book_id)?;
+    let available = stock::Entity::find_by_id(book_id.to_owned())
+        .one(db)
+        .await?
+        .map_or(0, |row| row.available);
+    Ok(StockView {
+        book_id: book_id.to_owned(),
+        available,
+    })
+}
+
+/// Sets the units available of a book (0 to 1,000,000,000).
+pub async fn set<C>(
+    db: &C,
+    outbox: &Outbox,
+    book_id: &str,
+    available: i64,
+) -> Result<StockView, ApiError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let mut errors = FieldErrors::new();
+    errors.check("book_id", check_id(book_id));
+    check_available("available", available, &mut errors);
+    errors.into_validation()?;
+    let view = retrying(|| set_once(db, outbox, book_id, available)).await?;
+    outbox.wake();
+    Ok(view)
+}
+
+async fn set_once<C>(
+    db: &C,
+    outbox: &Outbox,
+    book_id: &str,
+    available: i64,
+) -> Result<StockView, Failure>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
+    stock::Entity::insert(stock::ActiveModel {
+        book_id: Set(book_id.to_owned()),
+        available: Set(available),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(stock::Column::BookId)
+            .update_columns([stock::Column::Available, stock::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    record(&txn, outbox, book_id, available, now).await?;
+    txn.commit().await?;
+    Ok(StockView {
+        book_id: book_id.to_owned(),
+        available,
+    })
+}
+
+/// Adds `delta` units to a book (removes them when negative). A result below zero, or above
+/// the maximum, is a 409 and changes nothing.
+pub async fn adjust<C>(
+    db: &C,
+    outbox: &Outbox,
+    book_id: &str,
+    delta: i64,
+) -> Result<StockView, ApiError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let mut errors = FieldErrors::new();
+    errors.check("book_id", check_id(book_id));
+    // Bounding the delta first keeps every sum below in range: no i64 overflow is possible.
+    if delta == 0 || !(-MAX_AVAILABLE..=MAX_AVAILABLE).contains(&delta) {
+        errors.add(
+            "delta",
+            format!(
+                "must be a whole number from -{MAX_AVAILABLE} to {MAX_AVAILABLE}, other than 0"
+            ),
+        );
+    }
+    errors.into_validation()?;
+    let view = retrying(|| adjust_once(db, outbox, book_id, delta)).await?;
+    outbox.wake();
+    Ok(view)
+}
+
+async fn adjust_once<C>(
+    db: &C,
+    outbox: &Outbox,
+    book_id: &str,
+    delta: i64,
+) -> Result<StockView, Failure>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
+    if delta > 0 {
+        // A book never heard of has 0 units: give it its row so the update below applies.
+        stock::Entity::insert(stock::ActiveModel {
+            book_id: Set(book_id.to_owned()),
+            available: Set(0),
+            updated_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(stock::Column::BookId)
+                .do_nothing_on([stock::Column::BookId])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    // The bound is checked by the same statement that changes the row, so a concurrent
+    // change cannot slip in between a check and the write.
+    let mut update = stock::Entity::update_many()
+        .col_expr(
+            stock::Column::Available,
+            Expr::col(stock::Column::Available).add(delta),
+        )
+        .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+        .filter(stock::Column::BookId.eq(book_id));
+    update = if delta > 0 {
+        update.filter(stock::Column::Available.lte(MAX_AVAILABLE - delta))
+    } else {
+        update.filter(stock::Column::Available.gte(-delta))
+    };
+    if update.exec(&txn).await?.rows_affected != 1 {
+        let detail = if delta > 0 {
+            format!("the book would have more than {MAX_AVAILABLE} units")
+        } else {
+            "the book has fewer units than that: stock cannot go below zero".to_owned()
+        };
+        return Err(Failure::Api(ApiError::conflict(
+            ErrorCode::Conflict,
+            detail,
+        )));
+    }
+    let available = current(&txn, book_id).await?;
+    record(&txn, outbox, book_id, available, now).await?;
+    txn.commit().await?;
+    Ok(StockView {
+        book_id: book_id.to_owned(),
+        available,
+    })
+}
+
+/// Reserves every line of an order or none. Keyed by order id: a repeat (even with other lines)
+/// returns the first answer and changes nothing.
+pub async fn reserve<C>(
+    db: &C,
+    outbox: &Outbox,
+    request: &ValidReservation,
+) -> Result<ReservationView, ApiError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let (view, changed) = retrying(|| reserve_once(db, outbox, request)).await?;
+    if changed {
+        outbox.wake();
+    }
+    Ok(view)
+}
+
+/// One attempt of [`reserve`]; also says whether stock changed.
+async fn reserve_once<C>(
+    db: &C,
+    outbox: &Outbox,
+    request: &ValidReservation,
+) -> Result<(ReservationView, bool), Failure>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    if let Some(stored) = find_reservation(db, &request.order_id).await? {
+        return Ok((stored.try_into()?, false));
+    }
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
+    // The reservation row comes first: a concurrent attempt for the same order then waits on
+    // its primary key and fails instead of taking stock a second time.
+    let inserted = reservation::Entity::insert(reservation::ActiveModel {
+        order_id: Set(request.order_id.clone()),
+        status: Set(ReservationStatus::Reserved.as_str().to_owned()),
+        reason: Set(None),
+        lines: Set(serde_json::to_string(&request.lines).map_err(ApiError::internal)?),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        // The other attempt has committed its answer: the next round reads it.
+        Err(err) if platform::db::is_unique_violation(&err) => return Err(Failure::Retry(err)),
+        Err(err) => return Err(err.into()),
+    }
+    // Stock changes run in a savepoint: when a line is short, undoing them keeps the
+    // reservation row, and the transaction records the rejection without ever giving up the
+    // order id (on MariaDB, rolling back an insert that others wait on can deadlock them).
+    let lines = txn.begin().await?;
+    let mut taken = true;
+    // Lines are sorted by book id, so concurrent reservations lock stock rows in the same order
+    // and cannot deadlock each other.
+    for line in &request.lines {
+        let updated = stock::Entity::update_many()
+            .col_expr(
+                stock::Column::Available,
+                Expr::col(stock::Column::Available).sub(line.quantity),
+            )
+            .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+            .filter(stock::Column::BookId.eq(line.book_id.as_str()))
+            .filter(stock::Column::Available.gte(line.quantity))
+            .exec(&lines)
+            .await?;
+        // No row (a book never stocked) counts as none available.
+        if updated.rows_affected != 1 {
+            taken = false;
+            break;
+        }
+        let available = current(&lines, &line.book_id).await?;
+        record(&lines, outbox, &line.book_id, available, now).await?;
+    }
+    let view = if taken {
+        lines.commit().await?;
+        ReservationView {
+            order_id: request.order_id.clone(),
+            status: ReservationStatus::Reserved,
+            reason: None,
+            lines: request.lines.clone(),
+        }
+    } else {
+        lines.rollback().await?;
+        reservation::Entity::update_many()
+            .col_expr(
+                reservation::Column::Status,
+                Expr::value(ReservationStatus::Rejected.as_str()),
+            )
+            .col_expr(reservation::Column::Reason, Expr::value(OUT_OF_STOCK))
+            .filter(reservation::Column::OrderId.eq(request.order_id.as_str()))
+            .exec(&txn)
+            .await?;
+        ReservationView {
+            order_id: request.order_id.clone(),
+            status: ReservationStatus::Rejected,
+            reason: Some(OUT_OF_STOCK.to_owned()),
+            lines: request.lines.clone(),
+        }
+    };
+    txn.commit().await?;
+    Ok((view, taken))
+}
+
+/// Gives back the units of an order's reservation. A rejected or released reservation is left
+/// as it is; an order inventory has never seen is recorded as released (with no lines), so a
+/// reservation arriving late for a cancelled order takes nothing.
+pub async fn release<C>(
+    db: &C,
+    outbox: &Outbox,
+    order_id: &str,
+) -> Result<ReservationView, ApiError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let mut errors = FieldErrors::new();
+    errors.check("order_id", check_id(order_id));
+    errors.into_validation()?;
+    let (view, changed) = retrying(|| release_once(db, outbox, order_id)).await?;
+    if changed {
+        outbox.wake();
+    }
+    Ok(view)
+}
+
+async fn release_once<C>(
+    db: &C,
+    outbox: &Outbox,
+    order_id: &str,
+) -> Result<(ReservationView, bool), Failure>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let now = Utc::now();
+    let Some(stored) = find_reservation(db, order_id).await? else {
+        let txn = begin_write(db).await?;
+        let inserted = reservation::Entity::insert(reservation::ActiveModel {
+            order_id: Set(order_id.to_owned()),
+            status: Set(ReservationStatus::Released.as_str().to_owned()),
+            reason: Set(None),
+            lines: Set("[]".to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await;
+        return match inserted {
+            Ok(_) => {
+                txn.commit().await?;
+                Ok((
+                    ReservationView {
+                        order_id: order_id.to_owned(),
+                        status: ReservationStatus::Released,
+                        reason: None,
+                        lines: Vec::new(),
+                    },
+                    false,
+                ))
+            }
+            // A reservation (or another release) got there first: release that instead.
+            Err(err) if platform::db::is_unique_violation(&err) => Err(Failure::Retry(err)),
+            Err(err) => Err(err.into()),
+        };
+    };
+    if stored.status != ReservationStatus::Reserved.as_str() {
+        return Ok((stored.try_into()?, false));
+    }
+    let txn = begin_write(db).await?;
+    // Only the release that moves the row out of `reserved` returns the units: a concurrent
+    // duplicate finds nothing to move and gives back nothing.
+    let moved = reservation::Entity::update_many()
+        .col_expr(
+            reservation::Column::Status,
+            Expr::value(ReservationStatus::Released.as_str()),
+        )
+        .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
+        .filter(reservation::Column::OrderId.eq(order_id))
+        .filter(reservation::Column::Status.eq(ReservationStatus::Reserved.as_str()))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(Failure::Retry(DbErr::Custom(
+            "the reservation changed while releasing it".into(),
+        )));
+    }
+    let mut view = ReservationView::try_from(stored)?;
+    view.status = ReservationStatus::Released;
+    for line in &view.lines {
+        let updated = stock::Entity::update_many()
+            .col_expr(
+                stock::Column::Available,
+                Expr::col(stock::Column::Available).add(line.quantity),
+            )
+            .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+            .filter(stock::Column::BookId.eq(line.book_id.as_str()))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            // Reserved units came from a row that exists; rows are never deleted.
+            return Err(Failure::Api(ApiError::internal(anyhow::anyhow!(
+                "no stock row for book {} of reservation {order_id}",
+                line.book_id
+            ))));
+        }
+        let available = current(&txn, &line.book_id).await?;
+        record(&txn, outbox, &line.book_id, available, now).await?;
+    }
+    txn.commit().await?;
+    Ok((view, true))
+}
+
+/// Gives each listed book its units unless inventory already has a row for it (so restarting
+/// the shop never overwrites live stock); returns how many books it added.
+pub async fn seed<C, S>(db: &C, outbox: &Outbox, stock: &[(S, i64)]) -> Result<usize, ApiError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+    S: AsRef<str>,
+{
+    let mut errors = FieldErrors::new();
+    for (i, (book_id, available)) in stock.iter().enumerate() {
+        errors.check(&format!("[{i}].book_id"), check_id(book_id.as_ref()));
+        check_available(&format!("[{i}].available"), *available, &mut errors);
+    }
+    errors.into_validation()?;
+    let added = retrying(|| seed_once(db, outbox, stock)).await?;
+    if added > 0 {
+        outbox.wake();
+    }
+    Ok(added)
+}
+
+async fn seed_once<C, S>(db: &C, outbox: &Outbox, stock: &[(S, i64)]) -> Result<usize, Failure>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+    S: AsRef<str>,
+{
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
+    let ids: Vec<&str> = stock.iter().map(|(id, _)| id.as_ref()).collect();
+    let mut known: HashSet<String> = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let rows = stock::Entity::find()
+            .filter(stock::Column::BookId.is_in(chunk.iter().copied()))
+            .all(&txn)
+            .await?;
+        known.extend(rows.into_iter().map(|row| row.book_id));
+    }
+    let mut added = 0;
+    for (book_id, available) in stock {
+        let book_id = book_id.as_ref();
+        // `known` also catches a book listed twice: the first listing wins.
+        if !known.insert(book_id.to_owned()) {
+            continue;
+        }
+        let inserted = stock::Entity::insert(stock::ActiveModel {
+            book_id: Set(book_id.to_owned()),
+            available: Set(*available),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // Another process seeded the same book meanwhile: start over, skipping it.
+            Err(err) if platform::db::is_unique_violation(&err) => {
+                return Err(Failure::Retry(err));
+            }
+            Err(err) => return Err(err.into()),
+        }
+        record(&txn, outbox, book_id, *available, now).await?;
+        added += 1;
+    }
+    txn.commit().await?;
+    Ok(added)
+}
+
+/// A reservation as stored, if any.
+async fn find_reservation(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+) -> Result<Option<reservation::Model>, DbErr> {
+    reservation::Entity::find_by_id(order_id.to_owned())
+        .one(db)
+        .await
+}
+
+/// The units of a book as this transaction sees them (after its own change).
+async fn current(txn: &DatabaseTransaction, book_id: &str) -> Result<i64, Failure> {
+    stock::Entity::find_by_id(book_id.to_owned())
+        .one(txn)
+        .await?
+        .map(|row| row.available)
+        .ok_or_else(|| {
+            Failure::Api(ApiError::internal(anyhow::anyhow!(
+                "stock row of book {book_id} vanished inside its transaction"
+            )))
+        })
+}
+
+/// Writes `stock.changed` with the new count, in the transaction that changed it.
+async fn record(
+    txn: &DatabaseTransaction,
+    outbox: &Outbox,
+    book_id: &str,
+    available: i64,
+    at: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let event = StockChanged {
+        book_id: book_id.to_owned(),
+        available,
+        at,
+    };
+    let envelope = event.envelope().map_err(ApiError::internal)?;
+    outbox.add(txn, &envelope).await?;
+    Ok(())
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at once (waiting for
+/// it if need be): a transaction that reads first and writes later could otherwise fail at once
+/// with "database is locked" when another writer got in between.
+async fn begin_write<C>(db: &C) -> Result<DatabaseTransaction, DbErr>
+where
+    C: TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+/// Why one attempt of an operation stopped.
+enum Failure {
+    /// The answer for the client (including internal errors).
+    Api(ApiError),
+    /// A database error; retried when it is transient (deadlock, lock timeout, busy).
+    Db(DbErr),
+    /// A concurrent change won a race; the next attempt sees its result.
+    Retry(DbErr),
+}
+
+impl From<DbErr> for Failure {
+    fn from(err: DbErr) -> Self {
+        Self::Db(err)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(err: ApiError) -> Self {
+        Self::Api(err)
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or has lost [`ATTEMPTS`] races.
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut round = 1;
+    loop {
+        let err = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Failure::Api(err)) => return Err(err),
+            Err(Failure::Db(err)) if !is_transient(&err) => return Err(ApiError::internal(err)),
+            Err(Failure::Db(err) | Failure::Retry(err)) => err,
+        };
+        if round >= ATTEMPTS {
+            return Err(ApiError::internal(err));
+        }
+        tracing::debug!(error = %err, round, "Lost a race with a concurrent change; trying again.");
+        tokio::time::sleep(Duration::from_millis(10 * u64::from(round))).await;
+        round += 1;
+    }
+}
+
+/// Whether a database error is worth another attempt: a deadlock victim or a serialisation
+/// failure (SQLSTATE 40001, 40P01), a MariaDB lock wait timeout, or a busy SQLite database.
+fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::sqlx;
+    let (DbErr::Exec(RuntimeErr::SqlxError(err))
+    | DbErr::Query(RuntimeErr::SqlxError(err))
+    | DbErr::Conn(RuntimeErr::SqlxError(err))) = err
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(err) = err.as_ref() else {
+        return false;
+    };
+    if let Some(mysql) = err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(mysql.number(), 1205 | 1213);
+    }
+    let code = err.code();
+    if err
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        // Extended result codes: the low byte is the primary code (5 BUSY, 6 LOCKED).
+        return code
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6));
+    }
+    matches!(code.as_deref(), Some("40001" | "40P01"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        order_id: Option<&str>,
+        lines: Option<Vec<(Option<&str>, Option<i64>)>>,
+    ) -> ReservationRequest {
+        ReservationRequest {
+            order_id: order_id.map(str::to_owned),
+            lines: lines.map(|lines| {
+                lines
+                    .into_iter()
+                    .map(|(book_id, quantity)| LineRequest {
+                        book_id: book_id.map(str::to_owned),
+                        quantity,
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    fn fields(err: &ApiError) -> Vec<String> {
+        err.errors.keys().cloned().collect()
+    }
+
+    #[test]
+    fn lines_are_merged_per_book_and_sorted() {
+        let valid = request(
+            Some("order-1"),
+            Some(vec![
+                (Some("b"), Some(2)),
+                (Some("a"), Some(1)),
+                (Some("b"), Some(3)),
+            ]),
+        )
+        .validate()
+        .unwrap();
+        assert_eq!(valid.order_id(), "order-1");
+        assert_eq!(
+            valid.lines(),
+            [
+                Line {
+                    book_id: "a".into(),
+                    quantity: 1
+                },
+                Line {
+                    book_id: "b".into(),
+                    quantity: 5
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let err = request(
+            Some(""),
+            Some(vec![
+                (Some("ok"), Some(0)),
+                (None, Some(1001)),
+                (Some(&"x".repeat(37)), None),
+                (Some("tab\there"), Some(-5)),
+            ]),
+        )
+        .validate()
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::ValidationFailed);
+        assert_eq!(
+            fields(&err),
+            [
+                "lines[0].quantity",
+                "lines[1].book_id",
+                "lines[1].quantity",
+                "lines[2].book_id",
+                "lines[2].quantity",
+                "lines[3].book_id",
+                "lines[3].quantity",
+                "order_id",
+            ]
+        );
+    }
+
+    #[test]
+    fn line_count_is_bounded_and_fields_are_required() {
+        let err = request(None, None).validate().unwrap_err();
+        assert_eq!(fields(&err), ["lines", "order_id"]);
+        let err = request(Some("o"), Some(vec![])).validate().unwrap_err();
+        assert_eq!(fields(&err), ["lines"]);
+        let many = (0..51).map(|_| (Some("a"), Some(1))).collect();
+        let err = request(Some("o"), Some(many)).validate().unwrap_err();
+        assert_eq!(fields(&err), ["lines"]);
+        let fifty = (0..50).map(|_| (Some("a"), Some(1000))).collect();
+        let valid = request(Some(&"o".repeat(36)), Some(fifty))
+            .validate()
+            .unwrap();
+        assert_eq!(valid.lines()[0].quantity, 50_000);
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            ReservationStatus::Reserved,
+            ReservationStatus::Rejected,
+            ReservationStatus::Released,
+        ] {
+            assert_eq!(status.as_str().parse::<ReservationStatus>(), Ok(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+        assert!("pending".parse::<ReservationStatus>().is_err());
+    }
+}
