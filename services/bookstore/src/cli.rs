@@ -33,8 +33,12 @@ pub enum Command {
     All(AllArgs),
     /// The users service alone (accounts and authentication).
     Users(UsersArgs),
-    /// The catalogue service alone.
+    /// The catalogue service alone (with its stock read model fed from RabbitMQ).
     Catalog(CatalogArgs),
+    /// The inventory service alone (with its outbox relay).
+    Inventory(InventoryArgs),
+    /// The orders service alone (with its outbox relay).
+    Orders(OrdersArgs),
     /// The order worker alone (reserves stock and settles orders from RabbitMQ).
     Worker(WorkerArgs),
     /// Apply, roll back or list schema migrations.
@@ -370,6 +374,8 @@ pub struct AllArgs {
     pub keys: KeyArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub tuning: WorkerTuning,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -392,6 +398,39 @@ pub struct CatalogArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub verify: VerifyArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    #[command(flatten)]
+    pub service_token: ServiceTokenArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrdersArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    #[command(flatten)]
+    pub service_token: ServiceTokenArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// Base URL of the catalogue service, where order lines are checked and priced.
+    #[arg(long, env = "BOOKSTORE_CATALOG_URL")]
+    pub catalog_url: String,
 }
 
 /// The service token that internal calls carry.

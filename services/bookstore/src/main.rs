@@ -21,6 +21,8 @@ async fn main() -> std::process::ExitCode {
         Some(Command::All(args)) => commands::all(args).await,
         Some(Command::Users(args)) => commands::users(args).await,
         Some(Command::Catalog(args)) => commands::catalog(args).await,
+        Some(Command::Inventory(args)) => commands::inventory(args).await,
+        Some(Command::Orders(args)) => commands::orders(args).await,
         Some(Command::Worker(args)) => commands::worker(args).await,
         Some(Command::Migrate { action, database }) => commands::migrate(action, database).await,
         Some(Command::Admin { action }) => commands::admin(action).await,

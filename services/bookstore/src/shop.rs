@@ -40,6 +40,8 @@ impl utoipa::Modify for BearerAuth {
 pub struct Services {
     pub users: Option<users::UsersState>,
     pub catalog: Option<catalog::CatalogState>,
+    pub inventory: Option<inventory::InventoryState>,
+    pub orders: Option<orders::OrdersState>,
 }
 
 /// The process's API routes plus `/api/v1/openapi.json` and the docs UI at `/api/v1/docs`.
@@ -57,6 +59,12 @@ pub fn routes(services: Services) -> OpenApiRouter {
     if let Some(state) = services.catalog {
         router = router.merge(catalog::router(state));
     }
+    if let Some(state) = services.inventory {
+        router = router.merge(inventory::router(state));
+    }
+    if let Some(state) = services.orders {
+        router = router.merge(orders::router(state));
+    }
     router
 }
 
@@ -66,13 +74,21 @@ pub fn openapi_document() -> anyhow::Result<utoipa::openapi::OpenApi> {
     let keys = platform::auth::KeyPair::generate();
     let db = sea_orm::DatabaseConnection::default();
     let verifier = std::sync::Arc::new(platform::auth::TokenVerifier::new(&keys.public())?);
+    let token = platform::auth::ServiceToken::generate();
+    let catalog_port = std::sync::Arc::new(crate::adapters::LocalCatalog::new(db.clone()));
     let services = Services {
         users: Some(users::UsersState::new(
             db.clone(),
             &keys,
             users::UsersConfig::default(),
         )?),
-        catalog: Some(catalog::CatalogState::new(db, verifier)),
+        catalog: Some(catalog::CatalogState::new(db.clone(), verifier.clone())),
+        inventory: Some(inventory::InventoryState::new(
+            db.clone(),
+            verifier.clone(),
+            token.clone(),
+        )),
+        orders: Some(orders::OrdersState::new(db, verifier, token, catalog_port)),
     };
     Ok(routes(services).into_openapi())
 }

@@ -9,6 +9,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use platform::auth::KeyPair;
+use platform::messaging::rabbitmq::RabbitBus;
+use platform::messaging::topology::Topology;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -215,6 +217,10 @@ async fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
     let _ = std::fs::remove_dir_all(data_dir);
 }
 
+fn amqp_url() -> String {
+    std::env::var("BOOKSTORE_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
 fn write_keys(dir: &Path) -> (PathBuf, PathBuf) {
     let keys = KeyPair::generate();
     let (private, public) = (dir.join("jwt.pem"), dir.join("jwt.pub.pem"));
@@ -258,10 +264,13 @@ platform::backend_tests! {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let namespace = format!("test-{}.", uuid::Uuid::new_v4().simple());
         let mut catalog = bookstore(&["catalog"])
             .env("DATABASE_URL", &url)
             .env("BOOKSTORE_LISTEN", format!("127.0.0.1:{catalog_port}"))
             .env("BOOKSTORE_JWT_PUBLIC_KEY_FILE", &public)
+            .env("AMQP_URL", amqp_url())
+            .env("BOOKSTORE_AMQP_NAMESPACE", &namespace)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -284,6 +293,7 @@ platform::backend_tests! {
 
         assert!(terminate(users).await.success());
         assert!(terminate(catalog).await.success());
+        let _ = RabbitBus::new(&amqp_url(), Topology::standard(&namespace)).delete_topology().await;
 
         let (code, _, stderr) = run(bookstore(&["migrate", "down", "--steps", "1"]).env("DATABASE_URL", &url)).await;
         assert_eq!(code, 0, "{stderr}");

@@ -8,7 +8,7 @@ use platform::auth::AdminUser;
 use platform::error::Problem;
 use platform::extract::{Json, Query};
 use platform::pagination::Page;
-use sea_orm::{EntityTrait, ModelTrait, PaginatorTrait, QuerySelect};
+use sea_orm::{ModelTrait, PaginatorTrait, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -73,12 +73,7 @@ async fn list_books(
 }
 
 async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
-    // No id has control characters, and PostgreSQL refuses a NUL byte with an error.
-    if id.chars().any(char::is_control) {
-        return Err(ApiError::not_found("book"));
-    }
-    book::Entity::find_by_id(id.to_owned())
-        .one(&state.db)
+    books::find(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("book"))
 }

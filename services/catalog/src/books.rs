@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use platform::error::FieldErrors;
 use platform::money::Money;
 use platform::{ApiError, ErrorCode};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -275,6 +275,15 @@ pub fn apply(model: &mut book::ActiveModel, fields: BookFields) -> Result<(), Ap
     model.search_text = Set(search_text);
     model.updated_at = Set(Utc::now());
     Ok(())
+}
+
+/// One book by id.
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<book::Model>, ApiError> {
+    // No id has control characters, and PostgreSQL refuses a NUL byte with an error.
+    if id.chars().any(char::is_control) {
+        return Ok(None);
+    }
+    Ok(book::Entity::find_by_id(id.to_owned()).one(db).await?)
 }
 
 fn isbn_taken() -> ApiError {

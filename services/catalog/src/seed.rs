@@ -21,13 +21,21 @@ struct SampleBook {
     stock: i32,
 }
 
-/// Loads the sample catalogue if the catalogue is empty; returns how many books it added.
-pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<usize, ApiError> {
+/// A book the sample added, with the stock the sample gives it (inventory loads that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeededBook {
+    pub id: String,
+    pub stock: i64,
+}
+
+/// Loads the sample catalogue if the catalogue is empty; returns the books it added.
+pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<Vec<SeededBook>, ApiError> {
     if book::Entity::find().count(db).await? > 0 {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let sample: Vec<SampleBook> = serde_json::from_str(SAMPLE).map_err(ApiError::internal)?;
     let txn = db.begin().await?;
+    let mut seeded = Vec::with_capacity(sample.len());
     for entry in &sample {
         let fields = BookInput {
             isbn: Some(entry.isbn.clone()),
@@ -40,10 +48,14 @@ pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<usize, ApiError> {
             description: None,
         }
         .validate(true)?;
-        books::insert(&txn, fields, entry.stock.max(0)).await?;
+        let book = books::insert(&txn, fields, entry.stock.max(0)).await?;
+        seeded.push(SeededBook {
+            id: book.id,
+            stock: i64::from(entry.stock.max(0)),
+        });
     }
     txn.commit().await?;
-    Ok(sample.len())
+    Ok(seeded)
 }
 
 #[cfg(test)]

@@ -489,13 +489,9 @@ pub async fn place(
     }
 }
 
-/// The order, its lines and both events, in one transaction: either all are stored or none.
-async fn write_new_order(
-    db: &DatabaseConnection,
-    outbox: &Outbox,
-    order: &StoredOrder,
-) -> Result<(), DbErr> {
-    let placed = OrderPlaced {
+/// The `order.placed` event of a stored order.
+fn placed_event(order: &StoredOrder) -> OrderPlaced {
+    OrderPlaced {
         order_id: order.row.id.clone(),
         user_id: order.row.user_id.clone(),
         lines: order
@@ -507,7 +503,41 @@ async fn write_new_order(
             })
             .collect(),
         placed_at: order.row.created_at,
-    };
+    }
+}
+
+/// Announces every pending order again. `bookstore all` calls it at start: its in-process bus
+/// loses what it held when the process stopped, and the worker's handling is idempotent, so a
+/// second `order.placed` for an order already handled changes nothing.
+pub async fn republish_pending(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+) -> Result<usize, ApiError> {
+    let rows = order::Entity::find()
+        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .all(db)
+        .await?;
+    let pending = with_lines(db, rows).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let txn = db.begin().await?;
+    for order in &pending {
+        let envelope = placed_event(order).envelope().map_err(serialisation)?;
+        outbox.add(&txn, &envelope).await?;
+    }
+    txn.commit().await?;
+    outbox.wake();
+    Ok(pending.len())
+}
+
+/// The order, its lines and both events, in one transaction: either all are stored or none.
+async fn write_new_order(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    order: &StoredOrder,
+) -> Result<(), DbErr> {
+    let placed = placed_event(order);
     let pending = OrderStatusChanged {
         order_id: order.row.id.clone(),
         user_id: order.row.user_id.clone(),

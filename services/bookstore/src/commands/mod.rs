@@ -1,0 +1,155 @@
+//! What each command does: the processes (`serve`) and the one-shot tasks (`admin`), with the
+//! pieces they share: database connection, schema check, background tasks and the HTTP server.
+
+mod admin;
+mod serve;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use platform::config::{DatabaseArgs, ServeSettings};
+use platform::http::HttpContext;
+use platform::messaging::{Bus, Handler};
+use platform::metrics::Metrics;
+use platform::outbox::{Outbox, OutboxMetrics};
+use platform::shutdown::{ShutdownToken, ShutdownTrigger, shutdown_pair};
+use sea_orm::DatabaseConnection;
+use tokio::task::JoinSet;
+
+pub use admin::{admin, dlq, migrate, openapi};
+pub use serve::{all, catalog, inventory, orders, users, worker};
+
+fn api_error(err: platform::ApiError) -> anyhow::Error {
+    let mut message = err.to_string();
+    for (field, problems) in &err.errors {
+        message.push_str(&format!("; {field}: {}", problems.join(", ")));
+    }
+    anyhow::anyhow!(message)
+}
+
+async fn connect(
+    args: &DatabaseArgs,
+    default: Option<String>,
+) -> anyhow::Result<DatabaseConnection> {
+    let url = args.url(default)?;
+    platform::db::connect(&url, args.max_connections()?).await
+}
+
+/// Split components never migrate; they refuse to start on a schema that is behind.
+async fn require_current_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let pending: Vec<String> = Migrator::get_pending_migrations_read_only(db)
+        .await
+        .context("cannot read the migration status")?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "the database schema is behind ({} pending: {}); run `bookstore migrate up` first",
+            pending.len(),
+            pending.join(", ")
+        )
+    }
+}
+
+/// The background tasks of a process (consumers, relays) and the shutdown they share. SIGTERM or
+/// Ctrl-C triggers it; the HTTP server drains first, then the tasks finish what they hold.
+struct Background {
+    trigger: ShutdownTrigger,
+    token: ShutdownToken,
+    tasks: JoinSet<()>,
+}
+
+impl Background {
+    fn new() -> Self {
+        let (trigger, token) = shutdown_pair();
+        let on_signal = trigger.clone();
+        tokio::spawn(async move {
+            platform::shutdown::shutdown_signal().await;
+            on_signal.trigger();
+        });
+        Self {
+            trigger,
+            token,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    fn token(&self) -> ShutdownToken {
+        self.token.clone()
+    }
+
+    fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    /// Runs a consumer until shutdown; a consumer that stops on its own is logged.
+    fn consume(&mut self, bus: Arc<dyn Bus>, consumer: &'static str, handler: Arc<dyn Handler>) {
+        let token = self.token();
+        self.spawn(async move {
+            if let Err(err) = bus.consume(consumer, handler, token).await {
+                tracing::error!(consumer, error = %err, "Consumer stopped.");
+            }
+        });
+    }
+
+    /// Publishes an outbox until shutdown.
+    fn relay(
+        &mut self,
+        outbox: Outbox,
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+        metrics: OutboxMetrics,
+    ) {
+        let token = self.token();
+        self.spawn(outbox.run_relay(db, bus, metrics, token));
+    }
+
+    /// Triggers shutdown (if a signal has not) and waits for the tasks, at most 30 seconds.
+    async fn stop(mut self) {
+        self.trigger.trigger();
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(30), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("Background tasks did not finish within 30 s; stopping anyway.");
+        }
+    }
+}
+
+/// Serves the application until shutdown, then drains.
+async fn run_http(
+    serve: ServeSettings,
+    api: axum::Router,
+    metrics: Metrics,
+    databases: Vec<DatabaseConnection>,
+    banner: Option<String>,
+    mut shutdown: ShutdownToken,
+) -> anyhow::Result<()> {
+    let mut ctx = HttpContext::new(metrics, databases);
+    ctx.cors_origins = serve.cors_origins.clone();
+    ctx.request_timeout = serve.request_timeout;
+    let app = platform::http::finish(api, &ctx);
+    let listener = tokio::net::TcpListener::bind(serve.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (BOOKSTORE_LISTEN)", serve.listen))?;
+    tracing::info!(addr = %serve.listen, "Listening.");
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    platform::http::serve(
+        listener,
+        app,
+        ctx.draining.clone(),
+        serve.drain_delay,
+        async move { shutdown.cancelled().await },
+    )
+    .await?;
+    tracing::info!("Stopped serving HTTP.");
+    Ok(())
+}

@@ -1,0 +1,442 @@
+//! The processes: `bookstore all`, and each component on its own as deployed on Kubernetes.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use platform::auth::{PublicKey, ServiceToken, TokenVerifier};
+use platform::config::{ConfigError, positive, seconds};
+use platform::messaging::Bus;
+use platform::messaging::memory::MemoryBus;
+use platform::messaging::rabbitmq::RabbitBus;
+use platform::messaging::topology::{CATALOG_STOCK, ORDER_STATUS_WORKER, ORDER_WORKER, Topology};
+use platform::metrics::Metrics;
+use platform::outbox::OutboxMetrics;
+use sea_orm::DatabaseConnection;
+
+use super::admin::seed_sample;
+use super::{Background, api_error, connect, require_current_schema, run_http};
+use crate::adapters::LocalCatalog;
+use crate::cli::{
+    self, AllArgs, CatalogArgs, InventoryArgs, OrdersArgs, UsersArgs, VerifyArgs, WorkerArgs,
+    WorkerTuning,
+};
+use crate::keys;
+use crate::shop::{self, Services};
+
+/// The account `bookstore all` makes when no admin is configured.
+const DEFAULT_ADMIN_EMAIL: &str = "admin@bookstore.local";
+const ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
+
+/// `bookstore all`: every service, the worker, the relays and the catalogue's read model in one
+/// process on the in-process bus, the schema migrated and the sample loaded on first start.
+pub async fn all(args: AllArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let default_url = format!("sqlite://{}/bookstore.db", args.data_dir.display());
+    let db = connect(&args.database, Some(default_url)).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("cannot migrate the embedded database")?;
+    let keys = match keys::configured(&args.keys)? {
+        Some(keys) => keys,
+        None => keys::in_data_dir(&args.data_dir)?,
+    };
+    let users_config = args.auth.users_config()?;
+    let admin_login = ensure_admin(&db, &args.auth, &args.data_dir).await?;
+    let (worker_config, concurrency) = worker_settings(
+        &args.tuning,
+        local_url(serve.listen),
+        local_url(serve.listen),
+        ServiceToken::generate(),
+    )?;
+    let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
+    let inventory = inventory::InventoryState::new(
+        db.clone(),
+        verifier.clone(),
+        worker_config.service_token.clone(),
+    );
+    let seeded = seed_sample(&db, inventory.outbox()).await?;
+    if seeded > 0 {
+        tracing::info!(books = seeded, "Loaded the sample catalogue and its stock.");
+    }
+    let catalog_port = Arc::new(LocalCatalog::new(db.clone()));
+    let orders = orders::OrdersState::new(
+        db.clone(),
+        verifier.clone(),
+        worker_config.service_token.clone(),
+        catalog_port,
+    );
+    let again = orders::orders::republish_pending(&db, orders.outbox())
+        .await
+        .map_err(api_error)?;
+    if again > 0 {
+        tracing::info!(
+            orders = again,
+            "Announced the orders still pending from the last run again."
+        );
+    }
+
+    let metrics = Metrics::new();
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(with_concurrency(
+        Topology::standard(""),
+        concurrency,
+    )));
+    let outbox_metrics = OutboxMetrics::new(&metrics);
+    let mut background = Background::new();
+    background.relay(
+        inventory.outbox().clone(),
+        db.clone(),
+        bus.clone(),
+        outbox_metrics.clone(),
+    );
+    background.relay(
+        orders.outbox().clone(),
+        db.clone(),
+        bus.clone(),
+        outbox_metrics,
+    );
+    background.consume(
+        bus.clone(),
+        CATALOG_STOCK,
+        Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
+    );
+    start_worker(&mut background, bus, worker_config, &metrics)?;
+
+    let services = Services {
+        users: Some(users::UsersState::new(db.clone(), &keys, users_config)?),
+        catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
+        inventory: Some(inventory),
+        orders: Some(orders),
+    };
+    let banner = format!(
+        "Bookstore is running at http://{addr}\n  API docs:    http://{addr}/api/v1/docs\n  Admin login: {admin_login}",
+        addr = serve.listen
+    );
+    run_http(
+        serve,
+        shop::api(services),
+        metrics,
+        vec![db],
+        Some(banner),
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
+}
+
+/// Where this process reaches itself: the listen address, with a wildcard host made loopback.
+fn local_url(listen: SocketAddr) -> String {
+    let host = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(host, listen.port()))
+}
+
+/// `bookstore users`: the users service against an already migrated database.
+pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let db = connect(&args.database, None).await?;
+    require_current_schema(&db).await?;
+    let keys = keys::configured(&args.keys)?.ok_or_else(|| {
+        ConfigError::new(
+            "BOOKSTORE_JWT_PRIVATE_KEY",
+            "is required for the users service (or BOOKSTORE_JWT_PRIVATE_KEY_FILE)",
+        )
+    })?;
+    if let Some(admin) = args.auth.admin()? {
+        bootstrap(&db, &admin.email, &admin.password).await?;
+    }
+    let users = users::UsersState::new(db.clone(), &keys, args.auth.users_config()?)?;
+    let services = Services {
+        users: Some(users),
+        ..Services::default()
+    };
+    let background = Background::new();
+    run_http(
+        serve,
+        shop::api(services),
+        Metrics::new(),
+        vec![db],
+        None,
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
+}
+
+/// `bookstore catalog`: the catalogue service and its availability read model.
+pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let db = connect(&args.database, None).await?;
+    require_current_schema(&db).await?;
+    let verifier = verifier(&args.verify)?;
+    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(
+        &args.broker.required_url()?,
+        args.broker.topology()?,
+    ));
+    let mut background = Background::new();
+    background.consume(
+        bus,
+        CATALOG_STOCK,
+        Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
+    );
+    let services = Services {
+        catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
+        ..Services::default()
+    };
+    run_http(
+        serve,
+        shop::api(services),
+        Metrics::new(),
+        vec![db],
+        None,
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
+}
+
+/// `bookstore inventory`: the inventory service and its outbox relay.
+pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let db = connect(&args.database, None).await?;
+    require_current_schema(&db).await?;
+    let state = inventory::InventoryState::new(
+        db.clone(),
+        verifier(&args.verify)?,
+        args.service_token.required()?,
+    );
+    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(
+        &args.broker.required_url()?,
+        args.broker.topology()?,
+    ));
+    let metrics = Metrics::new();
+    let mut background = Background::new();
+    background.relay(
+        state.outbox().clone(),
+        db.clone(),
+        bus,
+        OutboxMetrics::new(&metrics),
+    );
+    let services = Services {
+        inventory: Some(state),
+        ..Services::default()
+    };
+    run_http(
+        serve,
+        shop::api(services),
+        metrics,
+        vec![db],
+        None,
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
+}
+
+/// `bookstore orders`: the orders service and its outbox relay.
+pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let db = connect(&args.database, None).await?;
+    require_current_schema(&db).await?;
+    let catalog_url = cli::service_url("BOOKSTORE_CATALOG_URL", &args.catalog_url)?;
+    let catalog_port = Arc::new(orders::catalog::HttpCatalog::new(&catalog_url)?);
+    let state = orders::OrdersState::new(
+        db.clone(),
+        verifier(&args.verify)?,
+        args.service_token.required()?,
+        catalog_port,
+    );
+    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(
+        &args.broker.required_url()?,
+        args.broker.topology()?,
+    ));
+    let metrics = Metrics::new();
+    let mut background = Background::new();
+    background.relay(
+        state.outbox().clone(),
+        db.clone(),
+        bus,
+        OutboxMetrics::new(&metrics),
+    );
+    let services = Services {
+        orders: Some(state),
+        ..Services::default()
+    };
+    run_http(
+        serve,
+        shop::api(services),
+        metrics,
+        vec![db],
+        None,
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
+}
+
+/// `bookstore worker`: the order worker against RabbitMQ, with health and metrics endpoints.
+pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let inventory_url = cli::service_url("BOOKSTORE_INVENTORY_URL", &args.inventory_url)?;
+    let orders_url = cli::service_url("BOOKSTORE_ORDERS_URL", &args.orders_url)?;
+    let (config, concurrency) = worker_settings(
+        &args.tuning,
+        inventory_url,
+        orders_url,
+        args.service_token.required()?,
+    )?;
+    let topology = with_concurrency(args.broker.topology()?, concurrency);
+    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(&args.broker.required_url()?, topology));
+    let metrics = Metrics::new();
+    let mut background = Background::new();
+    start_worker(&mut background, bus.clone(), config, &metrics)?;
+    let watched = vec![
+        ORDER_WORKER.to_owned(),
+        ORDER_STATUS_WORKER.to_owned(),
+        CATALOG_STOCK.to_owned(),
+    ];
+    let (watch_metrics, token) = (metrics.clone(), background.token());
+    background.spawn(async move {
+        platform::messaging::watch_dead_letters(
+            bus,
+            watched,
+            &watch_metrics,
+            Duration::from_secs(15),
+            token,
+        )
+        .await;
+    });
+    run_http(
+        serve,
+        axum::Router::new(),
+        metrics,
+        Vec::new(),
+        None,
+        background.token(),
+    )
+    .await?;
+    background.stop().await;
+    Ok(())
+}
+
+fn verifier(args: &VerifyArgs) -> anyhow::Result<Arc<TokenVerifier>> {
+    let public = PublicKey::from_pem(&args.pem()?)
+        .map_err(|err| ConfigError::new("BOOKSTORE_JWT_PUBLIC_KEY", err.to_string()))?;
+    Ok(Arc::new(TokenVerifier::new(&public)?))
+}
+
+fn worker_settings(
+    tuning: &WorkerTuning,
+    inventory_url: String,
+    orders_url: String,
+    service_token: ServiceToken,
+) -> anyhow::Result<(worker::WorkerConfig, usize)> {
+    let config = worker::WorkerConfig {
+        inventory_url,
+        orders_url,
+        service_token,
+        request_timeout: seconds(
+            "BOOKSTORE_WORKER_CALL_TIMEOUT_SECONDS",
+            &tuning.worker_call_timeout_seconds,
+            1,
+        )?,
+    };
+    let concurrency = positive("BOOKSTORE_WORKER_CONCURRENCY", &tuning.worker_concurrency)?;
+    Ok((config, concurrency as usize))
+}
+
+fn with_concurrency(mut topology: Topology, concurrency: usize) -> Topology {
+    for consumer in &mut topology.consumers {
+        consumer.concurrency = concurrency;
+    }
+    topology
+}
+
+/// The worker's consumers, on whichever bus the process has.
+fn start_worker(
+    background: &mut Background,
+    bus: Arc<dyn Bus>,
+    config: worker::WorkerConfig,
+    metrics: &Metrics,
+) -> anyhow::Result<()> {
+    let worker_metrics = worker::WorkerMetrics::new(metrics);
+    let placed = Arc::new(worker::OrderPlacedHandler::new(
+        config.clone(),
+        worker_metrics.clone(),
+    )?);
+    let status = Arc::new(worker::OrderStatusHandler::new(config, worker_metrics)?);
+    background.consume(bus.clone(), ORDER_WORKER, placed);
+    background.consume(bus, ORDER_STATUS_WORKER, status);
+    Ok(())
+}
+
+async fn bootstrap(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<()> {
+    match users::accounts::bootstrap_admin(db, email, password)
+        .await
+        .map_err(api_error)?
+    {
+        users::accounts::Bootstrap::Created => {
+            tracing::info!(email, "Created the first admin account.")
+        }
+        users::accounts::Bootstrap::AlreadyExists => {
+            tracing::debug!(email, "Admin account already exists.")
+        }
+        users::accounts::Bootstrap::ExistsWithoutAdminRole => anyhow::bail!(
+            "BOOKSTORE_ADMIN_EMAIL {email} belongs to an account without the admin role; \
+             promote it through PATCH /api/v1/users/{{id}} as another admin, or choose another email"
+        ),
+    }
+    Ok(())
+}
+
+/// Makes sure `bookstore all` has an admin, and says how to log in as one.
+async fn ensure_admin(
+    db: &DatabaseConnection,
+    auth: &cli::AuthArgs,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<String> {
+    if let Some(admin) = auth.admin()? {
+        bootstrap(db, &admin.email, &admin.password).await?;
+        return Ok(format!(
+            "{} (password from BOOKSTORE_ADMIN_PASSWORD)",
+            admin.email
+        ));
+    }
+    let password_file = data_dir.join(ADMIN_PASSWORD_FILE);
+    if users::accounts::any_admin(db).await.map_err(api_error)? {
+        return Ok(if password_file.exists() {
+            format!(
+                "{DEFAULT_ADMIN_EMAIL} / password in {}",
+                password_file.display()
+            )
+        } else {
+            "an admin account exists (create more with `bookstore admin create-user --role admin`)"
+                .into()
+        });
+    }
+    let password = random_password();
+    bootstrap(db, DEFAULT_ADMIN_EMAIL, &password).await?;
+    let _ = std::fs::remove_file(&password_file);
+    keys::write_private(&password_file, &format!("{password}\n"))?;
+    Ok(format!(
+        "{DEFAULT_ADMIN_EMAIL} / {password}  (also saved in {})",
+        password_file.display()
+    ))
+}
+
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..20)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
