@@ -514,6 +514,23 @@ platform::backend_tests! {
         api.finish().await;
     }
 
+    async fn pending_orders_can_be_announced_again_and_settled_ones_are_not(db) {
+        let api = start(&db).await;
+        let pending = api.order(&api.alice, &[(1, 1)]).await;
+        let settled = api.order(&api.alice, &[(2, 1)]).await;
+        api.service_status(&settled.id, &json!({ "status": "completed" })).await;
+        let before = api.outbox().await.len();
+        let outbox = platform::outbox::Outbox::new(orders::OUTBOX_TABLE);
+        let again = orders::orders::republish_pending(&api.conn, &outbox).await.unwrap();
+        assert_eq!(again, 1);
+        let rows = api.outbox().await;
+        assert_eq!(rows.len(), before + 1);
+        let last = rows.last().unwrap();
+        assert_eq!(last.kind, "order.placed");
+        assert_eq!(last.payload["order_id"], pending.id);
+        api.finish().await;
+    }
+
     // -----------------------------------------------------------------------------------------
     // Idempotency
 
