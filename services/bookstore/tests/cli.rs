@@ -218,7 +218,8 @@ async fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
 }
 
 fn amqp_url() -> String {
-    std::env::var("BOOKSTORE_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    std::env::var("BOOKSTORE_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
 fn write_keys(dir: &Path) -> (PathBuf, PathBuf) {
