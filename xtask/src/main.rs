@@ -11,7 +11,10 @@ usage: cargo xtask <task>
 
 tasks:
   codegen [--check]   regenerate the files made from code (docs/openapi.json);
-                      with --check, fail when a committed file is stale instead";
+                      with --check, fail when a committed file is stale instead
+  e2e --local         the end-to-end suite against the split components started as local
+                      processes (needs PostgreSQL and RabbitMQ on loopback)
+  bench pipeline      the order pipeline benchmark (release build), next to pgbench";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +26,14 @@ fn main() -> ExitCode {
     {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
+        ["e2e", "--local"] => cargo(
+            &["test", "--package", "bookstore", "--test", "e2e"],
+            &[("BOOKSTORE_REQUIRE_REAL_BACKENDS", "1")],
+        ),
+        ["bench", "pipeline"] => cargo(
+            &["bench", "--package", "bookstore", "--bench", "pipeline"],
+            &[],
+        ),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -35,6 +46,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs cargo in the repository with `args`, passing its output through.
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(())
 }
 
 fn root() -> PathBuf {

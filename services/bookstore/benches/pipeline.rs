@@ -1,0 +1,236 @@
+//! `cargo xtask bench pipeline`: the order pipeline of the split shop (release build, PostgreSQL,
+//! RabbitMQ, two workers) under a steady load of 200 orders a second and then at full speed,
+//! next to what the same PostgreSQL commits under pgbench in the same run.
+//!
+//! Placed-to-final latency is the difference between an order's `created_at` and the
+//! `updated_at` of its final status, both written by the orders service, so client-side polling
+//! does not blur it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/cluster.rs"]
+mod cluster;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use cluster::Cluster;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const STEADY_RATE: u64 = 200;
+const STEADY_SECONDS: u64 = 20;
+const BURST_CLIENTS: usize = 64;
+const BURST_SECONDS: u64 = 15;
+const PGBENCH_SECONDS: &str = "15";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Placed-to-final latencies (ms) of `orders`, sorted, and the span from the first placement to
+/// the last final status.
+fn latencies(orders: &[Value]) -> (Vec<f64>, Duration) {
+    let time =
+        |o: &Value, field: &str| o[field].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    let mut ms: Vec<f64> = orders
+        .iter()
+        .map(|o| {
+            (time(o, "updated_at") - time(o, "created_at"))
+                .num_microseconds()
+                .unwrap() as f64
+                / 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let first = orders.iter().map(|o| time(o, "created_at")).min().unwrap();
+    let last = orders.iter().map(|o| time(o, "updated_at")).max().unwrap();
+    (ms, (last - first).to_std().unwrap_or_default())
+}
+
+/// Places orders at `rate` a second for `seconds`; returns how many were accepted.
+async fn steady(cluster: &Arc<Cluster>, tokens: &[String], book: &str) -> (usize, Duration) {
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / STEADY_RATE));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..(STEADY_RATE * STEADY_SECONDS) as usize {
+        tick.tick().await;
+        let (cluster, token, book) = (
+            cluster.clone(),
+            tokens[n % tokens.len()].clone(),
+            book.to_owned(),
+        );
+        tasks.spawn(async move { cluster.place(&token, &book, 1, None).await.0 });
+    }
+    let mut accepted = 0;
+    while let Some(status) = tasks.join_next().await {
+        if status.unwrap() == StatusCode::ACCEPTED {
+            accepted += 1;
+        }
+    }
+    (accepted, started.elapsed())
+}
+
+/// `BURST_CLIENTS` clients placing orders back to back for `BURST_SECONDS`.
+async fn burst(cluster: &Arc<Cluster>, tokens: &[String], book: &str) -> (usize, Duration) {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(BURST_SECONDS);
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..BURST_CLIENTS {
+        let (cluster, token, book) = (
+            cluster.clone(),
+            tokens[n % tokens.len()].clone(),
+            book.to_owned(),
+        );
+        tasks.spawn(async move {
+            let mut accepted = 0;
+            while Instant::now() < deadline {
+                if cluster.place(&token, &book, 1, None).await.0 == StatusCode::ACCEPTED {
+                    accepted += 1;
+                }
+            }
+            accepted
+        });
+    }
+    let mut accepted = 0;
+    while let Some(count) = tasks.join_next().await {
+        accepted += count.unwrap();
+    }
+    (accepted, started.elapsed())
+}
+
+/// pgbench's simple-update transactions per second on the same server, on a scratch database.
+fn pgbench() -> f64 {
+    let name = format!(
+        "bookstore_pgbench_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let psql = |sql: &str| {
+        let status = std::process::Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-qc", sql])
+            .status()
+            .unwrap();
+        assert!(status.success(), "psql {sql}");
+    };
+    psql(&format!("CREATE DATABASE {name}"));
+    let init = std::process::Command::new("pgbench")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-i",
+            "-q",
+            "-s",
+            "10",
+            &name,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let run = std::process::Command::new("pgbench")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-N",
+            "-c",
+            "8",
+            "-j",
+            "2",
+            "-T",
+            PGBENCH_SECONDS,
+            &name,
+        ])
+        .output()
+        .unwrap();
+    psql(&format!("DROP DATABASE {name}"));
+    let out = String::from_utf8_lossy(&run.stdout);
+    let tps = out
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    tps.unwrap_or_else(|| panic!("no tps in pgbench output: {out}"))
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else is expected.
+    let broker = cluster::broker()
+        .await
+        .expect("the pipeline benchmark needs RabbitMQ");
+    eprintln!("starting the split shop (release build)...");
+    let cluster = Arc::new(Cluster::start(broker).await);
+    let book = cluster.book_with_stock(1_000_000_000).await;
+    let mut tokens = Vec::new();
+    for i in 0..10 {
+        tokens.push(cluster.customer(&format!("bench{i}@shop.example")).await);
+    }
+
+    eprintln!("steady load: {STEADY_RATE} orders/s for {STEADY_SECONDS} s...");
+    let (steady_accepted, steady_took) = steady(&cluster, &tokens, &book).await;
+    let steady_orders = cluster.settled(Duration::from_secs(300)).await;
+    let (steady_ms, _) = latencies(&steady_orders);
+
+    eprintln!("full speed: {BURST_CLIENTS} clients for {BURST_SECONDS} s...");
+    let before: std::collections::HashSet<String> = steady_orders
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (burst_accepted, burst_took) = burst(&cluster, &tokens, &book).await;
+    let all = cluster.settled(Duration::from_secs(600)).await;
+    let burst_orders: Vec<Value> = all
+        .into_iter()
+        .filter(|o| !before.contains(o["id"].as_str().unwrap()))
+        .collect();
+    let (burst_ms, burst_span) = latencies(&burst_orders);
+    let completed = burst_orders
+        .iter()
+        .filter(|o| o["status"] == "completed")
+        .count();
+    let completed_rate = completed as f64 / burst_span.as_secs_f64();
+    Arc::into_inner(cluster).unwrap().stop().await;
+
+    eprintln!("pgbench -N on the same server for {PGBENCH_SECONDS} s...");
+    let tps = pgbench();
+
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| steady load: orders accepted / offered | {steady_accepted} / {} in {:.1} s ({:.0} orders/s) |",
+        STEADY_RATE * STEADY_SECONDS,
+        steady_took.as_secs_f64(),
+        steady_accepted as f64 / steady_took.as_secs_f64()
+    );
+    println!(
+        "| steady load: placed-to-final p50 / p99 | {:.1} ms / {:.1} ms |",
+        percentile(&steady_ms, 0.5),
+        percentile(&steady_ms, 0.99)
+    );
+    println!(
+        "| full speed: orders placed | {burst_accepted} in {:.1} s ({:.0} orders/s) |",
+        burst_took.as_secs_f64(),
+        burst_accepted as f64 / burst_took.as_secs_f64()
+    );
+    println!("| full speed: completed orders per second | {completed_rate:.0} |");
+    println!(
+        "| full speed: placed-to-final p50 / p99 | {:.1} ms / {:.1} ms |",
+        percentile(&burst_ms, 0.5),
+        percentile(&burst_ms, 0.99)
+    );
+    println!("| pgbench simple-update (-N, 8 clients) | {tps:.0} tps |");
+    println!(
+        "| completed-order rate / pgbench tps | {:.1}% |",
+        100.0 * completed_rate / tps
+    );
+}
