@@ -30,18 +30,20 @@ impl MigratorTrait for Migrator {
 pub(crate) mod columns {
     use sea_orm_migration::prelude::*;
 
-    /// An opaque id (a UUID in text form).
-    pub fn id<T: IntoIden>(name: T) -> ColumnDef {
-        ColumnDef::new(name)
+    /// An opaque id (a UUID in text form), compared byte-wise like every key.
+    pub fn id<T: IntoIden>(name: T, backend: sea_orm::DbBackend) -> ColumnDef {
+        let column = ColumnDef::new(name)
             .string_len(36)
             .not_null()
             .primary_key()
-            .to_owned()
+            .to_owned();
+        with_binary_collation(column, backend)
     }
 
     /// A reference to an id in another table.
-    pub fn id_ref<T: IntoIden>(name: T) -> ColumnDef {
-        ColumnDef::new(name).string_len(36).not_null().to_owned()
+    pub fn id_ref<T: IntoIden>(name: T, backend: sea_orm::DbBackend) -> ColumnDef {
+        let column = ColumnDef::new(name).string_len(36).not_null().to_owned();
+        with_binary_collation(column, backend)
     }
 
     /// A UTC instant with sub-second precision. MySQL's TIMESTAMP ends in 2038 and keeps whole
@@ -112,7 +114,7 @@ pub(crate) mod outbox {
             .create_table(
                 Table::create()
                     .table(name.clone())
-                    .col(columns::id(Alias::new("id")))
+                    .col(columns::id(Alias::new("id"), backend))
                     .col(
                         ColumnDef::new(Alias::new("kind"))
                             .string_len(100)

@@ -15,7 +15,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Users::Table)
-                    .col(columns::id(Users::Id))
+                    .col(columns::id(Users::Id, backend))
                     .col(columns::binary_collated(Users::Email, 254, backend))
                     .col(
                         ColumnDef::new(Users::PasswordHash)

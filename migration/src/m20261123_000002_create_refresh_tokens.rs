@@ -17,9 +17,9 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(RefreshTokens::Table)
-                    .col(columns::id(RefreshTokens::Id))
-                    .col(columns::id_ref(RefreshTokens::UserId))
-                    .col(columns::id_ref(RefreshTokens::FamilyId))
+                    .col(columns::id(RefreshTokens::Id, backend))
+                    .col(columns::id_ref(RefreshTokens::UserId, backend))
+                    .col(columns::id_ref(RefreshTokens::FamilyId, backend))
                     .col(
                         ColumnDef::new(RefreshTokens::TokenHash)
                             .string_len(64)

@@ -15,7 +15,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Books::Table)
-                    .col(columns::id(Books::Id))
+                    .col(columns::id(Books::Id, backend))
                     .col(ColumnDef::new(Books::Isbn).string_len(13).not_null())
                     .col(ColumnDef::new(Books::Title).string_len(300).not_null())
                     .col(columns::binary_collated(Books::TitleKey, 300, backend))

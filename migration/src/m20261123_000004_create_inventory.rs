@@ -16,7 +16,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Stock::Table)
-                    .col(columns::id(Stock::BookId))
+                    .col(columns::id(Stock::BookId, backend))
                     .col(
                         ColumnDef::new(Stock::Available)
                             .big_integer()
@@ -32,7 +32,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Reservations::Table)
-                    .col(columns::id(Reservations::OrderId))
+                    .col(columns::id(Reservations::OrderId, backend))
                     .col(
                         ColumnDef::new(Reservations::Status)
                             .string_len(16)

@@ -16,8 +16,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Orders::Table)
-                    .col(columns::id(Orders::Id))
-                    .col(columns::id_ref(Orders::UserId))
+                    .col(columns::id(Orders::Id, backend))
+                    .col(columns::id_ref(Orders::UserId, backend))
                     .col(ColumnDef::new(Orders::Status).string_len(16).not_null())
                     .col(ColumnDef::new(Orders::Reason).string_len(64).null())
                     .col(
@@ -83,9 +83,9 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(OrderLines::Table)
-                    .col(columns::id_ref(OrderLines::OrderId))
+                    .col(columns::id_ref(OrderLines::OrderId, backend))
                     .col(ColumnDef::new(OrderLines::LineNo).integer().not_null())
-                    .col(columns::id_ref(OrderLines::BookId))
+                    .col(columns::id_ref(OrderLines::BookId, backend))
                     .col(ColumnDef::new(OrderLines::Title).string_len(300).not_null())
                     .col(
                         ColumnDef::new(OrderLines::UnitPriceCents)

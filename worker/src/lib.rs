@@ -62,8 +62,9 @@ struct Services {
     config: WorkerConfig,
 }
 
-/// A failed call: `Retry` for what may pass (timeouts, 5xx, 429, lost connections), `Reject`
-/// for what will not (a 4xx other than 409 and 429).
+/// A failed call: `Retry` for what may pass (timeouts, lost connections, 5xx, 408, 429),
+/// `Reject` for what will not (any other answer the call does not expect; the status call
+/// treats its 409 as an answer: the order was cancelled meanwhile).
 enum CallError {
     Retry(String),
     Reject(String),

@@ -53,7 +53,7 @@ fn latencies(orders: &[Value]) -> (Vec<f64>, Duration) {
 }
 
 /// Places orders at `rate` a second for `seconds`; returns how many were accepted.
-async fn steady(cluster: &Arc<Cluster>, tokens: &[String], book: &str) -> (usize, Duration) {
+async fn steady(cluster: &Arc<Cluster>, tokens: &[String], books: &[String]) -> (usize, Duration) {
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / STEADY_RATE));
     let mut tasks = tokio::task::JoinSet::new();
@@ -62,7 +62,7 @@ async fn steady(cluster: &Arc<Cluster>, tokens: &[String], book: &str) -> (usize
         let (cluster, token, book) = (
             cluster.clone(),
             tokens[n % tokens.len()].clone(),
-            book.to_owned(),
+            books[n % books.len()].clone(),
         );
         tasks.spawn(async move { cluster.place(&token, &book, 1, None).await.0 });
     }
@@ -76,20 +76,21 @@ async fn steady(cluster: &Arc<Cluster>, tokens: &[String], book: &str) -> (usize
 }
 
 /// `BURST_CLIENTS` clients placing orders back to back for `BURST_SECONDS`.
-async fn burst(cluster: &Arc<Cluster>, tokens: &[String], book: &str) -> (usize, Duration) {
+async fn burst(cluster: &Arc<Cluster>, tokens: &[String], books: &[String]) -> (usize, Duration) {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(BURST_SECONDS);
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..BURST_CLIENTS {
-        let (cluster, token, book) = (
+        let (cluster, token, books) = (
             cluster.clone(),
             tokens[n % tokens.len()].clone(),
-            book.to_owned(),
+            books.to_vec(),
         );
         tasks.spawn(async move {
             let mut accepted = 0;
             while Instant::now() < deadline {
-                if cluster.place(&token, &book, 1, None).await.0 == StatusCode::ACCEPTED {
+                let book = &books[(n + accepted) % books.len()];
+                if cluster.place(&token, book, 1, None).await.0 == StatusCode::ACCEPTED {
                     accepted += 1;
                 }
             }
@@ -171,14 +172,30 @@ async fn main() {
         .expect("the pipeline benchmark needs RabbitMQ");
     eprintln!("starting the split shop (release build)...");
     let cluster = Arc::new(Cluster::start(broker).await);
-    let book = cluster.book_with_stock(1_000_000_000).await;
+    // Orders spread over 20 books, as shoppers' would be, rather than all on one stock row.
+    let (_, page) = cluster.get("catalog", "/api/v1/books?limit=20", None).await;
+    let mut books = Vec::new();
+    for item in page["items"].as_array().unwrap() {
+        let id = item["id"].as_str().unwrap().to_owned();
+        let url = cluster.url("inventory", &format!("/api/v1/inventory/{id}"));
+        let (status, _) = cluster
+            .request(
+                reqwest::Method::PUT,
+                url,
+                Some(&cluster.admin),
+                Some(serde_json::json!({ "available": 1_000_000_000 })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        books.push(id);
+    }
     let mut tokens = Vec::new();
     for i in 0..10 {
         tokens.push(cluster.customer(&format!("bench{i}@shop.example")).await);
     }
 
     eprintln!("steady load: {STEADY_RATE} orders/s for {STEADY_SECONDS} s...");
-    let (steady_accepted, steady_took) = steady(&cluster, &tokens, &book).await;
+    let (steady_accepted, steady_took) = steady(&cluster, &tokens, &books).await;
     let steady_orders = cluster.settled(Duration::from_secs(300)).await;
     let (steady_ms, _) = latencies(&steady_orders);
 
@@ -187,7 +204,7 @@ async fn main() {
         .iter()
         .map(|o| o["id"].as_str().unwrap().to_owned())
         .collect();
-    let (burst_accepted, burst_took) = burst(&cluster, &tokens, &book).await;
+    let (burst_accepted, burst_took) = burst(&cluster, &tokens, &books).await;
     let all = cluster.settled(Duration::from_secs(600)).await;
     let burst_orders: Vec<Value> = all
         .into_iter()

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use platform::error::FieldErrors;
 use platform::events::{Event, StockChanged};
 use platform::outbox::Outbox;
@@ -297,7 +297,7 @@ where
     )
     .exec_without_returning(&txn)
     .await?;
-    record(&txn, outbox, book_id, available, now).await?;
+    record(&txn, outbox, book_id, available).await?;
     txn.commit().await?;
     Ok(StockView {
         book_id: book_id.to_owned(),
@@ -385,7 +385,7 @@ where
         )));
     }
     let available = current(&txn, book_id).await?;
-    record(&txn, outbox, book_id, available, now).await?;
+    record(&txn, outbox, book_id, available).await?;
     txn.commit().await?;
     Ok(StockView {
         book_id: book_id.to_owned(),
@@ -466,7 +466,7 @@ where
             break;
         }
         let available = current(&lines, &line.book_id).await?;
-        record(&lines, outbox, &line.book_id, available, now).await?;
+        record(&lines, outbox, &line.book_id, available).await?;
     }
     let view = if taken {
         lines.commit().await?;
@@ -599,7 +599,7 @@ where
             ))));
         }
         let available = current(&txn, &line.book_id).await?;
-        record(&txn, outbox, &line.book_id, available, now).await?;
+        record(&txn, outbox, &line.book_id, available).await?;
     }
     txn.commit().await?;
     Ok((view, true))
@@ -663,7 +663,7 @@ where
             }
             Err(err) => return Err(err.into()),
         }
-        record(&txn, outbox, book_id, *available, now).await?;
+        record(&txn, outbox, book_id, *available).await?;
         added += 1;
     }
     txn.commit().await?;
@@ -693,18 +693,19 @@ async fn current(txn: &DatabaseTransaction, book_id: &str) -> Result<i64, Failur
         })
 }
 
-/// Writes `stock.changed` with the new count, in the transaction that changed it.
+/// Writes `stock.changed` with the new count, in the transaction that changed it. The event's
+/// time is taken here, after the row was changed and while this transaction holds its lock, so
+/// successive changes of one book carry increasing times and the catalogue can keep the newest.
 async fn record(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
     book_id: &str,
     available: i64,
-    at: DateTime<Utc>,
 ) -> Result<(), Failure> {
     let event = StockChanged {
         book_id: book_id.to_owned(),
         available,
-        at,
+        at: Utc::now(),
     };
     let envelope = event.envelope().map_err(ApiError::internal)?;
     outbox.add(txn, &envelope).await?;

@@ -317,9 +317,8 @@ pub async fn pending_for_book(
 // ---------------------------------------------------------------------------------------------
 // Placing.
 
-/// Checks an `Idempotency-Key` header value (1 to 100 visible ASCII characters) and returns it
-/// lower-cased: MySQL/MariaDB compare the column without regard to case, so keys are
-/// case-insensitive on every backend rather than on some.
+/// Checks an `Idempotency-Key` header value (1 to 100 visible ASCII characters). Keys are
+/// opaque and compared exactly (the column is byte-wise on every backend).
 pub fn check_idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
     let visible = raw.iter().all(|b| (0x21..=0x7e).contains(b));
     if raw.is_empty() || raw.len() > MAX_IDEMPOTENCY_KEY || !visible {
@@ -330,7 +329,7 @@ pub fn check_idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
             ),
         ));
     }
-    Ok(String::from_utf8_lossy(raw).to_ascii_lowercase())
+    Ok(String::from_utf8_lossy(raw).into_owned())
 }
 
 /// The requested lines as `(book_id, quantity)`, sorted like [`StoredOrder::requested`].
@@ -692,7 +691,7 @@ mod tests {
 
     #[test]
     fn idempotency_keys_are_visible_ascii_up_to_100() {
-        assert_eq!(check_idempotency_key(b"Abc-123").unwrap(), "abc-123");
+        assert_eq!(check_idempotency_key(b"Abc-123").unwrap(), "Abc-123");
         assert!(check_idempotency_key(&[b'k'; 100]).is_ok());
         for bad in [
             &b""[..],

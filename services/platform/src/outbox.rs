@@ -121,26 +121,28 @@ impl Outbox {
             .limit(BATCH)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         let rows = txn.query_all(&select).await?;
-        let mut sent = Vec::new();
-        let mut failure = None;
-        for row in &rows {
-            let envelope = Envelope {
-                id: row.try_get("", col::ID)?,
-                kind: row.try_get("", col::KIND)?,
-                schema_version: u32::try_from(row.try_get::<i64>("", col::SCHEMA_VERSION)?)
-                    .unwrap_or(1),
-                occurred_at: row.try_get::<DateTime<Utc>>("", col::OCCURRED_AT)?,
-                traceparent: row.try_get("", col::TRACEPARENT)?,
-                payload: row.try_get::<String>("", col::PAYLOAD)?.into_bytes(),
-            };
-            match bus.publish(&envelope).await {
-                Ok(()) => sent.push(envelope.id),
-                Err(err) => {
-                    failure = Some(err);
-                    break;
-                }
-            }
-        }
+        let envelopes = rows
+            .iter()
+            .map(|row| {
+                Ok(Envelope {
+                    id: row.try_get("", col::ID)?,
+                    kind: row.try_get("", col::KIND)?,
+                    schema_version: u32::try_from(row.try_get::<i64>("", col::SCHEMA_VERSION)?)
+                        .unwrap_or(1),
+                    occurred_at: row.try_get::<DateTime<Utc>>("", col::OCCURRED_AT)?,
+                    traceparent: row.try_get("", col::TRACEPARENT)?,
+                    payload: row.try_get::<String>("", col::PAYLOAD)?.into_bytes(),
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        // Only the events the bus took, from the oldest on, are marked; the rest stay in order.
+        let (sent, failure): (Vec<String>, Option<_>) = match bus.publish_all(&envelopes).await {
+            Ok(taken) => (
+                envelopes.iter().take(taken).map(|e| e.id.clone()).collect(),
+                None,
+            ),
+            Err(err) => (Vec::new(), Some(err)),
+        };
         if !sent.is_empty() {
             let update = Query::update()
                 .table(c(self.table))
@@ -151,8 +153,8 @@ impl Outbox {
         }
         txn.commit().await?;
         match failure {
-            Some(err) if sent.is_empty() => Err(RelayError::Bus(err)),
-            _ => Ok(sent.len()),
+            Some(err) => Err(RelayError::Bus(err)),
+            None => Ok(sent.len()),
         }
     }
 

@@ -58,8 +58,8 @@ pub fn current_trace_id() -> Option<String> {
     TRACE_ID.try_with(Clone::clone).ok()
 }
 
-/// A W3C `traceparent` continuing the current trace (a new one outside any request), for
-/// messages and outgoing calls.
+/// A W3C `traceparent` continuing the current trace (of the request or message being handled),
+/// for messages and outgoing calls; `None` outside of both.
 pub fn current_traceparent() -> Option<String> {
     let trace_id = current_trace_id()?;
     let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];

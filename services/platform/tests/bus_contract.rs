@@ -121,6 +121,8 @@ impl Harness {
 /// Records deliveries and answers with a script.
 struct Recorder {
     seen: Mutex<Vec<(Delivery, Instant)>>,
+    /// The trace id each call ran in.
+    traces: Mutex<Vec<Option<String>>>,
     script: Box<dyn Fn(&Delivery) -> Outcome + Send + Sync>,
 }
 
@@ -128,6 +130,7 @@ impl Recorder {
     fn new(script: impl Fn(&Delivery) -> Outcome + Send + Sync + 'static) -> Arc<Self> {
         Arc::new(Self {
             seen: Mutex::new(Vec::new()),
+            traces: Mutex::new(Vec::new()),
             script: Box::new(script),
         })
     }
@@ -148,6 +151,10 @@ impl Handler for Recorder {
             .lock()
             .unwrap()
             .push((delivery.clone(), Instant::now()));
+        self.traces
+            .lock()
+            .unwrap()
+            .push(platform::telemetry::current_trace_id());
         (self.script)(delivery)
     }
 }
@@ -210,6 +217,8 @@ bus_tests! {
         assert_eq!(delivery.envelope.occurred_at.timestamp(), placed.occurred_at.timestamp());
         assert_eq!(delivery.attempt, 1);
         assert!(delivery.first_failure_at.is_none());
+        // The handler runs in the producer's trace.
+        assert_eq!(orders.traces.lock().unwrap()[0].as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         h.stop().await;
     }
 

@@ -57,7 +57,7 @@ async fn require_current_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 /// The background tasks of a process (consumers, relays) and the shutdown they share. SIGTERM or
-/// Ctrl-C triggers it; the HTTP server drains first, then the tasks finish what they hold.
+/// Ctrl-C triggers it.
 struct Background {
     trigger: ShutdownTrigger,
     token: ShutdownToken,
@@ -107,6 +107,22 @@ impl Background {
     ) {
         let token = self.token();
         self.spawn(outbox.run_relay(db, bus, metrics, token));
+    }
+
+    /// Serves HTTP until shutdown, then waits for the background tasks. One signal stops both:
+    /// consumers finish the messages they hold while requests drain, and a call a consumer can no
+    /// longer make is retried (after a restart, for the in-process bus: see `bookstore all`).
+    async fn serve(
+        self,
+        serve: ServeSettings,
+        api: axum::Router,
+        metrics: Metrics,
+        databases: Vec<DatabaseConnection>,
+        banner: Option<String>,
+    ) -> anyhow::Result<()> {
+        run_http(serve, api, metrics, databases, banner, self.token()).await?;
+        self.stop().await;
+        Ok(())
     }
 
     /// Triggers shutdown (if a signal has not) and waits for the tasks, at most 30 seconds.

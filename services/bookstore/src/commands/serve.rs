@@ -17,11 +17,11 @@ use platform::outbox::OutboxMetrics;
 use sea_orm::DatabaseConnection;
 
 use super::admin::seed_sample;
-use super::{Background, api_error, connect, require_current_schema, run_http};
+use super::{Background, api_error, connect, require_current_schema};
 use crate::adapters::LocalCatalog;
 use crate::cli::{
-    self, AllArgs, CatalogArgs, InventoryArgs, OrdersArgs, UsersArgs, VerifyArgs, WorkerArgs,
-    WorkerTuning,
+    self, AllArgs, BrokerArgs, CatalogArgs, InventoryArgs, OrdersArgs, UsersArgs, VerifyArgs,
+    WorkerArgs, WorkerTuning,
 };
 use crate::keys;
 use crate::shop::{self, Services};
@@ -114,17 +114,9 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         "Bookstore is running at http://{addr}\n  API docs:    http://{addr}/api/v1/docs\n  Admin login: {admin_login}",
         addr = serve.listen
     );
-    run_http(
-        serve,
-        shop::api(services),
-        metrics,
-        vec![db],
-        Some(banner),
-        background.token(),
-    )
-    .await?;
-    background.stop().await;
-    Ok(())
+    background
+        .serve(serve, shop::api(services), metrics, vec![db], Some(banner))
+        .await
 }
 
 /// Where this process reaches itself: the listen address, with a wildcard host made loopback.
@@ -157,17 +149,9 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
         ..Services::default()
     };
     let background = Background::new();
-    run_http(
-        serve,
-        shop::api(services),
-        Metrics::new(),
-        vec![db],
-        None,
-        background.token(),
-    )
-    .await?;
-    background.stop().await;
-    Ok(())
+    background
+        .serve(serve, shop::api(services), Metrics::new(), vec![db], None)
+        .await
 }
 
 /// `bookstore catalog`: the catalogue service and its availability read model.
@@ -176,10 +160,7 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
     let verifier = verifier(&args.verify)?;
-    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(
-        &args.broker.required_url()?,
-        args.broker.topology()?,
-    ));
+    let bus = rabbit(&args.broker, args.broker.topology()?)?;
     let mut background = Background::new();
     background.consume(
         bus,
@@ -190,17 +171,9 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
         catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
         ..Services::default()
     };
-    run_http(
-        serve,
-        shop::api(services),
-        Metrics::new(),
-        vec![db],
-        None,
-        background.token(),
-    )
-    .await?;
-    background.stop().await;
-    Ok(())
+    background
+        .serve(serve, shop::api(services), Metrics::new(), vec![db], None)
+        .await
 }
 
 /// `bookstore inventory`: the inventory service and its outbox relay.
@@ -213,10 +186,7 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
         verifier(&args.verify)?,
         args.service_token.required()?,
     );
-    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(
-        &args.broker.required_url()?,
-        args.broker.topology()?,
-    ));
+    let bus = rabbit(&args.broker, args.broker.topology()?)?;
     let metrics = Metrics::new();
     let mut background = Background::new();
     background.relay(
@@ -229,17 +199,9 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
         inventory: Some(state),
         ..Services::default()
     };
-    run_http(
-        serve,
-        shop::api(services),
-        metrics,
-        vec![db],
-        None,
-        background.token(),
-    )
-    .await?;
-    background.stop().await;
-    Ok(())
+    background
+        .serve(serve, shop::api(services), metrics, vec![db], None)
+        .await
 }
 
 /// `bookstore orders`: the orders service and its outbox relay.
@@ -255,10 +217,7 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
         args.service_token.required()?,
         catalog_port,
     );
-    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(
-        &args.broker.required_url()?,
-        args.broker.topology()?,
-    ));
+    let bus = rabbit(&args.broker, args.broker.topology()?)?;
     let metrics = Metrics::new();
     let mut background = Background::new();
     background.relay(
@@ -271,17 +230,9 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
         orders: Some(state),
         ..Services::default()
     };
-    run_http(
-        serve,
-        shop::api(services),
-        metrics,
-        vec![db],
-        None,
-        background.token(),
-    )
-    .await?;
-    background.stop().await;
-    Ok(())
+    background
+        .serve(serve, shop::api(services), metrics, vec![db], None)
+        .await
 }
 
 /// `bookstore worker`: the order worker against RabbitMQ, with health and metrics endpoints.
@@ -316,17 +267,14 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         )
         .await;
     });
-    run_http(
-        serve,
-        axum::Router::new(),
-        metrics,
-        Vec::new(),
-        None,
-        background.token(),
-    )
-    .await?;
-    background.stop().await;
-    Ok(())
+    background
+        .serve(serve, axum::Router::new(), metrics, Vec::new(), None)
+        .await
+}
+
+/// The RabbitMQ bus of a split component.
+fn rabbit(broker: &BrokerArgs, topology: Topology) -> anyhow::Result<Arc<dyn Bus>> {
+    Ok(Arc::new(RabbitBus::new(&broker.required_url()?, topology)))
 }
 
 fn verifier(args: &VerifyArgs) -> anyhow::Result<Arc<TokenVerifier>> {

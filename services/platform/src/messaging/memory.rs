@@ -119,7 +119,7 @@ impl Bus for MemoryBus {
             };
             let (handler, queue, retry) = (handler.clone(), queue.clone(), spec.retry.clone());
             in_flight.spawn(async move {
-                let outcome = run_handler(handler, delivery.clone()).await;
+                let outcome = super::handle_in_trace(handler, delivery.clone()).await;
                 drop(permit);
                 settle(&queue, delivery, outcome, &retry).await;
             });
@@ -169,15 +169,6 @@ impl Bus for MemoryBus {
         let count = state.dead.len() as u64;
         state.dead.clear();
         Ok(count)
-    }
-}
-
-/// Runs the handler; a panic counts as a transient failure, as a crashed consumer would on a
-/// broker (the message is delivered again).
-async fn run_handler(handler: Arc<dyn Handler>, delivery: Delivery) -> Outcome {
-    match tokio::spawn(async move { handler.handle(&delivery).await }).await {
-        Ok(outcome) => outcome,
-        Err(err) => Outcome::Retry(format!("handler panicked: {err}")),
     }
 }
 

@@ -159,6 +159,17 @@ pub trait Bus: Send + Sync + 'static {
     /// confirm on RabbitMQ).
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError>;
 
+    /// Publishes several messages, in order, and returns how many from the start were taken (all,
+    /// unless one failed: those after it are not sent). Implementations may pipeline them.
+    async fn publish_all(&self, envelopes: &[Envelope]) -> Result<usize, BusError> {
+        for (sent, envelope) in envelopes.iter().enumerate() {
+            if let Err(err) = self.publish(envelope).await {
+                return if sent == 0 { Err(err) } else { Ok(sent) };
+            }
+        }
+        Ok(envelopes.len())
+    }
+
     /// Consumes for the topology's consumer `consumer` until `shutdown`, then lets in-flight
     /// messages finish. Survives broker outages by reconnecting with back-off.
     async fn consume(
@@ -180,6 +191,31 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Deletes every dead letter of a consumer.
     async fn purge_dead_letters(&self, consumer: &str) -> Result<u64, BusError>;
+}
+
+/// Runs a handler on one delivery inside the trace of the message's producer (so its logs and
+/// outgoing calls carry the same trace id), in a span naming the message. A panic counts as a
+/// transient failure, as a crashed consumer would on a broker: the message comes again.
+pub(crate) async fn handle_in_trace(handler: Arc<dyn Handler>, delivery: Delivery) -> Outcome {
+    use tracing::Instrument;
+    let trace_id = delivery
+        .envelope
+        .traceparent
+        .as_deref()
+        .and_then(crate::telemetry::trace_id_from_traceparent)
+        .unwrap_or_else(crate::telemetry::new_trace_id);
+    let span = tracing::info_span!(
+        "message",
+        kind = %delivery.envelope.kind,
+        message_id = %delivery.envelope.id,
+        attempt = delivery.attempt,
+        trace_id = %trace_id,
+    );
+    let run = async move { handler.handle(&delivery).await }.instrument(span);
+    match tokio::spawn(crate::telemetry::with_trace_id(trace_id, run)).await {
+        Ok(outcome) => outcome,
+        Err(err) => Outcome::Retry(format!("handler panicked: {err}")),
+    }
 }
 
 /// Publishes each consumer's dead-letter count as `dead_letter_messages{consumer}` every
