@@ -211,6 +211,12 @@ async fn main() {
         .filter(|o| !before.contains(o["id"].as_str().unwrap()))
         .collect();
     let (burst_ms, burst_span) = latencies(&burst_orders);
+    let retry = "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"retry\"}";
+    let retries = cluster.worker_metric("worker-a", retry).await
+        + cluster.worker_metric("worker-b", retry).await;
+    if retries > 0 {
+        eprintln!("worker log (last lines):\n{}", cluster.log("worker-a"));
+    }
     let completed = burst_orders
         .iter()
         .filter(|o| o["status"] == "completed")
@@ -245,6 +251,7 @@ async fn main() {
         percentile(&burst_ms, 0.5),
         percentile(&burst_ms, 0.99)
     );
+    println!("| messages retried by the workers (both phases) | {retries} |");
     println!("| pgbench simple-update (-N, 8 clients) | {tps:.0} tps |");
     println!(
         "| completed-order rate / pgbench tps | {:.1}% |",
