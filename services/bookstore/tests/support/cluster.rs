@@ -403,7 +403,12 @@ impl Cluster {
                 Some(json!({ "available": stock })),
             )
             .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{body}; inventory log: {}",
+            self.log("inventory")
+        );
         id
     }
 
