@@ -18,7 +18,7 @@ use catalog::search::GenreCount;
 use migration::MigratorTrait;
 use platform::auth::{KeyPair, Role, TokenSigner, TokenVerifier};
 use platform::money::Money;
-use platform::testing::{TestDatabase, TestServer};
+use platform::testing::{Reply, TestDatabase, TestServer};
 use reqwest::{Method, StatusCode, header};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -159,45 +159,6 @@ struct Facets {
     genres: Vec<GenreCount>,
 }
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
-}
-
-impl Reply {
-    /// Asserts a problem+json answer with `status` and `code`.
-    #[track_caller]
-    fn assert_problem(&self, status: StatusCode, code: &str) {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert!(
-            self.content_type.starts_with("application/problem+json"),
-            "content type {:?}",
-            self.content_type
-        );
-        assert_eq!(self.body["code"], code, "body: {}", self.body);
-        assert_eq!(self.body["status"], status.as_u16());
-        assert!(
-            self.body["type"].is_string() && self.body["title"].is_string(),
-            "body: {}",
-            self.body
-        );
-    }
-
-    /// The fields or parameters named in `errors`, in name order.
-    fn error_fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_object()
-            .map(|errors| errors.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    #[track_caller]
-    fn book(&self) -> BookView {
-        serde_json::from_value(self.body.clone()).unwrap()
-    }
-}
-
 struct Api {
     server: TestServer,
     conn: DatabaseConnection,
@@ -238,28 +199,9 @@ async fn start_seeded(db: &TestDatabase) -> Api {
 impl Api {
     /// Sends a request; whatever the request, the answer is never a server error.
     async fn send_raw(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes))
-            })
-        };
-        assert!(!status.is_server_error(), "server error {status}: {body}");
-        Reply {
-            status,
-            content_type,
-            body,
-        }
+        let reply = Reply::read(request.send().await.unwrap()).await;
+        reply.assert_no_server_error();
+        reply
     }
 
     /// POSTs `body` as JSON (with the admin's token) over a bare connection, reading the answer
@@ -368,7 +310,7 @@ impl Api {
     async fn create(&self, body: &Value) -> BookView {
         let reply = self.admin(Method::POST, "/api/v1/books", Some(body)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        reply.book()
+        reply.json::<BookView>()
     }
 
     async fn create_titled(&self, n: u32, title: &str, authors: &[&str]) -> BookView {
@@ -1008,7 +950,7 @@ platform::backend_tests! {
         assert_eq!(reply.status, StatusCode::OK);
         assert!(reply.content_type.starts_with("application/json"));
         assert_eq!(reply.body, serde_json::to_value(listed).unwrap());
-        let book = reply.book();
+        let book = reply.json::<BookView>();
         assert_eq!(
             (book.isbn, book.authors, book.genre),
             (entry.isbn13(), entry.authors, entry.genre)
@@ -1089,7 +1031,7 @@ platform::backend_tests! {
             (json!(0), json!(false))
         );
         assert!(body["cover_url"].is_null() && body["document_url"].is_null());
-        let created = reply.book();
+        let created = reply.json::<BookView>();
 
         let fetched = api.get(&book_path(&created.id)).await;
         assert_eq!(fetched.status, StatusCode::OK);
@@ -1202,7 +1144,7 @@ platform::backend_tests! {
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        let after = reply.book();
+        let after = reply.json::<BookView>();
         assert_eq!(
             (after.id.as_str(), after.title.as_str(), after.format),
             (before.id.as_str(), "There and Back Again", Format::Ebook)
@@ -1249,7 +1191,7 @@ platform::backend_tests! {
             )
             .await;
         reply.assert_problem(StatusCode::CONFLICT, "isbn_taken");
-        let unchanged = api.get(&book_path(&first.id)).await.book();
+        let unchanged = api.get(&book_path(&first.id)).await.json::<BookView>();
         assert_eq!(
             (unchanged.isbn.as_str(), unchanged.title.as_str()),
             (first.isbn.as_str(), first.title.as_str())
@@ -1370,7 +1312,7 @@ platform::backend_tests! {
                 .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
         }
         assert_eq!(api.total().await, 60);
-        assert_eq!(api.get(&book_path(&book.id)).await.book().title, book.title);
+        assert_eq!(api.get(&book_path(&book.id)).await.json::<BookView>().title, book.title);
         api.finish().await;
     }
 
@@ -1400,7 +1342,7 @@ platform::backend_tests! {
             }
         }
         assert_eq!(api.total().await, 60);
-        assert_eq!(api.get(&book_path(&book.id)).await.book().title, book.title);
+        assert_eq!(api.get(&book_path(&book.id)).await.json::<BookView>().title, book.title);
         api.finish().await;
     }
 
@@ -1523,7 +1465,7 @@ platform::backend_tests! {
         body["publisher"] = json!("Éditions Œuvre");
         body["description"] = json!("Zeile eins\nligne deux — 🎉");
         let created = api.create(&body).await;
-        let fetched = api.get(&book_path(&created.id)).await.book();
+        let fetched = api.get(&book_path(&created.id)).await.json::<BookView>();
         for book in [&created, &fetched] {
             assert_eq!(book.title, title);
             assert_eq!(book.authors, ["Достоевский", "Brontë"]);
@@ -1607,7 +1549,7 @@ platform::backend_tests! {
             .await;
         reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(reply.error_fields(), ["title"]);
-        assert_eq!(api.get(&book_path(&book.id)).await.book().title, book.title);
+        assert_eq!(api.get(&book_path(&book.id)).await.json::<BookView>().title, book.title);
         assert_eq!(api.total().await, 60);
         api.finish().await;
     }

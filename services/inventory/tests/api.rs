@@ -12,40 +12,18 @@ use std::time::Duration;
 use migration::MigratorTrait;
 use platform::auth::{KeyPair, Role, ServiceToken, TokenSigner, TokenVerifier};
 use platform::events::StockChanged;
-use platform::testing::{TestDatabase, TestServer};
+use platform::testing::{Reply, TestDatabase, TestServer};
 use reqwest::{Method, StatusCode, header};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
+/// The reservation answers of these tests.
+trait ReservationReply {
+    fn reservation(&self) -> &Value;
 }
 
-impl Reply {
-    /// Asserts a problem+json answer with `status` and `code`.
-    #[track_caller]
-    fn assert_problem(&self, status: StatusCode, code: &str) {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert!(
-            self.content_type.starts_with("application/problem+json"),
-            "content type {:?}",
-            self.content_type
-        );
-        assert_eq!(self.body["code"], code, "body: {}", self.body);
-        assert_eq!(self.body["status"], status.as_u16());
-    }
-
-    /// The fields named in `errors`, in name order.
-    fn error_fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_object()
-            .map(|errors| errors.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
+impl ReservationReply for Reply {
     /// Asserts a 200 reservation answer and returns it.
     #[track_caller]
     fn reservation(&self) -> &Value {
@@ -64,27 +42,9 @@ impl Reply {
 
 /// A request's answer, read whatever it is; never a server error.
 async fn read(request: reqwest::RequestBuilder) -> Reply {
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = response.bytes().await.unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes)))
-    };
-    assert!(!status.is_server_error(), "server error {status}: {body}");
-    Reply {
-        status,
-        content_type,
-        body,
-    }
+    let reply = Reply::read(request.send().await.unwrap()).await;
+    reply.assert_no_server_error();
+    reply
 }
 
 struct Api {

@@ -21,7 +21,7 @@ use platform::auth::{
     KeyPair, Role, SERVICE_TOKEN_HEADER, ServiceToken, TokenSigner, TokenVerifier,
 };
 use platform::money::Money;
-use platform::testing::{TestDatabase, TestServer};
+use platform::testing::{Reply, TestDatabase, TestServer};
 use reqwest::{Method, StatusCode, header};
 use sea_orm::sea_query::{Alias, Order, Query};
 use sea_orm::{
@@ -89,45 +89,6 @@ fn lines(pairs: &[(usize, i64)]) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The service under test and its answers.
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
-}
-
-impl Reply {
-    #[track_caller]
-    fn assert_problem(&self, status: StatusCode, code: &str) {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert!(
-            self.content_type.starts_with("application/problem+json"),
-            "content type {:?}: {}",
-            self.content_type,
-            self.body
-        );
-        assert_eq!(self.body["code"], code, "body: {}", self.body);
-        assert_eq!(self.body["status"], status.as_u16());
-    }
-
-    /// The fields named in a problem's `errors`, in name order.
-    fn error_fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_object()
-            .map(|errors| errors.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    #[track_caller]
-    fn order(&self) -> OrderView {
-        serde_json::from_value(self.body.clone())
-            .unwrap_or_else(|err| panic!("{}: not an order ({err}): {}", self.status, self.body))
-    }
-
-    fn id(&self) -> String {
-        self.body["id"].as_str().unwrap_or_default().to_owned()
-    }
-}
-
 struct Api {
     server: TestServer,
     conn: DatabaseConnection,
@@ -180,38 +141,13 @@ struct OutboxRow {
 impl Api {
     /// Sends a request and reads the answer, which may be a server error.
     async fn send_allowing_5xx(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes))
-            })
-        };
-        Reply {
-            status,
-            content_type,
-            body,
-        }
+        Reply::read(request.send().await.unwrap()).await
     }
 
     /// Sends a request; whatever the request, the answer is never a server error.
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let reply = self.send_allowing_5xx(request).await;
-        assert!(
-            !reply.status.is_server_error(),
-            "server error {}: {}",
-            reply.status,
-            reply.body
-        );
+        reply.assert_no_server_error();
         reply
     }
 
@@ -260,7 +196,7 @@ impl Api {
     async fn order(&self, token: &str, pairs: &[(usize, i64)]) -> OrderView {
         let reply = self.place(token, &lines(pairs)).await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-        reply.order()
+        reply.json::<OrderView>()
     }
 
     async fn cancel(&self, token: &str, id: &str) -> Reply {
@@ -370,7 +306,7 @@ platform::backend_tests! {
         let reply = api.place(&api.alice, &lines(&[(3, 2), (7, 1)])).await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
         assert!(reply.content_type.starts_with("application/json"));
-        let order = reply.order();
+        let order = reply.json::<OrderView>();
         assert_eq!(order.user_id, ALICE);
         assert_eq!(serde_json::to_value(order.status).unwrap(), "pending");
         assert_eq!(order.reason, None);
@@ -545,17 +481,17 @@ platform::backend_tests! {
         // The same lines in another order are the same request.
         let reordered = api.place_with_key(&api.alice, "checkout-42", &lines(&[(2, 1), (1, 2)])).await;
         assert_eq!(reordered.status, StatusCode::ACCEPTED);
-        assert_eq!(reordered.id(), first.id());
+        assert_eq!(reordered.json::<OrderView>().id, first.json::<OrderView>().id);
         assert_eq!(api.orders_stored().await, 1);
         assert_eq!(api.outbox().await.len(), 2, "a repeat announces nothing");
         // Keys are opaque: one differing only in case is another key, on every backend.
         let shouting = api.place_with_key(&api.alice, "CHECKOUT-42", &body).await;
-        assert_ne!(shouting.id(), first.id());
+        assert_ne!(shouting.json::<OrderView>().id, first.json::<OrderView>().id);
         // Another key, or none, is another order.
         let other = api.place_with_key(&api.alice, "checkout-43", &body).await;
-        assert_ne!(other.id(), first.id());
+        assert_ne!(other.json::<OrderView>().id, first.json::<OrderView>().id);
         let unkeyed = api.place(&api.alice, &body).await;
-        assert_ne!(unkeyed.id(), first.id());
+        assert_ne!(unkeyed.json::<OrderView>().id, first.json::<OrderView>().id);
         assert_eq!(api.orders_stored().await, 4);
         api.finish().await;
     }
@@ -602,9 +538,9 @@ platform::backend_tests! {
         let bobs = api.place_with_key(&api.bob, "shared-key", &body).await;
         assert_eq!(alices.status, StatusCode::ACCEPTED);
         assert_eq!(bobs.status, StatusCode::ACCEPTED);
-        assert_ne!(alices.id(), bobs.id());
-        assert_eq!(alices.order().user_id, ALICE);
-        assert_eq!(bobs.order().user_id, BOB);
+        assert_ne!(alices.json::<OrderView>().id, bobs.json::<OrderView>().id);
+        assert_eq!(alices.json::<OrderView>().user_id, ALICE);
+        assert_eq!(bobs.json::<OrderView>().user_id, BOB);
         // Bob's key with other lines is his own business, not a conflict with Alice's.
         let bobs_other = api.place_with_key(&api.bob, "other", &lines(&[(2, 1)])).await;
         assert_eq!(bobs_other.status, StatusCode::ACCEPTED);
@@ -650,7 +586,7 @@ platform::backend_tests! {
         // Bob's order is untouched and still his.
         let reply = api.get(&format!("/api/v1/orders/{}", bobs.id), &api.bob).await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert_eq!(reply.order(), bobs);
+        assert_eq!(reply.json::<OrderView>(), bobs);
         // Alice's list is her orders only, whatever she filters on.
         let list = api.get("/api/v1/orders", &api.alice).await;
         assert_eq!(list.status, StatusCode::OK);
@@ -675,7 +611,7 @@ platform::backend_tests! {
         for order in [&a1, &b1] {
             let reply = api.get(&format!("/api/v1/orders/{}", order.id), &api.admin).await;
             assert_eq!(reply.status, StatusCode::OK);
-            assert_eq!(reply.order().id, order.id);
+            assert_eq!(reply.json::<OrderView>().id, order.id);
             let status = api.get(&format!("/api/v1/orders/{}/status", order.id), &api.admin).await;
             assert_eq!(status.status, StatusCode::OK);
         }
@@ -728,17 +664,17 @@ platform::backend_tests! {
         let pending = |n: usize| format!("/api/v1/orders/pending?book_id={}", book_id(n));
         let reply = api.get(&pending(1), &api.alice).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        assert_eq!(reply.order(), newer);
+        assert_eq!(reply.json::<OrderView>(), newer);
         // Once the newer one is completed, the older one is the pending one; then none is.
         api.service_status(&newer.id, &json!({ "status": "completed" })).await;
-        assert_eq!(api.get(&pending(1), &api.alice).await.order().id, older.id);
+        assert_eq!(api.get(&pending(1), &api.alice).await.json::<OrderView>().id, older.id);
         api.get(&pending(2), &api.alice).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
         api.cancel(&api.alice, &older.id).await;
         api.get(&pending(1), &api.alice).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
         // Another user's pending order is not the caller's, admin or not.
         api.get(&pending(3), &api.alice).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
         api.get(&pending(3), &api.admin).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
-        assert_eq!(api.get(&pending(3), &api.bob).await.order().id, bobs.id);
+        assert_eq!(api.get(&pending(3), &api.bob).await.json::<OrderView>().id, bobs.id);
         api.get(&pending(0), &api.alice).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
         // The book is required, and nothing else is accepted.
         for path in ["/api/v1/orders/pending", "/api/v1/orders/pending?book_id=", "/api/v1/orders/pending?book=1"] {
@@ -757,7 +693,7 @@ platform::backend_tests! {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert_eq!(reply.body["status"], "cancelled");
         assert_eq!(reply.body["reason"], Value::Null);
-        assert!(reply.order().updated_at > order.updated_at);
+        assert!(reply.json::<OrderView>().updated_at > order.updated_at);
         let again = api.cancel(&api.alice, &order.id).await;
         assert_eq!(again.status, StatusCode::OK);
         assert_eq!(again.body, reply.body, "repeating a cancel changes nothing");
@@ -793,7 +729,7 @@ platform::backend_tests! {
         let reply = api.service_status(&good.id, &json!({ "status": "completed" })).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert_eq!(reply.body["status"], "completed");
-        assert_eq!(reply.order().lines, good.lines);
+        assert_eq!(reply.json::<OrderView>().lines, good.lines);
         // A failure needs a reason of at most 64 characters; other statuses take none.
         for body in [
             json!({ "status": "failed" }),

@@ -344,3 +344,92 @@ async fn answer_unavailable(mut client: tokio::net::TcpStream) {
     let _ = client.write_all(response.as_bytes()).await;
     let _ = client.shutdown().await;
 }
+
+/// An HTTP answer as the API tests read it: status, content type and JSON body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub content_type: String,
+    /// The JSON body; `Null` when empty.
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    /// Reads an answer, whatever its status; a body that is not JSON fails the test.
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response
+            .bytes()
+            .await
+            .unwrap_or_else(|err| panic!("{status}: cannot read the body: {err}"));
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        Self {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    /// Fails the test on a server error: no request, however bad, may cause one.
+    #[track_caller]
+    pub fn assert_no_server_error(&self) {
+        assert!(
+            !self.status.is_server_error(),
+            "server error {}: {}",
+            self.status,
+            self.body
+        );
+    }
+
+    /// Asserts a problem+json answer with `status` and `code`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: reqwest::StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert!(
+            self.content_type.starts_with("application/problem+json"),
+            "content type {:?}: {}",
+            self.content_type,
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status.as_u16());
+        assert!(
+            self.body["type"].is_string() && self.body["title"].is_string(),
+            "body: {}",
+            self.body
+        );
+    }
+
+    /// The fields or parameters a problem names in `errors`, in name order.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_object()
+            .map(|errors| errors.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The body as `T`.
+    #[track_caller]
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.body.clone()).unwrap_or_else(|err| {
+            panic!(
+                "{}: not a {} ({err}): {}",
+                self.status,
+                std::any::type_name::<T>(),
+                self.body
+            )
+        })
+    }
+}
