@@ -41,6 +41,8 @@ pub enum Command {
     Orders(OrdersArgs),
     /// The order worker alone (reserves stock and settles orders from RabbitMQ).
     Worker(WorkerArgs),
+    /// The notification gateway alone (Socket.IO at /socket.io, status changes from RabbitMQ).
+    Notifications(NotificationsArgs),
     /// Apply, roll back or list schema migrations.
     Migrate {
         #[command(subcommand)]
@@ -431,6 +433,16 @@ pub struct OrdersArgs {
     /// Base URL of the catalogue service, where order lines are checked and priced.
     #[arg(long, env = "BOOKSTORE_CATALOG_URL")]
     pub catalog_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NotificationsArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 }
 
 /// The service token that internal calls carry.

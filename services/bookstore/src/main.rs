@@ -24,6 +24,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Inventory(args)) => commands::inventory(args).await,
         Some(Command::Orders(args)) => commands::orders(args).await,
         Some(Command::Worker(args)) => commands::worker(args).await,
+        Some(Command::Notifications(args)) => commands::notifications(args).await,
         Some(Command::Migrate { action, database }) => commands::migrate(action, database).await,
         Some(Command::Admin { action }) => commands::admin(action).await,
         Some(Command::Openapi) => commands::openapi(),

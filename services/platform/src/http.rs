@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use crate::error::{ApiError, ErrorCode, problem_response};
 use crate::metrics::{Metrics, track_http};
+use crate::readiness::Gate;
 use crate::shutdown::Draining;
 use crate::telemetry;
 
@@ -33,6 +34,8 @@ pub struct HttpContext {
     pub draining: Draining,
     /// Databases `/readyz` pings.
     pub databases: Vec<DatabaseConnection>,
+    /// Other conditions `/readyz` requires, such as a live subscription.
+    pub gates: Vec<Gate>,
     pub cors_origins: Vec<HeaderValue>,
     pub request_timeout: Duration,
 }
@@ -43,6 +46,7 @@ impl HttpContext {
             metrics,
             draining: Draining::default(),
             databases,
+            gates: Vec::new(),
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
         }
@@ -120,6 +124,13 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
             )
                 .into_response();
         }
+    }
+    if let Some(gate) = ctx.gates.iter().find(|gate| !gate.is_open()) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "unavailable", "failing": gate.name() })),
+        )
+            .into_response();
     }
     axum::Json(serde_json::json!({ "status": "ready" })).into_response()
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod pagination;
+pub mod readiness;
 pub mod shutdown;
 pub mod telemetry;
 pub mod testing;

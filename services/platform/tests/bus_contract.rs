@@ -15,6 +15,7 @@ use platform::messaging::topology::Topology;
 use platform::messaging::{
     Bus, BusError, ConsumerSpec, Delivery, Envelope, Handler, Outcome, RetryPolicy,
 };
+use platform::readiness::Gate;
 use platform::shutdown::{ShutdownTrigger, shutdown_pair};
 
 const ORDERS: &str = "orders-test";
@@ -99,6 +100,21 @@ impl Harness {
             bus.consume(&consumer, handler, token).await
         }));
         self.triggers.push(trigger);
+    }
+
+    /// Starts a subscription and returns its readiness gate.
+    fn subscribe(&mut self, bindings: &[&str], handler: Arc<dyn Handler>) -> Gate {
+        let (trigger, token) = shutdown_pair();
+        let bus = self.bus.clone();
+        let bindings: Vec<String> = bindings.iter().map(|b| (*b).to_owned()).collect();
+        let live = Gate::new("subscription");
+        let gate = live.clone();
+        self.consumers.push(tokio::spawn(async move {
+            bus.subscribe("live-test", &bindings, handler, gate, token)
+                .await
+        }));
+        self.triggers.push(trigger);
+        live
     }
 
     async fn stop(self) {
@@ -347,6 +363,55 @@ bus_tests! {
         bodies.dedup();
         assert_eq!(bodies.len(), 40);
         assert_eq!(first.count() + second.count(), 40, "a message was handled twice");
+        h.stop().await;
+    }
+
+    every_subscription_gets_its_own_copy_of_each_matching_message_in_order(kind) {
+        let mut h = harness(kind).await;
+        let durable = Recorder::new(|_| Outcome::Ack);
+        h.consume(AUDIT, durable.clone());
+        let (first, second) = (Recorder::new(|_| Outcome::Ack), Recorder::new(|_| Outcome::Ack));
+        let gates = [h.subscribe(&["order.status_changed"], first.clone()), h.subscribe(&["order.status_changed"], second.clone())];
+        eventually("both subscriptions are live", async || gates.iter().all(Gate::is_open)).await;
+        h.bus.publish(&message("order.placed", "not for subscribers")).await.unwrap();
+        for i in 0..20 {
+            h.bus.publish(&message("order.status_changed", &i.to_string())).await.unwrap();
+        }
+        eventually("both subscriptions have every status change", async || first.count() == 20 && second.count() == 20).await;
+        let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        for recorder in [&first, &second] {
+            assert_eq!(recorder.seen().iter().map(|(d, _)| body(d)).collect::<Vec<_>>(), expected, "in publishing order, nothing else");
+        }
+        // Subscriptions take copies: the durable consumer still gets every message.
+        eventually("the durable consumer has all 21", async || durable.count() == 21).await;
+        h.stop().await;
+    }
+
+    a_subscription_drops_what_its_handler_refuses_and_goes_on(kind) {
+        let mut h = harness(kind).await;
+        let live = Recorder::new(|d| if body(d) == "bad" { Outcome::Retry("cannot push now".into()) } else { Outcome::Ack });
+        let gate = h.subscribe(&["order.#"], live.clone());
+        eventually("the subscription is live", async || gate.is_open()).await;
+        h.bus.publish(&message("order.status_changed", "bad")).await.unwrap();
+        h.bus.publish(&message("order.status_changed", "good")).await.unwrap();
+        eventually("the good message arrives", async || live.seen().iter().any(|(d, _)| body(d) == "good")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(live.count(), 2, "a refused message is not retried");
+        h.stop().await;
+    }
+
+    a_stopped_subscription_closes_its_gate_and_receives_nothing_more(kind) {
+        let mut h = harness(kind).await;
+        let live = Recorder::new(|_| Outcome::Ack);
+        let gate = h.subscribe(&["order.#"], live.clone());
+        eventually("the subscription is live", async || gate.is_open()).await;
+        h.triggers.pop().unwrap().trigger();
+        let task = h.consumers.pop().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+        assert!(!gate.is_open());
+        h.bus.publish(&message("order.status_changed", "too late")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(live.count(), 0);
         h.stop().await;
     }
 

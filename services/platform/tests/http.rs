@@ -183,6 +183,26 @@ async fn cors_answers_listed_origins_only() {
 }
 
 #[tokio::test]
+async fn readiness_waits_for_every_gate_and_names_the_closed_one() {
+    let gate = platform::readiness::Gate::new("subscription");
+    let mut ctx = context();
+    ctx.gates.push(gate.clone());
+    let app = start(ctx, Duration::ZERO).await;
+    let readyz = async || {
+        let response = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
+        let status = response.status();
+        (status, response.json::<serde_json::Value>().await.unwrap())
+    };
+    let (status, body) = readyz().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["failing"], "subscription");
+    gate.open();
+    assert_eq!(readyz().await.0, StatusCode::OK);
+    gate.close();
+    assert_eq!(readyz().await.0, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
 async fn readiness_reports_an_unreachable_database() {
     let db = platform::db::connect("sqlite::memory:", 1).await.unwrap();
     let ctx = HttpContext::new(Metrics::new(), vec![db.clone()]);

@@ -36,6 +36,16 @@ impl Bus for RecordingBus {
     ) -> Result<(), BusError> {
         unreachable!("the outbox never consumes")
     }
+    async fn subscribe(
+        &self,
+        _: &str,
+        _: &[String],
+        _: Arc<dyn Handler>,
+        _: platform::readiness::Gate,
+        _: ShutdownToken,
+    ) -> Result<(), BusError> {
+        unreachable!("the outbox never subscribes")
+    }
     async fn dead_letters(&self, _: &str, _: usize) -> Result<Vec<DeadLetter>, BusError> {
         unreachable!("the outbox never reads dead letters")
     }

@@ -9,17 +9,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
+use platform::auth::TokenVerifier;
 use platform::config::{DatabaseArgs, ServeSettings};
 use platform::http::HttpContext;
+use platform::messaging::topology::NOTIFICATIONS;
 use platform::messaging::{Bus, Handler};
 use platform::metrics::Metrics;
 use platform::outbox::{Outbox, OutboxMetrics};
+use platform::readiness::Gate;
 use platform::shutdown::{ShutdownToken, ShutdownTrigger, shutdown_pair};
 use sea_orm::DatabaseConnection;
+use socketioxide::layer::SocketIoLayer;
 use tokio::task::JoinSet;
 
 pub use admin::{admin, dlq, migrate, openapi};
-pub use serve::{all, catalog, inventory, orders, users, worker};
+pub use serve::{all, catalog, inventory, notifications, orders, users, worker};
 
 fn api_error(err: platform::ApiError) -> anyhow::Error {
     let mut message = err.to_string();
@@ -56,12 +60,20 @@ async fn require_current_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
     }
 }
 
-/// The background tasks of a process (consumers, relays) and the shutdown they share. SIGTERM or
-/// Ctrl-C triggers it.
+/// The background tasks of a process (consumers, relays, the notification gateway's
+/// subscription) and the shutdown they share. SIGTERM or Ctrl-C triggers it.
 struct Background {
     trigger: ShutdownTrigger,
     token: ShutdownToken,
     tasks: JoinSet<()>,
+    realtime: Option<Realtime>,
+}
+
+/// The notification gateway as the HTTP server needs it: the Socket.IO layer in front of the
+/// routes, and the gate that keeps the process unready while its subscription is down.
+struct Realtime {
+    layer: SocketIoLayer,
+    live: Gate,
 }
 
 impl Background {
@@ -76,6 +88,7 @@ impl Background {
             trigger,
             token,
             tasks: JoinSet::new(),
+            realtime: None,
         }
     }
 
@@ -97,6 +110,36 @@ impl Background {
         });
     }
 
+    /// Runs the notification gateway: Socket.IO on the process's port, fed by a subscription of
+    /// its own to status changes; sockets are closed at shutdown.
+    fn notifications(
+        &mut self,
+        bus: Arc<dyn Bus>,
+        verifier: Arc<TokenVerifier>,
+        metrics: &Metrics,
+    ) {
+        let (layer, gateway) = notifications::Gateway::new(verifier, metrics);
+        let live = Gate::new("subscription");
+        let (handler, gate, token) = (gateway.clone(), live.clone(), self.token());
+        self.spawn(async move {
+            let bindings = notifications::Gateway::bindings();
+            if let Err(err) = bus
+                .subscribe(NOTIFICATIONS, &bindings, Arc::new(handler), gate, token)
+                .await
+            {
+                tracing::error!(error = %err, "Notification subscription stopped.");
+            }
+        });
+        let (sweeper, token) = (gateway.clone(), self.token());
+        self.spawn(async move { sweeper.expire_sessions(token).await });
+        let mut token = self.token();
+        self.spawn(async move {
+            token.cancelled().await;
+            gateway.close().await;
+        });
+        self.realtime = Some(Realtime { layer, live });
+    }
+
     /// Publishes an outbox until shutdown.
     fn relay(
         &mut self,
@@ -113,14 +156,24 @@ impl Background {
     /// consumers finish the messages they hold while requests drain, and a call a consumer can no
     /// longer make is retried (after a restart, for the in-process bus: see `bookstore all`).
     async fn serve(
-        self,
+        mut self,
         serve: ServeSettings,
         api: axum::Router,
         metrics: Metrics,
         databases: Vec<DatabaseConnection>,
         banner: Option<String>,
     ) -> anyhow::Result<()> {
-        run_http(serve, api, metrics, databases, banner, self.token()).await?;
+        let realtime = self.realtime.take();
+        run_http(
+            serve,
+            api,
+            metrics,
+            databases,
+            realtime,
+            banner,
+            self.token(),
+        )
+        .await?;
         self.stop().await;
         Ok(())
     }
@@ -144,13 +197,21 @@ async fn run_http(
     api: axum::Router,
     metrics: Metrics,
     databases: Vec<DatabaseConnection>,
+    realtime: Option<Realtime>,
     banner: Option<String>,
     mut shutdown: ShutdownToken,
 ) -> anyhow::Result<()> {
     let mut ctx = HttpContext::new(metrics, databases);
     ctx.cors_origins = serve.cors_origins.clone();
     ctx.request_timeout = serve.request_timeout;
+    ctx.gates.extend(realtime.as_ref().map(|r| r.live.clone()));
     let app = platform::http::finish(api, &ctx);
+    // Socket.IO sits in front of the REST middleware: its long-polls and upgrades must not be
+    // cut by the request timeout, and it answers in its own protocol, not problem+json.
+    let app = match realtime {
+        Some(realtime) => app.layer(realtime.layer),
+        None => app,
+    };
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .with_context(|| format!("cannot listen on {} (BOOKSTORE_LISTEN)", serve.listen))?;

@@ -20,8 +20,8 @@ use super::admin::seed_sample;
 use super::{Background, api_error, connect, require_current_schema};
 use crate::adapters::LocalCatalog;
 use crate::cli::{
-    self, AllArgs, BrokerArgs, CatalogArgs, InventoryArgs, OrdersArgs, UsersArgs, VerifyArgs,
-    WorkerArgs, WorkerTuning,
+    self, AllArgs, BrokerArgs, CatalogArgs, InventoryArgs, NotificationsArgs, OrdersArgs,
+    UsersArgs, VerifyArgs, WorkerArgs, WorkerTuning,
 };
 use crate::keys;
 use crate::shop::{self, Services};
@@ -102,7 +102,8 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         CATALOG_STOCK,
         Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
     );
-    start_worker(&mut background, bus, worker_config, &metrics)?;
+    start_worker(&mut background, bus.clone(), worker_config, &metrics)?;
+    background.notifications(bus, verifier.clone(), &metrics);
 
     let services = Services {
         users: Some(users::UsersState::new(db.clone(), &keys, users_config)?),
@@ -232,6 +233,19 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     };
     background
         .serve(serve, shop::api(services), metrics, vec![db], None)
+        .await
+}
+
+/// `bookstore notifications`: the Socket.IO gateway, fed from RabbitMQ through a queue of its own.
+pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let verifier = verifier(&args.verify)?;
+    let bus = rabbit(&args.broker, args.broker.topology()?)?;
+    let metrics = Metrics::new();
+    let mut background = Background::new();
+    background.notifications(bus, verifier, &metrics);
+    background
+        .serve(serve, axum::Router::new(), metrics, Vec::new(), None)
         .await
 }
 

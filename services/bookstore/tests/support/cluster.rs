@@ -261,6 +261,33 @@ impl Cluster {
             .await;
     }
 
+    /// Starts a notification gateway as process `name` and returns its base URL.
+    pub async fn spawn_gateway(&mut self, name: &'static str) -> String {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let extra = vec![("BOOKSTORE_LISTEN".to_owned(), format!("127.0.0.1:{port}"))];
+        self.urls.insert(name, base.clone());
+        self.launch(name, &["notifications".to_owned()], extra, &base)
+            .await;
+        base
+    }
+
+    /// An access token signed with the shop's key, as the users service would issue it, valid
+    /// for `ttl`.
+    pub fn token(&self, user_id: &str, role: platform::auth::Role, ttl: Duration) -> String {
+        let pem = std::fs::read_to_string(self.dir.join("jwt.pem")).unwrap();
+        let signer =
+            platform::auth::TokenSigner::new(&KeyPair::from_pem(&pem).unwrap(), ttl).unwrap();
+        signer.sign(user_id, role).unwrap()
+    }
+
+    /// The id of the account a token belongs to.
+    pub async fn user_id(&self, token: &str) -> String {
+        let (status, body) = self.get("users", "/api/v1/users/me", Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn launch(
         &mut self,
         name: &str,

@@ -5,11 +5,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::topology::Topology;
 use super::{Bus, BusError, DeadLetter, Delivery, Envelope, Handler, Outcome};
+use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
 
 /// An in-process bus over a topology.
@@ -17,6 +18,13 @@ use crate::shutdown::ShutdownToken;
 pub struct MemoryBus {
     topology: Arc<Topology>,
     queues: Arc<HashMap<String, Arc<Queue>>>,
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
+}
+
+/// A running subscription: what it is bound to and where its copies go.
+struct Subscriber {
+    bindings: Vec<String>,
+    sender: mpsc::UnboundedSender<Envelope>,
 }
 
 #[derive(Default)]
@@ -64,7 +72,14 @@ impl MemoryBus {
         Self {
             topology: Arc::new(topology),
             queues: Arc::new(queues),
+            subscribers: Arc::default(),
         }
+    }
+
+    fn subscribers(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn queue(&self, consumer: &str) -> Result<Arc<Queue>, BusError> {
@@ -91,6 +106,45 @@ impl Bus for MemoryBus {
             self.queue(&consumer.name)?
                 .push(first_delivery(envelope.clone()));
         }
+        // Subscriptions that ended have dropped their receivers; forget them here.
+        self.subscribers().retain(|subscriber| {
+            let wanted = subscriber
+                .bindings
+                .iter()
+                .any(|pattern| super::topic_matches(pattern, &envelope.kind));
+            !subscriber.sender.is_closed()
+                && (!wanted || subscriber.sender.send(envelope.clone()).is_ok())
+        });
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        name: &str,
+        bindings: &[String],
+        handler: Arc<dyn Handler>,
+        live: Gate,
+        mut shutdown: ShutdownToken,
+    ) -> Result<(), BusError> {
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        self.subscribers().push(Subscriber {
+            bindings: bindings.to_vec(),
+            sender,
+        });
+        live.open();
+        loop {
+            let envelope = tokio::select! {
+                () = shutdown.cancelled() => break,
+                envelope = receiver.recv() => match envelope {
+                    Some(envelope) => envelope,
+                    None => break,
+                },
+            };
+            let outcome =
+                super::handle_in_trace(handler.clone(), first_delivery(envelope.clone())).await;
+            super::log_dropped(name, &envelope, &outcome);
+        }
+        live.close();
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
 
 /// A message with the metadata every consumer relies on.
@@ -179,6 +180,21 @@ pub trait Bus: Send + Sync + 'static {
         shutdown: ShutdownToken,
     ) -> Result<(), BusError>;
 
+    /// Receives every message matching `bindings` published while it runs, through a queue of
+    /// its own that ends with it: each caller (each replica of a process) gets its own copy,
+    /// which is how live notifications reach every gateway. No retries and no dead letters: a
+    /// message its handler does not ack is dropped, and nothing published while the
+    /// subscription is down (broker outage, restart) is received later. `live` is open while
+    /// messages can arrive. Reconnects with back-off until `shutdown`.
+    async fn subscribe(
+        &self,
+        name: &str,
+        bindings: &[String],
+        handler: Arc<dyn Handler>,
+        live: Gate,
+        shutdown: ShutdownToken,
+    ) -> Result<(), BusError>;
+
     /// Up to `limit` dead letters of a consumer, oldest first, left in place.
     async fn dead_letters(&self, consumer: &str, limit: usize)
     -> Result<Vec<DeadLetter>, BusError>;
@@ -215,6 +231,14 @@ pub(crate) async fn handle_in_trace(handler: Arc<dyn Handler>, delivery: Deliver
     match tokio::spawn(crate::telemetry::with_trace_id(trace_id, run)).await {
         Ok(outcome) => outcome,
         Err(err) => Outcome::Retry(format!("handler panicked: {err}")),
+    }
+}
+
+/// Logs what a subscription's handler did not ack: subscriptions have no retries, so the
+/// message is dropped.
+pub(crate) fn log_dropped(subscription: &str, envelope: &Envelope, outcome: &Outcome) {
+    if let Outcome::Retry(error) | Outcome::Reject(error) = outcome {
+        tracing::warn!(subscription, message_id = %envelope.id, kind = %envelope.kind, error = %error, "Subscription dropped a message its handler did not accept.");
     }
 }
 

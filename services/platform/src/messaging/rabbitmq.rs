@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use super::topology::{DELIVERY_LIMIT, Topology};
 use super::{Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, Outcome};
+use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
 
 const H_SCHEMA_VERSION: &str = "schema-version";
@@ -29,6 +30,9 @@ const H_ATTEMPT: &str = "x-attempt";
 const H_FIRST_FAILURE: &str = "x-first-failure-at";
 const H_LAST_ERROR: &str = "x-last-error";
 const H_ERROR: &str = "x-error";
+
+/// Messages a subscription holds unacknowledged; they are handled one at a time, in order.
+const SUBSCRIPTION_PREFETCH: u16 = 64;
 
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -256,6 +260,91 @@ impl RabbitBus {
         result
     }
 
+    /// One subscription session: a queue of its own (exclusive, so it goes with the connection),
+    /// bound to the events exchange, consumed in order until shutdown (Ok) or a lost connection
+    /// (Err).
+    async fn subscribe_once(
+        &self,
+        name: &str,
+        bindings: &[String],
+        handler: &Arc<dyn Handler>,
+        live: &Gate,
+        shutdown: &mut ShutdownToken,
+    ) -> Result<(), BusError> {
+        let channel = self.channel().await?;
+        let queue = self.0.topology.replica_queue(name);
+        let exclusive = QueueDeclareOptions {
+            exclusive: true,
+            auto_delete: true,
+            ..Default::default()
+        };
+        channel
+            .queue_declare(queue.as_str().into(), exclusive, FieldTable::default())
+            .await
+            .map_err(unavailable)?;
+        for binding in bindings {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    self.0.topology.events_exchange().into(),
+                    binding.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        channel
+            .basic_qos(SUBSCRIPTION_PREFETCH, BasicQosOptions::default())
+            .await
+            .map_err(unavailable)?;
+        let mut consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                queue.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        live.open();
+        let result = loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => break Ok(()),
+                next = consumer.next() => next,
+            };
+            let raw = match next {
+                Some(Ok(raw)) => raw,
+                Some(Err(err)) => break Err(unavailable(err)),
+                None => {
+                    break Err(BusError::Unavailable(
+                        "the broker cancelled the subscription".into(),
+                    ));
+                }
+            };
+            match read_delivery(&raw) {
+                Ok(delivery) => {
+                    let envelope = delivery.envelope.clone();
+                    let outcome = super::handle_in_trace(handler.clone(), delivery).await;
+                    super::log_dropped(name, &envelope, &outcome);
+                }
+                Err(err) => {
+                    tracing::warn!(subscription = name, error = %err, "Subscription dropped a malformed message.");
+                }
+            }
+            if let Err(err) = raw.ack(BasicAckOptions::default()).await {
+                break Err(unavailable(err));
+            }
+        };
+        live.close();
+        // Closing the channel ends the consumer; the queue itself goes with the connection.
+        let _ = channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+        let _ = channel.close(200, "subscription stopped".into()).await;
+        result
+    }
+
     /// Handles one delivery and settles it: ack, retry through a delay queue, or dead-letter.
     async fn process(
         &self,
@@ -440,6 +529,33 @@ impl Bus for RabbitBus {
                 Ok(()) => return Ok(()),
                 Err(err) => {
                     tracing::warn!(consumer = %spec.name, error = %err, retry_in_ms = backoff.as_millis() as u64, "Consumer lost the broker; reconnecting.");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn subscribe(
+        &self,
+        name: &str,
+        bindings: &[String],
+        handler: Arc<dyn Handler>,
+        live: Gate,
+        mut shutdown: ShutdownToken,
+    ) -> Result<(), BusError> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self
+                .subscribe_once(name, bindings, &handler, &live, &mut shutdown)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    tracing::warn!(subscription = name, error = %err, retry_in_ms = backoff.as_millis() as u64, "Subscription lost the broker; reconnecting.");
                     tokio::select! {
                         () = shutdown.cancelled() => return Ok(()),
                         () = tokio::time::sleep(backoff) => {}

@@ -25,6 +25,9 @@ pub const ORDER_STATUS_WORKER: &str = "worker.order-status";
 /// The catalogue's availability read model, fed by inventory.
 pub const CATALOG_STOCK: &str = "catalog.stock-changed";
 
+/// The notification gateway's subscription to status changes; each replica has its own queue.
+pub const NOTIFICATIONS: &str = "notifications";
+
 impl Topology {
     /// The bookstore's durable consumers.
     pub fn standard(namespace: &str) -> Self {
@@ -53,6 +56,15 @@ impl Topology {
 
     pub fn queue(&self, consumer: &str) -> String {
         format!("{}{consumer}", self.namespace)
+    }
+
+    /// A new name for one replica's subscription queue, unique across processes and restarts.
+    pub fn replica_queue(&self, subscription: &str) -> String {
+        format!(
+            "{}{subscription}.replica-{}",
+            self.namespace,
+            uuid::Uuid::new_v4().simple()
+        )
     }
 
     pub fn dead_letter_queue(&self, consumer: &str) -> String {

@@ -1,0 +1,391 @@
+//! Real-time notifications end to end: the official Socket.IO client (Node.js) against
+//! notification gateways running as processes of their own on RabbitMQ, next to the split shop.
+//! Orders are placed over HTTP; what the clients receive is read back from the client process.
+
+// Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/socketio.rs"]
+mod socketio;
+
+use std::time::{Duration, Instant};
+
+use cluster::{Cluster, broker};
+use platform::auth::{KeyPair, Role, TokenSigner};
+use platform::events::{Event, OrderStatusChanged};
+use platform::messaging::Bus;
+use platform::testing::FaultMode;
+use reqwest::StatusCode;
+use serde_json::Value;
+use socketio::Clients;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Places an order of one unit and returns its id.
+async fn order(cluster: &Cluster, token: &str, book: &str) -> String {
+    let (status, body) = cluster.place(token, book, 1, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until socket `name` has the final status of `order_id`, and returns the statuses it
+/// received for that order, in order.
+async fn statuses_until_final(clients: &mut Clients, name: &str, order_id: &str) -> Vec<Value> {
+    clients
+        .wait_for(
+            &format!("{name} to see order {order_id} settle"),
+            WAIT,
+            |l| {
+                l["socket"] == name
+                    && l["event"] == "order_status_change"
+                    && l["data"]["order_id"] == order_id
+                    && matches!(l["data"]["status"].as_str(), Some("completed" | "failed"))
+            },
+        )
+        .await;
+    clients
+        .status_events(name)
+        .into_iter()
+        .filter(|e| e["order_id"] == order_id)
+        .collect()
+}
+
+async fn metric(cluster: &Cluster, gateway: &str, name: &str) -> f64 {
+    let text = cluster
+        .http
+        .get(cluster.url(gateway, "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn wait_readiness(cluster: &Cluster, gateway: &str, expected: StatusCode) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let status = cluster
+            .http
+            .get(cluster.url(gateway, "/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{gateway} readiness stayed {status}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_owner_receives_pending_then_final_on_websocket_and_polling_and_nobody_else_does() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let bob = cluster.customer("bob@shop.example").await;
+    let admin = cluster.admin.clone();
+    let mut websocket = Clients::connect(
+        &gateway,
+        "websocket",
+        &[
+            ("alice", Some(&alice)),
+            ("bob", Some(&bob)),
+            ("admin", Some(&admin)),
+        ],
+    )
+    .await;
+    let mut polling = Clients::connect(&gateway, "polling", &[("alice", Some(&alice))]).await;
+    for name in ["alice", "bob", "admin"] {
+        websocket.connected(name).await;
+    }
+    polling.connected("alice").await;
+    assert_eq!(websocket.seen[0]["transport"], "websocket");
+    assert_eq!(polling.seen[0]["transport"], "polling");
+
+    let book = cluster.book_with_stock(5).await;
+    let order_id = order(&cluster, &alice, &book).await;
+    let alice_id = cluster.user_id(&alice).await;
+    for clients in [&mut websocket, &mut polling] {
+        let events = statuses_until_final(clients, "alice", &order_id).await;
+        let statuses: Vec<&str> = events
+            .iter()
+            .map(|e| e["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["pending", "completed"]);
+        for event in &events {
+            assert_eq!(event["user_id"], alice_id.as_str());
+            assert!(event["reason"].is_null());
+            assert!(event["event_id"].as_str().is_some_and(|id| !id.is_empty()));
+            assert!(event["at"].as_str().is_some());
+        }
+        assert_ne!(events[0]["event_id"], events[1]["event_id"]);
+    }
+    // Admins see every order's changes.
+    statuses_until_final(&mut websocket, "admin", &order_id).await;
+    // Another customer, connected all along, hears nothing about it.
+    websocket.collect(Duration::from_millis(500)).await;
+    assert!(
+        websocket.status_events("bob").is_empty(),
+        "bob received another customer's order: {:?}",
+        websocket.status_events("bob")
+    );
+    assert_eq!(
+        metric(&cluster, "gateway-a", "notifications_sockets_connected").await,
+        4.0
+    );
+    assert!(
+        metric(
+            &cluster,
+            "gateway-a",
+            "notifications_push_latency_seconds_count"
+        )
+        .await
+            >= 2.0
+    );
+    websocket.stop().await;
+    polling.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connections_without_a_valid_access_token_are_refused() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let stranger = TokenSigner::new(&KeyPair::generate(), Duration::from_secs(600))
+        .unwrap()
+        .sign("someone", Role::Admin)
+        .unwrap();
+    let mut clients = Clients::connect(
+        &gateway,
+        "websocket",
+        &[
+            ("anonymous", None),
+            ("garbled", Some("not.a.token")),
+            ("foreign-key", Some(&stranger)),
+        ],
+    )
+    .await;
+    for (name, message) in [
+        ("anonymous", "an access token is required"),
+        ("garbled", "invalid or expired"),
+        ("foreign-key", "invalid or expired"),
+    ] {
+        let line = clients
+            .wait_for(&format!("{name} to be answered"), WAIT, |l| {
+                l["socket"] == name && (l["type"] == "connect" || l["type"] == "connect_error")
+            })
+            .await;
+        assert_eq!(line["type"], "connect_error", "{name} got in: {line}");
+        assert!(
+            line["message"].as_str().unwrap().contains(message),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        metric(
+            &cluster,
+            "gateway-a",
+            "notifications_connections_refused_total"
+        )
+        .await,
+        3.0
+    );
+    assert_eq!(
+        metric(&cluster, "gateway-a", "notifications_sockets_connected").await,
+        0.0
+    );
+    clients.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_connected_to_each_of_two_gateways_receives_the_event_on_both() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let first = cluster.spawn_gateway("gateway-a").await;
+    let second = cluster.spawn_gateway("gateway-b").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let mut on_first = Clients::connect(&first, "websocket", &[("alice", Some(&alice))]).await;
+    let mut on_second = Clients::connect(&second, "websocket", &[("alice", Some(&alice))]).await;
+    on_first.connected("alice").await;
+    on_second.connected("alice").await;
+    let book = cluster.book_with_stock(5).await;
+    let order_id = order(&cluster, &alice, &book).await;
+    for clients in [&mut on_first, &mut on_second] {
+        let events = statuses_until_final(clients, "alice", &order_id).await;
+        assert_eq!(
+            events.len(),
+            2,
+            "pending and completed once each: {events:?}"
+        );
+    }
+    on_first.stop().await;
+    on_second.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_status_change_the_bus_delivers_twice_is_pushed_once() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let alice_id = cluster.user_id(&alice).await;
+    let mut clients = Clients::connect(&gateway, "websocket", &[("alice", Some(&alice))]).await;
+    clients.connected("alice").await;
+    let change = OrderStatusChanged {
+        order_id: "order-delivered-twice".into(),
+        user_id: alice_id,
+        status: "completed".into(),
+        reason: None,
+        at: chrono::Utc::now(),
+    };
+    let envelope = change.envelope().unwrap();
+    // What an outbox relay does when it dies between the broker's confirm and marking the row.
+    cluster.bus.publish(&envelope).await.unwrap();
+    cluster.bus.publish(&envelope).await.unwrap();
+    clients
+        .wait_for("the status change", WAIT, |l| {
+            l["data"]["order_id"] == "order-delivered-twice"
+        })
+        .await;
+    let deadline = Instant::now() + WAIT;
+    while metric(
+        &cluster,
+        "gateway-a",
+        "notifications_duplicate_events_total",
+    )
+    .await
+        < 1.0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the second delivery never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    clients.collect(Duration::from_millis(300)).await;
+    let received: Vec<Value> = clients
+        .status_events("alice")
+        .into_iter()
+        .filter(|e| e["event_id"] == envelope.id.as_str())
+        .collect();
+    assert_eq!(received.len(), 1, "{received:?}");
+    clients.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_socket_whose_token_expires_is_told_and_disconnected() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let alice_id = cluster.user_id(&alice).await;
+    let short = cluster.token(&alice_id, Role::Customer, Duration::from_secs(2));
+    let mut clients = Clients::connect(
+        &gateway,
+        "websocket",
+        &[("short", Some(&short)), ("long", Some(&alice))],
+    )
+    .await;
+    clients.connected("short").await;
+    clients.connected("long").await;
+    let told = clients
+        .wait_for("the expiry notice", WAIT, |l| {
+            l["socket"] == "short" && l["event"] == "session_expired"
+        })
+        .await;
+    assert!(told["data"]["reason"].as_str().unwrap().contains("expired"));
+    let gone = clients
+        .wait_for("the disconnection", WAIT, |l| {
+            l["socket"] == "short" && l["type"] == "disconnect"
+        })
+        .await;
+    assert_eq!(gone["reason"], "io server disconnect");
+    // The socket with a valid token stays.
+    clients.collect(Duration::from_millis(1500)).await;
+    assert!(
+        !clients
+            .seen
+            .iter()
+            .any(|l| l["socket"] == "long" && l["type"] == "disconnect")
+    );
+    clients.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn floods_and_garbage_frames_from_one_client_do_not_disturb_the_others() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let mallory = cluster.customer("mallory@shop.example").await;
+    let mut flood = Clients::start(serde_json::json!({
+        "url": gateway, "transport": "websocket", "abuse": "flood",
+        "sockets": [{ "name": "flood", "token": mallory }],
+    }))
+    .await;
+    let mut garbage = Clients::start(serde_json::json!({
+        "url": gateway, "transport": "websocket", "abuse": "garbage", "sockets": [],
+    }))
+    .await;
+    flood.connected("flood").await;
+    garbage.connected("garbage").await;
+    let mut victim = Clients::connect(&gateway, "websocket", &[("alice", Some(&alice))]).await;
+    victim.connected("alice").await;
+    // Let the abuse run for a while before the victim's order.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let book = cluster.book_with_stock(5).await;
+    let order_id = order(&cluster, &alice, &book).await;
+    let events = statuses_until_final(&mut victim, "alice", &order_id).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    let (status, _) = cluster.get("gateway-a", "/readyz", None).await;
+    assert_eq!(status, StatusCode::OK);
+    victim.collect(Duration::from_millis(200)).await;
+    assert!(
+        !victim.seen.iter().any(|l| l["type"] == "disconnect"),
+        "the well-behaved client was disconnected: {:?}",
+        victim.seen
+    );
+    flood.stop().await;
+    garbage.stop().await;
+    victim.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_without_the_broker_is_unready_and_delivers_again_once_it_is_back() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let mut clients = Clients::connect(&gateway, "websocket", &[("alice", Some(&alice))]).await;
+    clients.connected("alice").await;
+    wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
+    cluster.amqp.set(FaultMode::Down);
+    wait_readiness(&cluster, "gateway-a", StatusCode::SERVICE_UNAVAILABLE).await;
+    cluster.amqp.set(FaultMode::Forward);
+    wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
+    // Connected sockets stayed; events flow through the new subscription.
+    let book = cluster.book_with_stock(5).await;
+    let order_id = order(&cluster, &alice, &book).await;
+    statuses_until_final(&mut clients, "alice", &order_id).await;
+    clients.stop().await;
+    cluster.stop().await;
+}

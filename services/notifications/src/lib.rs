@@ -1,0 +1,243 @@
+//! The real-time gateway: Socket.IO at `/socket.io` for clients holding an access token, each
+//! socket in its user's room (admins also in the admin room), and order status changes from the
+//! bus pushed to the order's owner and the admins, once each.
+
+mod metrics;
+mod recent;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use platform::auth::{Role, TokenVerifier};
+use platform::events::{Event, OrderStatusChanged};
+use platform::messaging::{Delivery, Handler, Outcome};
+use platform::shutdown::ShutdownToken;
+use serde::{Deserialize, Serialize};
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+
+pub use metrics::GatewayMetrics;
+use recent::RecentIds;
+
+/// The event a client receives when one of its orders changes status.
+pub const STATUS_EVENT: &str = "order_status_change";
+/// The event a client receives just before the gateway disconnects it because its access token
+/// expired; it reconnects with a fresh token.
+pub const EXPIRED_EVENT: &str = "session_expired";
+/// Admins' sockets also join this room and so receive every order's changes.
+const ADMIN_ROOM: &str = "admins";
+/// How many recent event ids are remembered to drop duplicated deliveries.
+const REMEMBERED_EVENTS: usize = 10_000;
+/// Largest message a client may send; the gateway expects none, so this only bounds abuse.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// How often expired sessions are looked for.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(1);
+
+/// What a client receives in `order_status_change`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// The bus event's id: the same change delivered twice has the same id.
+    pub event_id: String,
+    pub order_id: String,
+    pub user_id: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The handshake's `auth` object: `{ token: "<access token>" }`.
+#[derive(Debug, Deserialize)]
+struct HandshakeAuth {
+    token: Option<String>,
+}
+
+/// Who a socket belongs to, kept on the socket from the handshake on.
+#[derive(Debug, Clone)]
+struct Identity {
+    user_id: String,
+    admin: bool,
+    expires_at: i64,
+}
+
+/// Why a connection was refused; the client sees the message in its `connect_error`.
+#[derive(Debug)]
+enum Refusal {
+    MissingToken,
+    InvalidToken,
+}
+
+impl Refusal {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::MissingToken => "an access token is required: connect with auth { token }",
+            Self::InvalidToken => "the access token is invalid or expired",
+        })
+    }
+}
+
+/// The gateway: the Socket.IO layer's handle plus what pushing needs. Cloning shares it.
+#[derive(Clone)]
+pub struct Gateway {
+    io: SocketIo,
+    metrics: GatewayMetrics,
+    recent: Arc<Mutex<RecentIds>>,
+}
+
+impl Gateway {
+    /// The gateway and the layer that serves `/socket.io` in front of the process's routes.
+    pub fn new(
+        verifier: Arc<TokenVerifier>,
+        registry: &platform::metrics::Metrics,
+    ) -> (SocketIoLayer, Self) {
+        let metrics = GatewayMetrics::new(registry);
+        let (layer, io) = SocketIo::builder()
+            .with_state(verifier)
+            .with_state(metrics.clone())
+            .max_payload(MAX_CLIENT_MESSAGE as u64)
+            .ws_max_message_size(MAX_CLIENT_MESSAGE)
+            .ws_max_frame_size(MAX_CLIENT_MESSAGE)
+            .build_layer();
+        io.ns("/", on_connect.with(authenticate));
+        let gateway = Self {
+            io,
+            metrics,
+            recent: Arc::new(Mutex::new(RecentIds::new(REMEMBERED_EVENTS))),
+        };
+        (layer, gateway)
+    }
+
+    /// The event kinds the gateway subscribes to.
+    pub fn bindings() -> Vec<String> {
+        vec![OrderStatusChanged::KIND.to_owned()]
+    }
+
+    /// Tells and disconnects sockets whose access token has expired, until shutdown.
+    pub async fn expire_sessions(&self, mut shutdown: ShutdownToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(EXPIRY_SWEEP) => {}
+            }
+            let now = Utc::now().timestamp();
+            for socket in self.io.sockets() {
+                let expired = socket
+                    .extensions
+                    .get::<Identity>()
+                    .is_some_and(|identity| identity.expires_at <= now);
+                if expired {
+                    let _ = socket.emit(
+                        EXPIRED_EVENT,
+                        &serde_json::json!({ "reason": "the access token expired; reconnect with a fresh one" }),
+                    );
+                    let _ = socket.disconnect();
+                }
+            }
+        }
+    }
+
+    /// Disconnects every client (at shutdown).
+    pub async fn close(&self) {
+        self.io.close().await;
+    }
+
+    /// Whether an event id was pushed before; remembers it either way.
+    fn seen_before(&self, event_id: &str) -> bool {
+        self.recent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .check_and_insert(event_id)
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for Gateway {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        let envelope = &delivery.envelope;
+        if envelope.kind != OrderStatusChanged::KIND {
+            return Outcome::Ack;
+        }
+        let change: OrderStatusChanged = match envelope.decode() {
+            Ok(change) => change,
+            Err(err) => return Outcome::Reject(format!("unreadable status change: {err}")),
+        };
+        if self.seen_before(&envelope.id) {
+            self.metrics.duplicates.inc();
+            return Outcome::Ack;
+        }
+        let message = StatusChange {
+            event_id: envelope.id.clone(),
+            order_id: change.order_id,
+            user_id: change.user_id,
+            status: change.status,
+            reason: change.reason,
+            at: change.at,
+        };
+        // One broadcast to both rooms: a socket in both (an admin's own order) gets it once.
+        let rooms = [user_room(&message.user_id), ADMIN_ROOM.to_owned()];
+        if let Err(err) = self.io.to(rooms).emit(STATUS_EVENT, &message).await {
+            return Outcome::Retry(format!("cannot push the status change: {err}"));
+        }
+        self.metrics.pushed(&message.status, message.at);
+        tracing::debug!(order_id = %message.order_id, status = %message.status, "Pushed a status change.");
+        Outcome::Ack
+    }
+}
+
+fn user_room(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+/// Connect middleware: a valid access token in the handshake or no connection.
+async fn authenticate(
+    socket: SocketRef,
+    State(verifier): State<Arc<TokenVerifier>>,
+    State(metrics): State<GatewayMetrics>,
+    TryData(auth): TryData<HandshakeAuth>,
+) -> Result<(), Refusal> {
+    let result = match auth.ok().and_then(|auth| auth.token) {
+        None => Err(Refusal::MissingToken),
+        Some(token) => verifier.verify(&token).map_err(|_| Refusal::InvalidToken),
+    };
+    match result {
+        Ok(claims) => {
+            socket.extensions.insert(Identity {
+                user_id: claims.sub,
+                admin: claims.role == Role::Admin,
+                expires_at: claims.exp,
+            });
+            Ok(())
+        }
+        Err(refusal) => {
+            metrics.refused(refusal.label());
+            Err(refusal)
+        }
+    }
+}
+
+async fn on_connect(socket: SocketRef, State(metrics): State<GatewayMetrics>) {
+    let Some(identity) = socket.extensions.get::<Identity>() else {
+        // The middleware lets no socket through without an identity.
+        let _ = socket.disconnect();
+        return;
+    };
+    socket.join(user_room(&identity.user_id));
+    if identity.admin {
+        socket.join(ADMIN_ROOM);
+    }
+    metrics.sockets.inc();
+    socket.on_disconnect(async |State(metrics): State<GatewayMetrics>| {
+        metrics.sockets.dec();
+    });
+}
