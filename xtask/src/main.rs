@@ -14,7 +14,8 @@ tasks:
                       with --check, fail when a committed file is stale instead
   e2e --local         the end-to-end suite against the split components started as local
                       processes (needs PostgreSQL and RabbitMQ on loopback)
-  bench pipeline      the order pipeline benchmark (release build), next to pgbench";
+  bench pipeline      the order pipeline benchmark (release build), next to pgbench
+  bench notify        1,000 Socket.IO clients: push latency and gateway memory per socket";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,6 +33,10 @@ fn main() -> ExitCode {
         ),
         ["bench", "pipeline"] => cargo(
             &["bench", "--package", "bookstore", "--bench", "pipeline"],
+            &[],
+        ),
+        ["bench", "notify"] => cargo(
+            &["bench", "--package", "bookstore", "--bench", "notify"],
             &[],
         ),
         _ => {

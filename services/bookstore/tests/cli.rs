@@ -16,6 +16,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+#[path = "support/socketio.rs"]
+mod socketio;
+
+use socketio::Clients;
+
 const BIN: &str = env!("CARGO_BIN_EXE_bookstore");
 const PASSWORD: &str = "correct horse battery";
 
@@ -188,6 +193,52 @@ async fn one_command_runs_the_shop_with_the_sample_catalogue_and_an_admin_login(
     assert_eq!(status, StatusCode::OK);
     assert!(terminate(child).await.success());
     let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test]
+async fn the_one_command_shop_pushes_order_updates_over_socket_io_on_its_own_port() {
+    let data_dir = temp_dir();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (mut child, _) = start_shop(&data_dir, port).await;
+    wait_ready(&base, &mut child).await;
+    let (status, session) = post(
+        &format!("{base}/api/v1/auth/register"),
+        json!({ "email": "reader@shop.example", "password": PASSWORD }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let token = session["access_token"].as_str().unwrap();
+    let mut clients = Clients::connect(&base, "websocket", &[("reader", Some(token))]).await;
+    clients.connected("reader").await;
+    let book = get(&format!("{base}/api/v1/books?limit=1")).await["items"][0]["id"].clone();
+    let (status, order) = post(
+        &format!("{base}/api/v1/orders"),
+        json!({ "lines": [{ "book_id": book, "quantity": 1 }] }),
+        Some(token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+    clients
+        .wait_for("the order to complete", Duration::from_secs(30), |l| {
+            l["data"]["order_id"] == order["id"] && l["data"]["status"] == "completed"
+        })
+        .await;
+    let statuses: Vec<Value> = clients
+        .status_events("reader")
+        .into_iter()
+        .map(|e| e["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["pending", "completed"]);
+    // Stopping the shop closes connected sockets instead of waiting for them.
+    assert!(terminate(child).await.success());
+    clients
+        .wait_for("the socket to be closed", Duration::from_secs(10), |l| {
+            l["type"] == "disconnect"
+        })
+        .await;
+    clients.stop().await;
 }
 
 #[tokio::test]

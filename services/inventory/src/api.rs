@@ -170,7 +170,9 @@ async fn reserve(
     Json(body): Json<ReservationRequest>,
 ) -> Result<Json<ReservationView>, ApiError> {
     let request = body.validate()?;
-    let view = stock::reserve(&state.db, &state.outbox, &request).await?;
+    let answer = stock::reserve(&state.db, &state.outbox, &request).await?;
+    state.metrics.answered(&answer);
+    let view = answer.view;
     tracing::info!(order_id = %view.order_id, status = view.status.as_str(), "Reservation answered.");
     Ok(Json(view))
 }

@@ -2,6 +2,7 @@
 
 mod api;
 pub mod entity;
+mod metrics;
 pub mod stock;
 
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use platform::auth::{ServiceToken, TokenVerifier};
 use platform::outbox::Outbox;
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
+
+pub use crate::metrics::InventoryMetrics;
 
 /// The outbox table of the inventory service.
 pub const OUTBOX_TABLE: &str = "inventory_outbox";
@@ -22,6 +25,7 @@ pub struct InventoryState {
     verifier: Arc<TokenVerifier>,
     service_token: ServiceToken,
     outbox: Outbox,
+    metrics: InventoryMetrics,
 }
 
 impl InventoryState {
@@ -35,7 +39,14 @@ impl InventoryState {
             verifier,
             service_token,
             outbox: Outbox::new(OUTBOX_TABLE),
+            metrics: InventoryMetrics::unregistered(),
         }
+    }
+
+    /// This state, recording reservations in the process's registry.
+    pub fn with_metrics(mut self, registry: &platform::metrics::Metrics) -> Self {
+        self.metrics = InventoryMetrics::new(registry);
+        self
     }
 
     /// The outbox that `stock.changed` events are written to. The process runs its relay

@@ -393,34 +393,45 @@ where
     })
 }
 
+/// Inventory's answer to a reservation request, and whether this request gave it (rather than
+/// repeating the first answer).
+#[derive(Debug)]
+pub struct Answer {
+    pub view: ReservationView,
+    pub first: bool,
+}
+
 /// Reserves every line of an order or none. Keyed by order id: a repeat (even with other lines)
 /// returns the first answer and changes nothing.
 pub async fn reserve<C>(
     db: &C,
     outbox: &Outbox,
     request: &ValidReservation,
-) -> Result<ReservationView, ApiError>
+) -> Result<Answer, ApiError>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
-    let (view, changed) = retrying(|| reserve_once(db, outbox, request)).await?;
-    if changed {
+    let answer = retrying(|| reserve_once(db, outbox, request)).await?;
+    if answer.first && answer.view.status == ReservationStatus::Reserved {
         outbox.wake();
     }
-    Ok(view)
+    Ok(answer)
 }
 
-/// One attempt of [`reserve`]; also says whether stock changed.
+/// One attempt of [`reserve`].
 async fn reserve_once<C>(
     db: &C,
     outbox: &Outbox,
     request: &ValidReservation,
-) -> Result<(ReservationView, bool), Failure>
+) -> Result<Answer, Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
     if let Some(stored) = find_reservation(db, &request.order_id).await? {
-        return Ok((stored.try_into()?, false));
+        return Ok(Answer {
+            view: stored.try_into()?,
+            first: false,
+        });
     }
     let txn = begin_write(db).await?;
     let now = Utc::now();
@@ -495,7 +506,7 @@ where
         }
     };
     txn.commit().await?;
-    Ok((view, taken))
+    Ok(Answer { view, first: true })
 }
 
 /// Gives back the units of an order's reservation. A rejected or released reservation is left

@@ -54,6 +54,7 @@ struct Api {
     admin: String,
     customer: String,
     service: ServiceToken,
+    metrics: platform::metrics::Metrics,
 }
 
 /// Serves inventory on a migrated, empty database.
@@ -63,7 +64,9 @@ async fn start(db: &TestDatabase) -> Api {
     let keys = KeyPair::generate();
     let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
     let service = ServiceToken::generate();
-    let state = inventory::InventoryState::new(conn.clone(), verifier, service.clone());
+    let metrics = platform::metrics::Metrics::new();
+    let state = inventory::InventoryState::new(conn.clone(), verifier, service.clone())
+        .with_metrics(&metrics);
     let (router, _) = inventory::router(state).split_for_parts();
     let server = TestServer::start(router, vec![conn.clone()]).await;
     let signer = TokenSigner::new(&keys, Duration::from_secs(900)).unwrap();
@@ -74,6 +77,7 @@ async fn start(db: &TestDatabase) -> Api {
         admin: signer.sign("admin-1", Role::Admin).unwrap(),
         customer: signer.sign("customer-1", Role::Customer).unwrap(),
         service,
+        metrics,
     }
 }
 
@@ -516,6 +520,20 @@ platform::backend_tests! {
             .await;
         assert_eq!(reply.reservation()["status"], "rejected");
         assert_eq!(api.available("book-a").await, 4);
+        api.finish().await;
+    }
+
+    async fn metrics_count_reservations_by_answer(db) {
+        let api = start(&db).await;
+        api.stock("book-a", 2).await;
+        api.reserve("order-1", &[("book-a", 2)]).await;
+        api.reserve("order-1", &[("book-a", 2)]).await;
+        api.reserve("order-2", &[("book-a", 1)]).await;
+        let value = |outcome: &str| -> f64 {
+            let line = format!("stock_reservations_total{{outcome=\"{outcome}\"}}");
+            api.metrics.render().lines().find(|l| l.starts_with(&line)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+        };
+        assert_eq!((value("reserved"), value("repeated"), value("out_of_stock")), (1.0, 1.0, 1.0));
         api.finish().await;
     }
 

@@ -89,7 +89,7 @@ async fn place_order(
             ));
         }
     };
-    let order = orders::place(
+    let placed = orders::place(
         &state.db,
         &state.outbox,
         state.catalog.as_ref(),
@@ -98,7 +98,14 @@ async fn place_order(
         &request,
     )
     .await?;
-    Ok((StatusCode::ACCEPTED, Json(OrderView::try_from(order)?)).into_response())
+    if placed.new {
+        state.metrics.placed();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(OrderView::try_from(placed.order)?),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -266,6 +273,7 @@ async fn cancel_order(
         actor,
     )
     .await?;
+    state.metrics.transitioned(&outcome);
     Ok(Json(outcome.order.try_into()?))
 }
 
@@ -346,5 +354,6 @@ async fn set_status(
         actor,
     )
     .await?;
+    state.metrics.transitioned(&outcome);
     Ok(Json(outcome.order.try_into()?))
 }

@@ -3,6 +3,7 @@
 mod api;
 pub mod catalog;
 pub mod entity;
+mod metrics;
 pub mod orders;
 pub mod status;
 
@@ -15,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::catalog::Catalog;
+pub use crate::metrics::OrdersMetrics;
 
 /// The outbox table of the orders service.
 pub const OUTBOX_TABLE: &str = "orders_outbox";
@@ -27,6 +29,7 @@ pub struct OrdersState {
     service_token: ServiceToken,
     catalog: Arc<dyn Catalog>,
     outbox: Outbox,
+    metrics: OrdersMetrics,
 }
 
 impl OrdersState {
@@ -42,7 +45,14 @@ impl OrdersState {
             service_token,
             catalog,
             outbox: Outbox::new(OUTBOX_TABLE),
+            metrics: OrdersMetrics::unregistered(),
         }
+    }
+
+    /// This state, recording orders placed and settled in the process's registry.
+    pub fn with_metrics(mut self, registry: &platform::metrics::Metrics) -> Self {
+        self.metrics = OrdersMetrics::new(registry);
+        self
     }
 
     /// The orders outbox: the process runs its relay (`Outbox::run_relay`) on a clone, so that

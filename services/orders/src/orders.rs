@@ -348,10 +348,13 @@ fn requested(request: &PlaceOrder) -> Vec<(String, i64)> {
 fn same_request_or_conflict(
     existing: StoredOrder,
     request: &PlaceOrder,
-) -> Result<StoredOrder, ApiError> {
+) -> Result<Placed, ApiError> {
     if existing.requested() == requested(request) {
         tracing::info!(order_id = %existing.row.id, "Idempotent repeat of an order.");
-        Ok(existing)
+        Ok(Placed {
+            order: existing,
+            new: false,
+        })
     } else {
         Err(ApiError::new(
             ErrorCode::Conflict,
@@ -399,7 +402,7 @@ pub async fn place(
     user_id: &str,
     idempotency_key: Option<&str>,
     request: &PlaceOrder,
-) -> Result<StoredOrder, ApiError> {
+) -> Result<Placed, ApiError> {
     let mut errors = FieldErrors::new();
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
         errors.add("lines", format!("must have 1 to {MAX_LINES} lines"));
@@ -475,7 +478,10 @@ pub async fn place(
         (Ok(()), _) => {
             outbox.wake();
             tracing::info!(order_id = %placed.row.id, total_cents = total, "Order placed.");
-            Ok(placed)
+            Ok(Placed {
+                order: placed,
+                new: true,
+            })
         }
         // A concurrent request with the same key committed first: answer its order.
         (Err(err), Some(key)) if is_unique_violation(&err) => {
@@ -578,7 +584,16 @@ fn serialisation(err: serde_json::Error) -> DbErr {
 #[derive(Debug, Clone)]
 pub struct Transitioned {
     pub order: StoredOrder,
+    /// The status before: the same as the order's when nothing changed.
+    pub from: OrderStatus,
     pub changed: bool,
+}
+
+/// What placing answered: the order, and whether this request created it (not a repeat).
+#[derive(Debug)]
+pub struct Placed {
+    pub order: StoredOrder,
+    pub new: bool,
 }
 
 /// Checks a reason against the status it comes with: `failed` needs one, `cancelled` may have
@@ -636,6 +651,7 @@ pub async fn transition(
         if check_transition(from, to, actor)? == Transition::NoOp {
             return Ok(Transitioned {
                 order: current,
+                from,
                 changed: false,
             });
         }
@@ -676,6 +692,7 @@ pub async fn transition(
         current.row.updated_at = at;
         return Ok(Transitioned {
             order: current,
+            from,
             changed: true,
         });
     }

@@ -98,6 +98,7 @@ struct Api {
     bob: String,
     admin: String,
     service_token: String,
+    metrics: platform::metrics::Metrics,
 }
 
 const ALICE: &str = "11111111-1111-4111-8111-111111111111";
@@ -115,7 +116,9 @@ async fn start_with(db: &TestDatabase, catalog: Arc<dyn Catalog>) -> Api {
     let keys = KeyPair::generate();
     let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
     let service_token = ServiceToken::generate();
-    let state = OrdersState::new(conn.clone(), verifier, service_token.clone(), catalog);
+    let metrics = platform::metrics::Metrics::new();
+    let state = OrdersState::new(conn.clone(), verifier, service_token.clone(), catalog)
+        .with_metrics(&metrics);
     let (routes, _) = router(state).split_for_parts();
     let server = TestServer::start(routes, vec![conn.clone()]).await;
     let signer = TokenSigner::new(&keys, Duration::from_secs(900)).unwrap();
@@ -127,6 +130,7 @@ async fn start_with(db: &TestDatabase, catalog: Arc<dyn Catalog>) -> Api {
         bob: signer.sign(BOB, Role::Customer).unwrap(),
         admin: signer.sign(ADMIN, Role::Admin).unwrap(),
         service_token: service_token.as_str().to_owned(),
+        metrics,
     }
 }
 
@@ -300,6 +304,29 @@ async fn fake_catalogue() -> (String, tokio::task::JoinHandle<()>) {
 platform::backend_tests! {
     // -----------------------------------------------------------------------------------------
     // Placing
+
+    async fn metrics_count_new_orders_and_orders_leaving_pending_by_status(db) {
+        let api = start(&db).await;
+        let value = |line: &str| -> f64 {
+            api.metrics.render().lines().find(|l| l.starts_with(line)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+        };
+        let first = api.place_with_key(&api.alice, "same", &lines(&[(1, 1)])).await;
+        assert_eq!(first.status, StatusCode::ACCEPTED);
+        api.place_with_key(&api.alice, "same", &lines(&[(1, 1)])).await;
+        let second = api.order(&api.bob, &[(2, 1)]).await;
+        let third = api.order(&api.bob, &[(3, 1)]).await;
+        assert_eq!(value("orders_placed_total"), 3.0, "a repeat is not a new order");
+        let first = first.json::<OrderView>();
+        api.service_status(&first.id, &json!({ "status": "completed" })).await;
+        api.service_status(&second.id, &json!({ "status": "failed", "reason": "out_of_stock" })).await;
+        api.cancel(&api.bob, &third.id).await;
+        // Moving on from completed is not leaving pending.
+        api.user_status(&api.admin, &first.id, &json!({ "status": "shipped" })).await;
+        for status in ["completed", "failed", "cancelled"] {
+            assert_eq!(value(&format!("orders_finalised_total{{status=\"{status}\"}}")), 1.0, "{status}");
+        }
+        assert_eq!(value("order_placed_to_final_seconds_count"), 3.0);
+    }
 
     async fn placing_copies_title_and_price_from_the_catalogue(db) {
         let api = start(&db).await;

@@ -96,3 +96,89 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// The pool gauges `/metrics` shows: connections in use and idle, the pool's maximum, and how
+/// long taking a connection takes (sampled).
+#[derive(Clone)]
+pub struct PoolMetrics {
+    connections: prometheus::IntGaugeVec,
+    max: prometheus::IntGauge,
+    acquire: prometheus::Histogram,
+}
+
+impl PoolMetrics {
+    pub fn new(registry: &crate::metrics::Metrics) -> Self {
+        let metrics = Self {
+            connections: crate::metrics::defined(prometheus::IntGaugeVec::new(
+                prometheus::Opts::new(
+                    "db_pool_connections",
+                    "Database connections of the pool, by state (in_use, idle).",
+                ),
+                &["state"],
+            )),
+            max: crate::metrics::defined(prometheus::IntGauge::new(
+                "db_pool_max_connections",
+                "Most connections the pool opens.",
+            )),
+            acquire: crate::metrics::defined(prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "db_pool_acquire_seconds",
+                    "Time to take a connection from the pool, sampled every few seconds.",
+                )
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+                ]),
+            )),
+        };
+        registry.register(Box::new(metrics.connections.clone()));
+        registry.register(Box::new(metrics.max.clone()));
+        registry.register(Box::new(metrics.acquire.clone()));
+        metrics
+    }
+
+    /// Samples the pool of `db` every `interval` until shutdown.
+    pub async fn watch(
+        self,
+        db: DatabaseConnection,
+        interval: Duration,
+        mut shutdown: crate::shutdown::ShutdownToken,
+    ) {
+        loop {
+            self.sample(&db).await;
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    async fn sample(&self, db: &DatabaseConnection) {
+        use sea_orm::DatabaseConnectionType as Pool;
+        // The same three calls on each driver's pool type.
+        macro_rules! sample {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let (size, idle) = (pool.size(), pool.num_idle());
+                self.max
+                    .set(i64::from(pool.options().get_max_connections()));
+                let started = std::time::Instant::now();
+                let acquired = pool.acquire().await.is_ok();
+                if acquired {
+                    self.acquire.observe(started.elapsed().as_secs_f64());
+                }
+                (size, idle)
+            }};
+        }
+        let (size, idle) = match &db.inner {
+            Pool::SqlxPostgresPoolConnection(_) => sample!(db.get_postgres_connection_pool()),
+            Pool::SqlxMySqlPoolConnection(_) => sample!(db.get_mysql_connection_pool()),
+            Pool::SqlxSqlitePoolConnection(_) => sample!(db.get_sqlite_connection_pool()),
+            _ => return,
+        };
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        self.connections
+            .with_label_values(&["in_use"])
+            .set((i64::from(size) - idle).max(0));
+        self.connections.with_label_values(&["idle"]).set(idle);
+    }
+}

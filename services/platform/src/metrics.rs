@@ -7,7 +7,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// One registry per process, holding every metric the process exposes at `/metrics`.
@@ -83,6 +84,25 @@ impl Metrics {
         }
         String::from_utf8(buffer).unwrap_or_default()
     }
+}
+
+/// Unwraps a metric built from a static definition, which cannot fail.
+pub fn defined<T>(metric: prometheus::Result<T>) -> T {
+    metric.unwrap_or_else(|err| unreachable!("static metric definition: {err}"))
+}
+
+/// Registers `bookstore_build_info{component,version,commit} 1`, which says what runs where.
+pub fn build_info(registry: &Metrics, component: &str, commit: &str) {
+    let info = defined(IntGaugeVec::new(
+        Opts::new(
+            "bookstore_build_info",
+            "Always 1; its labels name the component, the version and the commit it was built from.",
+        ),
+        &["component", "version", "commit"],
+    ));
+    info.with_label_values(&[component, env!("CARGO_PKG_VERSION"), commit])
+        .set(1);
+    registry.register(Box::new(info));
 }
 
 impl Default for Metrics {

@@ -13,7 +13,8 @@ use platform::messaging::memory::MemoryBus;
 use platform::messaging::rabbitmq::RabbitBus;
 use platform::messaging::topology::Topology;
 use platform::messaging::{
-    Bus, BusError, ConsumerSpec, Delivery, Envelope, Handler, Outcome, RetryPolicy,
+    Bus, BusError, ConsumerSpec, Delivery, Envelope, Handler, MessagingMetrics, Outcome,
+    RetryPolicy,
 };
 use platform::readiness::Gate;
 use platform::shutdown::{ShutdownTrigger, shutdown_pair};
@@ -52,6 +53,7 @@ enum Kind {
 
 struct Harness {
     bus: Arc<dyn Bus>,
+    metrics: platform::metrics::Metrics,
     rabbit: Option<RabbitBus>,
     triggers: Vec<ShutdownTrigger>,
     consumers: Vec<tokio::task::JoinHandle<Result<(), BusError>>>,
@@ -79,12 +81,15 @@ async fn harness(kind: Kind) -> Harness {
             }
         }
     };
+    let metrics = platform::metrics::Metrics::new();
+    let recorded = MessagingMetrics::new(&metrics);
     let bus: Arc<dyn Bus> = match &rabbit {
-        Some(bus) => Arc::new(bus.clone()),
-        None => Arc::new(MemoryBus::new(topology(namespace))),
+        Some(bus) => Arc::new(bus.clone().with_metrics(recorded)),
+        None => Arc::new(MemoryBus::new(topology(namespace)).with_metrics(recorded)),
     };
     Harness {
         bus,
+        metrics,
         rabbit,
         triggers: Vec::new(),
         consumers: Vec::new(),
@@ -412,6 +417,32 @@ bus_tests! {
         h.bus.publish(&message("order.status_changed", "too late")).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(live.count(), 0);
+        h.stop().await;
+    }
+
+    metrics_count_publishing_and_each_way_a_message_is_settled(kind) {
+        let mut h = harness(kind).await;
+        let orders = Recorder::new(|d| match body(d).as_str() {
+            "flaky" if d.attempt == 1 => Outcome::Retry("busy".into()),
+            "poison" => Outcome::Reject("unreadable".into()),
+            _ => Outcome::Ack,
+        });
+        h.consume(ORDERS, orders.clone());
+        for name in ["fine", "flaky", "poison"] {
+            h.bus.publish(&message("order.placed", name)).await.unwrap();
+        }
+        let metrics = h.metrics.clone();
+        let value = move |line: &str| -> f64 {
+            metrics.render().lines().find(|l| l.starts_with(line)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+        };
+        let consumed = |outcome: &str| format!("messages_consumed_total{{outcome=\"{outcome}\",queue=\"{ORDERS}\"}}");
+        eventually("every message settled", async || {
+            value(&consumed("ack")) == 2.0 && value(&consumed("retry")) == 1.0 && value(&consumed("dead_letter")) == 1.0
+        }).await;
+        assert_eq!(value("messages_published_total{kind=\"order.placed\"}"), 3.0);
+        assert_eq!(value(&format!("message_handler_duration_seconds_count{{queue=\"{ORDERS}\"}}")), 4.0);
+        assert_eq!(value(&format!("messages_in_flight{{queue=\"{ORDERS}\"}}")), 0.0);
+        assert_eq!(value(&format!("consumer_concurrency{{queue=\"{ORDERS}\"}}")), 4.0);
         h.stop().await;
     }
 

@@ -278,3 +278,55 @@ async fn shutdown_turns_readiness_false_first_and_drains_in_flight_requests() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn pool_metrics_report_connections_by_state_and_acquire_time() {
+    let db = platform::db::connect("sqlite::memory:", 1).await.unwrap();
+    let metrics = Metrics::new();
+    let (trigger, token) = platform::shutdown::shutdown_pair();
+    let watcher = tokio::spawn(platform::db::PoolMetrics::new(&metrics).watch(
+        db,
+        Duration::from_millis(20),
+        token,
+    ));
+    let value = |name: &str| -> Option<f64> {
+        metrics
+            .render()
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while value("db_pool_acquire_seconds_count").unwrap_or(0.0) < 2.0 {
+        assert!(std::time::Instant::now() < deadline, "no samples");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(value("db_pool_max_connections"), Some(1.0));
+    let in_use = value("db_pool_connections{state=\"in_use\"}").unwrap();
+    let idle = value("db_pool_connections{state=\"idle\"}").unwrap();
+    assert_eq!(
+        in_use + idle,
+        1.0,
+        "the one connection is either in use or idle"
+    );
+    trigger.trigger();
+    watcher.await.unwrap();
+}
+
+#[test]
+fn build_info_names_component_version_and_commit() {
+    let metrics = Metrics::new();
+    platform::metrics::build_info(&metrics, "orders", "abc123");
+    let text = metrics.render();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("bookstore_build_info"))
+        .unwrap();
+    assert!(line.contains("component=\"orders\""), "{line}");
+    assert!(line.contains("commit=\"abc123\""), "{line}");
+    assert!(
+        line.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{line}"
+    );
+    assert!(line.ends_with(" 1"), "{line}");
+}

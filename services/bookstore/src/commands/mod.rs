@@ -60,6 +60,9 @@ async fn require_current_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
     }
 }
 
+/// How often connection pools are sampled for `/metrics`.
+const POOL_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The background tasks of a process (consumers, relays, the notification gateway's
 /// subscription) and the shutdown they share. SIGTERM or Ctrl-C triggers it.
 struct Background {
@@ -138,6 +141,19 @@ impl Background {
             gateway.close().await;
         });
         self.realtime = Some(Realtime { layer, live });
+    }
+
+    /// The process's metrics registry, with what every component reports: which build runs, and
+    /// its database's connection pool (sampled every few seconds).
+    fn metrics(&mut self, component: &str, database: Option<&DatabaseConnection>) -> Metrics {
+        let metrics = Metrics::new();
+        platform::metrics::build_info(&metrics, component, env!("BOOKSTORE_GIT_COMMIT"));
+        if let Some(db) = database {
+            let pool = platform::db::PoolMetrics::new(&metrics);
+            let (db, token) = (db.clone(), self.token());
+            self.spawn(pool.watch(db, POOL_SAMPLE_INTERVAL, token));
+        }
+        metrics
     }
 
     /// Publishes an outbox until shutdown.

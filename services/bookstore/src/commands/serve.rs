@@ -8,10 +8,10 @@ use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use platform::auth::{PublicKey, ServiceToken, TokenVerifier};
 use platform::config::{ConfigError, positive, seconds};
-use platform::messaging::Bus;
 use platform::messaging::memory::MemoryBus;
 use platform::messaging::rabbitmq::RabbitBus;
 use platform::messaging::topology::{CATALOG_STOCK, ORDER_STATUS_WORKER, ORDER_WORKER, Topology};
+use platform::messaging::{Bus, MessagingMetrics};
 use platform::metrics::Metrics;
 use platform::outbox::OutboxMetrics;
 use sea_orm::DatabaseConnection;
@@ -78,13 +78,15 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         );
     }
 
-    let metrics = Metrics::new();
-    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(with_concurrency(
-        Topology::standard(""),
-        concurrency,
-    )));
-    let outbox_metrics = OutboxMetrics::new(&metrics);
     let mut background = Background::new();
+    let metrics = background.metrics("all", Some(&db));
+    let bus: Arc<dyn Bus> = Arc::new(
+        MemoryBus::new(with_concurrency(Topology::standard(""), concurrency))
+            .with_metrics(MessagingMetrics::new(&metrics)),
+    );
+    let inventory = inventory.with_metrics(&metrics);
+    let orders = orders.with_metrics(&metrics);
+    let outbox_metrics = OutboxMetrics::new(&metrics);
     background.relay(
         inventory.outbox().clone(),
         db.clone(),
@@ -149,9 +151,10 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
         users: Some(users),
         ..Services::default()
     };
-    let background = Background::new();
+    let mut background = Background::new();
+    let metrics = background.metrics("users", Some(&db));
     background
-        .serve(serve, shop::api(services), Metrics::new(), vec![db], None)
+        .serve(serve, shop::api(services), metrics, vec![db], None)
         .await
 }
 
@@ -161,8 +164,9 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
     let verifier = verifier(&args.verify)?;
-    let bus = rabbit(&args.broker, args.broker.topology()?)?;
     let mut background = Background::new();
+    let metrics = background.metrics("catalog", Some(&db));
+    let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.consume(
         bus,
         CATALOG_STOCK,
@@ -173,7 +177,7 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
         ..Services::default()
     };
     background
-        .serve(serve, shop::api(services), Metrics::new(), vec![db], None)
+        .serve(serve, shop::api(services), metrics, vec![db], None)
         .await
 }
 
@@ -182,14 +186,15 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
+    let mut background = Background::new();
+    let metrics = background.metrics("inventory", Some(&db));
     let state = inventory::InventoryState::new(
         db.clone(),
         verifier(&args.verify)?,
         args.service_token.required()?,
-    );
-    let bus = rabbit(&args.broker, args.broker.topology()?)?;
-    let metrics = Metrics::new();
-    let mut background = Background::new();
+    )
+    .with_metrics(&metrics);
+    let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.relay(
         state.outbox().clone(),
         db.clone(),
@@ -212,15 +217,16 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     require_current_schema(&db).await?;
     let catalog_url = cli::service_url("BOOKSTORE_CATALOG_URL", &args.catalog_url)?;
     let catalog_port = Arc::new(orders::catalog::HttpCatalog::new(&catalog_url)?);
+    let mut background = Background::new();
+    let metrics = background.metrics("orders", Some(&db));
     let state = orders::OrdersState::new(
         db.clone(),
         verifier(&args.verify)?,
         args.service_token.required()?,
         catalog_port,
-    );
-    let bus = rabbit(&args.broker, args.broker.topology()?)?;
-    let metrics = Metrics::new();
-    let mut background = Background::new();
+    )
+    .with_metrics(&metrics);
+    let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.relay(
         state.outbox().clone(),
         db.clone(),
@@ -240,9 +246,9 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
 pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let verifier = verifier(&args.verify)?;
-    let bus = rabbit(&args.broker, args.broker.topology()?)?;
-    let metrics = Metrics::new();
     let mut background = Background::new();
+    let metrics = background.metrics("notifications", None);
+    let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.notifications(bus, verifier, &metrics);
     background
         .serve(serve, axum::Router::new(), metrics, Vec::new(), None)
@@ -261,9 +267,9 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         args.service_token.required()?,
     )?;
     let topology = with_concurrency(args.broker.topology()?, concurrency);
-    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::new(&args.broker.required_url()?, topology));
-    let metrics = Metrics::new();
     let mut background = Background::new();
+    let metrics = background.metrics("worker", None);
+    let bus = rabbit(&args.broker, topology, &metrics)?;
     start_worker(&mut background, bus.clone(), config, &metrics)?;
     let watched = vec![
         ORDER_WORKER.to_owned(),
@@ -286,9 +292,16 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         .await
 }
 
-/// The RabbitMQ bus of a split component.
-fn rabbit(broker: &BrokerArgs, topology: Topology) -> anyhow::Result<Arc<dyn Bus>> {
-    Ok(Arc::new(RabbitBus::new(&broker.required_url()?, topology)))
+/// The RabbitMQ bus of a split component, recording into its metrics.
+fn rabbit(
+    broker: &BrokerArgs,
+    topology: Topology,
+    metrics: &Metrics,
+) -> anyhow::Result<Arc<dyn Bus>> {
+    Ok(Arc::new(
+        RabbitBus::new(&broker.required_url()?, topology)
+            .with_metrics(MessagingMetrics::new(metrics)),
+    ))
 }
 
 fn verifier(args: &VerifyArgs) -> anyhow::Result<Arc<TokenVerifier>> {

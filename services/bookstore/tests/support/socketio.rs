@@ -54,9 +54,16 @@ impl Clients {
     /// Starts the client with `config` (see client.mjs for its fields).
     pub async fn start(config: Value) -> Self {
         ensure_installed();
+        // A long configuration (a thousand tokens) goes through a file: one command-line
+        // argument is limited to 128 KiB.
+        let file = std::env::temp_dir().join(format!(
+            "socketio-clients-{}.json",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::write(&file, config.to_string()).unwrap();
         let mut child = Command::new("node")
             .arg(client_dir().join("client.mjs"))
-            .arg(config.to_string())
+            .arg(format!("@{}", file.display()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -64,11 +71,17 @@ impl Clients {
             .spawn()
             .expect("node (Node.js) is needed for the Socket.IO client tests");
         let stdin = child.stdin.take().unwrap();
+        // Read at start-up; the client no longer needs it once it prints its first line.
+        let config_file = file;
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut reader = BufReader::new(stdout).lines();
+            let mut config_file = Some(config_file);
             while let Ok(Some(line)) = reader.next_line().await {
+                if let Some(file) = config_file.take() {
+                    let _ = std::fs::remove_file(file);
+                }
                 match serde_json::from_str::<Value>(&line) {
                     Ok(value) => {
                         if tx.send(value).is_err() {

@@ -1,13 +1,16 @@
-// Socket.IO clients for the notification tests and benchmark, driven by one JSON argument:
+// Socket.IO clients for the notification tests and benchmark, driven by one JSON argument (or
+// `@file` holding it, for configurations too long for a command line):
 //   { "url": "http://127.0.0.1:8080", "transport": "websocket" | "polling",
 //     "sockets": [{ "name": "alice", "token": "<access token>" }, ...],
 //     "abuse": "flood" | "garbage" (optional: misbehave instead of listening) }
 // Every connection outcome and every event is printed as one JSON line on stdout, with the
 // time it arrived (milliseconds since the epoch, fractional). Runs until stdin closes.
 import { io } from "socket.io-client";
+import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 
-const config = JSON.parse(process.argv[2]);
+const argument = process.argv[2];
+const config = JSON.parse(argument.startsWith("@") ? readFileSync(argument.slice(1), "utf8") : argument);
 const now = () => performance.timeOrigin + performance.now();
 const say = (line) => process.stdout.write(JSON.stringify({ ...line, at: now() }) + "\n");
 

@@ -9,7 +9,9 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::topology::Topology;
-use super::{Bus, BusError, DeadLetter, Delivery, Envelope, Handler, Outcome};
+use super::{
+    Bus, BusError, DeadLetter, Delivery, Envelope, Handler, MessagingMetrics, Outcome, Settled,
+};
 use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
 
@@ -19,6 +21,7 @@ pub struct MemoryBus {
     topology: Arc<Topology>,
     queues: Arc<HashMap<String, Arc<Queue>>>,
     subscribers: Arc<Mutex<Vec<Subscriber>>>,
+    metrics: MessagingMetrics,
 }
 
 /// A running subscription: what it is bound to and where its copies go.
@@ -73,7 +76,14 @@ impl MemoryBus {
             topology: Arc::new(topology),
             queues: Arc::new(queues),
             subscribers: Arc::default(),
+            metrics: MessagingMetrics::unregistered(),
         }
+    }
+
+    /// This bus, recording what it does in `metrics`.
+    pub fn with_metrics(mut self, metrics: MessagingMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn subscribers(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
@@ -106,6 +116,7 @@ impl Bus for MemoryBus {
             self.queue(&consumer.name)?
                 .push(first_delivery(envelope.clone()));
         }
+        self.metrics.published(&envelope.kind, 1);
         // Subscriptions that ended have dropped their receivers; forget them here.
         self.subscribers().retain(|subscriber| {
             let wanted = subscriber
@@ -140,9 +151,14 @@ impl Bus for MemoryBus {
                     None => break,
                 },
             };
-            let outcome =
-                super::handle_in_trace(handler.clone(), first_delivery(envelope.clone())).await;
-            super::log_dropped(name, &envelope, &outcome);
+            let outcome = super::handle_in_trace(
+                handler.clone(),
+                first_delivery(envelope.clone()),
+                name,
+                &self.metrics,
+            )
+            .await;
+            super::settle_subscribed(name, &envelope, &outcome, &self.metrics);
         }
         live.close();
         Ok(())
@@ -160,6 +176,7 @@ impl Bus for MemoryBus {
             .cloned()
             .ok_or_else(|| BusError::UnknownConsumer(consumer.to_owned()))?;
         let queue = self.queue(consumer)?;
+        self.metrics.consuming(consumer, spec.concurrency.max(1));
         let slots = Arc::new(Semaphore::new(spec.concurrency.max(1)));
         let mut in_flight = JoinSet::new();
         loop {
@@ -171,11 +188,18 @@ impl Bus for MemoryBus {
                 () = shutdown.cancelled() => break,
                 delivery = queue.pop() => delivery,
             };
-            let (handler, queue, retry) = (handler.clone(), queue.clone(), spec.retry.clone());
+            let (handler, queue, spec, metrics) = (
+                handler.clone(),
+                queue.clone(),
+                spec.clone(),
+                self.metrics.clone(),
+            );
             in_flight.spawn(async move {
-                let outcome = super::handle_in_trace(handler, delivery.clone()).await;
+                let outcome =
+                    super::handle_in_trace(handler, delivery.clone(), &spec.name, &metrics).await;
                 drop(permit);
-                settle(&queue, delivery, outcome, &retry).await;
+                let settled = settle(&queue, delivery, outcome, &spec.retry).await;
+                metrics.settled(&spec.name, settled);
             });
             while in_flight.try_join_next().is_some() {}
         }
@@ -231,10 +255,10 @@ async fn settle(
     delivery: Delivery,
     outcome: Outcome,
     retry: &super::RetryPolicy,
-) {
+) -> Settled {
     let now = chrono::Utc::now();
     match outcome {
-        Outcome::Ack => {}
+        Outcome::Ack => Settled::Ack,
         Outcome::Retry(error) if delivery.attempt < retry.max_attempts => {
             let delay = retry.delay_after(delivery.attempt);
             let next = Delivery {
@@ -248,6 +272,7 @@ async fn settle(
                 tokio::time::sleep(delay).await;
                 queue.push(next);
             });
+            Settled::Retry
         }
         Outcome::Retry(error) | Outcome::Reject(error) => {
             tracing::warn!(message_id = %delivery.envelope.id, kind = %delivery.envelope.kind, attempts = delivery.attempt, error = %error, "Message dead-lettered.");
@@ -257,6 +282,7 @@ async fn settle(
                 first_failure_at: delivery.first_failure_at.or(Some(now)),
                 envelope: delivery.envelope,
             });
+            Settled::DeadLetter
         }
     }
 }

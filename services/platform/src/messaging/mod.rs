@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -209,10 +210,149 @@ pub trait Bus: Send + Sync + 'static {
     async fn purge_dead_letters(&self, consumer: &str) -> Result<u64, BusError>;
 }
 
+/// What the bus did, by message kind and by queue (a consumer's or a subscription's name).
+#[derive(Clone)]
+pub struct MessagingMetrics {
+    published: IntCounterVec,
+    publish_failures: IntCounterVec,
+    consumed: IntCounterVec,
+    handler_duration: HistogramVec,
+    in_flight: IntGaugeVec,
+    concurrency: IntGaugeVec,
+}
+
+/// How a consumed message was settled, as `messages_consumed_total` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Ack,
+    Retry,
+    DeadLetter,
+    /// A subscription's handler did not accept it; subscriptions do not retry.
+    Dropped,
+}
+
+impl Settled {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ack => "ack",
+            Self::Retry => "retry",
+            Self::DeadLetter => "dead_letter",
+            Self::Dropped => "dropped",
+        }
+    }
+}
+
+impl MessagingMetrics {
+    /// The metrics, registered in the process's registry.
+    pub fn new(registry: &crate::metrics::Metrics) -> Self {
+        let metrics = Self::unregistered();
+        registry.register(Box::new(metrics.published.clone()));
+        registry.register(Box::new(metrics.publish_failures.clone()));
+        registry.register(Box::new(metrics.consumed.clone()));
+        registry.register(Box::new(metrics.handler_duration.clone()));
+        registry.register(Box::new(metrics.in_flight.clone()));
+        registry.register(Box::new(metrics.concurrency.clone()));
+        metrics
+    }
+
+    /// The same metrics, counted but exported nowhere (tools, tests).
+    pub fn unregistered() -> Self {
+        use crate::metrics::defined;
+        Self {
+            published: defined(IntCounterVec::new(
+                Opts::new(
+                    "messages_published_total",
+                    "Messages the broker took (confirmed), by kind.",
+                ),
+                &["kind"],
+            )),
+            publish_failures: defined(IntCounterVec::new(
+                Opts::new(
+                    "messages_publish_failures_total",
+                    "Messages that could not be published, by kind.",
+                ),
+                &["kind"],
+            )),
+            consumed: defined(IntCounterVec::new(
+                Opts::new(
+                    "messages_consumed_total",
+                    "Messages handled, by queue and how they were settled (ack, retry, dead_letter, dropped).",
+                ),
+                &["queue", "outcome"],
+            )),
+            handler_duration: defined(HistogramVec::new(
+                HistogramOpts::new(
+                    "message_handler_duration_seconds",
+                    "Time a handler took over one message, by queue.",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ]),
+                &["queue"],
+            )),
+            in_flight: defined(IntGaugeVec::new(
+                Opts::new(
+                    "messages_in_flight",
+                    "Messages being handled now, by queue.",
+                ),
+                &["queue"],
+            )),
+            concurrency: defined(IntGaugeVec::new(
+                Opts::new(
+                    "consumer_concurrency",
+                    "Messages one process may handle at once, by queue.",
+                ),
+                &["queue"],
+            )),
+        }
+    }
+
+    pub(crate) fn published(&self, kind: &str, count: usize) {
+        self.published
+            .with_label_values(&[kind])
+            .inc_by(count as u64);
+    }
+
+    pub(crate) fn publish_failed(&self, kind: &str) {
+        self.publish_failures.with_label_values(&[kind]).inc();
+    }
+
+    pub(crate) fn settled(&self, queue: &str, settled: Settled) {
+        self.consumed
+            .with_label_values(&[queue, settled.label()])
+            .inc();
+    }
+
+    pub(crate) fn consuming(&self, queue: &str, concurrency: usize) {
+        self.concurrency
+            .with_label_values(&[queue])
+            .set(i64::try_from(concurrency).unwrap_or(i64::MAX));
+    }
+}
+
 /// Runs a handler on one delivery inside the trace of the message's producer (so its logs and
-/// outgoing calls carry the same trace id), in a span naming the message. A panic counts as a
-/// transient failure, as a crashed consumer would on a broker: the message comes again.
-pub(crate) async fn handle_in_trace(handler: Arc<dyn Handler>, delivery: Delivery) -> Outcome {
+/// outgoing calls carry the same trace id), in a span naming the message, timed and counted as
+/// in flight for `queue`. A panic counts as a transient failure, as a crashed consumer would on
+/// a broker: the message comes again.
+pub(crate) async fn handle_in_trace(
+    handler: Arc<dyn Handler>,
+    delivery: Delivery,
+    queue: &str,
+    metrics: &MessagingMetrics,
+) -> Outcome {
+    let in_flight = metrics.in_flight.with_label_values(&[queue]);
+    in_flight.inc();
+    let timer = metrics
+        .handler_duration
+        .with_label_values(&[queue])
+        .start_timer();
+    let outcome = run_in_trace(handler, delivery).await;
+    timer.observe_duration();
+    in_flight.dec();
+    outcome
+}
+
+async fn run_in_trace(handler: Arc<dyn Handler>, delivery: Delivery) -> Outcome {
     use tracing::Instrument;
     let trace_id = delivery
         .envelope
@@ -234,11 +374,20 @@ pub(crate) async fn handle_in_trace(handler: Arc<dyn Handler>, delivery: Deliver
     }
 }
 
-/// Logs what a subscription's handler did not ack: subscriptions have no retries, so the
-/// message is dropped.
-pub(crate) fn log_dropped(subscription: &str, envelope: &Envelope, outcome: &Outcome) {
-    if let Outcome::Retry(error) | Outcome::Reject(error) = outcome {
-        tracing::warn!(subscription, message_id = %envelope.id, kind = %envelope.kind, error = %error, "Subscription dropped a message its handler did not accept.");
+/// Counts a subscription's message, and logs it when its handler did not ack it: subscriptions
+/// have no retries, so the message is dropped.
+pub(crate) fn settle_subscribed(
+    subscription: &str,
+    envelope: &Envelope,
+    outcome: &Outcome,
+    metrics: &MessagingMetrics,
+) {
+    match outcome {
+        Outcome::Ack => metrics.settled(subscription, Settled::Ack),
+        Outcome::Retry(error) | Outcome::Reject(error) => {
+            metrics.settled(subscription, Settled::Dropped);
+            tracing::warn!(subscription, message_id = %envelope.id, kind = %envelope.kind, error = %error, "Subscription dropped a message its handler did not accept.");
+        }
     }
 }
 

@@ -20,7 +20,10 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
 use super::topology::{DELIVERY_LIMIT, Topology};
-use super::{Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, Outcome};
+use super::{
+    Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, MessagingMetrics,
+    Outcome, Settled,
+};
 use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
 
@@ -46,6 +49,7 @@ struct Inner {
     topology: Topology,
     connection: Mutex<Option<Arc<Connection>>>,
     publisher: Mutex<Option<Channel>>,
+    metrics: MessagingMetrics,
 }
 
 fn unavailable(err: impl std::fmt::Display) -> BusError {
@@ -68,6 +72,18 @@ impl RabbitBus {
             topology,
             connection: Mutex::new(None),
             publisher: Mutex::new(None),
+            metrics: MessagingMetrics::unregistered(),
+        }))
+    }
+
+    /// A bus like this one (not connected yet) that records what it does in `metrics`.
+    pub fn with_metrics(self, metrics: MessagingMetrics) -> Self {
+        Self(Arc::new(Inner {
+            url: self.0.url.clone(),
+            topology: self.0.topology.clone(),
+            connection: Mutex::new(None),
+            publisher: Mutex::new(None),
+            metrics,
         }))
     }
 
@@ -207,6 +223,9 @@ impl RabbitBus {
     ) -> Result<(), BusError> {
         let channel = self.channel().await?;
         let prefetch = u16::try_from(spec.concurrency.max(1)).unwrap_or(u16::MAX);
+        self.0
+            .metrics
+            .consuming(&spec.name, spec.concurrency.max(1));
         channel
             .basic_qos(prefetch, BasicQosOptions::default())
             .await
@@ -325,10 +344,13 @@ impl RabbitBus {
             match read_delivery(&raw) {
                 Ok(delivery) => {
                     let envelope = delivery.envelope.clone();
-                    let outcome = super::handle_in_trace(handler.clone(), delivery).await;
-                    super::log_dropped(name, &envelope, &outcome);
+                    let outcome =
+                        super::handle_in_trace(handler.clone(), delivery, name, &self.0.metrics)
+                            .await;
+                    super::settle_subscribed(name, &envelope, &outcome, &self.0.metrics);
                 }
                 Err(err) => {
+                    self.0.metrics.settled(name, Settled::Dropped);
                     tracing::warn!(subscription = name, error = %err, "Subscription dropped a malformed message.");
                 }
             }
@@ -356,7 +378,8 @@ impl RabbitBus {
             Ok(delivery) => {
                 let attempt = delivery.attempt;
                 let first_failure_at = delivery.first_failure_at;
-                let outcome = super::handle_in_trace(handler, delivery).await;
+                let outcome =
+                    super::handle_in_trace(handler, delivery, &spec.name, &self.0.metrics).await;
                 (outcome, attempt, first_failure_at)
             }
             Err(err) => (
@@ -366,8 +389,8 @@ impl RabbitBus {
             ),
         };
         let (outcome, attempt, first_failure_at) = outcome;
-        let settled = match outcome {
-            Outcome::Ack => Ok(()),
+        let (settled, how) = match outcome {
+            Outcome::Ack => (Ok(()), Settled::Ack),
             Outcome::Retry(error) if attempt < spec.retry.max_attempts => {
                 let delay = spec.retry.delay_after(attempt);
                 let queue = self.0.topology.retry_queue(&spec.name, delay);
@@ -378,13 +401,15 @@ impl RabbitBus {
                     string(&first_failure_at.unwrap_or_else(Utc::now).to_rfc3339()),
                 );
                 headers.insert(H_LAST_ERROR.into(), string(&truncate(&error)));
-                self.publish_raw(
-                    "",
-                    &queue,
-                    raw.properties.clone().with_headers(headers),
-                    &raw.data,
-                )
-                .await
+                let sent = self
+                    .publish_raw(
+                        "",
+                        &queue,
+                        raw.properties.clone().with_headers(headers),
+                        &raw.data,
+                    )
+                    .await;
+                (sent, Settled::Retry)
             }
             Outcome::Retry(error) | Outcome::Reject(error) => {
                 tracing::warn!(consumer = %spec.name, message_id = ?raw.properties.message_id(), attempts = attempt, error = %error, "Message dead-lettered.");
@@ -396,17 +421,22 @@ impl RabbitBus {
                 );
                 headers.insert(H_ERROR.into(), string(&truncate(&error)));
                 let exchange = self.0.topology.dead_letter_exchange();
-                self.publish_raw(
-                    &exchange,
-                    &spec.name,
-                    raw.properties.clone().with_headers(headers),
-                    &raw.data,
-                )
-                .await
+                let sent = self
+                    .publish_raw(
+                        &exchange,
+                        &spec.name,
+                        raw.properties.clone().with_headers(headers),
+                        &raw.data,
+                    )
+                    .await;
+                (sent, Settled::DeadLetter)
             }
         };
         let result = match settled {
-            Ok(()) => raw.ack(BasicAckOptions::default()).await,
+            Ok(()) => {
+                self.0.metrics.settled(&spec.name, how);
+                raw.ack(BasicAckOptions::default()).await
+            }
             Err(err) => {
                 // Could not hand the message on: give it back to the queue to be tried again.
                 tracing::warn!(consumer = %spec.name, error = %err, "Could not settle a message; returning it to its queue.");
@@ -455,13 +485,19 @@ impl RabbitBus {
 #[async_trait::async_trait]
 impl Bus for RabbitBus {
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
-        self.publish_raw(
-            &self.0.topology.events_exchange(),
-            &envelope.kind,
-            properties_of(envelope),
-            &envelope.payload,
-        )
-        .await
+        let result = self
+            .publish_raw(
+                &self.0.topology.events_exchange(),
+                &envelope.kind,
+                properties_of(envelope),
+                &envelope.payload,
+            )
+            .await;
+        match &result {
+            Ok(()) => self.0.metrics.published(&envelope.kind, 1),
+            Err(_) => self.0.metrics.publish_failed(&envelope.kind),
+        }
+        result
     }
 
     /// Sends every message before waiting for the broker's confirms, so a batch costs about one
@@ -504,6 +540,14 @@ impl Bus for RabbitBus {
                     break;
                 }
             }
+        }
+        for envelope in &envelopes[..confirmed] {
+            self.0.metrics.published(&envelope.kind, 1);
+        }
+        if failure.is_some()
+            && let Some(envelope) = envelopes.get(confirmed)
+        {
+            self.0.metrics.publish_failed(&envelope.kind);
         }
         match failure {
             Some(err) if confirmed == 0 => Err(err),
