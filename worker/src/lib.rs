@@ -97,15 +97,12 @@ impl Services {
         url: String,
         body: serde_json::Value,
     ) -> Result<(StatusCode, String), CallError> {
-        let mut request = self
+        let request = self
             .http
             .post(&url)
             .header(SERVICE_TOKEN_HEADER, self.config.service_token.as_str())
             .json(&body);
-        if let Some(traceparent) = platform::telemetry::current_traceparent() {
-            request = request.header("traceparent", traceparent);
-        }
-        let response = request
+        let response = platform::telemetry::propagate(request)
             .send()
             .await
             .map_err(|err| CallError::Retry(format!("POST {url}: {err}")))?;

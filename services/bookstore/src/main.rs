@@ -7,7 +7,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    platform::telemetry::init(cli.global.log_format);
+    let telemetry = platform::telemetry::init(cli.global.log_format, service_name(&cli.command));
     let result = match cli.command {
         None => match Cli::try_parse_from(["bookstore", "all"]) {
             Ok(Cli {
@@ -30,6 +30,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Openapi) => commands::openapi(),
         Some(Command::Dlq { action, broker }) => commands::dlq(action, broker).await,
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -40,5 +41,22 @@ async fn main() -> std::process::ExitCode {
                 1
             })
         }
+    }
+}
+
+/// The name a process's traces carry (`bookstore-<name>`).
+fn service_name(command: &Option<Command>) -> &'static str {
+    match command {
+        None | Some(Command::All(_)) => "all",
+        Some(Command::Users(_)) => "users",
+        Some(Command::Catalog(_)) => "catalog",
+        Some(Command::Inventory(_)) => "inventory",
+        Some(Command::Orders(_)) => "orders",
+        Some(Command::Worker(_)) => "worker",
+        Some(Command::Notifications(_)) => "notifications",
+        Some(Command::Migrate { .. }) => "migrate",
+        Some(Command::Admin { .. }) => "admin",
+        Some(Command::Openapi) => "openapi",
+        Some(Command::Dlq { .. }) => "dlq",
     }
 }

@@ -89,10 +89,7 @@ impl Catalog for HttpCatalog {
     #[tracing::instrument(skip(self), fields(book_id = %id))]
     async fn book(&self, id: &str) -> Result<Option<BookFacts>, ApiError> {
         let url = self.book_url(id)?;
-        let response = self
-            .client
-            .get(url)
-            .timeout(TIMEOUT)
+        let response = platform::telemetry::propagate(self.client.get(url).timeout(TIMEOUT))
             .send()
             .await
             .map_err(|err| {

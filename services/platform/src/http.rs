@@ -180,15 +180,28 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
 /// Gives every request a trace id (from its W3C `traceparent` when present), a span carrying it,
 /// a log line when it ends, and an `x-trace-id` response header.
 async fn request_context(request: Request, next: Next) -> Response {
-    let trace_id = request
-        .headers()
-        .get("traceparent")
-        .and_then(|value| value.to_str().ok())
-        .and_then(telemetry::trace_id_from_traceparent)
-        .unwrap_or_else(telemetry::new_trace_id);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let span = tracing::info_span!("request", %method, %path, trace_id = %trace_id);
+    // The span is renamed after the route once the router has matched the request (see
+    // `metrics::track_http`); requests no route matches keep this name.
+    let span = tracing::info_span!(
+        "request",
+        %method,
+        %path,
+        trace_id = tracing::field::Empty,
+        otel.name = %format!("{method} unmatched"),
+        otel.kind = "server",
+        http.request.method = %method,
+        url.path = %path,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let traceparent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok());
+    let trace_id = telemetry::continue_trace(&span, traceparent);
+    span.record("trace_id", trace_id.as_str());
     let started = Instant::now();
     let quiet = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
     let mut response =
@@ -196,6 +209,7 @@ async fn request_context(request: Request, next: Next) -> Response {
             .await;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.record("http.response.status_code", status);
     span.in_scope(|| {
         if quiet {
             tracing::debug!(status, latency_ms, "Request handled.");

@@ -1,7 +1,15 @@
-//! Logging set-up and the trace id that ties a request's log lines and error bodies together.
+//! Logs and traces: the subscriber (text or JSON logs, OpenTelemetry spans exported over OTLP
+//! when `OTEL_EXPORTER_OTLP_ENDPOINT` is set), W3C trace context in and out, and the trace id
+//! that ties a request's or message's log lines, spans and error bodies together.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{TraceContextExt, TracerProvider};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -15,9 +23,30 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. `RUST_LOG` filters; the default keeps our own crates at info
-/// and the chatty database drivers at warn.
-pub fn init(format: LogFormat) {
+/// Keeps the trace pipeline of the process; `shutdown` sends the spans still buffered.
+#[must_use = "dropping it without shutdown loses the last spans"]
+pub struct Telemetry {
+    provider: SdkTracerProvider,
+}
+
+impl Telemetry {
+    /// Exports what is buffered and stops exporting.
+    pub fn shutdown(self) {
+        if let Err(err) = self.provider.shutdown() {
+            eprintln!("warning: could not send the last traces: {err}");
+        }
+    }
+}
+
+/// Installs the global subscriber for the process `service` (the component's name, used as the
+/// traces' `service.name`). `RUST_LOG` filters; the default keeps our own crates at info and the
+/// chatty database drivers at warn. Spans always get OpenTelemetry ids (so the trace id in logs
+/// is the one a trace backend shows); they are exported only when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// is set, over OTLP/HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the default, or
+/// `http/json`).
+pub fn init(format: LogFormat, service: &str) -> Telemetry {
+    let provider = tracer_provider(service);
+    let tracer = provider.tracer("bookstore");
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=warn"));
     let json = match format {
@@ -25,7 +54,9 @@ pub fn init(format: LogFormat) {
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_opentelemetry::layer().with_tracer(tracer));
     // A second init (tests start many apps in one process) keeps the first subscriber.
     let _ = if json {
         registry
@@ -42,6 +73,64 @@ pub fn init(format: LogFormat) {
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .try_init()
     };
+    Telemetry { provider }
+}
+
+/// The span pipeline: ids for every span, and an OTLP exporter when an endpoint is configured.
+fn tracer_provider(service: &str) -> SdkTracerProvider {
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(format!("bookstore-{service}"))
+        .build();
+    let builder = SdkTracerProvider::builder().with_resource(resource);
+    let configured = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    if !(configured("OTEL_EXPORTER_OTLP_ENDPOINT")
+        || configured("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    {
+        return builder.build();
+    }
+    use opentelemetry_otlp::{Protocol, WithExportConfig};
+    let exporter = if configured("OTEL_EXPORTER_OTLP_PROTOCOL")
+        || configured("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+    {
+        opentelemetry_otlp::SpanExporter::builder().build()
+    } else {
+        // The specification's default transport; the library would otherwise pick JSON.
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .build()
+    };
+    match exporter {
+        Ok(exporter) => builder.with_batch_exporter(exporter).build(),
+        Err(err) => {
+            eprintln!("warning: traces are not exported: {err}");
+            builder.build()
+        }
+    }
+}
+
+/// The W3C trace context in a `traceparent` value, as a parent for a span.
+fn remote_context(traceparent: &str) -> opentelemetry::Context {
+    let carrier = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    TraceContextPropagator::new().extract(&carrier)
+}
+
+/// Makes `span` continue the trace of `traceparent` (a request's header, a message's header)
+/// and returns the trace id it carries: OpenTelemetry's when spans are recorded, else the one
+/// in `traceparent`, else a new one. Call it before the span is first entered.
+pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) -> String {
+    if let Some(traceparent) = traceparent.filter(|t| trace_id_from_traceparent(t).is_some()) {
+        let _ = span.set_parent(remote_context(traceparent));
+    }
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span_context.trace_id().to_string()
+    } else {
+        traceparent
+            .and_then(trace_id_from_traceparent)
+            .unwrap_or_else(new_trace_id)
+    }
 }
 
 tokio::task_local! {
@@ -59,11 +148,38 @@ pub fn current_trace_id() -> Option<String> {
 }
 
 /// A W3C `traceparent` continuing the current trace (of the request or message being handled),
-/// for messages and outgoing calls; `None` outside of both.
+/// for messages and outgoing calls, naming the current span as the parent; `None` outside of
+/// both.
 pub fn current_traceparent() -> Option<String> {
+    let context = tracing::Span::current().context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        return Some(format!(
+            "00-{}-{}-{:02x}",
+            span_context.trace_id(),
+            span_context.span_id(),
+            span_context.trace_flags().to_u8()
+        ));
+    }
     let trace_id = current_trace_id()?;
     let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];
     Some(format!("00-{trace_id}-{span_id}-01"))
+}
+
+/// Renames the current span in its trace, e.g. a request's once its route is known. (Its
+/// OpenTelemetry span exists from the start, to give the trace id to logs, so `otel.name` can
+/// no longer be recorded.)
+pub fn rename_current_span(name: String) {
+    tracing::Span::current().context().span().update_name(name);
+}
+
+/// An outgoing call in the current trace: adds its `traceparent` header, so the callee's span
+/// is a child of the caller's.
+pub fn propagate(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match current_traceparent() {
+        Some(traceparent) => request.header("traceparent", traceparent),
+        None => request,
+    }
 }
 
 /// The trace id carried by a W3C `traceparent` header (`00-<trace>-<span>-<flags>`), when valid.

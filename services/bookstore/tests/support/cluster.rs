@@ -73,6 +73,11 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(broker: std::net::SocketAddr) -> Self {
+        Self::start_with(broker, &[]).await
+    }
+
+    /// The shop with more settings in every process's environment.
+    pub async fn start_with(broker: std::net::SocketAddr, settings: &[(&str, &str)]) -> Self {
         let dir =
             std::env::temp_dir().join(format!("bookstore-e2e-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -118,6 +123,11 @@ impl Cluster {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
+        .chain(
+            settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
         .collect();
         // A placeholder until inventory has a port: the proxy needs its target first.
         let inventory_port = free_port();

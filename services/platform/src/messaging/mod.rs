@@ -354,19 +354,21 @@ pub(crate) async fn handle_in_trace(
 
 async fn run_in_trace(handler: Arc<dyn Handler>, delivery: Delivery) -> Outcome {
     use tracing::Instrument;
-    let trace_id = delivery
-        .envelope
-        .traceparent
-        .as_deref()
-        .and_then(crate::telemetry::trace_id_from_traceparent)
-        .unwrap_or_else(crate::telemetry::new_trace_id);
     let span = tracing::info_span!(
         "message",
         kind = %delivery.envelope.kind,
         message_id = %delivery.envelope.id,
         attempt = delivery.attempt,
-        trace_id = %trace_id,
+        trace_id = tracing::field::Empty,
+        otel.name = %format!("{} process", delivery.envelope.kind),
+        otel.kind = "consumer",
+        messaging.operation.type = "process",
+        messaging.message.id = %delivery.envelope.id,
     );
+    // The producer's span (the request that wrote the event) is this span's parent.
+    let trace_id =
+        crate::telemetry::continue_trace(&span, delivery.envelope.traceparent.as_deref());
+    span.record("trace_id", trace_id.as_str());
     let run = async move { handler.handle(&delivery).await }.instrument(span);
     match tokio::spawn(crate::telemetry::with_trace_id(trace_id, run)).await {
         Ok(outcome) => outcome,

@@ -503,7 +503,15 @@ impl Bus for RabbitBus {
     /// Sends every message before waiting for the broker's confirms, so a batch costs about one
     /// round trip instead of one per message.
     async fn publish_all(&self, envelopes: &[Envelope]) -> Result<usize, BusError> {
-        let channel = self.publisher().await?;
+        let channel = match self.publisher().await {
+            Ok(channel) => channel,
+            Err(err) => {
+                if let Some(first) = envelopes.first() {
+                    self.0.metrics.publish_failed(&first.kind);
+                }
+                return Err(err);
+            }
+        };
         let exchange = self.0.topology.events_exchange();
         let mut confirms = Vec::with_capacity(envelopes.len());
         let mut failure = None;
