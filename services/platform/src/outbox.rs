@@ -98,9 +98,15 @@ impl Outbox {
         db: &DatabaseConnection,
         bus: &dyn Bus,
     ) -> Result<usize, RelayError> {
-        let txn = db
-            .begin_with_options(relay_transaction(db.get_database_backend()))
-            .await?;
+        let backend = db.get_database_backend();
+        let txn = db.begin_with_options(relay_transaction(backend)).await?;
+        if backend == DbBackend::Postgres {
+            // Marking events sent need not wait for the disk: if a crash loses the mark, the
+            // events are published again, which consumers already tolerate (at-least-once).
+            // The round, and so the next events' wait, is one disk flush shorter.
+            txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+                .await?;
+        }
         let mut select = Query::select();
         select
             .columns(
