@@ -222,18 +222,11 @@ async fn inventory_failing_for_a_while_delays_orders_and_redrive_completes_exhau
         .wait_status(&token, &short, "completed", Duration::from_secs(20))
         .await;
     let retries = cluster
-        .worker_metric(
-            "worker-a",
+        .workers_metric(
             "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"retry\"",
         )
-        .await
-        + cluster
-            .worker_metric(
-                "worker-b",
-                "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"retry\"",
-            )
-            .await;
-    assert!(retries >= 1, "the 503s were retried");
+        .await;
+    assert!(retries >= 1.0, "the 503s were retried");
 
     // A long outage: the attempts run out and the message waits in the dead-letter queue.
     cluster.inventory_proxy.set(FaultMode::Unavailable);
@@ -294,17 +287,10 @@ async fn repeated_requests_and_redelivered_events_change_nothing() {
 
     // The same order.placed delivered again (a broker redelivery) finds the work done.
     let acked_before = cluster
-        .worker_metric(
-            "worker-a",
+        .workers_metric(
             "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"ack\"",
         )
-        .await
-        + cluster
-            .worker_metric(
-                "worker-b",
-                "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"ack\"",
-            )
-            .await;
+        .await;
     let again = OrderPlaced {
         order_id: id.clone(),
         user_id: String::new(),
@@ -321,8 +307,11 @@ async fn repeated_requests_and_redelivered_events_change_nothing() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let acked = cluster.worker_metric("worker-a", "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"ack\"").await
-            + cluster.worker_metric("worker-b", "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"ack\"").await;
+        let acked = cluster
+            .workers_metric(
+                "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"ack\"",
+            )
+            .await;
         if acked > acked_before {
             break;
         }

@@ -52,22 +52,6 @@ async fn statuses_until_final(clients: &mut Clients, name: &str, order_id: &str)
         .collect()
 }
 
-async fn metric(cluster: &Cluster, gateway: &str, name: &str) -> f64 {
-    let text = cluster
-        .http
-        .get(cluster.url(gateway, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 async fn wait_readiness(cluster: &Cluster, gateway: &str, expected: StatusCode) {
     let deadline = Instant::now() + WAIT;
     loop {
@@ -143,16 +127,15 @@ async fn the_owner_receives_pending_then_final_on_websocket_and_polling_and_nobo
         websocket.status_events("bob")
     );
     assert_eq!(
-        metric(&cluster, "gateway-a", "notifications_sockets_connected").await,
+        cluster
+            .metric("gateway-a", "notifications_sockets_connected")
+            .await,
         4.0
     );
     assert!(
-        metric(
-            &cluster,
-            "gateway-a",
-            "notifications_push_latency_seconds_count"
-        )
-        .await
+        cluster
+            .metric("gateway-a", "notifications_push_latency_seconds_count")
+            .await
             >= 2.0
     );
     websocket.stop().await;
@@ -196,16 +179,15 @@ async fn connections_without_a_valid_access_token_are_refused() {
         );
     }
     assert_eq!(
-        metric(
-            &cluster,
-            "gateway-a",
-            "notifications_connections_refused_total"
-        )
-        .await,
+        cluster
+            .metric("gateway-a", "notifications_connections_refused_total")
+            .await,
         3.0
     );
     assert_eq!(
-        metric(&cluster, "gateway-a", "notifications_sockets_connected").await,
+        cluster
+            .metric("gateway-a", "notifications_sockets_connected")
+            .await,
         0.0
     );
     clients.stop().await;
@@ -264,12 +246,9 @@ async fn a_status_change_the_bus_delivers_twice_is_pushed_once() {
         })
         .await;
     let deadline = Instant::now() + WAIT;
-    while metric(
-        &cluster,
-        "gateway-a",
-        "notifications_duplicate_events_total",
-    )
-    .await
+    while cluster
+        .metric("gateway-a", "notifications_duplicate_events_total")
+        .await
         < 1.0
     {
         assert!(

@@ -887,23 +887,6 @@ fn host_port(base: &str) -> String {
     base.trim_start_matches("http://").to_owned()
 }
 
-/// The value of metric lines starting with `needle` in `component`'s /metrics, summed.
-async fn scraped(cluster: &Cluster, component: &str, needle: &str) -> f64 {
-    let text = cluster
-        .http
-        .get(cluster.url(component, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(needle))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 /// Places an order of `quantity` units and returns its id.
 async fn order(cluster: &Cluster, token: &str, book: &str, quantity: u32) -> String {
     let (status, body) = cluster.place(token, book, quantity, None).await;
@@ -1035,7 +1018,11 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_the_runnin
     cluster.amqp.set(FaultMode::Down);
     let delayed = order(&cluster, &customer, &book, 1).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while scraped(&cluster, "orders", "outbox_publish_failures_total").await < 1.0 {
+    while cluster
+        .metric("orders", "outbox_publish_failures_total")
+        .await
+        < 1.0
+    {
         assert!(
             Instant::now() < deadline,
             "the orders relay did not fail to publish while the broker was down: {}",

@@ -531,7 +531,7 @@ platform::backend_tests! {
         api.reserve("order-2", &[("book-a", 1)]).await;
         let value = |outcome: &str| -> f64 {
             let line = format!("stock_reservations_total{{outcome=\"{outcome}\"}}");
-            api.metrics.render().lines().find(|l| l.starts_with(&line)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+            platform::testing::metric_sum(&api.metrics.render(), &line)
         };
         assert_eq!((value("reserved"), value("repeated"), value("out_of_stock")), (1.0, 1.0, 1.0));
         api.finish().await;

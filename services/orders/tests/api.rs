@@ -308,7 +308,7 @@ platform::backend_tests! {
     async fn metrics_count_new_orders_and_orders_leaving_pending_by_status(db) {
         let api = start(&db).await;
         let value = |line: &str| -> f64 {
-            api.metrics.render().lines().find(|l| l.starts_with(line)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+            platform::testing::metric_sum(&api.metrics.render(), line)
         };
         let first = api.place_with_key(&api.alice, "same", &lines(&[(1, 1)])).await;
         assert_eq!(first.status, StatusCode::ACCEPTED);

@@ -433,3 +433,13 @@ impl Reply {
         })
     }
 }
+
+/// The sum of the samples in Prometheus text `exposition` whose line starts with `prefix` (a
+/// metric name, or a name with the start of its labels); 0 when there is none.
+pub fn metric_sum(exposition: &str, prefix: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -432,9 +432,7 @@ bus_tests! {
             h.bus.publish(&message("order.placed", name)).await.unwrap();
         }
         let metrics = h.metrics.clone();
-        let value = move |line: &str| -> f64 {
-            metrics.render().lines().find(|l| l.starts_with(line)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
-        };
+        let value = move |line: &str| platform::testing::metric_sum(&metrics.render(), line);
         let consumed = |outcome: &str| format!("messages_consumed_total{{outcome=\"{outcome}\",queue=\"{ORDERS}\"}}");
         eventually("every message settled", async || {
             value(&consumed("ack")) == 2.0 && value(&consumed("retry")) == 1.0 && value(&consumed("dead_letter")) == 1.0

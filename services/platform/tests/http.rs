@@ -289,21 +289,15 @@ async fn pool_metrics_report_connections_by_state_and_acquire_time() {
         Duration::from_millis(20),
         token,
     ));
-    let value = |name: &str| -> Option<f64> {
-        metrics
-            .render()
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-    };
+    let value = |name: &str| platform::testing::metric_sum(&metrics.render(), name);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while value("db_pool_acquire_seconds_count").unwrap_or(0.0) < 2.0 {
+    while value("db_pool_acquire_seconds_count") < 2.0 {
         assert!(std::time::Instant::now() < deadline, "no samples");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(value("db_pool_max_connections"), Some(1.0));
-    let in_use = value("db_pool_connections{state=\"in_use\"}").unwrap();
-    let idle = value("db_pool_connections{state=\"idle\"}").unwrap();
+    assert_eq!(value("db_pool_max_connections"), 1.0);
+    let in_use = value("db_pool_connections{state=\"in_use\"}");
+    let idle = value("db_pool_connections{state=\"idle\"}");
     assert_eq!(
         in_use + idle,
         1.0,

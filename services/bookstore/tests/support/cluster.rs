@@ -551,20 +551,23 @@ impl Cluster {
             .unwrap()
     }
 
-    pub async fn worker_metric(&self, worker: &str, needle: &str) -> u64 {
+    /// The samples of process `name`'s `/metrics` whose line starts with `prefix`, summed.
+    pub async fn metric(&self, name: &str, prefix: &str) -> f64 {
         let text = self
             .http
-            .get(format!("{}/metrics", self.urls[worker]))
+            .get(format!("{}/metrics", self.urls[name]))
             .send()
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        text.lines()
-            .filter(|l| l.starts_with(needle))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>() as u64
+        platform::testing::metric_sum(&text, prefix)
+    }
+
+    /// A metric of both workers, summed.
+    pub async fn workers_metric(&self, prefix: &str) -> f64 {
+        self.metric("worker-a", prefix).await + self.metric("worker-b", prefix).await
     }
 
     pub async fn stop(mut self) {
