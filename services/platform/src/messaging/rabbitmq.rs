@@ -19,7 +19,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
-use super::topology::{DELIVERY_LIMIT, Topology};
+use super::topology::{ArgValue, ExchangeType, Topology};
 use super::{
     Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, MessagingMetrics,
     Outcome, Settled,
@@ -184,29 +184,16 @@ impl RabbitBus {
     /// Deletes every exchange and queue of the topology (test teardown, decommissioning).
     pub async fn delete_topology(&self) -> Result<(), BusError> {
         let channel = self.channel().await?;
-        let topology = &self.0.topology;
-        for consumer in &topology.consumers {
-            let mut queues = vec![
-                topology.queue(&consumer.name),
-                topology.dead_letter_queue(&consumer.name),
-            ];
-            queues.extend(
-                consumer
-                    .retry
-                    .tiers()
-                    .into_iter()
-                    .map(|d| topology.retry_queue(&consumer.name, d)),
-            );
-            for queue in queues {
-                channel
-                    .queue_delete(queue.into(), QueueDeleteOptions::default())
-                    .await
-                    .map_err(unavailable)?;
-            }
-        }
-        for exchange in [topology.events_exchange(), topology.dead_letter_exchange()] {
+        let declarations = self.0.topology.declarations();
+        for queue in declarations.queues {
             channel
-                .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                .queue_delete(queue.name.into(), QueueDeleteOptions::default())
+                .await
+                .map_err(unavailable)?;
+        }
+        for exchange in declarations.exchanges {
+            channel
+                .exchange_delete(exchange.name.into(), ExchangeDeleteOptions::default())
                 .await
                 .map_err(unavailable)?;
         }
@@ -747,95 +734,53 @@ fn properties_of(envelope: &Envelope) -> BasicProperties {
         .with_headers(headers)
 }
 
-/// Declares the exchanges and every consumer's queues (idempotent).
+/// Declares the exchanges, queues and bindings of the topology (idempotent), exactly as
+/// [`Topology::declarations`] lists them: the broker definitions are generated from the same list.
 async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BusError> {
+    let declarations = topology.declarations();
     let durable = ExchangeDeclareOptions {
         durable: true,
         ..Default::default()
     };
-    channel
-        .exchange_declare(
-            topology.events_exchange().into(),
-            ExchangeKind::Topic,
-            durable,
-            FieldTable::default(),
-        )
-        .await
-        .map_err(unavailable)?;
-    channel
-        .exchange_declare(
-            topology.dead_letter_exchange().into(),
-            ExchangeKind::Direct,
-            durable,
-            FieldTable::default(),
-        )
-        .await
-        .map_err(unavailable)?;
+    for exchange in &declarations.exchanges {
+        let kind = match exchange.kind {
+            ExchangeType::Topic => ExchangeKind::Topic,
+            ExchangeType::Direct => ExchangeKind::Direct,
+        };
+        channel
+            .exchange_declare(
+                exchange.name.as_str().into(),
+                kind,
+                durable,
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+    }
     let durable_queue = QueueDeclareOptions {
         durable: true,
         ..Default::default()
     };
-    for consumer in &topology.consumers {
-        let queue = topology.queue(&consumer.name);
-        // A quorum queue survives a broker node's loss; its delivery limit dead-letters a
-        // message that keeps crashing consumers before they can settle it.
+    for queue in &declarations.queues {
         let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), string("quorum"));
-        args.insert(
-            "x-delivery-limit".into(),
-            AMQPValue::LongUInt(DELIVERY_LIMIT),
-        );
-        args.insert(
-            "x-dead-letter-exchange".into(),
-            string(&topology.dead_letter_exchange()),
-        );
-        args.insert("x-dead-letter-routing-key".into(), string(&consumer.name));
+        for (key, value) in &queue.arguments {
+            let value = match value {
+                ArgValue::Str(text) => string(text),
+                ArgValue::Int(number) => AMQPValue::LongUInt(*number),
+            };
+            args.insert((*key).into(), value);
+        }
         channel
-            .queue_declare(queue.as_str().into(), durable_queue, args)
+            .queue_declare(queue.name.as_str().into(), durable_queue, args)
             .await
             .map_err(unavailable)?;
-        for binding in &consumer.bindings {
-            channel
-                .queue_bind(
-                    queue.as_str().into(),
-                    topology.events_exchange().into(),
-                    binding.as_str().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(unavailable)?;
-        }
-        for delay in consumer.retry.tiers() {
-            // A delay tier: messages wait out the TTL, then dead-letter back to the main queue.
-            let mut args = FieldTable::default();
-            args.insert(
-                "x-message-ttl".into(),
-                AMQPValue::LongUInt(u32::try_from(delay.as_millis()).unwrap_or(u32::MAX)),
-            );
-            args.insert("x-dead-letter-exchange".into(), string(""));
-            args.insert("x-dead-letter-routing-key".into(), string(&queue));
-            channel
-                .queue_declare(
-                    topology.retry_queue(&consumer.name, delay).into(),
-                    durable_queue,
-                    args,
-                )
-                .await
-                .map_err(unavailable)?;
-        }
-        let dead = topology.dead_letter_queue(&consumer.name);
-        let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), string("quorum"));
-        channel
-            .queue_declare(dead.as_str().into(), durable_queue, args)
-            .await
-            .map_err(unavailable)?;
+    }
+    for binding in &declarations.bindings {
         channel
             .queue_bind(
-                dead.as_str().into(),
-                topology.dead_letter_exchange().into(),
-                consumer.name.as_str().into(),
+                binding.queue.as_str().into(),
+                binding.exchange.as_str().into(),
+                binding.routing_key.as_str().into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )

@@ -1,8 +1,11 @@
 //! The message topology as code: the exchanges, and every consumer with its queue, bindings,
-//! retry tiers and dead-letter queue. Both buses are built from it, and the broker definitions
-//! shipped for Kubernetes are generated from it.
+//! retry tiers and dead-letter queue. Both buses are built from it; [`Topology::declarations`]
+//! is what the RabbitMQ bus declares and what the broker definitions shipped for Kubernetes
+//! ([`Topology::definitions`]) are generated from.
 
 use std::time::Duration;
+
+use serde_json::{Value, json};
 
 use super::{ConsumerSpec, RetryPolicy};
 use crate::events::Event;
@@ -81,6 +84,145 @@ impl Topology {
         self.consumers.iter().find(|c| c.name == name)
     }
 
+    /// Every exchange, queue and binding of the topology on RabbitMQ, in an order that can be
+    /// declared one by one (exchanges, then queues, then bindings).
+    pub fn declarations(&self) -> Declarations {
+        let mut declarations = Declarations {
+            exchanges: vec![
+                ExchangeDeclaration {
+                    name: self.events_exchange(),
+                    kind: ExchangeType::Topic,
+                },
+                ExchangeDeclaration {
+                    name: self.dead_letter_exchange(),
+                    kind: ExchangeType::Direct,
+                },
+            ],
+            queues: Vec::new(),
+            bindings: Vec::new(),
+        };
+        for consumer in &self.consumers {
+            let queue = self.queue(&consumer.name);
+            // A quorum queue survives a broker node's loss; its delivery limit dead-letters a
+            // message that keeps crashing consumers before they can settle it.
+            declarations.queues.push(QueueDeclaration {
+                name: queue.clone(),
+                arguments: vec![
+                    ("x-queue-type", ArgValue::Str("quorum".into())),
+                    ("x-delivery-limit", ArgValue::Int(DELIVERY_LIMIT)),
+                    (
+                        "x-dead-letter-exchange",
+                        ArgValue::Str(self.dead_letter_exchange()),
+                    ),
+                    (
+                        "x-dead-letter-routing-key",
+                        ArgValue::Str(consumer.name.clone()),
+                    ),
+                ],
+            });
+            for binding in &consumer.bindings {
+                declarations.bindings.push(BindingDeclaration {
+                    exchange: self.events_exchange(),
+                    queue: queue.clone(),
+                    routing_key: binding.clone(),
+                });
+            }
+            for delay in consumer.retry.tiers() {
+                // A delay tier: messages wait out the TTL, then dead-letter back to the main
+                // queue through the default exchange.
+                declarations.queues.push(QueueDeclaration {
+                    name: self.retry_queue(&consumer.name, delay),
+                    arguments: vec![
+                        (
+                            "x-message-ttl",
+                            ArgValue::Int(u32::try_from(delay.as_millis()).unwrap_or(u32::MAX)),
+                        ),
+                        ("x-dead-letter-exchange", ArgValue::Str(String::new())),
+                        ("x-dead-letter-routing-key", ArgValue::Str(queue.clone())),
+                    ],
+                });
+            }
+            let dead = self.dead_letter_queue(&consumer.name);
+            declarations.queues.push(QueueDeclaration {
+                name: dead.clone(),
+                arguments: vec![("x-queue-type", ArgValue::Str("quorum".into()))],
+            });
+            declarations.bindings.push(BindingDeclaration {
+                exchange: self.dead_letter_exchange(),
+                queue: dead,
+                routing_key: consumer.name.clone(),
+            });
+        }
+        declarations
+    }
+
+    /// The declarations as RabbitMQ definitions (the JSON that the management API's
+    /// `/api/definitions` accepts and `load_definitions` reads at boot), for the vhost `/`.
+    /// Everything is durable; retries and dead-lettering are queue arguments, exactly as the
+    /// bus declares them, so a bus connecting to a broker loaded with these definitions finds
+    /// every queue equivalent to its own declaration.
+    pub fn definitions(&self) -> Value {
+        let declarations = self.declarations();
+        let exchanges: Vec<Value> = declarations
+            .exchanges
+            .iter()
+            .map(|exchange| {
+                json!({
+                    "name": exchange.name,
+                    "vhost": "/",
+                    "type": exchange.kind.as_str(),
+                    "durable": true,
+                    "auto_delete": false,
+                    "internal": false,
+                    "arguments": {},
+                })
+            })
+            .collect();
+        let queues: Vec<Value> = declarations
+            .queues
+            .iter()
+            .map(|queue| {
+                let arguments: serde_json::Map<String, Value> = queue
+                    .arguments
+                    .iter()
+                    .map(|(key, value)| {
+                        let value = match value {
+                            ArgValue::Str(text) => Value::from(text.as_str()),
+                            ArgValue::Int(number) => Value::from(*number),
+                        };
+                        ((*key).to_owned(), value)
+                    })
+                    .collect();
+                json!({
+                    "name": queue.name,
+                    "vhost": "/",
+                    "durable": true,
+                    "auto_delete": false,
+                    "arguments": arguments,
+                })
+            })
+            .collect();
+        let bindings: Vec<Value> = declarations
+            .bindings
+            .iter()
+            .map(|binding| {
+                json!({
+                    "source": binding.exchange,
+                    "vhost": "/",
+                    "destination": binding.queue,
+                    "destination_type": "queue",
+                    "routing_key": binding.routing_key,
+                    "arguments": {},
+                })
+            })
+            .collect();
+        json!({
+            "exchanges": exchanges,
+            "queues": queues,
+            "bindings": bindings,
+        })
+    }
+
     /// Every consumer that would receive a message of `kind`.
     pub fn subscribers<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a ConsumerSpec> + 'a {
         self.consumers.iter().filter(move |c| {
@@ -99,5 +241,141 @@ impl ConsumerSpec {
             retry: RetryPolicy::default(),
             concurrency: 16,
         }
+    }
+}
+
+/// What the topology is made of on RabbitMQ: see [`Topology::declarations`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declarations {
+    pub exchanges: Vec<ExchangeDeclaration>,
+    pub queues: Vec<QueueDeclaration>,
+    pub bindings: Vec<BindingDeclaration>,
+}
+
+/// A durable exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeDeclaration {
+    pub name: String,
+    pub kind: ExchangeType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeType {
+    Topic,
+    Direct,
+}
+
+impl ExchangeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Topic => "topic",
+            Self::Direct => "direct",
+        }
+    }
+}
+
+/// A durable queue and its `x-` arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDeclaration {
+    pub name: String,
+    pub arguments: Vec<(&'static str, ArgValue)>,
+}
+
+/// A queue argument's value: a string, or a whole number (milliseconds, a count).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgValue {
+    Str(String),
+    Int(u32),
+}
+
+/// A queue bound to an exchange with a routing key (or topic pattern).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingDeclaration {
+    pub exchange: String,
+    pub queue: String,
+    pub routing_key: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_consumer_has_a_quorum_queue_delay_tiers_and_a_bound_dead_letter_queue() {
+        let topology = Topology::standard("ns.");
+        let declarations = topology.declarations();
+        for consumer in &topology.consumers {
+            let queue = declarations
+                .queues
+                .iter()
+                .find(|q| q.name == format!("ns.{}", consumer.name))
+                .unwrap();
+            assert!(
+                queue
+                    .arguments
+                    .contains(&("x-queue-type", ArgValue::Str("quorum".into())))
+            );
+            assert!(
+                queue
+                    .arguments
+                    .contains(&("x-delivery-limit", ArgValue::Int(DELIVERY_LIMIT)))
+            );
+            for delay in consumer.retry.tiers() {
+                let tier = declarations
+                    .queues
+                    .iter()
+                    .find(|q| q.name == topology.retry_queue(&consumer.name, delay))
+                    .unwrap();
+                assert!(tier.arguments.contains(&(
+                    "x-dead-letter-routing-key",
+                    ArgValue::Str(queue.name.clone())
+                )));
+            }
+            assert!(declarations.bindings.contains(&BindingDeclaration {
+                exchange: "ns.bookstore.dead-letter".into(),
+                queue: topology.dead_letter_queue(&consumer.name),
+                routing_key: consumer.name.clone(),
+            }));
+        }
+    }
+
+    #[test]
+    fn definitions_list_every_declaration_with_its_arguments() {
+        let topology = Topology::standard("");
+        let declarations = topology.declarations();
+        let definitions = topology.definitions();
+        let queues = definitions["queues"].as_array().unwrap();
+        assert_eq!(queues.len(), declarations.queues.len());
+        let main = queues.iter().find(|q| q["name"] == ORDER_WORKER).unwrap();
+        assert_eq!(main["durable"], true);
+        assert_eq!(main["arguments"]["x-queue-type"], "quorum");
+        assert_eq!(main["arguments"]["x-delivery-limit"], DELIVERY_LIMIT);
+        assert_eq!(
+            main["arguments"]["x-dead-letter-exchange"],
+            "bookstore.dead-letter"
+        );
+        let tier = queues
+            .iter()
+            .find(|q| q["name"] == "worker.order-placed.retry.5000ms")
+            .unwrap();
+        assert_eq!(tier["arguments"]["x-message-ttl"], 5000);
+        assert_eq!(tier["arguments"]["x-dead-letter-exchange"], "");
+        assert_eq!(
+            definitions["exchanges"].as_array().unwrap().len(),
+            declarations.exchanges.len()
+        );
+        assert_eq!(
+            definitions["bindings"].as_array().unwrap().len(),
+            declarations.bindings.len()
+        );
+        assert!(
+            definitions["bindings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["source"] == "bookstore.events"
+                    && b["destination"] == ORDER_WORKER
+                    && b["routing_key"] == "order.placed")
+        );
     }
 }
