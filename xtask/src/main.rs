@@ -10,8 +10,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  codegen [--check]   regenerate the files made from code (docs/openapi.json);
-                      with --check, fail when a committed file is stale instead
+  codegen [--check]   regenerate the files made from code (docs/openapi.json, the chart's
+                      CRD, operator ClusterRole and RabbitMQ definitions); with --check,
+                      fail when a committed file is stale instead
   e2e --local         the end-to-end suite against the split components started as local
                       processes (needs PostgreSQL and RabbitMQ on loopback)
   bench pipeline      the order pipeline benchmark (release build), next to pgbench
@@ -81,10 +82,24 @@ struct Generated {
     bookstore_args: &'static [&'static str],
 }
 
-const GENERATED: [Generated; 1] = [Generated {
-    path: "docs/openapi.json",
-    bookstore_args: &["openapi"],
-}];
+const GENERATED: [Generated; 4] = [
+    Generated {
+        path: "docs/openapi.json",
+        bookstore_args: &["openapi"],
+    },
+    Generated {
+        path: "charts/bookstore/crds/bookstore.yaml",
+        bookstore_args: &["operator", "crd"],
+    },
+    Generated {
+        path: "charts/bookstore/files/operator-clusterrole.yaml",
+        bookstore_args: &["operator", "rbac"],
+    },
+    Generated {
+        path: "charts/bookstore/files/rabbitmq-definitions.json",
+        bookstore_args: &["operator", "rabbitmq-definitions"],
+    },
+];
 
 fn codegen(check: bool) -> anyhow::Result<()> {
     let root = root();
@@ -113,6 +128,10 @@ fn codegen(check: bool) -> anyhow::Result<()> {
         if check {
             stale.push(file.path);
         } else {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
             std::fs::write(&path, &output.stdout)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("updated {}", file.path);

@@ -59,6 +59,8 @@ pub enum Command {
         #[command(flatten)]
         broker: BrokerArgs,
     },
+    /// The Kubernetes operator, or (with a subcommand) the deployment files made from code.
+    Operator(crate::commands::operator::OperatorArgs),
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]

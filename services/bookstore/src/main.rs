@@ -29,6 +29,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Admin { action }) => commands::admin(action).await,
         Some(Command::Openapi) => commands::openapi(),
         Some(Command::Dlq { action, broker }) => commands::dlq(action, broker).await,
+        Some(Command::Operator(args)) => commands::operator(args).await,
     };
     telemetry.shutdown();
     match result {
@@ -58,5 +59,6 @@ fn service_name(command: &Option<Command>) -> &'static str {
         Some(Command::Admin { .. }) => "admin",
         Some(Command::Openapi) => "openapi",
         Some(Command::Dlq { .. }) => "dlq",
+        Some(Command::Operator(_)) => "operator",
     }
 }

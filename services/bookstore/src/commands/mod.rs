@@ -2,6 +2,7 @@
 //! pieces they share: database connection, schema check, background tasks and the HTTP server.
 
 mod admin;
+pub mod operator;
 mod serve;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use socketioxide::layer::SocketIoLayer;
 use tokio::task::JoinSet;
 
 pub use admin::{admin, dlq, migrate, openapi};
+pub use operator::operator;
 pub use serve::{all, catalog, inventory, notifications, orders, users, worker};
 
 fn api_error(err: platform::ApiError) -> anyhow::Error {

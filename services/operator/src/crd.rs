@@ -1,0 +1,441 @@
+//! The `Bookstore` custom resource (`bookstore.dev/v1alpha1`): what an installation asks for,
+//! its validation rules, and the status the operator reports.
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, CustomResourceExt, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// API group of the custom resource.
+pub const GROUP: &str = "bookstore.dev";
+/// Bookstore names are prefixes of every object the operator makes; the longest of those,
+/// `<name>-migrate-<10 hex>`, must stay within the 63 characters of a label value.
+pub const MAX_NAME_LENGTH: usize = 40;
+
+/// One installation of the bookstore: which image and version run, how many of each component,
+/// and where the secrets are. The operator turns it into Deployments, Services, a migration Job
+/// per version, autoscaling for the worker and PodDisruptionBudgets.
+#[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "bookstore.dev",
+    version = "v1alpha1",
+    kind = "Bookstore",
+    plural = "bookstores",
+    shortname = "bks",
+    namespaced,
+    status = "BookstoreStatus",
+    derive = "PartialEq",
+    printcolumn(name = "Version", type_ = "string", json_path = ".spec.version", description = "The version asked for"),
+    printcolumn(name = "Running", type_ = "string", json_path = ".status.currentVersion", description = "The version whose migration succeeded and which the Deployments run"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new("self.metadata.name.size() <= 40").message("the name of a Bookstore has at most 40 characters (it prefixes every object the operator makes)")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct BookstoreSpec {
+    /// Container image repository of the `bookstore` binary, without a tag (the tag is
+    /// `version`), e.g. `ghcr.io/example/bookstore`.
+    #[schemars(length(min = 1, max = 512))]
+    pub image: String,
+    /// The application version, which is also the image tag. Changing it runs
+    /// `bookstore migrate up` of the new version first; the components roll only once that
+    /// Job has succeeded.
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    )]
+    pub version: String,
+    /// Image pull policy of every container (Always, IfNotPresent, Never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^(Always|IfNotPresent|Never)$"))]
+    pub image_pull_policy: Option<String>,
+    /// Names of Secrets to pull the image with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<String>,
+    /// Replicas and resources per component.
+    #[serde(default)]
+    pub components: Components,
+    /// The database URL (`postgres://...` or `mysql://...`), from a Secret.
+    pub database: SecretKeyRef,
+    /// The message broker.
+    pub broker: BrokerSpec,
+    /// The Ed25519 key pair of access tokens: the users service signs with the private key,
+    /// the others verify with the public key.
+    pub jwt: JwtSpec,
+    /// The shared secret of service-to-service calls (at least 32 characters), from a Secret.
+    pub service_token: SecretKeyRef,
+    /// Autoscaling of the order worker.
+    #[serde(default)]
+    pub worker: WorkerSpec,
+    /// Where uploads (covers, documents) are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSpec>,
+    /// The OpenAI-compatible API of book summaries; without it summaries answer "not configured".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openai: Option<OpenAiSpec>,
+    /// `RUST_LOG` of every component, e.g. `info` or `info,orders=debug`.
+    #[serde(default = "default_log")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub log: String,
+}
+
+fn default_log() -> String {
+    "info".into()
+}
+
+/// A key of a Secret in the Bookstore's namespace.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key in the Secret; each reference documents its default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub key: Option<String>,
+}
+
+impl SecretKeyRef {
+    pub fn key_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.key.as_deref().unwrap_or(default)
+    }
+}
+
+/// The RabbitMQ broker.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerSpec {
+    /// The AMQP URL (`amqp://user:password@host:5672/vhost`), from a Secret (key default `url`).
+    pub secret_ref: SecretKeyRef,
+    /// Prefix of every exchange and queue name, to share a broker between installations.
+    #[serde(default)]
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9._-]*$"))]
+    pub namespace: String,
+}
+
+/// The Secret holding the access-token key pair.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JwtSpec {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: String,
+    /// Key of the PKCS#8 PEM private key, mounted only into the users service.
+    #[serde(default = "default_private_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub private_key_key: String,
+    /// Key of the PEM public key.
+    #[serde(default = "default_public_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub public_key_key: String,
+}
+
+fn default_private_key() -> String {
+    "private.pem".into()
+}
+
+fn default_public_key() -> String {
+    "public.pem".into()
+}
+
+/// Uploads storage.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// An existing PersistentVolumeClaim mounted as the data directory of the catalogue and the
+    /// worker. Several replicas on several nodes need a ReadWriteMany volume. Without storage,
+    /// each pod gets an empty directory that goes with it.
+    #[schemars(length(min = 1, max = 253))]
+    pub persistent_volume_claim: String,
+}
+
+/// The OpenAI-compatible API.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenAiSpec {
+    /// The API key, from a Secret (key default `api-key`).
+    pub secret_ref: SecretKeyRef,
+    /// Base URL of a compatible server instead of OpenAI's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://"))]
+    pub base_url: Option<String>,
+}
+
+/// Replicas and resources of each component.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Components {
+    #[serde(default)]
+    pub users: ComponentSpec,
+    #[serde(default)]
+    pub catalog: ComponentSpec,
+    #[serde(default)]
+    pub inventory: ComponentSpec,
+    #[serde(default)]
+    pub orders: ComponentSpec,
+    /// Replicas are ignored while `worker.autoscaling` is set: the autoscaler owns them.
+    #[serde(default)]
+    pub worker: ComponentSpec,
+    #[serde(default)]
+    pub notifications: ComponentSpec,
+}
+
+/// One component's Deployment.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentSpec {
+    /// Pods of the component; 0 stops it.
+    #[serde(default = "one")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: i32,
+    /// Requests and limits of its container (default: 100m CPU and 128Mi requested, 512Mi limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for ComponentSpec {
+    fn default() -> Self {
+        Self {
+            replicas: one(),
+            resources: None,
+        }
+    }
+}
+
+fn one() -> i32 {
+    1
+}
+
+/// The order worker.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerSpec {
+    /// Scale the worker automatically; without it, `components.worker.replicas` pods run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<WorkerAutoscaling>,
+}
+
+/// Bounds and targets of the worker's autoscaler: a HorizontalPodAutoscaler on CPU, or a KEDA
+/// ScaledObject on the depth of the order queue when `keda` is set and KEDA is installed.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.minReplicas <= self.maxReplicas").message("minReplicas must not be greater than maxReplicas"))]
+pub struct WorkerAutoscaling {
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub min_replicas: i32,
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_replicas: i32,
+    /// Average CPU use, in percent of the requested CPU, that the autoscaler aims at.
+    #[serde(default = "default_cpu_target")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_utilization: i32,
+    /// Scale on the number of orders waiting in the queue through KEDA instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keda: Option<KedaSpec>,
+}
+
+fn default_cpu_target() -> i32 {
+    70
+}
+
+/// Queue-depth scaling through KEDA's RabbitMQ scaler.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KedaSpec {
+    /// Messages waiting in the order queue per worker replica that KEDA aims at.
+    #[serde(default = "default_queue_length")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub queue_length: i32,
+    /// Seconds between two looks at the queue.
+    #[serde(default = "default_polling_interval")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub polling_interval_seconds: i32,
+    /// Seconds to wait after the last activity before scaling down to the minimum.
+    #[serde(default = "default_cooldown")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub cooldown_period_seconds: i32,
+}
+
+fn default_queue_length() -> i32 {
+    50
+}
+
+fn default_polling_interval() -> i32 {
+    15
+}
+
+fn default_cooldown() -> i32 {
+    300
+}
+
+/// What the operator observed and did.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookstoreStatus {
+    /// The `metadata.generation` the conditions describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Progressing, MigrationFailed and Degraded.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// The version whose migration succeeded and which the Deployments run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<String>,
+    /// The image reference the Deployments run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_image: Option<String>,
+    /// What scales the worker: HorizontalPodAutoscaler, ScaledObject, or nothing (absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<Autoscaler>,
+}
+
+/// The kind of object that scales the worker.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Autoscaler {
+    HorizontalPodAutoscaler,
+    ScaledObject,
+}
+
+/// The bookstore's components, each a Deployment and a Service running `bookstore <name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Component {
+    Users,
+    Catalog,
+    Inventory,
+    Orders,
+    Worker,
+    Notifications,
+}
+
+impl Component {
+    pub const ALL: [Component; 6] = [
+        Self::Users,
+        Self::Catalog,
+        Self::Inventory,
+        Self::Orders,
+        Self::Worker,
+        Self::Notifications,
+    ];
+
+    /// The subcommand of `bookstore`, also the suffix of its objects' names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::Catalog => "catalog",
+            Self::Inventory => "inventory",
+            Self::Orders => "orders",
+            Self::Worker => "worker",
+            Self::Notifications => "notifications",
+        }
+    }
+
+    pub fn spec(self, components: &Components) -> &ComponentSpec {
+        match self {
+            Self::Users => &components.users,
+            Self::Catalog => &components.catalog,
+            Self::Inventory => &components.inventory,
+            Self::Orders => &components.orders,
+            Self::Worker => &components.worker,
+            Self::Notifications => &components.notifications,
+        }
+    }
+}
+
+impl Bookstore {
+    /// The image reference of the version asked for.
+    pub fn target_image(&self) -> String {
+        format!("{}:{}", self.spec.image, self.spec.version)
+    }
+}
+
+/// The CustomResourceDefinition as YAML, with the header of a generated file.
+pub fn crd_yaml() -> Result<String, serde_yaml::Error> {
+    let body = serde_yaml::to_string(&Bookstore::crd())?;
+    Ok(format!(
+        "# Generated from services/operator/src/crd.rs by `cargo xtask codegen`; do not edit.\n{body}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> serde_json::Value {
+        let crd = serde_json::to_value(Bookstore::crd()).unwrap();
+        crd["spec"]["versions"][0].clone()
+    }
+
+    #[test]
+    fn the_crd_is_namespaced_v1alpha1_with_a_status_subresource_and_printer_columns() {
+        let crd = serde_json::to_value(Bookstore::crd()).unwrap();
+        assert_eq!(crd["metadata"]["name"], "bookstores.bookstore.dev");
+        assert_eq!(crd["spec"]["scope"], "Namespaced");
+        let version = schema();
+        assert_eq!(version["name"], "v1alpha1");
+        assert!(version["subresources"]["status"].is_object());
+        let columns: Vec<&str> = version["additionalPrinterColumns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(columns, ["Version", "Running", "Ready", "Age"]);
+    }
+
+    #[test]
+    fn the_schema_validates_replicas_image_and_autoscaling_bounds() {
+        let spec = &schema()["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        assert_eq!(spec["properties"]["image"]["minLength"], 1);
+        let replicas =
+            &spec["properties"]["components"]["properties"]["worker"]["properties"]["replicas"];
+        assert_eq!(replicas["minimum"].as_f64(), Some(0.0));
+        let autoscaling = &spec["properties"]["worker"]["properties"]["autoscaling"];
+        assert_eq!(
+            autoscaling["x-kubernetes-validations"][0]["rule"],
+            "self.minReplicas <= self.maxReplicas"
+        );
+        let required: Vec<&str> = spec["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        for field in [
+            "image",
+            "version",
+            "database",
+            "broker",
+            "jwt",
+            "serviceToken",
+        ] {
+            assert!(required.contains(&field), "{field} is not required");
+        }
+        let root = &schema()["schema"]["openAPIV3Schema"];
+        assert!(
+            root["x-kubernetes-validations"][0]["rule"]
+                .as_str()
+                .unwrap()
+                .contains(&MAX_NAME_LENGTH.to_string())
+        );
+    }
+
+    #[test]
+    fn a_minimal_spec_gets_defaults() {
+        let spec: BookstoreSpec = serde_json::from_value(serde_json::json!({
+            "image": "bookstore",
+            "version": "1.0.0",
+            "database": {"name": "db"},
+            "broker": {"secretRef": {"name": "amqp"}},
+            "jwt": {"secretName": "jwt"},
+            "serviceToken": {"name": "token"},
+        }))
+        .unwrap();
+        assert_eq!(spec.components.orders.replicas, 1);
+        assert_eq!(spec.jwt.private_key_key, "private.pem");
+        assert_eq!(spec.log, "info");
+        assert!(spec.worker.autoscaling.is_none());
+    }
+}

@@ -1,0 +1,81 @@
+//! The operator's own metrics: reconciliations, their duration and their failures by kind,
+//! registered in the process's registry and served at `/metrics` with the HTTP metrics.
+
+use std::time::Instant;
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts};
+
+use crate::Error;
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: platform::metrics::Metrics,
+    reconciliations: IntCounter,
+    failures: IntCounterVec,
+    duration: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new(registry: platform::metrics::Metrics) -> Self {
+        let reconciliations = IntCounter::new(
+            "bookstore_operator_reconciliations_total",
+            "Reconciliations of Bookstore resources started.",
+        )
+        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
+        let failures = IntCounterVec::new(
+            Opts::new(
+                "bookstore_operator_reconcile_errors_total",
+                "Reconciliations that failed, by kind of error.",
+            ),
+            &["error"],
+        )
+        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "bookstore_operator_reconcile_duration_seconds",
+                "Time one reconciliation took.",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            &[],
+        )
+        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
+        registry.register(Box::new(reconciliations.clone()));
+        registry.register(Box::new(failures.clone()));
+        registry.register(Box::new(duration.clone()));
+        Self {
+            registry,
+            reconciliations,
+            failures,
+            duration,
+        }
+    }
+
+    /// Counts a reconciliation; its duration is recorded when the returned guard drops.
+    pub fn reconcile_started(&self) -> ReconcileTimer {
+        self.reconciliations.inc();
+        ReconcileTimer {
+            started: Instant::now(),
+            duration: self.duration.clone(),
+        }
+    }
+
+    pub fn reconcile_failed(&self, error: &Error) {
+        self.failures
+            .with_label_values(&[error.metric_label()])
+            .inc();
+    }
+}
+
+/// Records how long a reconciliation took when dropped, whichever way it ended.
+pub struct ReconcileTimer {
+    started: Instant,
+    duration: HistogramVec,
+}
+
+impl Drop for ReconcileTimer {
+    fn drop(&mut self) {
+        self.duration
+            .with_label_values(&[] as &[&str])
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+}

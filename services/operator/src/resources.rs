@@ -1,0 +1,717 @@
+//! The desired objects of a Bookstore: pure functions from the custom resource (and what the
+//! reconciler decided: which image the components run, what scales the worker) to the
+//! Kubernetes objects the operator applies. Nothing here talks to the API server.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, LocalObjectReference,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    Service, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::ResourceExt;
+use platform::messaging::topology::{ORDER_WORKER, Topology};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::crd::{Autoscaler, Bookstore, Component};
+
+/// The port every component serves HTTP, health and metrics on.
+pub const HTTP_PORT: i32 = 8080;
+/// Non-root user and group of every container (the image's `nonroot` user).
+pub const RUN_AS: i64 = 65532;
+/// Pod annotation carrying a hash of the ConfigMap, so a configuration change rolls the pods.
+pub const CONFIG_HASH_ANNOTATION: &str = "bookstore.dev/config-hash";
+/// Where secrets are mounted, one folder per Secret reference.
+const SECRETS_DIR: &str = "/var/run/secrets/bookstore";
+/// The data directory (uploads) of the catalogue and the worker.
+const DATA_DIR: &str = "/var/lib/bookstore";
+/// Seconds `/readyz` reports draining before the listener closes, so Services stop sending
+/// traffic to a terminating pod before it stops accepting.
+const DRAIN_SECONDS: &str = "5";
+
+/// What the reconciler decided for this pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The image the Deployments run; none before the first migration has succeeded.
+    pub image: Option<String>,
+    /// What scales the worker, if anything.
+    pub autoscaler: Option<Autoscaler>,
+}
+
+/// `<bookstore>-<suffix>`.
+pub fn object_name(bookstore: &Bookstore, suffix: &str) -> String {
+    format!("{}-{suffix}", bookstore.name_any())
+}
+
+/// The labels that select one component's pods.
+pub fn selector_labels(bookstore: &Bookstore, component: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_owned(), "bookstore".to_owned()),
+        (
+            "app.kubernetes.io/instance".to_owned(),
+            bookstore.name_any(),
+        ),
+        (
+            "app.kubernetes.io/component".to_owned(),
+            component.to_owned(),
+        ),
+    ])
+}
+
+fn labels(bookstore: &Bookstore, component: &str) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(bookstore, component);
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_owned(),
+        "bookstore-operator".to_owned(),
+    );
+    labels.insert(
+        "app.kubernetes.io/part-of".to_owned(),
+        "bookstore".to_owned(),
+    );
+    labels
+}
+
+fn metadata(
+    bookstore: &Bookstore,
+    owner: &OwnerReference,
+    name: String,
+    component: &str,
+) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: bookstore.namespace(),
+        labels: Some(labels(bookstore, component)),
+        owner_references: Some(vec![owner.clone()]),
+        ..ObjectMeta::default()
+    }
+}
+
+fn service_url(bookstore: &Bookstore, component: Component) -> String {
+    format!(
+        "http://{}:{HTTP_PORT}",
+        object_name(bookstore, component.name())
+    )
+}
+
+/// The settings every component reads from its environment, none of them secret.
+pub fn config_map(bookstore: &Bookstore, owner: &OwnerReference) -> ConfigMap {
+    let spec = &bookstore.spec;
+    let mut data = BTreeMap::from([
+        (
+            "BOOKSTORE_LISTEN".to_owned(),
+            format!("0.0.0.0:{HTTP_PORT}"),
+        ),
+        ("BOOKSTORE_LOG_FORMAT".to_owned(), "json".to_owned()),
+        (
+            "BOOKSTORE_DRAIN_SECONDS".to_owned(),
+            DRAIN_SECONDS.to_owned(),
+        ),
+        ("BOOKSTORE_DATA_DIR".to_owned(), DATA_DIR.to_owned()),
+        (
+            "BOOKSTORE_AMQP_NAMESPACE".to_owned(),
+            spec.broker.namespace.clone(),
+        ),
+        (
+            "BOOKSTORE_CATALOG_URL".to_owned(),
+            service_url(bookstore, Component::Catalog),
+        ),
+        (
+            "BOOKSTORE_INVENTORY_URL".to_owned(),
+            service_url(bookstore, Component::Inventory),
+        ),
+        (
+            "BOOKSTORE_ORDERS_URL".to_owned(),
+            service_url(bookstore, Component::Orders),
+        ),
+        ("RUST_LOG".to_owned(), spec.log.clone()),
+    ]);
+    if let Some(base_url) = spec.openai.as_ref().and_then(|o| o.base_url.clone()) {
+        data.insert("OPENAI_BASE_URL".to_owned(), base_url);
+    }
+    ConfigMap {
+        metadata: metadata(bookstore, owner, object_name(bookstore, "config"), "config"),
+        data: Some(data),
+        ..ConfigMap::default()
+    }
+}
+
+/// A short, stable digest of any serialisable value (names of Jobs, the config hash).
+pub fn digest(value: &impl serde::Serialize) -> String {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .take(5)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn service(bookstore: &Bookstore, owner: &OwnerReference, component: Component) -> Service {
+    let name = component.name();
+    Service {
+        metadata: metadata(bookstore, owner, object_name(bookstore, name), name),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            selector: Some(selector_labels(bookstore, name)),
+            ports: Some(vec![ServicePort {
+                name: Some("http".to_owned()),
+                port: HTTP_PORT,
+                target_port: Some(IntOrString::String("http".to_owned())),
+                protocol: Some("TCP".to_owned()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// At most one pod of a component down through voluntary disruptions (node drains), which never
+/// blocks a drain, even with one replica.
+pub fn pod_disruption_budget(
+    bookstore: &Bookstore,
+    owner: &OwnerReference,
+    component: Component,
+) -> PodDisruptionBudget {
+    let name = component.name();
+    PodDisruptionBudget {
+        metadata: metadata(bookstore, owner, object_name(bookstore, name), name),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(bookstore, name)),
+                ..LabelSelector::default()
+            }),
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        ..PodDisruptionBudget::default()
+    }
+}
+
+/// Which secrets a process needs, by component.
+#[derive(Debug, Default, Clone, Copy)]
+struct Needs {
+    database: bool,
+    private_key: bool,
+    public_key: bool,
+    service_token: bool,
+    broker: bool,
+    storage: bool,
+    openai: bool,
+}
+
+fn needs(component: Option<Component>) -> Needs {
+    let Some(component) = component else {
+        // The migration Job: only the database.
+        return Needs {
+            database: true,
+            ..Needs::default()
+        };
+    };
+    match component {
+        Component::Users => Needs {
+            database: true,
+            private_key: true,
+            ..Needs::default()
+        },
+        Component::Catalog => Needs {
+            database: true,
+            public_key: true,
+            broker: true,
+            storage: true,
+            openai: true,
+            ..Needs::default()
+        },
+        Component::Inventory | Component::Orders => Needs {
+            database: true,
+            public_key: true,
+            service_token: true,
+            broker: true,
+            ..Needs::default()
+        },
+        Component::Worker => Needs {
+            service_token: true,
+            broker: true,
+            storage: true,
+            openai: true,
+            ..Needs::default()
+        },
+        Component::Notifications => Needs {
+            public_key: true,
+            broker: true,
+            ..Needs::default()
+        },
+    }
+}
+
+/// A Secret's one key mounted as a file, and the `*_FILE` variable that points at it.
+fn secret_file(
+    volume: &str,
+    secret: &str,
+    key: &str,
+    file: &str,
+    var: &str,
+) -> (Volume, VolumeMount, EnvVar) {
+    let dir = format!("{SECRETS_DIR}/{volume}");
+    (
+        Volume {
+            name: volume.to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.to_owned()),
+                items: Some(vec![KeyToPath {
+                    key: key.to_owned(),
+                    path: file.to_owned(),
+                    ..KeyToPath::default()
+                }]),
+                // Readable by the pod's group (fsGroup) only.
+                default_mode: Some(0o440),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+        VolumeMount {
+            name: volume.to_owned(),
+            mount_path: dir.clone(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        },
+        EnvVar {
+            name: var.to_owned(),
+            value: Some(format!("{dir}/{file}")),
+            ..EnvVar::default()
+        },
+    )
+}
+
+/// The pod of a component (or of the migration Job, `component` none) running `args`.
+fn pod_spec(
+    bookstore: &Bookstore,
+    component: Option<Component>,
+    image: &str,
+    args: &[&str],
+) -> PodSpec {
+    let spec = &bookstore.spec;
+    let needs = needs(component);
+    let mut volumes = vec![Volume {
+        // The root file system is read-only; temporary files go here.
+        name: "tmp".to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }];
+    let mut mounts = vec![VolumeMount {
+        name: "tmp".to_owned(),
+        mount_path: "/tmp".to_owned(),
+        ..VolumeMount::default()
+    }];
+    let mut env = Vec::new();
+    let mut secrets = Vec::new();
+    if needs.database {
+        secrets.push(secret_file(
+            "database",
+            &spec.database.name,
+            spec.database.key_or("url"),
+            "url",
+            "DATABASE_URL_FILE",
+        ));
+    }
+    if needs.broker {
+        let broker = &spec.broker.secret_ref;
+        secrets.push(secret_file(
+            "broker",
+            &broker.name,
+            broker.key_or("url"),
+            "url",
+            "AMQP_URL_FILE",
+        ));
+    }
+    if needs.private_key {
+        // Only the users service signs tokens, so only its pods see the private key.
+        secrets.push(secret_file(
+            "jwt-private",
+            &spec.jwt.secret_name,
+            &spec.jwt.private_key_key,
+            "private.pem",
+            "BOOKSTORE_JWT_PRIVATE_KEY_FILE",
+        ));
+    }
+    if needs.public_key {
+        secrets.push(secret_file(
+            "jwt-public",
+            &spec.jwt.secret_name,
+            &spec.jwt.public_key_key,
+            "public.pem",
+            "BOOKSTORE_JWT_PUBLIC_KEY_FILE",
+        ));
+    }
+    if needs.service_token {
+        let token = &spec.service_token;
+        secrets.push(secret_file(
+            "service-token",
+            &token.name,
+            token.key_or("token"),
+            "token",
+            "BOOKSTORE_SERVICE_TOKEN_FILE",
+        ));
+    }
+    for (volume, mount, var) in secrets {
+        volumes.push(volume);
+        mounts.push(mount);
+        env.push(var);
+    }
+    if needs.openai
+        && let Some(openai) = &spec.openai
+    {
+        env.push(EnvVar {
+            name: "OPENAI_API_KEY".to_owned(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: openai.secret_ref.name.clone(),
+                    key: openai.secret_ref.key_or("api-key").to_owned(),
+                    optional: Some(false),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+    }
+    if needs.storage {
+        volumes.push(Volume {
+            name: "data".to_owned(),
+            persistent_volume_claim: spec.storage.as_ref().map(|storage| {
+                PersistentVolumeClaimVolumeSource {
+                    claim_name: storage.persistent_volume_claim.clone(),
+                    read_only: Some(false),
+                }
+            }),
+            empty_dir: spec.storage.is_none().then(EmptyDirVolumeSource::default),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: "data".to_owned(),
+            mount_path: DATA_DIR.to_owned(),
+            ..VolumeMount::default()
+        });
+    }
+    let resources = component
+        .and_then(|c| c.spec(&spec.components).resources.clone())
+        .unwrap_or_else(default_resources);
+    let serves = component.is_some();
+    let probe = |path: &str, period: i32, failures: i32| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(2),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    };
+    let container = Container {
+        name: "bookstore".to_owned(),
+        image: Some(image.to_owned()),
+        image_pull_policy: spec.image_pull_policy.clone(),
+        args: Some(args.iter().map(|a| (*a).to_owned()).collect()),
+        ports: serves.then(|| {
+            vec![ContainerPort {
+                name: Some("http".to_owned()),
+                container_port: HTTP_PORT,
+                protocol: Some("TCP".to_owned()),
+                ..ContainerPort::default()
+            }]
+        }),
+        env_from: Some(vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: object_name(bookstore, "config"),
+                optional: Some(false),
+            }),
+            ..EnvFromSource::default()
+        }]),
+        env: Some(env),
+        resources: Some(resources),
+        // A slow start (a cold database pool) gets a minute before liveness counts.
+        startup_probe: serves.then(|| probe("/healthz", 2, 30)),
+        liveness_probe: serves.then(|| probe("/healthz", 10, 3)),
+        readiness_probe: serves.then(|| probe("/readyz", 5, 2)),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            read_only_root_filesystem: Some(true),
+            allow_privilege_escalation: Some(false),
+            privileged: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_owned()]),
+                add: None,
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                localhost_profile: None,
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(mounts),
+        ..Container::default()
+    };
+    PodSpec {
+        containers: vec![container],
+        volumes: Some(volumes),
+        // The components never call the Kubernetes API.
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        image_pull_secrets: (!spec.image_pull_secrets.is_empty()).then(|| {
+            spec.image_pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        }),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            fs_group: Some(RUN_AS),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                localhost_profile: None,
+            }),
+            ..PodSecurityContext::default()
+        }),
+        ..PodSpec::default()
+    }
+}
+
+/// Requests and limits of a component that sets none.
+pub fn default_resources() -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), Quantity("100m".to_owned())),
+            ("memory".to_owned(), Quantity("128Mi".to_owned())),
+        ])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_owned(),
+            Quantity("512Mi".to_owned()),
+        )])),
+        ..ResourceRequirements::default()
+    }
+}
+
+/// The Deployment of a component running `image`. The worker's replicas are left to its
+/// autoscaler when it has one.
+pub fn deployment(
+    bookstore: &Bookstore,
+    owner: &OwnerReference,
+    component: Component,
+    image: &str,
+    plan: &Plan,
+    config_hash: &str,
+) -> Deployment {
+    let name = component.name();
+    let selector = selector_labels(bookstore, name);
+    let replicas = match component {
+        Component::Worker if plan.autoscaler.is_some() => None,
+        _ => Some(component.spec(&bookstore.spec.components).replicas),
+    };
+    let version = image
+        .rsplit_once(':')
+        .map(|(_, tag)| tag)
+        .unwrap_or_default();
+    let mut pod_labels = labels(bookstore, name);
+    pod_labels.insert("app.kubernetes.io/version".to_owned(), version.to_owned());
+    // Spread the pods over nodes, then zones, counting only this rollout's pods; never refuse to
+    // schedule over it (small clusters).
+    let spread = |key: &str| TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: key.to_owned(),
+        when_unsatisfiable: "ScheduleAnyway".to_owned(),
+        label_selector: Some(LabelSelector {
+            match_labels: Some(selector.clone()),
+            ..LabelSelector::default()
+        }),
+        match_label_keys: Some(vec!["pod-template-hash".to_owned()]),
+        ..TopologySpreadConstraint::default()
+    };
+    let mut pod = pod_spec(bookstore, Some(component), image, &[name]);
+    pod.topology_spread_constraints = Some(vec![
+        spread("kubernetes.io/hostname"),
+        spread("topology.kubernetes.io/zone"),
+    ]);
+    // Drain (5 s) plus the 30 s the process gives requests and messages in flight.
+    pod.termination_grace_period_seconds = Some(45);
+    Deployment {
+        metadata: metadata(bookstore, owner, object_name(bookstore, name), name),
+        spec: DeploymentSpec {
+            replicas,
+            revision_history_limit: Some(5),
+            selector: LabelSelector {
+                match_labels: Some(selector),
+                ..LabelSelector::default()
+            },
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::String("25%".to_owned())),
+                    max_unavailable: Some(IntOrString::Int(0)),
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: Some(BTreeMap::from([(
+                        CONFIG_HASH_ANNOTATION.to_owned(),
+                        config_hash.to_owned(),
+                    )])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..DeploymentSpec::default()
+        },
+        ..Deployment::default()
+    }
+}
+
+/// The Job that runs `bookstore migrate up` of `image`. Its name carries a digest of its spec:
+/// a Job's pod template cannot change, so a new version (or a new rendering) is a new Job.
+pub fn migration_job(bookstore: &Bookstore, owner: &OwnerReference, image: &str) -> Job {
+    let version = image
+        .rsplit_once(':')
+        .map(|(_, tag)| tag)
+        .unwrap_or_default();
+    let mut pod_labels = labels(bookstore, "migration");
+    pod_labels.insert("app.kubernetes.io/version".to_owned(), version.to_owned());
+    let mut pod = pod_spec(bookstore, None, image, &["migrate", "up"]);
+    pod.restart_policy = Some("Never".to_owned());
+    let spec = JobSpec {
+        // Two more tries for a database that was briefly unreachable; a real failure fails
+        // three times the same way.
+        backoff_limit: Some(2),
+        active_deadline_seconds: Some(1800),
+        // A finished Job is kept a day for its logs. The operator records a success in the
+        // Bookstore's status, so it never reruns a removed successful Job; a removed failed one
+        // is tried again.
+        ttl_seconds_after_finished: Some(86_400),
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(pod_labels),
+                ..ObjectMeta::default()
+            }),
+            spec: Some(pod),
+        },
+        ..JobSpec::default()
+    };
+    let name = object_name(bookstore, &format!("migrate-{}", digest(&spec)));
+    Job {
+        metadata: metadata(bookstore, owner, name, "migration"),
+        spec: Some(spec),
+        ..Job::default()
+    }
+}
+
+/// The worker's HorizontalPodAutoscaler on CPU.
+pub fn horizontal_pod_autoscaler(
+    bookstore: &Bookstore,
+    owner: &OwnerReference,
+) -> Option<HorizontalPodAutoscaler> {
+    let autoscaling = bookstore.spec.worker.autoscaling.as_ref()?;
+    let name = Component::Worker.name();
+    Some(HorizontalPodAutoscaler {
+        metadata: metadata(bookstore, owner, object_name(bookstore, name), name),
+        spec: HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some("apps/v1".to_owned()),
+                kind: "Deployment".to_owned(),
+                name: object_name(bookstore, name),
+            },
+            min_replicas: Some(autoscaling.min_replicas),
+            max_replicas: autoscaling.max_replicas,
+            metrics: Some(vec![MetricSpec {
+                type_: "Resource".to_owned(),
+                resource: Some(ResourceMetricSource {
+                    name: "cpu".to_owned(),
+                    target: MetricTarget {
+                        type_: "Utilization".to_owned(),
+                        average_utilization: Some(autoscaling.target_cpu_utilization),
+                        ..MetricTarget::default()
+                    },
+                }),
+                ..MetricSpec::default()
+            }]),
+            ..HorizontalPodAutoscalerSpec::default()
+        },
+        ..HorizontalPodAutoscaler::default()
+    })
+}
+
+/// API version of KEDA's custom resources.
+pub const KEDA_API_VERSION: &str = "keda.sh/v1alpha1";
+
+/// KEDA's TriggerAuthentication handing the broker URL to its RabbitMQ scaler.
+pub fn keda_trigger_authentication(bookstore: &Bookstore, owner: &OwnerReference) -> Value {
+    let broker = &bookstore.spec.broker.secret_ref;
+    let name = Component::Worker.name();
+    json!({
+        "apiVersion": KEDA_API_VERSION,
+        "kind": "TriggerAuthentication",
+        "metadata": metadata(bookstore, owner, object_name(bookstore, "worker-broker"), name),
+        "spec": {
+            "secretTargetRef": [{
+                "parameter": "host",
+                "name": broker.name,
+                "key": broker.key_or("url"),
+            }],
+        },
+    })
+}
+
+/// KEDA's ScaledObject scaling the worker on the depth of the order queue, and on CPU.
+pub fn keda_scaled_object(bookstore: &Bookstore, owner: &OwnerReference) -> Option<Value> {
+    let autoscaling = bookstore.spec.worker.autoscaling.as_ref()?;
+    let keda = autoscaling.keda.as_ref()?;
+    let name = Component::Worker.name();
+    let queue = Topology::standard(&bookstore.spec.broker.namespace).queue(ORDER_WORKER);
+    Some(json!({
+        "apiVersion": KEDA_API_VERSION,
+        "kind": "ScaledObject",
+        "metadata": metadata(bookstore, owner, object_name(bookstore, name), name),
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": object_name(bookstore, name),
+            },
+            "minReplicaCount": autoscaling.min_replicas,
+            "maxReplicaCount": autoscaling.max_replicas,
+            "pollingInterval": keda.polling_interval_seconds,
+            "cooldownPeriod": keda.cooldown_period_seconds,
+            "triggers": [
+                {
+                    "type": "rabbitmq",
+                    "metadata": {
+                        "protocol": "amqp",
+                        "mode": "QueueLength",
+                        "value": keda.queue_length.to_string(),
+                        "queueName": queue,
+                    },
+                    "authenticationRef": {"name": object_name(bookstore, "worker-broker")},
+                },
+                {
+                    "type": "cpu",
+                    "metricType": "Utilization",
+                    "metadata": {"value": autoscaling.target_cpu_utilization.to_string()},
+                },
+            ],
+        },
+    }))
+}
