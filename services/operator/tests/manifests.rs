@@ -1,0 +1,473 @@
+//! The objects the operator applies, for several Bookstore specs, checked without a cluster:
+//! against the Kubernetes OpenAPI schemas of the oldest and newest supported versions with
+//! `kubernetes-validate --strict` (installed by `.ci/kubernetes-validate`), and in Rust for what
+//! a schema cannot demand: probes, resources, security context, spreading, secret isolation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::Resource;
+use operator::crd::{Autoscaler, Bookstore, Component};
+use operator::resources::{self, Plan};
+use serde_json::{Value, json};
+
+/// Kubernetes versions the manifests must be valid for: the oldest supported and the newest the
+/// validator knows.
+const KUBERNETES_VERSIONS: [&str; 2] = ["1.29.0", "1.37.0"];
+
+fn bookstore(spec: Value) -> Bookstore {
+    serde_json::from_value(json!({
+        "apiVersion": "bookstore.dev/v1alpha1",
+        "kind": "Bookstore",
+        "metadata": {"name": "shop", "namespace": "shop", "uid": "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+fn minimal() -> Value {
+    json!({
+        "image": "registry.example/bookstore",
+        "version": "1.0.0",
+        "database": {"name": "db"},
+        "broker": {"secretRef": {"name": "amqp"}},
+        "jwt": {"secretName": "jwt"},
+        "serviceToken": {"name": "token"},
+    })
+}
+
+fn production(keda: bool) -> Value {
+    let resources = json!({"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}});
+    let mut spec = json!({
+        "image": "registry.example/shop/bookstore",
+        "version": "2.3.1",
+        "imagePullPolicy": "IfNotPresent",
+        "imagePullSecrets": ["registry-credentials"],
+        "components": {
+            "users": {"replicas": 2, "resources": resources},
+            "catalog": {"replicas": 3, "resources": resources},
+            "inventory": {"replicas": 2},
+            "orders": {"replicas": 3, "resources": resources},
+            "worker": {"resources": resources},
+            "notifications": {"replicas": 2},
+        },
+        "database": {"name": "postgres-app", "key": "uri"},
+        "broker": {"secretRef": {"name": "rabbitmq-app", "key": "amqp-url"}, "namespace": "prod."},
+        "jwt": {"secretName": "access-tokens", "privateKeyKey": "ed25519.pem", "publicKeyKey": "ed25519.pub"},
+        "serviceToken": {"name": "internal", "key": "service-token"},
+        "worker": {"autoscaling": {"minReplicas": 2, "maxReplicas": 30, "targetCpuUtilization": 60}},
+        "storage": {"persistentVolumeClaim": "uploads"},
+        "openai": {"secretRef": {"name": "openai"}, "baseUrl": "http://llm.internal:8000/v1"},
+        "log": "info,orders=debug",
+    });
+    if keda {
+        spec["worker"]["autoscaling"]["keda"] = json!({"queueLength": 40});
+    }
+    spec
+}
+
+fn autoscaling_off() -> Value {
+    let mut spec = minimal();
+    spec["components"] = json!({"worker": {"replicas": 3}, "notifications": {"replicas": 0}});
+    spec
+}
+
+/// Every built-in object the operator applies for `bookstore` once its migration is done.
+fn built_in_objects(bookstore: &Bookstore, plan: &Plan) -> Vec<Value> {
+    let owner = owner(bookstore);
+    let config = resources::config_map(bookstore, &owner);
+    let hash = resources::digest(&config.data);
+    let mut objects = vec![serde_json::to_value(&config).unwrap()];
+    for component in Component::ALL {
+        objects
+            .push(serde_json::to_value(resources::service(bookstore, &owner, component)).unwrap());
+        objects.push(
+            serde_json::to_value(resources::pod_disruption_budget(
+                bookstore, &owner, component,
+            ))
+            .unwrap(),
+        );
+        let image = plan.image.as_deref().unwrap();
+        objects.push(
+            serde_json::to_value(resources::deployment(
+                bookstore, &owner, component, image, plan, &hash,
+            ))
+            .unwrap(),
+        );
+    }
+    objects.push(
+        serde_json::to_value(resources::migration_job(
+            bookstore,
+            &owner,
+            &bookstore.target_image(),
+        ))
+        .unwrap(),
+    );
+    if plan.autoscaler == Some(Autoscaler::HorizontalPodAutoscaler) {
+        objects.push(
+            serde_json::to_value(resources::horizontal_pod_autoscaler(bookstore, &owner).unwrap())
+                .unwrap(),
+        );
+    }
+    objects
+}
+
+fn owner(bookstore: &Bookstore) -> OwnerReference {
+    bookstore.controller_owner_ref(&()).unwrap()
+}
+
+fn plan(bookstore: &Bookstore, autoscaler: Option<Autoscaler>) -> Plan {
+    Plan {
+        image: Some(bookstore.target_image()),
+        autoscaler,
+    }
+}
+
+fn scratch_dir() -> PathBuf {
+    // Under the target directory, which cargo keeps for integration tests' scratch files.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("operator-manifests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn validator() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/kubernetes-validate")
+}
+
+/// Writes `documents` as one YAML stream and validates it strictly for every supported
+/// version; every document must be reported as passed.
+fn assert_valid(name: &str, documents: &[String]) {
+    assert!(!documents.is_empty(), "nothing to validate for {name}");
+    let path = scratch_dir().join(format!("{name}.yaml"));
+    std::fs::write(&path, documents.join("---\n")).unwrap();
+    for version in KUBERNETES_VERSIONS {
+        let output = Command::new(validator())
+            .args(["--strict", "--kubernetes-version", version])
+            .arg(&path)
+            .output()
+            .expect("run .ci/kubernetes-validate");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{name} is invalid for Kubernetes {version}:\n{stdout}\n{stderr}"
+        );
+        let passed = stdout.lines().filter(|l| l.contains(" passed ")).count();
+        assert_eq!(
+            passed,
+            documents.len(),
+            "{name}: not every document was validated for {version}:\n{stdout}\n{stderr}"
+        );
+        assert!(
+            !stdout.contains("WARN") && !stderr.contains("WARN"),
+            "{stdout}\n{stderr}"
+        );
+    }
+}
+
+fn yaml(objects: &[Value]) -> Vec<String> {
+    objects
+        .iter()
+        .map(|o| serde_yaml::to_string(o).unwrap())
+        .collect()
+}
+
+#[test]
+fn desired_objects_of_several_specs_validate_against_the_kubernetes_schemas() {
+    let cases = [
+        ("minimal", bookstore(minimal()), None),
+        (
+            "production-hpa",
+            bookstore(production(false)),
+            Some(Autoscaler::HorizontalPodAutoscaler),
+        ),
+        (
+            "production-keda",
+            bookstore(production(true)),
+            Some(Autoscaler::ScaledObject),
+        ),
+        ("autoscaling-off", bookstore(autoscaling_off()), None),
+    ];
+    for (name, bookstore, autoscaler) in cases {
+        let objects = built_in_objects(&bookstore, &plan(&bookstore, autoscaler));
+        // 1 ConfigMap, 6 x (Service, PDB, Deployment), the Job, and the HPA when there is one.
+        let expected = 20 + usize::from(autoscaler == Some(Autoscaler::HorizontalPodAutoscaler));
+        assert_eq!(objects.len(), expected, "{name}");
+        assert_valid(name, &yaml(&objects));
+    }
+}
+
+#[test]
+fn the_generated_crd_and_cluster_role_validate_against_the_kubernetes_schemas() {
+    assert_valid(
+        "generated",
+        &[
+            operator::crd::crd_yaml().unwrap(),
+            operator::rbac::cluster_role_yaml().unwrap(),
+        ],
+    );
+}
+
+/// The validator itself must reject what is wrong, or the tests above prove nothing.
+#[test]
+fn the_validator_rejects_unknown_fields_and_empty_input() {
+    let dir = scratch_dir();
+    let unknown = dir.join("unknown-field.yaml");
+    std::fs::write(
+        &unknown,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  portz: []\n",
+    )
+    .unwrap();
+    let empty = dir.join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    for path in [&unknown, &empty] {
+        let status = Command::new(validator())
+            .arg("--strict")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(!status.success(), "{} passed", path.display());
+    }
+    let none = Command::new(validator()).arg("--strict").status().unwrap();
+    assert!(!none.success());
+}
+
+fn pod(deployment: &Deployment) -> &PodSpec {
+    deployment.spec.template.spec.as_ref().unwrap()
+}
+
+fn assert_hardened(pod: &PodSpec, what: &str) {
+    let pod_security = pod.security_context.as_ref().unwrap();
+    assert_eq!(pod_security.run_as_non_root, Some(true), "{what}");
+    assert_eq!(
+        pod_security.seccomp_profile.as_ref().unwrap().type_,
+        "RuntimeDefault",
+        "{what}"
+    );
+    assert_eq!(pod.automount_service_account_token, Some(false), "{what}");
+    for container in &pod.containers {
+        let security = container.security_context.as_ref().unwrap();
+        assert_eq!(security.run_as_non_root, Some(true), "{what}");
+        assert_eq!(security.read_only_root_filesystem, Some(true), "{what}");
+        assert_eq!(security.allow_privilege_escalation, Some(false), "{what}");
+        assert_eq!(
+            security.capabilities.as_ref().unwrap().drop,
+            Some(vec!["ALL".to_owned()]),
+            "{what}"
+        );
+        assert_eq!(
+            security.seccomp_profile.as_ref().unwrap().type_,
+            "RuntimeDefault",
+            "{what}"
+        );
+        let resources = container.resources.as_ref().unwrap();
+        let requests = resources.requests.as_ref().unwrap();
+        assert!(
+            requests.contains_key("cpu") && requests.contains_key("memory"),
+            "{what}"
+        );
+        assert!(
+            resources.limits.as_ref().unwrap().contains_key("memory"),
+            "{what}"
+        );
+        // Every *_FILE variable points into a mounted volume.
+        let mounts = container.volume_mounts.clone().unwrap_or_default();
+        for var in container.env.clone().unwrap_or_default() {
+            if var.name.ends_with("_FILE") {
+                let path = var.value.unwrap();
+                assert!(
+                    mounts
+                        .iter()
+                        .any(|m| path.starts_with(&format!("{}/", m.mount_path))),
+                    "{what}: {} is not mounted",
+                    var.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_component_has_probes_resources_hardening_and_spreading() {
+    for spec in [minimal(), production(true), autoscaling_off()] {
+        let bookstore = bookstore(spec);
+        let owner = owner(&bookstore);
+        let plan = plan(&bookstore, None);
+        for component in Component::ALL {
+            let deployment = resources::deployment(
+                &bookstore,
+                &owner,
+                component,
+                plan.image.as_deref().unwrap(),
+                &plan,
+                "hash",
+            );
+            let what = component.name();
+            let pod = pod(&deployment);
+            assert_hardened(pod, what);
+            let container = &pod.containers[0];
+            let path = |probe: &Option<k8s_openapi::api::core::v1::Probe>| {
+                probe
+                    .as_ref()
+                    .unwrap()
+                    .http_get
+                    .as_ref()
+                    .unwrap()
+                    .path
+                    .clone()
+                    .unwrap()
+            };
+            assert_eq!(path(&container.liveness_probe), "/healthz", "{what}");
+            assert_eq!(path(&container.readiness_probe), "/readyz", "{what}");
+            assert_eq!(path(&container.startup_probe), "/healthz", "{what}");
+            let spread = pod.topology_spread_constraints.as_ref().unwrap();
+            let keys: Vec<&str> = spread.iter().map(|c| c.topology_key.as_str()).collect();
+            assert_eq!(
+                keys,
+                ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+            );
+            // The selector of the Deployment, its Service and its PDB pick the same pods.
+            let selector = deployment.spec.selector.match_labels.clone().unwrap();
+            let service = resources::service(&bookstore, &owner, component);
+            assert_eq!(service.spec.unwrap().selector.unwrap(), selector);
+            let pdb = resources::pod_disruption_budget(&bookstore, &owner, component);
+            assert_eq!(
+                pdb.spec.unwrap().selector.unwrap().match_labels.unwrap(),
+                selector
+            );
+            let template_labels = deployment
+                .spec
+                .template
+                .metadata
+                .as_ref()
+                .unwrap()
+                .labels
+                .clone()
+                .unwrap();
+            assert!(
+                selector
+                    .iter()
+                    .all(|(k, v)| template_labels.get(k) == Some(v))
+            );
+        }
+        let job = resources::migration_job(&bookstore, &owner, &bookstore.target_image());
+        let job_pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        let deployment_like = Deployment {
+            spec: k8s_openapi::api::apps::v1::DeploymentSpec {
+                template: job.spec.as_ref().unwrap().template.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_hardened(pod(&deployment_like), "migration");
+        assert_eq!(
+            job_pod.containers[0].args,
+            Some(vec!["migrate".to_owned(), "up".to_owned()])
+        );
+    }
+}
+
+#[test]
+fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_needs_is_mounted() {
+    let bookstore = bookstore(production(true));
+    let owner = owner(&bookstore);
+    let plan = plan(&bookstore, Some(Autoscaler::ScaledObject));
+    let vars = |component: Component| -> Vec<String> {
+        let deployment = resources::deployment(&bookstore, &owner, component, "i:1", &plan, "h");
+        pod(&deployment).containers[0]
+            .env
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect()
+    };
+    assert_eq!(
+        vars(Component::Users),
+        ["DATABASE_URL_FILE", "BOOKSTORE_JWT_PRIVATE_KEY_FILE"]
+    );
+    for component in [
+        Component::Catalog,
+        Component::Inventory,
+        Component::Orders,
+        Component::Notifications,
+    ] {
+        let vars = vars(component);
+        assert!(
+            vars.contains(&"BOOKSTORE_JWT_PUBLIC_KEY_FILE".to_owned()),
+            "{vars:?}"
+        );
+        assert!(
+            !vars.contains(&"BOOKSTORE_JWT_PRIVATE_KEY_FILE".to_owned()),
+            "{vars:?}"
+        );
+    }
+    assert_eq!(
+        vars(Component::Worker),
+        [
+            "AMQP_URL_FILE",
+            "BOOKSTORE_SERVICE_TOKEN_FILE",
+            "OPENAI_API_KEY"
+        ]
+    );
+    // The worker's replicas belong to KEDA; everyone else's are fixed.
+    let worker = resources::deployment(&bookstore, &owner, Component::Worker, "i:1", &plan, "h");
+    assert_eq!(worker.spec.replicas, None);
+    let catalog = resources::deployment(&bookstore, &owner, Component::Catalog, "i:1", &plan, "h");
+    assert_eq!(catalog.spec.replicas, Some(3));
+}
+
+#[test]
+fn the_keda_objects_scale_the_worker_on_its_queue_with_the_broker_secret() {
+    let bookstore = bookstore(production(true));
+    let owner = owner(&bookstore);
+    let scaled = resources::keda_scaled_object(&bookstore, &owner).unwrap();
+    assert_eq!(scaled["apiVersion"], "keda.sh/v1alpha1");
+    assert_eq!(
+        scaled["metadata"]["ownerReferences"][0]["kind"],
+        "Bookstore"
+    );
+    assert_eq!(scaled["spec"]["minReplicaCount"], 2);
+    assert_eq!(scaled["spec"]["maxReplicaCount"], 30);
+    assert_eq!(
+        scaled["spec"]["triggers"][0]["metadata"]["queueName"],
+        "prod.worker.order-placed"
+    );
+    assert_eq!(scaled["spec"]["triggers"][0]["metadata"]["value"], "40");
+    assert_eq!(scaled["spec"]["triggers"][1]["type"], "cpu");
+    assert_eq!(scaled["spec"]["triggers"][1]["metadata"]["value"], "60");
+    let authentication = resources::keda_trigger_authentication(&bookstore, &owner);
+    assert_eq!(
+        authentication["spec"]["secretTargetRef"][0],
+        json!({"parameter": "host", "name": "rabbitmq-app", "key": "amqp-url"})
+    );
+    assert!(resources::keda_scaled_object(&crate::bookstore(minimal()), &owner).is_none());
+}
+
+#[test]
+fn a_configuration_change_rolls_the_pods_and_a_new_version_gets_a_new_job() {
+    let first = bookstore(minimal());
+    let mut spec = minimal();
+    spec["log"] = json!("debug");
+    let relogged = bookstore(spec);
+    let owner = owner(&first);
+    let hash = |b: &Bookstore| resources::digest(&resources::config_map(b, &owner).data);
+    assert_ne!(hash(&first), hash(&relogged));
+    let mut spec = minimal();
+    spec["version"] = json!("1.0.1");
+    let upgraded = bookstore(spec);
+    let job_name = |b: &Bookstore| {
+        resources::migration_job(b, &owner, &b.target_image())
+            .metadata
+            .name
+            .unwrap()
+    };
+    assert_ne!(job_name(&first), job_name(&upgraded));
+    assert_eq!(job_name(&first), job_name(&bookstore(minimal())));
+    assert!(job_name(&first).len() <= 63);
+}
