@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use platform::config::ServeSettings;
 use platform::http::HttpContext;
-use platform::shutdown::shutdown_pair;
+use platform::shutdown::{ShutdownToken, shutdown_pair};
 
 pub use controller::{Context, error_policy, reconcile};
 pub use crd::{Bookstore, BookstoreSpec, BookstoreStatus};
@@ -60,21 +60,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("cannot reach the Kubernetes API (in-cluster service account or kubeconfig)")?;
-    let registry = platform::metrics::Metrics::new();
-    let ctx = Arc::new(Context::new(
-        client,
-        metrics::Metrics::new(registry.clone()),
-        settings.instance.clone(),
-    ));
-    let (trigger, token) = shutdown_pair();
-    tokio::spawn(async move {
-        platform::shutdown::shutdown_signal().await;
-        trigger.trigger();
-    });
-
-    let mut http_ctx = HttpContext::new(registry, Vec::new());
-    http_ctx.request_timeout = settings.serve.request_timeout;
-    let app = platform::http::finish(axum::Router::new(), &http_ctx);
     let listener = tokio::net::TcpListener::bind(settings.serve.listen)
         .await
         .with_context(|| {
@@ -83,8 +68,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 settings.serve.listen
             )
         })?;
-    tracing::info!(addr = %settings.serve.listen, namespace = ?settings.namespace, "Operator started.");
-    let mut http_token = token.clone();
+    let (trigger, token) = shutdown_pair();
+    tokio::spawn(async move {
+        platform::shutdown::shutdown_signal().await;
+        trigger.trigger();
+    });
+    serve(client, &settings, listener, token).await
+}
+
+/// The operator on `client`, serving health and metrics on `listener`, until `shutdown`.
+pub async fn serve(
+    client: kube::Client,
+    settings: &Settings,
+    listener: tokio::net::TcpListener,
+    shutdown: ShutdownToken,
+) -> anyhow::Result<()> {
+    let registry = platform::metrics::Metrics::new();
+    let ctx = Arc::new(Context::new(
+        client,
+        metrics::Metrics::new(registry.clone()),
+        settings.instance.clone(),
+    ));
+    let mut http_ctx = HttpContext::new(registry, Vec::new());
+    http_ctx.request_timeout = settings.serve.request_timeout;
+    let app = platform::http::finish(axum::Router::new(), &http_ctx);
+    tracing::info!(addr = ?listener.local_addr().ok(), namespace = ?settings.namespace, "Operator started.");
+    let mut http_token = shutdown.clone();
     let server = platform::http::serve(
         listener,
         app,
@@ -92,7 +101,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.serve.drain_delay,
         async move { http_token.cancelled().await },
     );
-    let mut controller_token = token;
+    let mut controller_token = shutdown;
     let controller = controller::run(ctx, settings.namespace.as_deref(), async move {
         controller_token.cancelled().await;
     });
