@@ -62,7 +62,7 @@ fn production(keda: bool) -> Value {
         "serviceToken": {"name": "internal", "key": "service-token"},
         "worker": {"autoscaling": {"minReplicas": 2, "maxReplicas": 30, "targetCpuUtilization": 60}},
         "storage": {"persistentVolumeClaim": "uploads"},
-        "openai": {"secretRef": {"name": "openai"}, "baseUrl": "http://llm.internal:8000/v1"},
+        "openai": {"secretRef": {"name": "openai"}, "baseUrl": "http://openai-compatible.internal:8000/v1"},
         "log": "info,orders=debug",
     });
     if keda {
