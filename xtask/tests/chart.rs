@@ -1115,3 +1115,37 @@ fn the_tiltfile_check_rejects_unknown_functions_and_arguments() {
     );
     assert_eq!(tilt_calls(&path).unwrap().len(), 1);
 }
+
+#[test]
+fn the_k8s_samples_are_valid_and_the_kind_config_names_the_cluster_tilt_allows() {
+    let samples = root().join("k8s/samples");
+    let bookstore = samples.join("bookstore.yaml");
+    let output = run(Command::new(python())
+        .arg(root().join(".ci/validate-custom-resource.py"))
+        .arg(chart().join("crds/bookstore.yaml"))
+        .arg(&bookstore));
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let secrets = samples.join("secrets.yaml");
+    let output = run(Command::new(root().join(".ci/kubernetes-validate"))
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSIONS[0]])
+        .arg(&secrets));
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert_eq!(stdout.lines().filter(|l| l.contains(" passed ")).count(), 3);
+    let kind: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("k8s/kind-config.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(kind["kind"], "Cluster");
+    assert_eq!(kind["name"], "bookstore");
+    let tiltfile = std::fs::read_to_string(root().join("Tiltfile")).unwrap();
+    assert!(tiltfile.contains("\"kind-bookstore\""));
+    for mapping in kind["nodes"][0]["extraPortMappings"].as_array().unwrap() {
+        assert_eq!(mapping["listenAddress"], "127.0.0.1");
+    }
+}
