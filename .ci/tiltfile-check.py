@@ -23,12 +23,7 @@ class Blob(str):
     pass
 
 
-def _yaml(value):
-    # A Blob or string of YAML, or a list of them.
-    return value
-
-
-# Signatures follow https-less names on purpose: the Tilt API reference, api.html.
+# The signatures are those of Tilt's API reference.
 def docker_build(ref, context, build_args=None, dockerfile="Dockerfile", dockerfile_contents="",
                  live_update=None, match_in_env_vars=False, ignore=None, only=None, entrypoint=None,
                  target="", ssh="", network="", secret="", extra_tag="", container_args=None,
