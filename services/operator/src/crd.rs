@@ -35,7 +35,7 @@ pub const MAX_NAME_LENGTH: usize = 40;
 #[serde(rename_all = "camelCase")]
 pub struct BookstoreSpec {
     /// Container image repository of the `bookstore` binary, without a tag (the tag is
-    /// `version`), e.g. `ghcr.io/example/bookstore`.
+    /// `version`), e.g. `bookstore` or `<registry>/<org>/bookstore`.
     #[schemars(length(min = 1, max = 512))]
     pub image: String,
     /// The application version, which is also the image tag. Changing it runs
