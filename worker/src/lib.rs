@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use platform::auth::{SERVICE_TOKEN_HEADER, ServiceToken};
-use platform::events::{Event, LineRef, OrderPlaced, OrderStatusChanged};
+use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Handler, Outcome};
 use prometheus::{IntCounterVec, Opts};
 use reqwest::StatusCode;
@@ -249,7 +249,7 @@ impl Handler for OrderPlacedHandler {
     }
 }
 
-/// `order.status_changed`: return the stock of cancelled orders.
+/// `order.cancelled`: return the stock of cancelled orders.
 pub struct OrderStatusHandler {
     services: Services,
     metrics: WorkerMetrics,
@@ -267,14 +267,16 @@ impl OrderStatusHandler {
 #[async_trait::async_trait]
 impl Handler for OrderStatusHandler {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
-        let outcome = match read::<OrderStatusChanged>(delivery) {
-            Ok(change) if change.status == "cancelled" => {
-                match self.services.release(&change.order_id).await {
-                    Ok(()) => Outcome::Ack,
-                    Err(err) => err.into(),
-                }
-            }
-            Ok(_) => Outcome::Ack,
+        // A queue declared by an earlier version may still be bound to every status change:
+        // those are not this consumer's business.
+        if delivery.envelope.kind == OrderStatusChanged::KIND {
+            return Outcome::Ack;
+        }
+        let outcome = match read::<OrderCancelled>(delivery) {
+            Ok(cancelled) => match self.services.release(&cancelled.order_id).await {
+                Ok(()) => Outcome::Ack,
+                Err(err) => err.into(),
+            },
             Err(outcome) => outcome,
         };
         self.metrics

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, SubsecRound, Utc};
 use platform::db::is_unique_violation;
 use platform::error::FieldErrors;
-use platform::events::{Event, LineRef, OrderPlaced, OrderStatusChanged};
+use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::money::Money;
 use platform::outbox::Outbox;
 use platform::pagination::PageRequest;
@@ -665,6 +665,18 @@ pub async fn transition(
         }
         .envelope()
         .map_err(ApiError::internal)?;
+        let cancelled = (to == OrderStatus::Cancelled)
+            .then(|| {
+                OrderCancelled {
+                    order_id: current.row.id.clone(),
+                    user_id: current.row.user_id.clone(),
+                    reason: reason.clone(),
+                    at,
+                }
+                .envelope()
+            })
+            .transpose()
+            .map_err(ApiError::internal)?;
 
         // The read above is outside the transaction on purpose: the conditional update is
         // what guards the change, and starting with a write lets SQLite take its write lock
@@ -684,6 +696,9 @@ pub async fn transition(
             continue;
         }
         outbox.add(&txn, &event).await?;
+        if let Some(cancelled) = &cancelled {
+            outbox.add(&txn, cancelled).await?;
+        }
         txn.commit().await?;
         outbox.wake();
         tracing::info!(%from, %to, ?actor, "Order status changed.");

@@ -54,6 +54,22 @@ impl Event for OrderStatusChanged {
     const VERSION: u32 = 1;
 }
 
+/// An order was cancelled: its reservation, if any, must be given back. Written next to the
+/// `order.status_changed` of the cancellation, so that the consumer returning stock gets only
+/// the changes it acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    pub order_id: String,
+    pub user_id: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl Event for OrderCancelled {
+    const KIND: &'static str = "order.cancelled";
+    const VERSION: u32 = 1;
+}
+
 /// The units available of a book changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockChanged {

@@ -23,7 +23,8 @@ pub const DELIVERY_LIMIT: u32 = 10;
 
 /// The consumer that turns placed orders into reservations and final statuses.
 pub const ORDER_WORKER: &str = "worker.order-placed";
-/// The consumer that returns the stock of cancelled orders.
+/// The consumer that returns the stock of cancelled orders (`order.cancelled`; the name is older
+/// than that event).
 pub const ORDER_STATUS_WORKER: &str = "worker.order-status";
 /// The catalogue's availability read model, fed by inventory.
 pub const CATALOG_STOCK: &str = "catalog.stock-changed";
@@ -38,10 +39,7 @@ impl Topology {
             namespace: namespace.to_owned(),
             consumers: vec![
                 ConsumerSpec::new(ORDER_WORKER, &[crate::events::OrderPlaced::KIND]),
-                ConsumerSpec::new(
-                    ORDER_STATUS_WORKER,
-                    &[crate::events::OrderStatusChanged::KIND],
-                ),
+                ConsumerSpec::new(ORDER_STATUS_WORKER, &[crate::events::OrderCancelled::KIND]),
                 ConsumerSpec::new(CATALOG_STOCK, &[crate::events::StockChanged::KIND]),
             ],
         }
