@@ -1,4 +1,4 @@
-//! Repository automation, run as `cargo xtask <task>`. Tasks shell out to cargo and the
+//! Repository automation, run as `cargo xtask <task>`. Tasks shell out to cargo, docker and the
 //! `bookstore` binary instead of linking the workspace, so this crate builds in seconds.
 
 use std::path::{Path, PathBuf};
@@ -13,6 +13,11 @@ tasks:
   codegen [--check]   regenerate the files made from code (docs/openapi.json, the chart's
                       CRD, operator ClusterRole and RabbitMQ definitions); with --check,
                       fail when a committed file is stale instead
+  images [options]    build the image bookstore:<version> and bookstore:dev (Dockerfile)
+      --prebuilt PATH       package this bookstore binary instead of compiling in the image
+      --rust-image IMAGE    the build stage's base (default: the Dockerfile's RUST_IMAGE)
+      --runtime-image IMAGE the runtime base (default: the Dockerfile's RUNTIME_IMAGE)
+      --tag NAME            repository name of the tags (default: bookstore)
   e2e --local         the end-to-end suite against the split components started as local
                       processes (needs PostgreSQL and RabbitMQ on loopback)
   bench pipeline      the order pipeline benchmark (release build), next to pgbench
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
             &["bench", "--package", "bookstore", "--bench", "pipeline"],
             &[],
         ),
+        ["images", options @ ..] => images(options),
         ["bench", "notify"] => cargo(
             &["bench", "--package", "bookstore", "--bench", "notify"],
             &[],
@@ -144,4 +150,186 @@ fn codegen(check: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `cargo xtask images`: the options and what they choose.
+#[derive(Debug, Default)]
+struct ImageOptions {
+    prebuilt: Option<PathBuf>,
+    rust_image: Option<String>,
+    runtime_image: Option<String>,
+    repository: Option<String>,
+}
+
+impl ImageOptions {
+    fn parse(args: &[&str]) -> anyhow::Result<Self> {
+        let mut options = Self::default();
+        let mut args = args.iter();
+        while let Some(&flag) = args.next() {
+            let mut value = || {
+                args.next()
+                    .map(|v| (*v).to_owned())
+                    .with_context(|| format!("{flag} needs a value\n\n{USAGE}"))
+            };
+            match flag {
+                "--prebuilt" => options.prebuilt = Some(PathBuf::from(value()?)),
+                "--rust-image" => options.rust_image = Some(value()?),
+                "--runtime-image" => options.runtime_image = Some(value()?),
+                "--tag" => options.repository = Some(value()?),
+                other => bail!("unknown option {other}\n\n{USAGE}"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Builds the image from the repository's Dockerfile: from source, or around a binary built
+/// outside (`--prebuilt`), in a build context that holds only that binary.
+fn images(args: &[&str]) -> anyhow::Result<()> {
+    let options = ImageOptions::parse(args)?;
+    let root = root();
+    let version = env!("CARGO_PKG_VERSION");
+    let repository = options.repository.as_deref().unwrap_or("bookstore");
+    let tags = [
+        format!("{repository}:{version}"),
+        format!("{repository}:dev"),
+    ];
+    let commit = git_commit(&root);
+    // Labels the build stages' images so a prebuilt build can remove exactly its own.
+    let build_id = format!(
+        "xtask-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+
+    let mut build = Command::new("docker");
+    build
+        .arg("build")
+        .arg("--file")
+        .arg(root.join("Dockerfile"));
+    for tag in &tags {
+        build.args(["--tag", tag]);
+    }
+    build
+        .args(["--build-arg", &format!("VERSION={version}")])
+        .args(["--build-arg", &format!("BOOKSTORE_GIT_COMMIT={commit}")]);
+    if let Some(image) = &options.rust_image {
+        build.args(["--build-arg", &format!("RUST_IMAGE={image}")]);
+    }
+    if let Some(image) = &options.runtime_image {
+        build.args(["--build-arg", &format!("RUNTIME_IMAGE={image}")]);
+    }
+    if std::env::var_os("DOCKER_BUILDKIT").is_none() && !buildx_available() {
+        eprintln!(
+            "note: the docker buildx plugin is missing; using the legacy builder (DOCKER_BUILDKIT=0)"
+        );
+        build.env("DOCKER_BUILDKIT", "0");
+    }
+
+    // Keeps the temporary context alive until the build is over.
+    let _context = match &options.prebuilt {
+        Some(binary) => {
+            let context = TempDir::new("bookstore-image")?;
+            let dist = context.0.join("dist");
+            std::fs::create_dir_all(&dist)
+                .with_context(|| format!("cannot create {}", dist.display()))?;
+            std::fs::copy(binary, dist.join("bookstore"))
+                .with_context(|| format!("cannot copy the binary {}", binary.display()))?;
+            eprintln!(
+                "==> building {} around the prebuilt binary {} (commit {commit})",
+                tags.join(", "),
+                binary.display()
+            );
+            build
+                .args(["--build-arg", "BINARY=prebuilt"])
+                .args(["--build-arg", &format!("BUILD_ID={build_id}")])
+                .arg(&context.0);
+            Some(context)
+        }
+        None => {
+            eprintln!(
+                "==> building {} from source (commit {commit})",
+                tags.join(", ")
+            );
+            build.arg(&root);
+            None
+        }
+    };
+    let status = build
+        .status()
+        .context("cannot run docker: is it installed?")?;
+    if options.prebuilt.is_some() {
+        // The legacy builder keeps the build stages' images as cache; around a prebuilt binary
+        // they are only copies of it.
+        let _ = Command::new("docker")
+            .args(["image", "prune", "--force"])
+            .args(["--filter", &format!("label=bookstore.build-id={build_id}")])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+    if !status.success() {
+        bail!("docker build failed");
+    }
+
+    let size = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Size}}", &tags[0]])
+        .output()
+        .context("cannot run docker")?;
+    let bytes: u64 = String::from_utf8_lossy(&size.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_default();
+    eprintln!(
+        "==> built {} ({:.1} MB)",
+        tags.join(", "),
+        bytes as f64 / 1_000_000.0
+    );
+    Ok(())
+}
+
+/// The commit recorded in the binary and the image's labels: HEAD, or "unknown" outside git.
+fn git_commit(root: &Path) -> String {
+    Command::new("git")
+        .current_dir(root)
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .filter(|commit| !commit.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn buildx_available() -> bool {
+    Command::new("docker")
+        .args(["buildx", "version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
