@@ -1,7 +1,8 @@
 //! The broker definitions generated from the topology (what the Helm chart loads into RabbitMQ)
 //! against the real broker: they load through the management API into a throwaway vhost, create
 //! exactly the declared queues, and the bus then connects to that vhost and redeclares its
-//! topology without a PRECONDITION_FAILED, so the two agree argument for argument.
+//! topology without a PRECONDITION_FAILED, so the two agree argument for argument; a message then
+//! goes through the first retry tier and on to the dead-letter queue as the worker expects.
 //!
 //! Needs the management plugin (`rabbitmq-plugins enable rabbitmq_management`; `.ci/run` does
 //! it). Without a reachable management API the test says so and passes, unless
@@ -15,7 +16,7 @@ use std::time::Duration;
 use platform::events::Event;
 use platform::messaging::rabbitmq::RabbitBus;
 use platform::messaging::topology::{ORDER_WORKER, Topology};
-use platform::messaging::{Bus, Envelope};
+use platform::messaging::{Bus, Delivery, Envelope, Handler, Outcome};
 use serde_json::{Value, json};
 
 /// Management API base URL (credentials in it).
@@ -215,5 +216,48 @@ async fn check_vhost(vhost: String) {
             "the event never reached {ORDER_WORKER}: {queue}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // A transient failure comes back through the first delay tier; a permanent one then lands in
+    // the dead-letter queue with its history.
+    let handler = std::sync::Arc::new(FailTwice::default());
+    let (trigger, token) = platform::shutdown::shutdown_pair();
+    let consumer = {
+        let (bus, handler) = (bus.clone(), handler.clone());
+        tokio::spawn(async move { bus.consume(ORDER_WORKER, handler, token).await })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while bus.dead_letter_count(ORDER_WORKER).await.unwrap() < 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the message never reached the dead-letter queue; attempts: {:?}",
+            handler.attempts.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    trigger.trigger();
+    consumer.await.unwrap().unwrap();
+    assert_eq!(*handler.attempts.lock().unwrap(), [1, 2]);
+    let letters = bus.dead_letters(ORDER_WORKER, 1).await.unwrap();
+    assert_eq!(letters[0].envelope.id, envelope.id);
+    assert_eq!(letters[0].attempts, 2);
+    assert_eq!(letters[0].error, "permanent");
+}
+
+/// Fails the first attempt as transient and the second as permanent.
+#[derive(Default)]
+struct FailTwice {
+    attempts: std::sync::Mutex<Vec<u32>>,
+}
+
+#[async_trait::async_trait]
+impl Handler for FailTwice {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        self.attempts.lock().unwrap().push(delivery.attempt);
+        if delivery.attempt == 1 {
+            Outcome::Retry("transient".into())
+        } else {
+            Outcome::Reject("permanent".into())
+        }
     }
 }
