@@ -6,6 +6,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 
+mod e2e;
+
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
@@ -20,6 +22,14 @@ tasks:
       --tag NAME            repository name of the tags (default: bookstore)
   e2e --local         the end-to-end suite against the split components started as local
                       processes (needs PostgreSQL and RabbitMQ on loopback)
+  e2e [options]       the chart on a new kind cluster (k8s/kind-config.yaml): build and load
+                      the image, helm install with PostgreSQL and RabbitMQ in the cluster, wait
+                      for the Bookstore to be Ready, run services/bookstore/tests/remote.rs
+                      through port-forwards, dump events and logs on failure, delete the
+                      cluster (needs docker, kind, kubectl, helm or BOOKSTORE_HELM, openssl)
+      --keep                leave the cluster running
+      --cluster-name NAME   the cluster's name (default: bookstore-e2e-<number>)
+      --skip-build          use the image bookstore:<version> already in Docker
   bench pipeline      the order pipeline benchmark (release build), next to pgbench
   bench notify        1,000 Socket.IO clients: push latency and gateway memory per socket";
 
@@ -41,6 +51,7 @@ fn main() -> ExitCode {
             &["bench", "--package", "bookstore", "--bench", "pipeline"],
             &[],
         ),
+        ["e2e", options @ ..] => e2e::run(options),
         ["images", options @ ..] => images(options),
         ["bench", "notify"] => cargo(
             &["bench", "--package", "bookstore", "--bench", "notify"],
