@@ -20,8 +20,9 @@ tasks:
       --rust-image IMAGE    the build stage's base (default: the Dockerfile's RUST_IMAGE)
       --runtime-image IMAGE the runtime base (default: the Dockerfile's RUNTIME_IMAGE)
       --tag NAME            repository name of the tags (default: bookstore)
-  e2e --local         the end-to-end suite against the split components started as local
-                      processes (needs PostgreSQL and RabbitMQ on loopback)
+  e2e --local         the end-to-end suites (tests/e2e.rs, tests/remote.rs) against the split
+                      components started as local processes (needs PostgreSQL and RabbitMQ on
+                      loopback)
   e2e [options]       the chart on a new kind cluster (k8s/kind-config.yaml): build and load
                       the image, helm install with PostgreSQL and RabbitMQ in the cluster, wait
                       for the Bookstore to be Ready, run services/bookstore/tests/remote.rs
@@ -44,7 +45,15 @@ fn main() -> ExitCode {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
         ["e2e", "--local"] => cargo(
-            &["test", "--package", "bookstore", "--test", "e2e"],
+            &[
+                "test",
+                "--package",
+                "bookstore",
+                "--test",
+                "e2e",
+                "--test",
+                "remote",
+            ],
             &[("BOOKSTORE_REQUIRE_REAL_BACKENDS", "1")],
         ),
         ["bench", "pipeline"] => cargo(

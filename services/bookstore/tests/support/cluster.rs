@@ -57,6 +57,79 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// One HTTP request; the body as JSON, or as a JSON string when it is not JSON.
+pub async fn send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = http.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Signs up at the users service at `users` and returns the access token.
+pub async fn register(http: &reqwest::Client, users: &str, email: &str, password: &str) -> String {
+    let (status, body) = send(
+        http,
+        reqwest::Method::POST,
+        format!("{users}/api/v1/auth/register"),
+        None,
+        Some(json!({ "email": email, "password": password })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Logs in at the users service at `users` and returns the access token.
+pub async fn log_in(http: &reqwest::Client, users: &str, email: &str, password: &str) -> String {
+    let (status, body) = send(
+        http,
+        reqwest::Method::POST,
+        format!("{users}/api/v1/auth/login"),
+        None,
+        Some(json!({ "email": email, "password": password })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Places an order of one line at the orders service at `orders`.
+pub async fn place_order(
+    http: &reqwest::Client,
+    orders: &str,
+    token: &str,
+    book_id: &str,
+    quantity: u32,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = http
+        .post(format!("{orders}/api/v1/orders"))
+        .bearer_auth(token)
+        .json(&json!({ "lines": [{ "book_id": book_id, "quantity": quantity }] }));
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 /// The split shop: its processes, their addresses and the faults a test can stage.
 pub struct Cluster {
     pub dir: PathBuf,
@@ -363,20 +436,7 @@ impl Cluster {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        send(&self.http, method, url, token, body).await
     }
 
     pub async fn get(&self, service: &str, path: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -401,29 +461,11 @@ impl Cluster {
     }
 
     pub async fn customer(&self, email: &str) -> String {
-        let (status, body) = self
-            .post(
-                "users",
-                "/api/v1/auth/register",
-                None,
-                json!({ "email": email, "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["access_token"].as_str().unwrap().to_owned()
+        register(&self.http, &self.urls["users"], email, PASSWORD).await
     }
 
     pub async fn login(&self, email: &str) -> String {
-        let (status, body) = self
-            .post(
-                "users",
-                "/api/v1/auth/login",
-                None,
-                json!({ "email": email, "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["access_token"].as_str().unwrap().to_owned()
+        log_in(&self.http, &self.urls["users"], email, PASSWORD).await
     }
 
     /// A book of the sample catalogue, with `stock` units.
@@ -456,17 +498,15 @@ impl Cluster {
         quantity: u32,
         key: Option<&str>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .post(self.url("orders", "/api/v1/orders"))
-            .bearer_auth(token)
-            .json(&json!({ "lines": [{ "book_id": book_id, "quantity": quantity }] }));
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        place_order(
+            &self.http,
+            &self.urls["orders"],
+            token,
+            book_id,
+            quantity,
+            key,
+        )
+        .await
     }
 
     pub async fn stock(&self, book_id: &str) -> i64 {
