@@ -157,16 +157,7 @@ async fn a_poison_message_is_dead_lettered_and_the_worker_keeps_consuming() {
     let cluster = Cluster::start(broker).await;
     let book = cluster.book_with_stock(10).await;
     let token = cluster.customer("poison@shop.example").await;
-    let mut poison = OrderPlaced {
-        order_id: "x".into(),
-        user_id: "y".into(),
-        lines: vec![],
-        placed_at: chrono::Utc::now(),
-    }
-    .envelope()
-    .unwrap();
-    poison.payload = b"{\"order_id\": 42, this is not an order".to_vec();
-    cluster.bus.publish(&poison).await.unwrap();
+    let poison = cluster.publish_poison().await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while cluster.dead_letters().await < 1 {
         assert!(

@@ -19,8 +19,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, broker, free_port};
-use platform::events::{Event, OrderPlaced};
-use platform::messaging::Bus;
 use platform::testing::FaultMode;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -975,16 +973,7 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_the_runnin
         .await;
 
     // A poison message for the dead-letter queue (the workers count it every 15 s).
-    let mut poison = OrderPlaced {
-        order_id: "x".into(),
-        user_id: "y".into(),
-        lines: vec![],
-        placed_at: chrono::Utc::now(),
-    }
-    .envelope()
-    .unwrap();
-    poison.payload = b"{\"order_id\": 42, this is not an order".to_vec();
-    cluster.bus.publish(&poison).await.unwrap();
+    cluster.publish_poison().await;
 
     // Orders that complete, and one for more than the stock that fails.
     let book = cluster.book_with_stock(10).await;

@@ -605,6 +605,24 @@ impl Cluster {
         platform::testing::metric_sum(&text, prefix)
     }
 
+    /// Publishes an `order.placed` whose body is not an order (a poison message) and returns it.
+    pub async fn publish_poison(&self) -> platform::messaging::Envelope {
+        use platform::events::Event;
+        let mut poison = platform::events::OrderPlaced {
+            order_id: "x".into(),
+            user_id: "y".into(),
+            lines: vec![],
+            placed_at: chrono::Utc::now(),
+        }
+        .envelope()
+        .unwrap();
+        poison.payload = b"{\"order_id\": 42, this is not an order".to_vec();
+        platform::messaging::Bus::publish(&self.bus, &poison)
+            .await
+            .unwrap();
+        poison
+    }
+
     /// A metric of both workers, summed.
     pub async fn workers_metric(&self, prefix: &str) -> f64 {
         self.metric("worker-a", prefix).await + self.metric("worker-b", prefix).await
