@@ -441,5 +441,6 @@ pub fn metric_sum(exposition: &str, prefix: &str) -> f64 {
         .lines()
         .filter(|line| line.starts_with(prefix))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        // Not `sum()`: a float sum of nothing is -0, which prints as "-0".
+        .fold(0.0, |total, value| total + value)
 }
