@@ -33,14 +33,13 @@ pub struct WorkerMetrics {
 
 impl WorkerMetrics {
     pub fn new(metrics: &platform::metrics::Metrics) -> Self {
-        let handled = IntCounterVec::new(
+        let handled = platform::metrics::defined(IntCounterVec::new(
             Opts::new(
                 "worker_messages_handled_total",
                 "Messages handled by the worker, by consumer and outcome.",
             ),
             &["consumer", "outcome"],
-        )
-        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
+        ));
         metrics.register(Box::new(handled.clone()));
         Self { handled }
     }

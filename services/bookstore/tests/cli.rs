@@ -30,13 +30,7 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use platform::testing::free_port;
 
 /// The binary with a clean environment: only what a test sets reaches it.
 fn bookstore(args: &[&str]) -> Command {

@@ -135,13 +135,7 @@ fn ensure_base_images() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use platform::testing::free_port;
 
 fn container_running(container: &str) -> bool {
     docker_ok(&["inspect", "--format", "{{.State.Running}}", container]) == "true"

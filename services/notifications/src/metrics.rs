@@ -1,6 +1,7 @@
 //! The gateway's metrics: sockets connected, events pushed, push latency, refusals, duplicates.
 
 use chrono::{DateTime, Utc};
+use platform::metrics::defined;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts};
 
 /// Registered once per process in its registry.
@@ -11,10 +12,6 @@ pub struct GatewayMetrics {
     pub latency: Histogram,
     pub refusals: IntCounterVec,
     pub duplicates: IntCounter,
-}
-
-fn defined<T>(metric: prometheus::Result<T>) -> T {
-    metric.unwrap_or_else(|err| unreachable!("static metric definition: {err}"))
 }
 
 impl GatewayMetrics {

@@ -397,25 +397,25 @@ where
     K: Resource + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
 {
     let name = object.meta().name.clone().unwrap_or_default();
-    api.patch(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(object),
-    )
-    .await
-    .map_err(Error::Kube)
+    server_side_apply(api, &name, object).await
 }
 
+/// [`apply`] for an object of a kind known only at run time (KEDA's), given as JSON.
 async fn apply_value(
     api: &Api<DynamicObject>,
     object: &serde_json::Value,
 ) -> Result<DynamicObject, Error> {
-    let name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    server_side_apply(api, name, object).await
+}
+
+async fn server_side_apply<K, P>(api: &Api<K>, name: &str, object: &P) -> Result<K, Error>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+    P: Serialize + std::fmt::Debug,
+{
     api.patch(
-        &name,
+        name,
         &PatchParams::apply(MANAGER).force(),
         &Patch::Apply(object),
     )

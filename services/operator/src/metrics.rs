@@ -17,28 +17,25 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(registry: platform::metrics::Metrics) -> Self {
-        let reconciliations = IntCounter::new(
+        let reconciliations = platform::metrics::defined(IntCounter::new(
             "bookstore_operator_reconciliations_total",
             "Reconciliations of Bookstore resources started.",
-        )
-        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
-        let failures = IntCounterVec::new(
+        ));
+        let failures = platform::metrics::defined(IntCounterVec::new(
             Opts::new(
                 "bookstore_operator_reconcile_errors_total",
                 "Reconciliations that failed, by kind of error.",
             ),
             &["error"],
-        )
-        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
-        let duration = HistogramVec::new(
+        ));
+        let duration = platform::metrics::defined(HistogramVec::new(
             HistogramOpts::new(
                 "bookstore_operator_reconcile_duration_seconds",
                 "Time one reconciliation took.",
             )
             .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
             &[],
-        )
-        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
+        ));
         registry.register(Box::new(reconciliations.clone()));
         registry.register(Box::new(failures.clone()));
         registry.register(Box::new(duration.clone()));

@@ -27,15 +27,14 @@ struct HttpMetrics {
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(
+        let requests = defined(IntCounterVec::new(
             Opts::new(
                 "http_requests_total",
                 "HTTP requests handled, by route template, method and status.",
             ),
             &["route", "method", "status"],
-        )
-        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
-        let duration = HistogramVec::new(
+        ));
+        let duration = defined(HistogramVec::new(
             HistogramOpts::new(
                 "http_request_duration_seconds",
                 "HTTP request latency, by route template and method.",
@@ -44,13 +43,11 @@ impl Metrics {
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
             &["route", "method"],
-        )
-        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
-        let in_flight = IntGauge::new(
+        ));
+        let in_flight = defined(IntGauge::new(
             "http_requests_in_flight",
             "HTTP requests being handled now.",
-        )
-        .unwrap_or_else(|err| unreachable!("static metric definition: {err}"));
+        ));
         let metrics = Self {
             registry,
             http: Arc::new(HttpMetrics {

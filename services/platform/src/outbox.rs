@@ -279,26 +279,23 @@ pub struct OutboxMetrics {
 impl OutboxMetrics {
     pub fn new(metrics: &Metrics) -> Self {
         let gauge = |name: &str, help: &str| {
-            IntGaugeVec::new(Opts::new(name, help), &["outbox"])
-                .unwrap_or_else(|err| unreachable!("static metric definition: {err}"))
+            crate::metrics::defined(IntGaugeVec::new(Opts::new(name, help), &["outbox"]))
         };
         let counter = |name: &str, help: &str| {
-            IntCounterVec::new(Opts::new(name, help), &["outbox"])
-                .unwrap_or_else(|err| unreachable!("static metric definition: {err}"))
+            crate::metrics::defined(IntCounterVec::new(Opts::new(name, help), &["outbox"]))
         };
         let this = Self {
             backlog: gauge(
                 "outbox_backlog_events",
                 "Events written but not yet published.",
             ),
-            oldest_age: GaugeVec::new(
+            oldest_age: crate::metrics::defined(GaugeVec::new(
                 Opts::new(
                     "outbox_oldest_event_age_seconds",
                     "Age of the oldest unpublished event.",
                 ),
                 &["outbox"],
-            )
-            .unwrap_or_else(|err| unreachable!("static metric definition: {err}")),
+            )),
             published: counter("outbox_published_total", "Events published by the relay."),
             failures: counter(
                 "outbox_publish_failures_total",

@@ -444,3 +444,11 @@ pub fn metric_sum(exposition: &str, prefix: &str) -> f64 {
         // Not `sum()`: a float sum of nothing is -0, which prints as "-0".
         .fold(0.0, |total, value| total + value)
 }
+
+/// A loopback port nothing listens on right now, for a process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|err| panic!("no free loopback port: {err}"))
+}

@@ -132,28 +132,8 @@ async fn check_vhost(vhost: String) {
     let listed = management
         .send(reqwest::Method::GET, &format!("/api/queues/{vhost}"), None)
         .await;
-    let on_broker: BTreeMap<String, Value> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| {
-            (
-                q["name"].as_str().unwrap().to_owned(),
-                q["arguments"].clone(),
-            )
-        })
-        .collect();
-    let declared: BTreeMap<String, Value> = definitions["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| {
-            (
-                q["name"].as_str().unwrap().to_owned(),
-                q["arguments"].clone(),
-            )
-        })
-        .collect();
+    let on_broker = arguments_by_queue(&listed);
+    let declared = arguments_by_queue(&definitions["queues"]);
     assert!(!declared.is_empty());
     assert_eq!(on_broker, declared);
     let main = listed
@@ -242,6 +222,21 @@ async fn check_vhost(vhost: String) {
     assert_eq!(letters[0].envelope.id, envelope.id);
     assert_eq!(letters[0].attempts, 2);
     assert_eq!(letters[0].error, "permanent");
+}
+
+/// Each queue's arguments, by queue name, from a list of queues.
+fn arguments_by_queue(queues: &Value) -> BTreeMap<String, Value> {
+    queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["name"].as_str().unwrap().to_owned(),
+                q["arguments"].clone(),
+            )
+        })
+        .collect()
 }
 
 /// Fails the first attempt as transient and the second as permanent.

@@ -49,13 +49,7 @@ pub async fn broker() -> Option<std::net::SocketAddr> {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use platform::testing::free_port;
 
 /// One HTTP request; the body as JSON, or as a JSON string when it is not JSON.
 pub async fn send(

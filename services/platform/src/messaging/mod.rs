@@ -402,16 +402,13 @@ pub async fn watch_dead_letters(
     interval: Duration,
     mut shutdown: ShutdownToken,
 ) {
-    let gauge = match prometheus::IntGaugeVec::new(
-        prometheus::Opts::new(
+    let gauge = crate::metrics::defined(IntGaugeVec::new(
+        Opts::new(
             "dead_letter_messages",
             "Messages in each consumer's dead-letter queue.",
         ),
         &["consumer"],
-    ) {
-        Ok(gauge) => gauge,
-        Err(err) => unreachable!("static metric definition: {err}"),
-    };
+    ));
     metrics.register(Box::new(gauge.clone()));
     loop {
         for consumer in &consumers {
