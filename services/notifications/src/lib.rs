@@ -34,7 +34,7 @@ const REMEMBERED_EVENTS: usize = 10_000;
 /// Largest message a client may send; the gateway expects none, so this only bounds abuse.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 /// Read buffer of each websocket, in bytes.
-const WS_READ_BUFFER: usize = 1024;
+const WS_READ_BUFFER: usize = 256;
 /// Packets queued for one socket; a socket that falls this far behind misses events (its client
 /// can poll the order's status).
 const SEND_BUFFER_PACKETS: usize = 32;
