@@ -1,6 +1,6 @@
 //! `cargo xtask bench pipeline`: the order pipeline of the split shop (release build, PostgreSQL,
-//! RabbitMQ, two workers) under a steady load of 200 orders a second and then at full speed,
-//! next to what the same PostgreSQL commits under pgbench in the same run.
+//! RabbitMQ, two workers) under a light load, a steady load of 200 orders a second and then at full
+//! speed, next to what the same PostgreSQL commits under pgbench in the same run.
 //!
 //! Placed-to-final latency is the difference between an order's `created_at` and the
 //! `updated_at` of its final status, both written by the orders service, so client-side polling
@@ -19,6 +19,8 @@ use cluster::Cluster;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+const LIGHT_RATE: u64 = 10;
+const LIGHT_SECONDS: u64 = 5;
 const STEADY_RATE: u64 = 200;
 const STEADY_SECONDS: u64 = 20;
 const BURST_CLIENTS: usize = 64;
@@ -52,12 +54,36 @@ fn latencies(orders: &[Value]) -> (Vec<f64>, Duration) {
     (ms, (last - first).to_std().unwrap_or_default())
 }
 
+/// The workers' running totals of the time `order.placed` messages waited before a handler
+/// started on them (from the order's commit: outbox, relay and broker) and of the handlers'
+/// time (reserving and settling), in seconds, and how many messages those cover.
+async fn worker_totals(cluster: &Cluster) -> [f64; 3] {
+    let series = |name: &str| format!("{name}{{queue=\"worker.order-placed\"}}");
+    [
+        cluster
+            .workers_metric(&series("message_age_seconds_sum"))
+            .await,
+        cluster
+            .workers_metric(&series("message_handler_duration_seconds_sum"))
+            .await,
+        cluster
+            .workers_metric(&series("message_handler_duration_seconds_count"))
+            .await,
+    ]
+}
+
 /// Places orders at `rate` a second for `seconds`; returns how many were accepted.
-async fn steady(cluster: &Arc<Cluster>, tokens: &[String], books: &[String]) -> (usize, Duration) {
+async fn steady(
+    cluster: &Arc<Cluster>,
+    tokens: &[String],
+    books: &[String],
+    rate: u64,
+    seconds: u64,
+) -> (usize, Duration) {
     let started = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / STEADY_RATE));
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
     let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..(STEADY_RATE * STEADY_SECONDS) as usize {
+    for n in 0..(rate * seconds) as usize {
         tick.tick().await;
         let (cluster, token, book) = (
             cluster.clone(),
@@ -194,14 +220,35 @@ async fn main() {
         tokens.push(cluster.customer(&format!("bench{i}@shop.example")).await);
     }
 
+    // The floor: an order's path with the shop nearly idle.
+    eprintln!("light load: {LIGHT_RATE} orders/s for {LIGHT_SECONDS} s...");
+    steady(&cluster, &tokens, &books, LIGHT_RATE, LIGHT_SECONDS).await;
+    let light_orders = cluster.settled(Duration::from_secs(60)).await;
+    let (light_ms, _) = latencies(&light_orders);
+
     eprintln!("steady load: {STEADY_RATE} orders/s for {STEADY_SECONDS} s...");
-    let (steady_accepted, steady_took) = steady(&cluster, &tokens, &books).await;
-    let steady_orders = cluster.settled(Duration::from_secs(300)).await;
+    let totals_before = worker_totals(&cluster).await;
+    let (steady_accepted, steady_took) =
+        steady(&cluster, &tokens, &books, STEADY_RATE, STEADY_SECONDS).await;
+    let light_ids: std::collections::HashSet<String> = light_orders
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    let steady_orders: Vec<Value> = cluster
+        .settled(Duration::from_secs(300))
+        .await
+        .into_iter()
+        .filter(|o| !light_ids.contains(o["id"].as_str().unwrap()))
+        .collect();
     let (steady_ms, _) = latencies(&steady_orders);
+    let totals_after = worker_totals(&cluster).await;
+    let handled = totals_after[2] - totals_before[2];
+    let mean_ms = |i: usize| 1000.0 * (totals_after[i] - totals_before[i]) / handled;
 
     eprintln!("full speed: {BURST_CLIENTS} clients for {BURST_SECONDS} s...");
     let before: std::collections::HashSet<String> = steady_orders
         .iter()
+        .chain(&light_orders)
         .map(|o| o["id"].as_str().unwrap().to_owned())
         .collect();
     let (burst_accepted, burst_took) = burst(&cluster, &tokens, &books).await;
@@ -229,6 +276,11 @@ async fn main() {
     println!("| measure | value |");
     println!("|---|---|");
     println!(
+        "| light load ({LIGHT_RATE} orders/s): placed-to-final p50 / p99 | {:.1} ms / {:.1} ms |",
+        percentile(&light_ms, 0.5),
+        percentile(&light_ms, 0.99)
+    );
+    println!(
         "| steady load: orders accepted / offered | {steady_accepted} / {} in {:.1} s ({:.0} orders/s) |",
         STEADY_RATE * STEADY_SECONDS,
         steady_took.as_secs_f64(),
@@ -238,6 +290,11 @@ async fn main() {
         "| steady load: placed-to-final p50 / p99 | {:.1} ms / {:.1} ms |",
         percentile(&steady_ms, 0.5),
         percentile(&steady_ms, 0.99)
+    );
+    println!(
+        "| steady load: mean wait of `order.placed` before the worker / mean handling | {:.1} ms / {:.1} ms |",
+        mean_ms(0),
+        mean_ms(1)
     );
     println!(
         "| full speed: orders placed | {burst_accepted} in {:.1} s ({:.0} orders/s) |",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -238,30 +238,35 @@ pub async fn serve(
         draining.start();
         tokio::time::sleep(drain_delay).await;
     };
-    let app = tower::ServiceExt::<Request>::map_request(app, own_head_if_upgrading);
     axum::serve(
         listener,
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(stop)
     .await
 }
 
-/// Gives a request that upgrades its connection (a websocket) a head of its own: its URI and
-/// header values copied.
+/// Gives a request that upgrades its connection (a websocket) a head of its own: its URI, its
+/// `OriginalUri` and its header values copied. A layer for routes that take over connections.
 ///
 /// The server parses a request's URI and header values as slices of the connection's read
 /// buffer (16 KiB), and whoever takes over an upgraded connection tends to keep the head of the
-/// request that upgraded it for as long as the connection lives (Socket.IO does), so slices
-/// would keep that buffer alive as long. Measured on the notification gateway: 16 KiB of its
-/// 29 KiB per idle socket. Other requests end soon and pass untouched.
-fn own_head_if_upgrading(request: Request) -> Request {
+/// request that upgraded it for as long as the connection lives (Socket.IO does), so one slice
+/// would keep the whole buffer alive as long. Measured on the notification gateway: 16 KiB of
+/// its 29 KiB per idle socket. Other requests end soon and pass untouched.
+pub fn own_head_if_upgrading(request: Request) -> Request {
     if !request.headers().contains_key(header::UPGRADE) {
         return request;
     }
     let (mut head, body) = request.into_parts();
     if let Ok(uri) = axum::http::Uri::try_from(head.uri.to_string()) {
         head.uri = uri;
+    }
+    // The router records the URI as it arrived before any layer runs.
+    if let Some(original) = head.extensions.get_mut::<OriginalUri>()
+        && let Ok(uri) = axum::http::Uri::try_from(original.0.to_string())
+    {
+        original.0 = uri;
     }
     for value in head.headers.values_mut() {
         if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
@@ -309,6 +314,8 @@ mod tests {
         let start = buffer.as_ptr() as usize;
         let mut request = Request::new(Body::empty());
         *request.uri_mut() = axum::http::Uri::from_maybe_shared(buffer.slice(0..37)).unwrap();
+        let original = OriginalUri(request.uri().clone());
+        request.extensions_mut().insert(original);
         let value = |range| HeaderValue::from_maybe_shared(buffer.slice(range)).unwrap();
         request
             .headers_mut()
@@ -324,6 +331,11 @@ mod tests {
         if buffer.contains(&(request.uri().path().as_ptr() as usize)) {
             found.push("uri".to_owned());
         }
+        if let Some(original) = request.extensions().get::<OriginalUri>()
+            && buffer.contains(&(original.0.path().as_ptr() as usize))
+        {
+            found.push("original uri".to_owned());
+        }
         for (name, value) in request.headers() {
             if buffer.contains(&(value.as_bytes().as_ptr() as usize)) {
                 found.push(name.to_string());
@@ -335,7 +347,7 @@ mod tests {
     #[test]
     fn an_upgrading_request_keeps_no_slice_of_the_read_buffer() {
         let (request, buffer) = parsed(true);
-        assert_eq!(in_buffer(&request, &buffer).len(), 3, "the test's premise");
+        assert_eq!(in_buffer(&request, &buffer).len(), 4, "the test's premise");
         let request = own_head_if_upgrading(request);
         assert_eq!(in_buffer(&request, &buffer), Vec::<String>::new());
         assert_eq!(
@@ -350,6 +362,9 @@ mod tests {
     fn other_requests_pass_untouched() {
         let (request, buffer) = parsed(false);
         let request = own_head_if_upgrading(request);
-        assert_eq!(in_buffer(&request, &buffer), ["uri", "connection"]);
+        assert_eq!(
+            in_buffer(&request, &buffer),
+            ["uri", "original uri", "connection"]
+        );
     }
 }

@@ -439,6 +439,9 @@ bus_tests! {
         }).await;
         assert_eq!(value("messages_published_total{kind=\"order.placed\"}"), 3.0);
         assert_eq!(value(&format!("message_handler_duration_seconds_count{{queue=\"{ORDERS}\"}}")), 4.0);
+        // Every delivery's age is measured from the event's time: the retried one waited its back-off.
+        assert_eq!(value(&format!("message_age_seconds_count{{queue=\"{ORDERS}\"}}")), 4.0);
+        assert!(value(&format!("message_age_seconds_sum{{queue=\"{ORDERS}\"}}")) > 0.0);
         assert_eq!(value(&format!("messages_in_flight{{queue=\"{ORDERS}\"}}")), 0.0);
         assert_eq!(value(&format!("consumer_concurrency{{queue=\"{ORDERS}\"}}")), 4.0);
         h.stop().await;

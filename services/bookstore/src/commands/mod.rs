@@ -227,7 +227,11 @@ async fn run_http(
     // Socket.IO sits in front of the REST middleware: its long-polls and upgrades must not be
     // cut by the request timeout, and it answers in its own protocol, not problem+json.
     let app = match realtime {
-        Some(realtime) => app.layer(realtime.layer),
+        Some(realtime) => app
+            .layer(realtime.layer)
+            .layer(tower::util::MapRequestLayer::new(
+                platform::http::own_head_if_upgrading,
+            )),
         None => app,
     };
     let listener = tokio::net::TcpListener::bind(serve.listen)

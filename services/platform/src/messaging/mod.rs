@@ -217,6 +217,7 @@ pub struct MessagingMetrics {
     publish_failures: IntCounterVec,
     consumed: IntCounterVec,
     handler_duration: HistogramVec,
+    age: HistogramVec,
     in_flight: IntGaugeVec,
     concurrency: IntGaugeVec,
 }
@@ -250,6 +251,7 @@ impl MessagingMetrics {
         registry.register(Box::new(metrics.publish_failures.clone()));
         registry.register(Box::new(metrics.consumed.clone()));
         registry.register(Box::new(metrics.handler_duration.clone()));
+        registry.register(Box::new(metrics.age.clone()));
         registry.register(Box::new(metrics.in_flight.clone()));
         registry.register(Box::new(metrics.concurrency.clone()));
         metrics
@@ -287,6 +289,17 @@ impl MessagingMetrics {
                 )
                 .buckets(vec![
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ]),
+                &["queue"],
+            )),
+            age: defined(HistogramVec::new(
+                HistogramOpts::new(
+                    "message_age_seconds",
+                    "Time from an event's occurrence (its envelope's time, on the producer's clock) to a handler starting on it, by queue: the outbox, the relay and the broker together.",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    30.0, 60.0,
                 ]),
                 &["queue"],
             )),
@@ -340,6 +353,13 @@ pub(crate) async fn handle_in_trace(
     queue: &str,
     metrics: &MessagingMetrics,
 ) -> Outcome {
+    let age = (chrono::Utc::now() - delivery.envelope.occurred_at)
+        .to_std()
+        .unwrap_or_default();
+    metrics
+        .age
+        .with_label_values(&[queue])
+        .observe(age.as_secs_f64());
     let in_flight = metrics.in_flight.with_label_values(&[queue]);
     in_flight.inc();
     let timer = metrics
