@@ -29,6 +29,8 @@ use crate::shutdown::ShutdownToken;
 
 const H_SCHEMA_VERSION: &str = "schema-version";
 const H_TRACEPARENT: &str = "traceparent";
+/// The event's time to the microsecond (RFC 3339); the AMQP `timestamp` property has whole seconds.
+const H_OCCURRED_AT: &str = "occurred-at";
 const H_ATTEMPT: &str = "x-attempt";
 const H_FIRST_FAILURE: &str = "x-first-failure-at";
 const H_LAST_ERROR: &str = "x-last-error";
@@ -725,6 +727,14 @@ fn properties_of(envelope: &Envelope) -> BasicProperties {
     if let Some(traceparent) = &envelope.traceparent {
         headers.insert(H_TRACEPARENT.into(), string(traceparent));
     }
+    headers.insert(
+        H_OCCURRED_AT.into(),
+        string(
+            &envelope
+                .occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        ),
+    );
     BasicProperties::default()
         .with_message_id(envelope.id.as_str().into())
         .with_type(envelope.kind.as_str().into())
@@ -851,9 +861,11 @@ fn read_delivery(raw: &lapin::message::Delivery) -> Result<Delivery, String> {
         .filter(|s| !s.is_empty())
         .ok_or("no message type")?;
     let schema_version = header_u32(&headers, H_SCHEMA_VERSION).ok_or("no schema version")?;
-    let occurred_at = properties
-        .timestamp()
-        .and_then(|secs| DateTime::from_timestamp(i64::try_from(secs).ok()?, 0))
+    let occurred_at = header_time(&headers, H_OCCURRED_AT)
+        .or_else(|| {
+            let secs = properties.timestamp().as_ref().copied()?;
+            DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
+        })
         .unwrap_or_else(Utc::now);
     Ok(Delivery {
         envelope: Envelope {
