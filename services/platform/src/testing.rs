@@ -5,6 +5,7 @@
 //! embedded SQLite instead and says so, unless `BOOKSTORE_REQUIRE_REAL_BACKENDS=1`, where a
 //! missing server fails the test.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
@@ -445,10 +446,26 @@ pub fn metric_sum(exposition: &str, prefix: &str) -> f64 {
         .fold(0.0, |total, value| total + value)
 }
 
-/// A loopback port nothing listens on right now, for a process a test starts.
+/// A loopback port nothing listens on right now, for a process a test starts; never the same
+/// port twice in one test process, so tests running side by side cannot both be handed a port
+/// in the moment between one of them asking and its process listening.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|err| panic!("no free loopback port: {err}"))
+    static HANDED_OUT: std::sync::Mutex<BTreeSet<u16>> = std::sync::Mutex::new(BTreeSet::new());
+    // Listeners stay open until a new port turns up, so the system does not offer one again.
+    let mut held = Vec::new();
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|err| panic!("no free loopback port: {err}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("no free loopback port: {err}"))
+            .port();
+        let mut handed_out = HANDED_OUT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if handed_out.insert(port) {
+            return port;
+        }
+        held.push(listener);
+    }
 }

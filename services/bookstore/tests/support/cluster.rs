@@ -383,12 +383,20 @@ impl Cluster {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
+        // Ready means this child listens on `base` (its log says so: another process that took
+        // the port first would answer `/readyz` too) and answers `/readyz`.
+        let listening = format!("\"addr\":\"{}\"", base.trim_start_matches("http://"));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("{name} exited with {status}: {}", self.log(name));
             }
-            if let Ok(response) = self.http.get(format!("{base}/readyz")).send().await
+            let log =
+                std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
+            if log
+                .lines()
+                .any(|l| l.contains("\"Listening.\"") && l.contains(&listening))
+                && let Ok(response) = self.http.get(format!("{base}/readyz")).send().await
                 && response.status() == StatusCode::OK
             {
                 break;
