@@ -252,8 +252,8 @@ pub async fn serve(
 /// The server parses a request's URI and header values as slices of the connection's read
 /// buffer (16 KiB), and whoever takes over an upgraded connection tends to keep the head of the
 /// request that upgraded it for as long as the connection lives (Socket.IO does), so one slice
-/// would keep the whole buffer alive as long. Measured on the notification gateway: 16 KiB of
-/// its 29 KiB per idle socket. Other requests end soon and pass untouched.
+/// would keep the whole buffer alive as long. Measured on the notification gateway: an idle
+/// socket's resident memory went from 29 to 22 KiB. Other requests end soon and pass untouched.
 pub fn own_head_if_upgrading(request: Request) -> Request {
     if !request.headers().contains_key(header::UPGRADE) {
         return request;
