@@ -54,22 +54,39 @@ fn latencies(orders: &[Value]) -> (Vec<f64>, Duration) {
     (ms, (last - first).to_std().unwrap_or_default())
 }
 
-/// The workers' running totals of the time `order.placed` messages waited before a handler
-/// started on them (from the order's commit: outbox, relay and broker) and of the handlers'
-/// time (reserving and settling), in seconds, and how many messages those cover.
-async fn worker_totals(cluster: &Cluster) -> [f64; 3] {
-    let series = |name: &str| format!("{name}{{queue=\"worker.order-placed\"}}");
-    [
-        cluster
-            .workers_metric(&series("message_age_seconds_sum"))
-            .await,
-        cluster
-            .workers_metric(&series("message_handler_duration_seconds_sum"))
-            .await,
-        cluster
-            .workers_metric(&series("message_handler_duration_seconds_count"))
-            .await,
-    ]
+/// The workers' running totals for `order.placed`: seconds messages waited before a handler
+/// started on them (from the order's commit: outbox, relay and broker), seconds the handlers
+/// took (reserving and settling), and how many messages those cover.
+struct WorkerTotals {
+    waited: f64,
+    handling: f64,
+    messages: f64,
+}
+
+impl WorkerTotals {
+    async fn read(cluster: &Cluster) -> Self {
+        let series = |name: &str| format!("{name}{{queue=\"worker.order-placed\"}}");
+        Self {
+            waited: cluster
+                .workers_metric(&series("message_age_seconds_sum"))
+                .await,
+            handling: cluster
+                .workers_metric(&series("message_handler_duration_seconds_sum"))
+                .await,
+            messages: cluster
+                .workers_metric(&series("message_handler_duration_seconds_count"))
+                .await,
+        }
+    }
+
+    /// Mean wait and mean handling (ms) of the messages handled since `before`.
+    fn means_since(&self, before: &Self) -> (f64, f64) {
+        let messages = self.messages - before.messages;
+        (
+            1000.0 * (self.waited - before.waited) / messages,
+            1000.0 * (self.handling - before.handling) / messages,
+        )
+    }
 }
 
 /// Places orders at `rate` a second for `seconds`; returns how many were accepted.
@@ -227,7 +244,7 @@ async fn main() {
     let (light_ms, _) = latencies(&light_orders);
 
     eprintln!("steady load: {STEADY_RATE} orders/s for {STEADY_SECONDS} s...");
-    let totals_before = worker_totals(&cluster).await;
+    let totals_before = WorkerTotals::read(&cluster).await;
     let (steady_accepted, steady_took) =
         steady(&cluster, &tokens, &books, STEADY_RATE, STEADY_SECONDS).await;
     let light_ids: std::collections::HashSet<String> = light_orders
@@ -241,9 +258,9 @@ async fn main() {
         .filter(|o| !light_ids.contains(o["id"].as_str().unwrap()))
         .collect();
     let (steady_ms, _) = latencies(&steady_orders);
-    let totals_after = worker_totals(&cluster).await;
-    let handled = totals_after[2] - totals_before[2];
-    let mean_ms = |i: usize| 1000.0 * (totals_after[i] - totals_before[i]) / handled;
+    let (mean_wait_ms, mean_handling_ms) = WorkerTotals::read(&cluster)
+        .await
+        .means_since(&totals_before);
 
     eprintln!("full speed: {BURST_CLIENTS} clients for {BURST_SECONDS} s...");
     let before: std::collections::HashSet<String> = steady_orders
@@ -292,9 +309,7 @@ async fn main() {
         percentile(&steady_ms, 0.99)
     );
     println!(
-        "| steady load: mean wait of `order.placed` before the worker / mean handling | {:.1} ms / {:.1} ms |",
-        mean_ms(0),
-        mean_ms(1)
+        "| steady load: mean wait of `order.placed` before the worker / mean handling | {mean_wait_ms:.1} ms / {mean_handling_ms:.1} ms |"
     );
     println!(
         "| full speed: orders placed | {burst_accepted} in {:.1} s ({:.0} orders/s) |",
