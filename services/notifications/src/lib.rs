@@ -4,6 +4,7 @@
 
 mod metrics;
 mod recent;
+mod upgrade;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use socketioxide::layer::SocketIoLayer;
 
 pub use metrics::GatewayMetrics;
 use recent::RecentIds;
+pub use upgrade::trim_upgrade_request;
 
 /// The event a client receives when one of its orders changes status.
 pub const STATUS_EVENT: &str = "order_status_change";

@@ -230,7 +230,7 @@ async fn run_http(
         Some(realtime) => app
             .layer(realtime.layer)
             .layer(tower::util::MapRequestLayer::new(
-                platform::http::own_head_if_upgrading,
+                notifications::trim_upgrade_request,
             )),
         None => app,
     };
