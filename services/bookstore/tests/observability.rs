@@ -1019,10 +1019,26 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_the_runnin
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The relay records what waits before it reports the failure.
+    assert!(cluster.metric("orders", "outbox_backlog_events").await >= 1.0);
+    assert!(
+        cluster
+            .metric("orders", "outbox_oldest_event_age_seconds")
+            .await
+            > 0.0
+    );
     cluster.amqp.set(FaultMode::Forward);
     cluster
         .wait_status(&customer, &delayed, "completed", Duration::from_secs(60))
         .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.metric("orders", "outbox_backlog_events").await > 0.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the orders outbox backlog metric did not return to zero"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Answers of the 4xx kind: a book that does not exist, a request without a token.
     let (status, _) = cluster

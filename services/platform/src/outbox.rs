@@ -4,7 +4,7 @@
 //! several relay replicas share the work through `FOR UPDATE SKIP LOCKED`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts};
@@ -24,6 +24,8 @@ const BATCH: u64 = 100;
 /// How often the relay looks for events nobody told it about (written by another replica, or
 /// left by a failed attempt).
 const POLL: Duration = Duration::from_millis(250);
+/// How often, at most, the backlog metrics are refreshed.
+const BACKLOG_SAMPLE: Duration = Duration::from_secs(1);
 
 /// The outbox table of one service (each service owns its own: `orders_outbox`, ...).
 #[derive(Clone)]
@@ -193,30 +195,43 @@ impl Outbox {
         mut shutdown: ShutdownToken,
     ) {
         let mut backoff = Duration::from_millis(100);
+        let mut backlog_sampled: Option<Instant> = None;
         loop {
-            match self.relay_once(&db, bus.as_ref()).await {
-                Ok(0) => {
-                    backoff = Duration::from_millis(100);
-                    self.record_backlog(&db, &metrics).await;
+            let round = self.relay_once(&db, bus.as_ref()).await;
+            if let Ok(sent) = round {
+                backoff = Duration::from_millis(100);
+                metrics
+                    .published
+                    .with_label_values(&[self.table])
+                    .inc_by(sent as u64);
+            }
+            // The backlog is a query of its own: recorded after every failed round (those back
+            // off anyway) and at most once a second while the relay keeps up.
+            let caught_up = matches!(round, Ok(sent) if sent < BATCH as usize);
+            let due = backlog_sampled.is_none_or(|at| at.elapsed() >= BACKLOG_SAMPLE);
+            if round.is_err() || (caught_up && due) {
+                self.record_backlog(&db, &metrics).await;
+                backlog_sampled = Some(Instant::now());
+            }
+            match round {
+                // A full batch: more may be waiting.
+                Ok(sent) if sent == BATCH as usize => {
+                    if shutdown.is_cancelled() {
+                        return;
+                    }
+                }
+                // Caught up. Events committed during the round have already woken the relay
+                // (the wake-up is kept), so it goes on at once for them and otherwise waits,
+                // rather than running an empty round after every batch.
+                Ok(_) => {
                     tokio::select! {
                         () = shutdown.cancelled() => return,
                         () = self.written.notified() => {}
                         () = tokio::time::sleep(POLL) => {}
                     }
                 }
-                Ok(sent) => {
-                    backoff = Duration::from_millis(100);
-                    metrics
-                        .published
-                        .with_label_values(&[self.table])
-                        .inc_by(sent as u64);
-                    if shutdown.is_cancelled() {
-                        return;
-                    }
-                }
                 Err(err) => {
                     metrics.failures.with_label_values(&[self.table]).inc();
-                    self.record_backlog(&db, &metrics).await;
                     tracing::warn!(outbox = self.table, error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay could not publish; will retry.");
                     tokio::select! {
                         () = shutdown.cancelled() => return,
