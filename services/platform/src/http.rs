@@ -238,12 +238,20 @@ pub async fn serve(
         draining.start();
         tokio::time::sleep(drain_delay).await;
     };
-    axum::serve(
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(stop)
-    .await
+    .into_future();
+    // The accept loop runs on a worker, not on the thread that awaits `serve` (the main thread,
+    // outside the runtime's workers): every connection's task is allocated where the accept
+    // loop runs, and memory freed on the main thread is reused by nothing else, so thousands of
+    // connections there (websockets opening) leave megabytes free but resident. Dropping
+    // `serve` still stops the server.
+    tokio_util::task::AbortOnDropHandle::new(tokio::spawn(server))
+        .await
+        .map_err(|err| std::io::Error::other(format!("the server task failed: {err}")))?
 }
 
 /// An empty body response with a status; used where a handler answers nothing (204).
