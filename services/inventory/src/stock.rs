@@ -427,16 +427,11 @@ async fn reserve_once<C>(
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
-    if let Some(stored) = find_reservation(db, &request.order_id).await? {
-        return Ok(Answer {
-            view: stored.try_into()?,
-            first: false,
-        });
-    }
     let txn = begin_write(db).await?;
     let now = Utc::now();
-    // The reservation row comes first: a concurrent attempt for the same order then waits on
-    // its primary key and fails instead of taking stock a second time.
+    // The reservation row comes first: a repeat for the same order, or a concurrent attempt
+    // (which waits on the primary key until this one commits), fails to insert it and answers
+    // what is stored instead of taking stock a second time.
     let inserted = reservation::Entity::insert(reservation::ActiveModel {
         order_id: Set(request.order_id.clone()),
         status: Set(ReservationStatus::Reserved.as_str().to_owned()),
@@ -449,14 +444,28 @@ where
     .await;
     match inserted {
         Ok(_) => {}
-        // The other attempt has committed its answer: the next round reads it.
-        Err(err) if platform::db::is_unique_violation(&err) => return Err(Failure::Retry(err)),
+        Err(err) if platform::db::is_unique_violation(&err) => {
+            txn.rollback().await?;
+            return match find_reservation(db, &request.order_id).await? {
+                Some(stored) => Ok(Answer {
+                    view: stored.try_into()?,
+                    first: false,
+                }),
+                None => Err(Failure::Retry(err)),
+            };
+        }
         Err(err) => return Err(err.into()),
     }
-    // Stock changes run in a savepoint: when a line is short, undoing them keeps the
-    // reservation row, and the transaction records the rejection without ever giving up the
-    // order id (on MariaDB, rolling back an insert that others wait on can deadlock them).
-    let lines = txn.begin().await?;
+    // An order of several lines changes stock in a savepoint: when a later line is short,
+    // undoing the earlier ones keeps the reservation row, and the transaction records the
+    // rejection without ever giving up the order id (on MariaDB, rolling back an insert that
+    // others wait on can deadlock them). A single line that is short has changed nothing.
+    let savepoint = if request.lines.len() > 1 {
+        Some(txn.begin().await?)
+    } else {
+        None
+    };
+    let changes = savepoint.as_ref().unwrap_or(&txn);
     let mut taken = true;
     // Lines are sorted by book id, so concurrent reservations lock stock rows in the same order
     // and cannot deadlock each other.
@@ -469,18 +478,24 @@ where
             .col_expr(stock::Column::UpdatedAt, Expr::value(now))
             .filter(stock::Column::BookId.eq(line.book_id.as_str()))
             .filter(stock::Column::Available.gte(line.quantity))
-            .exec(&lines)
+            .exec(changes)
             .await?;
         // No row (a book never stocked) counts as none available.
         if updated.rows_affected != 1 {
             taken = false;
             break;
         }
-        let available = current(&lines, &line.book_id).await?;
-        record(&lines, outbox, &line.book_id, available).await?;
+        let available = current(changes, &line.book_id).await?;
+        record(changes, outbox, &line.book_id, available).await?;
+    }
+    if let Some(savepoint) = savepoint {
+        if taken {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
     }
     let view = if taken {
-        lines.commit().await?;
         ReservationView {
             order_id: request.order_id.clone(),
             status: ReservationStatus::Reserved,
@@ -488,7 +503,6 @@ where
             lines: request.lines.clone(),
         }
     } else {
-        lines.rollback().await?;
         reservation::Entity::update_many()
             .col_expr(
                 reservation::Column::Status,

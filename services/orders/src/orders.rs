@@ -8,6 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use platform::db::is_unique_violation;
 use platform::error::FieldErrors;
 use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
+use platform::messaging::Envelope;
 use platform::money::Money;
 use platform::outbox::Outbox;
 use platform::pagination::PageRequest;
@@ -568,8 +569,7 @@ async fn write_new_order(
     )
     .exec_without_returning(&txn)
     .await?;
-    outbox.add(&txn, &placed).await?;
-    outbox.add(&txn, &pending).await?;
+    outbox.add_all(&txn, &[&placed, &pending]).await?;
     txn.commit().await
 }
 
@@ -695,10 +695,8 @@ pub async fn transition(
             txn.rollback().await?;
             continue;
         }
-        outbox.add(&txn, &event).await?;
-        if let Some(cancelled) = &cancelled {
-            outbox.add(&txn, cancelled).await?;
-        }
+        let events: Vec<&Envelope> = std::iter::once(&event).chain(&cancelled).collect();
+        outbox.add_all(&txn, &events).await?;
         txn.commit().await?;
         outbox.wake();
         tracing::info!(%from, %to, ?actor, "Order status changed.");

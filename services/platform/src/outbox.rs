@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, IsolationLevel, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::Notify;
 
@@ -60,30 +60,43 @@ impl Outbox {
 
     /// Adds an event inside the caller's transaction. Call [`Outbox::wake`] after the commit.
     pub async fn add(&self, txn: &impl ConnectionTrait, envelope: &Envelope) -> Result<(), DbErr> {
-        let payload = String::from_utf8(envelope.payload.clone())
-            .map_err(|err| DbErr::Custom(format!("event payload is not UTF-8: {err}")))?;
-        let insert = Query::insert()
-            .into_table(c(self.table))
-            .columns(
-                [
-                    col::ID,
-                    col::KIND,
-                    col::SCHEMA_VERSION,
-                    col::PAYLOAD,
-                    col::TRACEPARENT,
-                    col::OCCURRED_AT,
-                ]
-                .map(c),
-            )
-            .values_panic([
+        self.add_all(txn, &[envelope]).await
+    }
+
+    /// Adds events inside the caller's transaction, in one statement, in the order given. Call
+    /// [`Outbox::wake`] after the commit.
+    pub async fn add_all(
+        &self,
+        txn: &impl ConnectionTrait,
+        envelopes: &[&Envelope],
+    ) -> Result<(), DbErr> {
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        let mut insert = Query::insert();
+        insert.into_table(c(self.table)).columns(
+            [
+                col::ID,
+                col::KIND,
+                col::SCHEMA_VERSION,
+                col::PAYLOAD,
+                col::TRACEPARENT,
+                col::OCCURRED_AT,
+            ]
+            .map(c),
+        );
+        for envelope in envelopes {
+            let payload = String::from_utf8(envelope.payload.clone())
+                .map_err(|err| DbErr::Custom(format!("event payload is not UTF-8: {err}")))?;
+            insert.values_panic([
                 envelope.id.clone().into(),
                 envelope.kind.clone().into(),
                 i64::from(envelope.schema_version).into(),
                 payload.into(),
                 envelope.traceparent.clone().into(),
                 envelope.occurred_at.into(),
-            ])
-            .to_owned();
+            ]);
+        }
         txn.execute(&insert).await?;
         Ok(())
     }
@@ -100,15 +113,7 @@ impl Outbox {
         db: &DatabaseConnection,
         bus: &dyn Bus,
     ) -> Result<usize, RelayError> {
-        let backend = db.get_database_backend();
-        let txn = db.begin_with_options(relay_transaction(backend)).await?;
-        if backend == DbBackend::Postgres {
-            // Marking events sent need not wait for the disk: if a crash loses the mark, the
-            // events are published again, which consumers already tolerate (at-least-once).
-            // The round, and so the next events' wait, is one disk flush shorter.
-            txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-                .await?;
-        }
+        let txn = begin_round(db).await?;
         let mut select = Query::select();
         select
             .columns(
@@ -257,20 +262,39 @@ impl Outbox {
     }
 }
 
-/// How a relay round locks: on PostgreSQL and MySQL, read committed, so that SKIP LOCKED locks
-/// only the rows it returns (MySQL's default repeatable read adds gap locks that deadlock
-/// competing relays); SQLite has no row locks, so a round takes the write lock up front and
-/// relays take turns.
-fn relay_transaction(backend: DbBackend) -> TransactionOptions {
-    match backend {
-        DbBackend::Sqlite => TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        },
-        _ => TransactionOptions {
-            isolation_level: Some(IsolationLevel::ReadCommitted),
-            ..Default::default()
-        },
+/// Starts a relay round's transaction. It reads committed data, so that SKIP LOCKED locks only
+/// the rows it returns (MySQL's default repeatable read adds gap locks that deadlock competing
+/// relays); SQLite has no row locks, so a round takes the write lock up front and relays take
+/// turns.
+async fn begin_round(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.begin().await?;
+            // Both settings in one round trip. Marking events sent need not wait for the disk:
+            // if a crash loses the mark, the events are published again, which consumers
+            // already tolerate (at-least-once). The round, and so the next events' wait, is
+            // one disk flush shorter.
+            txn.execute_unprepared(
+                "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; \
+                 SET LOCAL synchronous_commit = off",
+            )
+            .await?;
+            Ok(txn)
+        }
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+        }
+        _ => {
+            db.begin_with_options(TransactionOptions {
+                isolation_level: Some(IsolationLevel::ReadCommitted),
+                ..Default::default()
+            })
+            .await
+        }
     }
 }
 
