@@ -44,6 +44,8 @@ mod col {
     pub const TRACEPARENT: &str = "traceparent";
     pub const OCCURRED_AT: &str = "occurred_at";
     pub const PUBLISHED_AT: &str = "published_at";
+    /// What an event is made of, in the order written and read.
+    pub const EVENT: [&str; 6] = [ID, KIND, SCHEMA_VERSION, PAYLOAD, TRACEPARENT, OCCURRED_AT];
 }
 
 fn c(name: &str) -> Alias {
@@ -74,17 +76,7 @@ impl Outbox {
             return Ok(());
         }
         let mut insert = Query::insert();
-        insert.into_table(c(self.table)).columns(
-            [
-                col::ID,
-                col::KIND,
-                col::SCHEMA_VERSION,
-                col::PAYLOAD,
-                col::TRACEPARENT,
-                col::OCCURRED_AT,
-            ]
-            .map(c),
-        );
+        insert.into_table(c(self.table)).columns(col::EVENT.map(c));
         for envelope in envelopes {
             let payload = String::from_utf8(envelope.payload.clone())
                 .map_err(|err| DbErr::Custom(format!("event payload is not UTF-8: {err}")))?;
@@ -116,17 +108,7 @@ impl Outbox {
         let txn = begin_round(db).await?;
         let mut select = Query::select();
         select
-            .columns(
-                [
-                    col::ID,
-                    col::KIND,
-                    col::SCHEMA_VERSION,
-                    col::PAYLOAD,
-                    col::TRACEPARENT,
-                    col::OCCURRED_AT,
-                ]
-                .map(c),
-            )
+            .columns(col::EVENT.map(c))
             .from(c(self.table))
             .and_where(Expr::col(c(col::PUBLISHED_AT)).is_null())
             .order_by(c(col::OCCURRED_AT), Order::Asc)
