@@ -449,23 +449,55 @@ pub fn metric_sum(exposition: &str, prefix: &str) -> f64 {
 /// A loopback port nothing listens on right now, for a process a test starts; never the same
 /// port twice in one test process, so tests running side by side cannot both be handed a port
 /// in the moment between one of them asking and its process listening.
+///
+/// Ports come from below the system's ephemeral range: a port from inside it can be taken, in
+/// that same moment, as the local end of any outgoing connection (a service connecting to
+/// PostgreSQL or RabbitMQ), and the process the test starts then cannot listen on it.
 pub fn free_port() -> u16 {
     static HANDED_OUT: std::sync::Mutex<BTreeSet<u16>> = std::sync::Mutex::new(BTreeSet::new());
-    // Listeners stay open until a new port turns up, so the system does not offer one again.
-    let mut held = Vec::new();
-    loop {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap_or_else(|err| panic!("no free loopback port: {err}"));
-        let port = listener
-            .local_addr()
-            .unwrap_or_else(|err| panic!("no free loopback port: {err}"))
-            .port();
-        let mut handed_out = HANDED_OUT
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if handed_out.insert(port) {
-            return port;
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (first, end) = (FIRST_TEST_PORT, ephemeral_ports_start());
+    let span = end.saturating_sub(first).max(1);
+    // Test processes started one after another begin at different places.
+    let offset = std::process::id() % span;
+    let port = (0..span)
+        .map(|i| u16::try_from(first + (offset + i) % span).unwrap_or(u16::MAX))
+        .find(|&port| {
+            !handed_out.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+        })
+        .unwrap_or_else(|| panic!("no free loopback port in {first}..{end}"));
+    handed_out.insert(port);
+    port
+}
+
+/// The lowest port [`free_port`] hands out.
+const FIRST_TEST_PORT: u32 = 20_000;
+
+/// Where the system's ephemeral ports begin (Linux's default when it cannot be read).
+fn ephemeral_ports_start() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_listenable_and_below_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..20).map(|_| free_port()).collect();
+        let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        for port in ports {
+            assert!(
+                u32::from(port) >= FIRST_TEST_PORT && u32::from(port) < ephemeral_ports_start(),
+                "{port}"
+            );
+            assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         }
-        held.push(listener);
     }
 }
