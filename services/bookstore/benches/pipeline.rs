@@ -11,6 +11,7 @@
 #[path = "../tests/support/cluster.rs"]
 mod cluster;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,14 @@ fn latencies(orders: &[Value]) -> (Vec<f64>, Duration) {
     let first = orders.iter().map(|o| time(o, "created_at")).min().unwrap();
     let last = orders.iter().map(|o| time(o, "updated_at")).max().unwrap();
     (ms, (last - first).to_std().unwrap_or_default())
+}
+
+/// The orders of `all` whose ids are not in `seen`, which now holds them too: a phase's orders
+/// out of every order the shop has.
+fn new_orders(seen: &mut HashSet<String>, all: Vec<Value>) -> Vec<Value> {
+    all.into_iter()
+        .filter(|o| seen.insert(o["id"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 /// The workers' running totals for `order.placed`: seconds messages waited before a handler
@@ -240,40 +249,23 @@ async fn main() {
     // The floor: an order's path with the shop nearly idle.
     eprintln!("light load: {LIGHT_RATE} orders/s for {LIGHT_SECONDS} s...");
     steady(&cluster, &tokens, &books, LIGHT_RATE, LIGHT_SECONDS).await;
-    let light_orders = cluster.settled(Duration::from_secs(60)).await;
+    let mut seen = HashSet::new();
+    let light_orders = new_orders(&mut seen, cluster.settled(Duration::from_secs(60)).await);
     let (light_ms, _) = latencies(&light_orders);
 
     eprintln!("steady load: {STEADY_RATE} orders/s for {STEADY_SECONDS} s...");
     let totals_before = WorkerTotals::read(&cluster).await;
     let (steady_accepted, steady_took) =
         steady(&cluster, &tokens, &books, STEADY_RATE, STEADY_SECONDS).await;
-    let light_ids: std::collections::HashSet<String> = light_orders
-        .iter()
-        .map(|o| o["id"].as_str().unwrap().to_owned())
-        .collect();
-    let steady_orders: Vec<Value> = cluster
-        .settled(Duration::from_secs(300))
-        .await
-        .into_iter()
-        .filter(|o| !light_ids.contains(o["id"].as_str().unwrap()))
-        .collect();
+    let steady_orders = new_orders(&mut seen, cluster.settled(Duration::from_secs(300)).await);
     let (steady_ms, _) = latencies(&steady_orders);
     let (mean_wait_ms, mean_handling_ms) = WorkerTotals::read(&cluster)
         .await
         .means_since(&totals_before);
 
     eprintln!("full speed: {BURST_CLIENTS} clients for {BURST_SECONDS} s...");
-    let before: std::collections::HashSet<String> = steady_orders
-        .iter()
-        .chain(&light_orders)
-        .map(|o| o["id"].as_str().unwrap().to_owned())
-        .collect();
     let (burst_accepted, burst_took) = burst(&cluster, &tokens, &books).await;
-    let all = cluster.settled(Duration::from_secs(600)).await;
-    let burst_orders: Vec<Value> = all
-        .into_iter()
-        .filter(|o| !before.contains(o["id"].as_str().unwrap()))
-        .collect();
+    let burst_orders = new_orders(&mut seen, cluster.settled(Duration::from_secs(600)).await);
     let (burst_ms, burst_span) = latencies(&burst_orders);
     let retry = "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"retry\"}";
     let retries = cluster.workers_metric(retry).await;

@@ -192,17 +192,17 @@ impl Outbox {
                     .with_label_values(&[self.table])
                     .inc_by(sent as u64);
             }
+            // A full batch: more may be waiting.
+            let full_batch = matches!(round, Ok(sent) if sent == BATCH as usize);
             // The backlog is a query of its own: recorded after every failed round (those back
             // off anyway) and at most once a second while the relay keeps up.
-            let caught_up = matches!(round, Ok(sent) if sent < BATCH as usize);
             let due = backlog_sampled.is_none_or(|at| at.elapsed() >= BACKLOG_SAMPLE);
-            if round.is_err() || (caught_up && due) {
+            if round.is_err() || (!full_batch && due) {
                 self.record_backlog(&db, &metrics).await;
                 backlog_sampled = Some(Instant::now());
             }
             match round {
-                // A full batch: more may be waiting.
-                Ok(sent) if sent == BATCH as usize => {
+                Ok(_) if full_batch => {
                     if shutdown.is_cancelled() {
                         return;
                     }
