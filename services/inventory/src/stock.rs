@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use platform::error::FieldErrors;
 use platform::events::{Event, StockChanged};
+use platform::messaging::Envelope;
 use platform::outbox::Outbox;
 use platform::{ApiError, ErrorCode};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -269,8 +270,8 @@ where
     errors.check("book_id", check_id(book_id));
     check_available("available", available, &mut errors);
     errors.into_validation()?;
-    let view = retrying(|| set_once(db, outbox, book_id, available)).await?;
-    outbox.wake();
+    let (view, event) = retrying(|| set_once(db, outbox, book_id, available)).await?;
+    outbox.committed(vec![event]);
     Ok(view)
 }
 
@@ -279,7 +280,7 @@ async fn set_once<C>(
     outbox: &Outbox,
     book_id: &str,
     available: i64,
-) -> Result<StockView, Failure>
+) -> Result<(StockView, Envelope), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -297,12 +298,13 @@ where
     )
     .exec_without_returning(&txn)
     .await?;
-    record(&txn, outbox, book_id, available).await?;
+    let event = record(&txn, outbox, book_id, available).await?;
     txn.commit().await?;
-    Ok(StockView {
+    let view = StockView {
         book_id: book_id.to_owned(),
         available,
-    })
+    };
+    Ok((view, event))
 }
 
 /// Adds `delta` units to a book (removes them when negative). A result below zero, or above
@@ -328,8 +330,8 @@ where
         );
     }
     errors.into_validation()?;
-    let view = retrying(|| adjust_once(db, outbox, book_id, delta)).await?;
-    outbox.wake();
+    let (view, event) = retrying(|| adjust_once(db, outbox, book_id, delta)).await?;
+    outbox.committed(vec![event]);
     Ok(view)
 }
 
@@ -338,7 +340,7 @@ async fn adjust_once<C>(
     outbox: &Outbox,
     book_id: &str,
     delta: i64,
-) -> Result<StockView, Failure>
+) -> Result<(StockView, Envelope), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -385,12 +387,13 @@ where
         )));
     }
     let available = current(&txn, book_id).await?;
-    record(&txn, outbox, book_id, available).await?;
+    let event = record(&txn, outbox, book_id, available).await?;
     txn.commit().await?;
-    Ok(StockView {
+    let view = StockView {
         book_id: book_id.to_owned(),
         available,
-    })
+    };
+    Ok((view, event))
 }
 
 /// Inventory's answer to a reservation request, and whether this request gave it (rather than
@@ -411,19 +414,17 @@ pub async fn reserve<C>(
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
-    let answer = retrying(|| reserve_once(db, outbox, request)).await?;
-    if answer.first && answer.view.status == ReservationStatus::Reserved {
-        outbox.wake();
-    }
+    let (answer, events) = retrying(|| reserve_once(db, outbox, request)).await?;
+    outbox.committed(events);
     Ok(answer)
 }
 
-/// One attempt of [`reserve`].
+/// One attempt of [`reserve`]: the answer and the events it committed.
 async fn reserve_once<C>(
     db: &C,
     outbox: &Outbox,
     request: &ValidReservation,
-) -> Result<Answer, Failure>
+) -> Result<(Answer, Vec<Envelope>), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -447,10 +448,13 @@ where
         Err(err) if platform::db::is_unique_violation(&err) => {
             txn.rollback().await?;
             return match find_reservation(db, &request.order_id).await? {
-                Some(stored) => Ok(Answer {
-                    view: stored.try_into()?,
-                    first: false,
-                }),
+                Some(stored) => Ok((
+                    Answer {
+                        view: stored.try_into()?,
+                        first: false,
+                    },
+                    Vec::new(),
+                )),
                 None => Err(Failure::Retry(err)),
             };
         }
@@ -467,6 +471,7 @@ where
     };
     let changes = savepoint.as_ref().unwrap_or(&txn);
     let mut taken = true;
+    let mut events = Vec::with_capacity(request.lines.len());
     // Lines are sorted by book id, so concurrent reservations lock stock rows in the same order
     // and cannot deadlock each other.
     for line in &request.lines {
@@ -486,7 +491,7 @@ where
             break;
         }
         let available = current(changes, &line.book_id).await?;
-        record(changes, outbox, &line.book_id, available).await?;
+        events.push(record(changes, outbox, &line.book_id, available).await?);
     }
     if let Some(savepoint) = savepoint {
         if taken {
@@ -503,6 +508,8 @@ where
             lines: request.lines.clone(),
         }
     } else {
+        // The lines' events were undone with their changes.
+        events.clear();
         reservation::Entity::update_many()
             .col_expr(
                 reservation::Column::Status,
@@ -520,7 +527,7 @@ where
         }
     };
     txn.commit().await?;
-    Ok(Answer { view, first: true })
+    Ok((Answer { view, first: true }, events))
 }
 
 /// Gives back the units of an order's reservation. A rejected or released reservation is left
@@ -537,10 +544,8 @@ where
     let mut errors = FieldErrors::new();
     errors.check("order_id", check_id(order_id));
     errors.into_validation()?;
-    let (view, changed) = retrying(|| release_once(db, outbox, order_id)).await?;
-    if changed {
-        outbox.wake();
-    }
+    let (view, events) = retrying(|| release_once(db, outbox, order_id)).await?;
+    outbox.committed(events);
     Ok(view)
 }
 
@@ -548,7 +553,7 @@ async fn release_once<C>(
     db: &C,
     outbox: &Outbox,
     order_id: &str,
-) -> Result<(ReservationView, bool), Failure>
+) -> Result<(ReservationView, Vec<Envelope>), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -575,7 +580,7 @@ where
                         reason: None,
                         lines: Vec::new(),
                     },
-                    false,
+                    Vec::new(),
                 ))
             }
             // A reservation (or another release) got there first: release that instead.
@@ -584,7 +589,7 @@ where
         };
     };
     if stored.status != ReservationStatus::Reserved.as_str() {
-        return Ok((stored.try_into()?, false));
+        return Ok((stored.try_into()?, Vec::new()));
     }
     let txn = begin_write(db).await?;
     // Only the release that moves the row out of `reserved` returns the units: a concurrent
@@ -606,6 +611,7 @@ where
     }
     let mut view = ReservationView::try_from(stored)?;
     view.status = ReservationStatus::Released;
+    let mut events = Vec::with_capacity(view.lines.len());
     for line in &view.lines {
         let updated = stock::Entity::update_many()
             .col_expr(
@@ -624,10 +630,10 @@ where
             ))));
         }
         let available = current(&txn, &line.book_id).await?;
-        record(&txn, outbox, &line.book_id, available).await?;
+        events.push(record(&txn, outbox, &line.book_id, available).await?);
     }
     txn.commit().await?;
-    Ok((view, true))
+    Ok((view, events))
 }
 
 /// Gives each listed book its units unless inventory already has a row for it (so restarting
@@ -643,14 +649,18 @@ where
         check_available(&format!("[{i}].available"), *available, &mut errors);
     }
     errors.into_validation()?;
-    let added = retrying(|| seed_once(db, outbox, stock)).await?;
-    if added > 0 {
-        outbox.wake();
-    }
+    let events = retrying(|| seed_once(db, outbox, stock)).await?;
+    let added = events.len();
+    outbox.committed(events);
     Ok(added)
 }
 
-async fn seed_once<C, S>(db: &C, outbox: &Outbox, stock: &[(S, i64)]) -> Result<usize, Failure>
+/// One attempt of [`seed`]: the events of the books it added.
+async fn seed_once<C, S>(
+    db: &C,
+    outbox: &Outbox,
+    stock: &[(S, i64)],
+) -> Result<Vec<Envelope>, Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
     S: AsRef<str>,
@@ -666,7 +676,7 @@ where
             .await?;
         known.extend(rows.into_iter().map(|row| row.book_id));
     }
-    let mut added = 0;
+    let mut events = Vec::new();
     for (book_id, available) in stock {
         let book_id = book_id.as_ref();
         // `known` also catches a book listed twice: the first listing wins.
@@ -688,11 +698,10 @@ where
             }
             Err(err) => return Err(err.into()),
         }
-        record(&txn, outbox, book_id, *available).await?;
-        added += 1;
+        events.push(record(&txn, outbox, book_id, *available).await?);
     }
     txn.commit().await?;
-    Ok(added)
+    Ok(events)
 }
 
 /// A reservation as stored, if any.
@@ -718,15 +727,16 @@ async fn current(txn: &DatabaseTransaction, book_id: &str) -> Result<i64, Failur
         })
 }
 
-/// Writes `stock.changed` with the new count, in the transaction that changed it. The event's
-/// time is taken here, after the row was changed and while this transaction holds its lock, so
-/// successive changes of one book carry increasing times and the catalogue can keep the newest.
+/// Writes `stock.changed` with the new count, in the transaction that changed it, and returns
+/// it for the relay once committed. The event's time is taken here, after the row was changed
+/// and while this transaction holds its lock, so successive changes of one book carry increasing
+/// times and the catalogue can keep the newest.
 async fn record(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
     book_id: &str,
     available: i64,
-) -> Result<(), Failure> {
+) -> Result<Envelope, Failure> {
     let event = StockChanged {
         book_id: book_id.to_owned(),
         available,
@@ -734,7 +744,7 @@ async fn record(
     };
     let envelope = event.envelope().map_err(ApiError::internal)?;
     outbox.add(txn, &envelope).await?;
-    Ok(())
+    Ok(envelope)
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at once (waiting for

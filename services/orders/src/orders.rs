@@ -476,8 +476,8 @@ pub async fn place(
     let placed = StoredOrder { row, lines };
 
     match (write_new_order(db, outbox, &placed).await, idempotency_key) {
-        (Ok(()), _) => {
-            outbox.wake();
+        (Ok(events), _) => {
+            outbox.committed(events);
             tracing::info!(order_id = %placed.row.id, total_cents = total, "Order placed.");
             Ok(Placed {
                 order: placed,
@@ -527,22 +527,28 @@ pub async fn republish_pending(
     if pending.is_empty() {
         return Ok(0);
     }
+    let events = pending
+        .iter()
+        .map(|order| placed_event(order).envelope().map_err(serialisation))
+        .collect::<Result<Vec<_>, _>>()?;
     let txn = db.begin().await?;
-    for order in &pending {
-        let envelope = placed_event(order).envelope().map_err(serialisation)?;
-        outbox.add(&txn, &envelope).await?;
+    for chunk in events.chunks(100) {
+        outbox
+            .add_all(&txn, &chunk.iter().collect::<Vec<_>>())
+            .await?;
     }
     txn.commit().await?;
-    outbox.wake();
+    outbox.committed(events);
     Ok(pending.len())
 }
 
 /// The order, its lines and both events, in one transaction: either all are stored or none.
+/// Returns the events, for the relay once committed.
 async fn write_new_order(
     db: &DatabaseConnection,
     outbox: &Outbox,
     order: &StoredOrder,
-) -> Result<(), DbErr> {
+) -> Result<Vec<Envelope>, DbErr> {
     let placed = placed_event(order);
     let pending = OrderStatusChanged {
         order_id: order.row.id.clone(),
@@ -570,7 +576,8 @@ async fn write_new_order(
     .exec_without_returning(&txn)
     .await?;
     outbox.add_all(&txn, &[&placed, &pending]).await?;
-    txn.commit().await
+    txn.commit().await?;
+    Ok(vec![placed, pending])
 }
 
 fn serialisation(err: serde_json::Error) -> DbErr {
@@ -698,7 +705,7 @@ pub async fn transition(
         let events: Vec<&Envelope> = std::iter::once(&event).chain(&cancelled).collect();
         outbox.add_all(&txn, &events).await?;
         txn.commit().await?;
-        outbox.wake();
+        outbox.committed(std::iter::once(event).chain(cancelled).collect());
         tracing::info!(%from, %to, ?actor, "Order status changed.");
         current.row.status = to.as_str().to_owned();
         current.row.reason = reason;

@@ -1,9 +1,12 @@
 //! The transactional outbox: events are written in the same database transaction as the change
 //! they describe, and a relay publishes them afterwards with publisher confirms. An event is
-//! marked sent only once the bus has it, so a broker outage delays events but never loses them;
-//! several relay replicas share the work through `FOR UPDATE SKIP LOCKED`.
+//! marked sent only once the bus has it, so a broker outage delays events but never loses them.
+//! The process that committed the events hands them to its relay, which publishes them at once
+//! without reading them back; a poll of the table publishes whatever was not handed over or not
+//! published (another process wrote it, this one stopped, the bus was down), and several relay
+//! replicas share that work through `FOR UPDATE SKIP LOCKED`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -13,17 +16,30 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
 
 use crate::messaging::{Bus, Envelope};
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownToken;
 
-/// Events published per relay transaction.
+/// Events published per relay transaction, and at most per publication of handed-over events.
 const BATCH: u64 = 100;
-/// How often the relay looks for events nobody told it about (written by another replica, or
-/// left by a failed attempt).
+/// How often the relay polls the table for events nobody handed it (written by another
+/// process, or left by a failed attempt).
 const POLL: Duration = Duration::from_millis(250);
+/// How old an unsent event must be before the poll takes it: younger ones are normally being
+/// published by the relay they were handed to. An event published by both is delivered twice,
+/// which every consumer tolerates (at-least-once), but is not the normal path.
+const POLL_GRACE: Duration = Duration::from_secs(2);
+/// Handed-over event batches being published at once: a new event does not wait for the
+/// confirms of earlier ones.
+const IN_FLIGHT: usize = 4;
+/// Handed-over events waiting for the relay, at most. Beyond it (the relay cannot keep up, or
+/// the process runs none) events are left to the poll: they are in the table already.
+const HANDED_OVER_MAX: usize = 10_000;
+/// Events marked sent per statement, at most.
+const MARK_BATCH: usize = 500;
 /// How often, at most, the backlog metrics are refreshed.
 const BACKLOG_SAMPLE: Duration = Duration::from_secs(1);
 
@@ -31,8 +47,36 @@ const BACKLOG_SAMPLE: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Outbox {
     table: &'static str,
-    /// Woken after a commit that added events, so the relay publishes without waiting to poll.
-    written: Arc<Notify>,
+    /// Events committed by this process, for its relay to publish at once.
+    handed_over: Arc<HandedOver>,
+}
+
+#[derive(Default)]
+struct HandedOver {
+    events: Mutex<Vec<Envelope>>,
+    added: Notify,
+}
+
+impl HandedOver {
+    fn push(&self, envelopes: Vec<Envelope>) {
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = HANDED_OVER_MAX.saturating_sub(events.len());
+        events.extend(envelopes.into_iter().take(room));
+        drop(events);
+        self.added.notify_one();
+    }
+
+    /// The oldest `BATCH` events handed over; wakes the relay again when more are left.
+    fn take(&self) -> Vec<Envelope> {
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let cut = events.len().min(BATCH as usize);
+        let rest = events.split_off(cut);
+        let batch = std::mem::replace(&mut *events, rest);
+        if !events.is_empty() {
+            self.added.notify_one();
+        }
+        batch
+    }
 }
 
 /// Columns of every outbox table (see the migrations).
@@ -56,17 +100,18 @@ impl Outbox {
     pub fn new(table: &'static str) -> Self {
         Self {
             table,
-            written: Arc::new(Notify::new()),
+            handed_over: Arc::default(),
         }
     }
 
-    /// Adds an event inside the caller's transaction. Call [`Outbox::wake`] after the commit.
+    /// Adds an event inside the caller's transaction. Hand it to [`Outbox::committed`] after
+    /// the commit.
     pub async fn add(&self, txn: &impl ConnectionTrait, envelope: &Envelope) -> Result<(), DbErr> {
         self.add_all(txn, &[envelope]).await
     }
 
-    /// Adds events inside the caller's transaction, in one statement, in the order given. Call
-    /// [`Outbox::wake`] after the commit.
+    /// Adds events inside the caller's transaction, in one statement, in the order given. Hand
+    /// them to [`Outbox::committed`] after the commit.
     pub async fn add_all(
         &self,
         txn: &impl ConnectionTrait,
@@ -93,24 +138,35 @@ impl Outbox {
         Ok(())
     }
 
-    /// Tells the relay of this process that events were committed.
-    pub fn wake(&self) {
-        self.written.notify_one();
+    /// Hands events whose transaction has committed to this process's relay, which publishes
+    /// them at once, in the order given. Events never handed over are published by the relay's
+    /// poll instead, a little later.
+    pub fn committed(&self, envelopes: Vec<Envelope>) {
+        if !envelopes.is_empty() {
+            self.handed_over.push(envelopes);
+        }
     }
 
-    /// Publishes one batch of unsent events, oldest first; returns how many were sent. Stops at
-    /// the first failure (the rest stay for the next round, in order).
+    /// Publishes one batch of unsent events that occurred at least `min_age` ago, oldest first;
+    /// returns how many were sent. Stops at the first failure (the rest stay for the next
+    /// round, in order).
     pub async fn relay_once(
         &self,
         db: &DatabaseConnection,
         bus: &dyn Bus,
+        min_age: Duration,
     ) -> Result<usize, RelayError> {
         let txn = begin_round(db).await?;
         let mut select = Query::select();
         select
             .columns(col::EVENT.map(c))
             .from(c(self.table))
-            .and_where(Expr::col(c(col::PUBLISHED_AT)).is_null())
+            .and_where(Expr::col(c(col::PUBLISHED_AT)).is_null());
+        if !min_age.is_zero() {
+            let before = Utc::now() - chrono::Duration::from_std(min_age).unwrap_or_default();
+            select.and_where(Expr::col(c(col::OCCURRED_AT)).lte(before));
+        }
+        select
             .order_by(c(col::OCCURRED_AT), Order::Asc)
             .order_by(c(col::ID), Order::Asc)
             .limit(BATCH)
@@ -130,6 +186,10 @@ impl Outbox {
                 })
             })
             .collect::<Result<Vec<_>, DbErr>>()?;
+        if envelopes.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
         // Only the events the bus took, from the oldest on, are marked; the rest stay in order.
         let (sent, failure): (Vec<String>, Option<_>) = match bus.publish_all(&envelopes).await {
             Ok(taken) => (
@@ -138,19 +198,25 @@ impl Outbox {
             ),
             Err(err) => (Vec::new(), Some(err)),
         };
-        if !sent.is_empty() {
-            let update = Query::update()
-                .table(c(self.table))
-                .value(c(col::PUBLISHED_AT), Utc::now())
-                .and_where(Expr::col(c(col::ID)).is_in(sent.clone()))
-                .to_owned();
-            txn.execute(&update).await?;
-        }
+        self.mark_sent(&txn, &sent).await?;
         txn.commit().await?;
         match failure {
             Some(err) => Err(RelayError::Bus(err)),
             None => Ok(sent.len()),
         }
+    }
+
+    async fn mark_sent(&self, db: &impl ConnectionTrait, ids: &[String]) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let update = Query::update()
+            .table(c(self.table))
+            .value(c(col::PUBLISHED_AT), Utc::now())
+            .and_where(Expr::col(c(col::ID)).is_in(ids.iter().map(String::as_str)))
+            .to_owned();
+        db.execute(&update).await?;
+        Ok(())
     }
 
     /// Unsent events and the age of the oldest, for metrics and readiness.
@@ -172,8 +238,9 @@ impl Outbox {
         Ok((u64::try_from(count).unwrap_or_default(), age))
     }
 
-    /// Publishes committed events until shutdown: after every wake-up, and at least every poll
-    /// interval. While the bus is down it backs off and tries again; nothing is dropped.
+    /// Publishes committed events until shutdown: those handed over as soon as they are, the
+    /// rest by polling the table at least every poll interval. While the bus is down the poll
+    /// backs off and tries again; nothing is dropped.
     pub async fn run_relay(
         self,
         db: DatabaseConnection,
@@ -181,52 +248,105 @@ impl Outbox {
         metrics: OutboxMetrics,
         mut shutdown: ShutdownToken,
     ) {
+        let (sent, to_mark) = mpsc::unbounded_channel();
+        let marker = tokio::spawn(self.clone().mark_handed_over(db.clone(), to_mark));
+        let mut publishing = JoinSet::new();
+        let mut poll_at = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
         let mut backlog_sampled: Option<Instant> = None;
         loop {
-            let round = self.relay_once(&db, bus.as_ref()).await;
-            if let Ok(sent) = round {
-                backoff = Duration::from_millis(100);
-                metrics
-                    .published
-                    .with_label_values(&[self.table])
-                    .inc_by(sent as u64);
-            }
-            // A full batch: more may be waiting.
-            let full_batch = matches!(round, Ok(sent) if sent == BATCH as usize);
-            // The backlog is a query of its own: recorded after every failed round (those back
-            // off anyway) and at most once a second while the relay keeps up.
-            let due = backlog_sampled.is_none_or(|at| at.elapsed() >= BACKLOG_SAMPLE);
-            if round.is_err() || (!full_batch && due) {
-                self.record_backlog(&db, &metrics).await;
-                backlog_sampled = Some(Instant::now());
-            }
-            match round {
-                Ok(_) if full_batch => {
-                    if shutdown.is_cancelled() {
-                        return;
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.handed_over.added.notified(), if publishing.len() < IN_FLIGHT => {
+                    let batch = self.handed_over.take();
+                    if !batch.is_empty() {
+                        publishing.spawn(self.clone().publish_handed_over(
+                            batch,
+                            bus.clone(),
+                            metrics.clone(),
+                            sent.clone(),
+                        ));
                     }
                 }
-                // Caught up. Events committed during the round have already woken the relay
-                // (the wake-up is kept), so it goes on at once for them and otherwise waits,
-                // rather than running an empty round after every batch.
-                Ok(_) => {
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = self.written.notified() => {}
-                        () = tokio::time::sleep(POLL) => {}
+                Some(_) = publishing.join_next(), if !publishing.is_empty() => {}
+                () = tokio::time::sleep_until(poll_at) => {
+                    let round = self.relay_once(&db, bus.as_ref(), POLL_GRACE).await;
+                    // A full batch: more may be waiting.
+                    let full_batch = matches!(round, Ok(n) if n == BATCH as usize);
+                    // The backlog is a query of its own: recorded after every failed round
+                    // (those back off anyway) and at most once a second while the relay keeps up.
+                    let due = backlog_sampled.is_none_or(|at| at.elapsed() >= BACKLOG_SAMPLE);
+                    if round.is_err() || (!full_batch && due) {
+                        self.record_backlog(&db, &metrics).await;
+                        backlog_sampled = Some(Instant::now());
                     }
-                }
-                Err(err) => {
-                    metrics.failures.with_label_values(&[self.table]).inc();
-                    tracing::warn!(outbox = self.table, error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay could not publish; will retry.");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    let wait = match round {
+                        Ok(n) => {
+                            backoff = Duration::from_millis(100);
+                            metrics.published.with_label_values(&[self.table]).inc_by(n as u64);
+                            if full_batch { Duration::ZERO } else { POLL }
+                        }
+                        Err(err) => {
+                            metrics.failures.with_label_values(&[self.table]).inc();
+                            tracing::warn!(outbox = self.table, error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay could not publish; will retry.");
+                            let wait = backoff;
+                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                            wait
+                        }
+                    };
+                    poll_at = tokio::time::Instant::now() + wait;
                 }
             }
+        }
+        // Publications under way finish (their events are marked sent); what was handed over
+        // and not yet published stays for the next poll, of this process or another.
+        while publishing.join_next().await.is_some() {}
+        drop(sent);
+        let _ = marker.await;
+    }
+
+    /// Publishes events handed over by [`Outbox::committed`] and passes the ids the bus took to
+    /// the marker. Those it did not take stay unsent in the table, for the poll.
+    async fn publish_handed_over(
+        self,
+        batch: Vec<Envelope>,
+        bus: Arc<dyn Bus>,
+        metrics: OutboxMetrics,
+        sent: mpsc::UnboundedSender<String>,
+    ) {
+        let taken = match bus.publish_all(&batch).await {
+            Ok(taken) => taken,
+            Err(err) => {
+                metrics.failures.with_label_values(&[self.table]).inc();
+                // The poll warns of an outage, with back-off; this would repeat it per batch.
+                tracing::debug!(outbox = self.table, error = %err, events = batch.len(), "Outbox relay could not publish events as they were committed; the poll will.");
+                return;
+            }
+        };
+        metrics
+            .published
+            .with_label_values(&[self.table])
+            .inc_by(taken as u64);
+        for envelope in batch.into_iter().take(taken) {
+            // The marker stops only after every sender is gone.
+            let _ = sent.send(envelope.id);
+        }
+    }
+
+    /// Marks handed-over events sent once the bus has them, as many per statement as have
+    /// arrived meanwhile. A mark that fails leaves its events to the poll, which publishes them
+    /// again: consumers tolerate the repeat.
+    async fn mark_handed_over(
+        self,
+        db: DatabaseConnection,
+        mut to_mark: mpsc::UnboundedReceiver<String>,
+    ) {
+        let mut ids = Vec::with_capacity(MARK_BATCH);
+        while to_mark.recv_many(&mut ids, MARK_BATCH).await > 0 {
+            if let Err(err) = self.mark_sent(&db, &ids).await {
+                tracing::warn!(outbox = self.table, error = %err, events = ids.len(), "Outbox relay could not mark published events sent; the poll will publish them again.");
+            }
+            ids.clear();
         }
     }
 
@@ -320,7 +440,7 @@ impl OutboxMetrics {
             published: counter("outbox_published_total", "Events published by the relay."),
             failures: counter(
                 "outbox_publish_failures_total",
-                "Relay rounds that could not publish.",
+                "Publications that failed: a poll round, or a batch of events handed over at their commit.",
             ),
         };
         metrics.register(Box::new(this.backlog.clone()));
