@@ -113,79 +113,87 @@ async fn within(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
     done().await
 }
 
-/// Runs `outbox`'s relay on `bus` until the returned trigger fires.
-fn start_relay(
-    conn: &DatabaseConnection,
-    outbox: &Outbox,
-    bus: &Arc<RecordingBus>,
-) -> (
-    platform::shutdown::ShutdownTrigger,
-    tokio::task::JoinHandle<()>,
-) {
-    let (trigger, token) = shutdown_pair();
-    let metrics = OutboxMetrics::new(&Metrics::new());
-    let relay = tokio::spawn(
-        outbox
-            .clone()
-            .run_relay(conn.clone(), bus.clone(), metrics, token),
-    );
-    (trigger, relay)
+/// An outbox whose relay runs on a recording bus, as a service runs it, and three events
+/// written to it (not handed over yet).
+struct RunningRelay {
+    conn: DatabaseConnection,
+    outbox: Outbox,
+    bus: Arc<RecordingBus>,
+    events: Vec<Envelope>,
+    stop: platform::shutdown::ShutdownTrigger,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningRelay {
+    async fn start(db: &platform::testing::TestDatabase, table: &'static str) -> Self {
+        let conn = database(db).await;
+        let outbox = Outbox::new(table);
+        let bus = Arc::new(RecordingBus::default());
+        let (stop, token) = shutdown_pair();
+        let metrics = OutboxMetrics::new(&Metrics::new());
+        let task = tokio::spawn(outbox.clone().run_relay(
+            conn.clone(),
+            bus.clone(),
+            metrics,
+            token,
+        ));
+        let events: Vec<Envelope> = (0..3).map(event).collect();
+        write(&conn, &outbox, &events).await;
+        Self {
+            conn,
+            outbox,
+            bus,
+            events,
+            stop,
+            task,
+        }
+    }
+
+    /// Shuts the relay down and waits for it, then closes the connection.
+    async fn stop(self) {
+        self.stop.trigger();
+        self.task.await.unwrap();
+        self.conn.close().await.unwrap();
+    }
 }
 
 platform::backend_tests! {
     async fn handed_over_events_are_published_at_once_and_marked_sent(db) {
-        let conn = database(&db).await;
-        let outbox = Outbox::new("orders_outbox");
-        let bus = Arc::new(RecordingBus::default());
-        let (stop, relay) = start_relay(&conn, &outbox, &bus);
-        let events: Vec<Envelope> = (0..3).map(event).collect();
-        write(&conn, &outbox, &events).await;
-        outbox.committed(events.clone());
+        let relay = RunningRelay::start(&db, "orders_outbox").await;
+        let (bus, outbox, conn) = (&relay.bus, &relay.outbox, &relay.conn);
+        outbox.committed(relay.events.clone());
         // Well inside the poll's grace: only the handed-over path can have published them.
         assert!(within(Duration::from_secs(1), async || bus.ids().len() == 3).await, "published: {:?}", bus.ids());
-        assert_eq!(bus.ids(), ids(&events), "in the order handed over");
-        assert!(within(Duration::from_secs(1), async || outbox.backlog(&conn).await.unwrap().0 == 0).await, "marked sent");
-        stop.trigger();
-        relay.await.unwrap();
+        assert_eq!(bus.ids(), ids(&relay.events), "in the order handed over");
+        assert!(within(Duration::from_secs(5), async || outbox.backlog(conn).await.unwrap().0 == 0).await, "marked sent");
+        let bus = relay.bus.clone();
+        relay.stop().await;
         assert_eq!(bus.ids().len(), 3, "published once");
-        conn.close().await.unwrap();
     }
 
     async fn events_not_handed_over_are_published_by_the_poll(db) {
-        let conn = database(&db).await;
-        let outbox = Outbox::new("orders_outbox");
-        let bus = Arc::new(RecordingBus::default());
-        let (stop, relay) = start_relay(&conn, &outbox, &bus);
         // Written by another process, say: this relay is never told.
-        let events: Vec<Envelope> = (0..3).map(event).collect();
-        write(&conn, &outbox, &events).await;
+        let relay = RunningRelay::start(&db, "orders_outbox").await;
+        let bus = &relay.bus;
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(bus.ids().is_empty(), "the poll leaves young events to the relay they were handed to");
         assert!(within(Duration::from_secs(10), async || bus.ids().len() == 3).await, "published: {:?}", bus.ids());
-        assert_eq!(bus.ids(), ids(&events));
-        assert_eq!(outbox.backlog(&conn).await.unwrap().0, 0);
-        stop.trigger();
-        relay.await.unwrap();
-        conn.close().await.unwrap();
+        assert_eq!(bus.ids(), ids(&relay.events));
+        assert_eq!(relay.outbox.backlog(&relay.conn).await.unwrap().0, 0);
+        relay.stop().await;
     }
 
     async fn handed_over_events_the_bus_refused_are_published_by_the_poll(db) {
-        let conn = database(&db).await;
-        let outbox = Outbox::new("inventory_outbox");
-        let bus = Arc::new(RecordingBus::default());
+        let relay = RunningRelay::start(&db, "inventory_outbox").await;
+        let (bus, outbox, conn) = (&relay.bus, &relay.outbox, &relay.conn);
         bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
-        let (stop, relay) = start_relay(&conn, &outbox, &bus);
-        let events: Vec<Envelope> = (0..3).map(event).collect();
-        write(&conn, &outbox, &events).await;
-        outbox.committed(events.clone());
+        outbox.committed(relay.events.clone());
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(outbox.backlog(&conn).await.unwrap().0, 3, "nothing is marked sent while the bus is down");
+        assert_eq!(outbox.backlog(conn).await.unwrap().0, 3, "nothing is marked sent while the bus is down");
         bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
-        assert!(within(Duration::from_secs(10), async || outbox.backlog(&conn).await.unwrap().0 == 0).await);
-        assert_eq!(bus.ids(), ids(&events), "each published once, in order");
-        stop.trigger();
-        relay.await.unwrap();
-        conn.close().await.unwrap();
+        assert!(within(Duration::from_secs(10), async || outbox.backlog(conn).await.unwrap().0 == 0).await);
+        assert_eq!(bus.ids(), ids(&relay.events), "each published once, in order");
+        relay.stop().await;
     }
 
     async fn committed_events_are_published_in_order_and_marked_sent(db) {
@@ -196,7 +204,7 @@ platform::backend_tests! {
         let bus = RecordingBus::default();
         assert_eq!(outbox.relay_once(&conn, &bus, Duration::ZERO).await.unwrap(), 5);
         let published = bus.published.lock().unwrap().clone();
-        assert_eq!(published.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), events.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
+        assert_eq!(ids(&published), ids(&events));
         assert_eq!(published[0].payload, events[0].payload);
         assert_eq!(published[0].kind, "order.placed");
         assert_eq!(outbox.relay_once(&conn, &bus, Duration::ZERO).await.unwrap(), 0, "sent events are not sent again");
