@@ -533,9 +533,7 @@ pub async fn republish_pending(
         .collect::<Result<Vec<_>, _>>()?;
     let txn = db.begin().await?;
     for chunk in events.chunks(100) {
-        outbox
-            .add_all(&txn, &chunk.iter().collect::<Vec<_>>())
-            .await?;
+        outbox.add_all(&txn, chunk).await?;
     }
     txn.commit().await?;
     outbox.committed(events);
@@ -575,9 +573,10 @@ async fn write_new_order(
     )
     .exec_without_returning(&txn)
     .await?;
-    outbox.add_all(&txn, &[&placed, &pending]).await?;
+    let events = vec![placed, pending];
+    outbox.add_all(&txn, &events).await?;
     txn.commit().await?;
-    Ok(vec![placed, pending])
+    Ok(events)
 }
 
 fn serialisation(err: serde_json::Error) -> DbErr {
@@ -702,10 +701,10 @@ pub async fn transition(
             txn.rollback().await?;
             continue;
         }
-        let events: Vec<&Envelope> = std::iter::once(&event).chain(&cancelled).collect();
+        let events: Vec<Envelope> = std::iter::once(event).chain(cancelled).collect();
         outbox.add_all(&txn, &events).await?;
         txn.commit().await?;
-        outbox.committed(std::iter::once(event).chain(cancelled).collect());
+        outbox.committed(events);
         tracing::info!(%from, %to, ?actor, "Order status changed.");
         current.row.status = to.as_str().to_owned();
         current.row.reason = reason;

@@ -110,7 +110,7 @@ impl Outbox {
     /// Adds an event inside the caller's transaction. Hand it to [`Outbox::committed`] after
     /// the commit.
     pub async fn add(&self, txn: &impl ConnectionTrait, envelope: &Envelope) -> Result<(), DbErr> {
-        self.add_all(txn, &[envelope]).await
+        self.add_all(txn, std::slice::from_ref(envelope)).await
     }
 
     /// Adds events inside the caller's transaction, in one statement, in the order given. Hand
@@ -118,7 +118,7 @@ impl Outbox {
     pub async fn add_all(
         &self,
         txn: &impl ConnectionTrait,
-        envelopes: &[&Envelope],
+        envelopes: &[Envelope],
     ) -> Result<(), DbErr> {
         if envelopes.is_empty() {
             return Ok(());
