@@ -261,6 +261,7 @@ impl Outbox {
                     if !batch.is_empty() {
                         publishing.spawn(self.clone().publish_handed_over(
                             batch,
+                            db.clone(),
                             bus.clone(),
                             metrics.clone(),
                             sent.clone(),
@@ -309,6 +310,7 @@ impl Outbox {
     async fn publish_handed_over(
         self,
         batch: Vec<Envelope>,
+        db: DatabaseConnection,
         bus: Arc<dyn Bus>,
         metrics: OutboxMetrics,
         sent: mpsc::UnboundedSender<String>,
@@ -316,6 +318,9 @@ impl Outbox {
         let taken = match bus.publish_all(&batch).await {
             Ok(taken) => taken,
             Err(err) => {
+                // As after a failed poll: what waits is recorded before the failure is counted,
+                // so whoever sees the failure also sees the backlog.
+                self.record_backlog(&db, &metrics).await;
                 metrics.failures.with_label_values(&[self.table]).inc();
                 // The poll warns of an outage, with back-off; this would repeat it per batch.
                 tracing::debug!(outbox = self.table, error = %err, events = batch.len(), "Outbox relay could not publish events as they were committed; the poll will.");
