@@ -1,7 +1,10 @@
 //! The order worker: turns placed orders into stock reservations and final statuses, and
 //! returns the stock of cancelled orders. It talks to inventory and orders over HTTP with the
-//! service token, and classifies every failure as transient (retried with back-off) or
-//! permanent (dead-lettered).
+//! service token, reserving and settling the orders its concurrent handlers hold in batches
+//! ([`batch`]), and classifies every failure as transient (retried with back-off) or permanent
+//! (dead-lettered).
+
+mod batch;
 
 use std::time::Duration;
 
@@ -12,6 +15,11 @@ use prometheus::{IntCounterVec, Opts};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+
+use crate::batch::Batcher;
+
+/// The most orders one reservation or settlement request carries (the services' limit).
+const MAX_BATCH: usize = 100;
 
 /// Where the worker finds the services it calls.
 #[derive(Clone)]
@@ -54,17 +62,11 @@ impl WorkerMetrics {
     }
 }
 
-/// Calls to inventory and orders, each failure already classified.
-#[derive(Clone)]
-struct Services {
-    http: reqwest::Client,
-    config: WorkerConfig,
-}
-
 /// A failed call: `Retry` for what may pass (timeouts, lost connections, 5xx, 408, 429),
 /// `Reject` for what will not (any other answer the call does not expect; the status call
 /// treats its 409 as an answer: the order was cancelled meanwhile).
-enum CallError {
+#[derive(Debug, Clone)]
+pub(crate) enum CallError {
     Retry(String),
     Reject(String),
 }
@@ -78,9 +80,65 @@ impl From<CallError> for Outcome {
     }
 }
 
+/// Inventory's answer to a batch of reservations: one outcome per order, in order.
+#[derive(Debug, Deserialize)]
+struct ReservationAnswers {
+    results: Vec<ReservationOutcome>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReservationOutcome {
+    reservation: Option<Reservation>,
+    problem: Option<Problem>,
+}
+
 #[derive(Debug, Deserialize)]
 struct Reservation {
     status: String,
+}
+
+/// The orders service's answer to a batch of status changes: one outcome per order, in order.
+#[derive(Debug, Deserialize)]
+struct StatusAnswers {
+    results: Vec<StatusOutcome>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusOutcome {
+    order: Option<serde::de::IgnoredAny>,
+    problem: Option<Problem>,
+}
+
+/// The part of a problem the worker reads.
+#[derive(Debug, Deserialize)]
+struct Problem {
+    status: u16,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+impl Problem {
+    fn describe(&self, url: &str, order_id: &str) -> String {
+        format!(
+            "POST {url}: order {order_id}: {} {}",
+            self.status,
+            self.detail.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// The status the worker gives an order.
+struct Settlement {
+    order_id: String,
+    status: &'static str,
+    reason: Option<&'static str>,
+}
+
+/// Calls to inventory and orders, each failure already classified.
+#[derive(Clone)]
+struct Services {
+    http: reqwest::Client,
+    config: WorkerConfig,
 }
 
 impl Services {
@@ -91,14 +149,16 @@ impl Services {
         Ok(Self { http, config })
     }
 
+    /// POSTs `body`; a transport failure or an answer that may pass (5xx, 408, 429) is a
+    /// `Retry`, any other answer is returned.
     async fn post(
         &self,
-        url: String,
+        url: &str,
         body: serde_json::Value,
     ) -> Result<(StatusCode, String), CallError> {
         let request = self
             .http
-            .post(&url)
+            .post(url)
             .header(SERVICE_TOKEN_HEADER, self.config.service_token.as_str())
             .json(&body);
         let response = platform::telemetry::propagate(request)
@@ -119,23 +179,89 @@ impl Services {
         Ok((status, text))
     }
 
-    async fn reserve(&self, order: &OrderPlaced) -> Result<String, CallError> {
-        let url = format!(
-            "{}/api/v1/inventory/reservations",
-            self.config.inventory_url
-        );
-        let (status, text) = self
-            .post(
-                url.clone(),
-                json!({ "order_id": order.order_id, "lines": lines(&order.lines) }),
-            )
-            .await?;
+    /// POSTs a batch and reads its 200 answer; any other answer is a `Reject` of the batch.
+    async fn post_batch<A: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        body: serde_json::Value,
+    ) -> Result<A, CallError> {
+        let (status, text) = self.post(url, body).await?;
         if status != StatusCode::OK {
             return Err(CallError::Reject(format!("POST {url}: {status}: {text}")));
         }
-        let reservation: Reservation = serde_json::from_str(&text)
-            .map_err(|err| CallError::Reject(format!("POST {url}: unreadable answer: {err}")))?;
-        Ok(reservation.status)
+        serde_json::from_str(&text)
+            .map_err(|err| CallError::Reject(format!("POST {url}: unreadable answer: {err}")))
+    }
+
+    /// Reserves the stock of several orders; each answer is the reservation's status.
+    async fn reserve(
+        &self,
+        orders: Vec<OrderPlaced>,
+    ) -> Result<Vec<Result<String, CallError>>, CallError> {
+        let url = format!(
+            "{}/api/v1/inventory/reservations/batch",
+            self.config.inventory_url
+        );
+        let reservations: Vec<_> = orders
+            .iter()
+            .map(|order| json!({ "order_id": order.order_id, "lines": lines(&order.lines) }))
+            .collect();
+        let answers: ReservationAnswers = self
+            .post_batch(&url, json!({ "reservations": reservations }))
+            .await?;
+        Ok(orders
+            .iter()
+            .zip(answers.results)
+            .map(|(order, outcome)| match outcome {
+                ReservationOutcome {
+                    reservation: Some(reservation),
+                    ..
+                } => Ok(reservation.status),
+                ReservationOutcome {
+                    problem: Some(problem),
+                    ..
+                } => Err(CallError::Reject(problem.describe(&url, &order.order_id))),
+                _ => Err(CallError::Reject(format!(
+                    "POST {url}: order {}: neither a reservation nor a problem",
+                    order.order_id
+                ))),
+            })
+            .collect())
+    }
+
+    /// Gives several orders their final status. `Ok(false)` means the order can no longer take
+    /// that status (409: it was cancelled meanwhile).
+    async fn settle(
+        &self,
+        settlements: Vec<Settlement>,
+    ) -> Result<Vec<Result<bool, CallError>>, CallError> {
+        let url = format!("{}/api/v1/orders/statuses", self.config.orders_url);
+        let changes: Vec<_> = settlements
+            .iter()
+            .map(|s| json!({ "order_id": s.order_id, "status": s.status, "reason": s.reason }))
+            .collect();
+        let answers: StatusAnswers = self.post_batch(&url, json!({ "changes": changes })).await?;
+        Ok(settlements
+            .iter()
+            .zip(answers.results)
+            .map(|(settlement, outcome)| match outcome {
+                StatusOutcome { order: Some(_), .. } => Ok(true),
+                StatusOutcome {
+                    problem: Some(problem),
+                    ..
+                } if problem.status == StatusCode::CONFLICT.as_u16() => Ok(false),
+                StatusOutcome {
+                    problem: Some(problem),
+                    ..
+                } => Err(CallError::Reject(
+                    problem.describe(&url, &settlement.order_id),
+                )),
+                _ => Err(CallError::Reject(format!(
+                    "POST {url}: order {}: neither an order nor a problem",
+                    settlement.order_id
+                ))),
+            })
+            .collect())
     }
 
     async fn release(&self, order_id: &str) -> Result<(), CallError> {
@@ -143,27 +269,8 @@ impl Services {
             "{}/api/v1/inventory/reservations/{order_id}/release",
             self.config.inventory_url
         );
-        match self.post(url.clone(), json!({})).await? {
+        match self.post(&url, json!({})).await? {
             (StatusCode::OK, _) => Ok(()),
-            (status, text) => Err(CallError::Reject(format!("POST {url}: {status}: {text}"))),
-        }
-    }
-
-    /// Moves an order to `status`. `Ok(false)` means the order can no longer take that status
-    /// (409: it was cancelled meanwhile).
-    async fn settle(
-        &self,
-        order_id: &str,
-        status: &str,
-        reason: Option<&str>,
-    ) -> Result<bool, CallError> {
-        let url = format!("{}/api/v1/orders/{order_id}/status", self.config.orders_url);
-        match self
-            .post(url.clone(), json!({ "status": status, "reason": reason }))
-            .await?
-        {
-            (StatusCode::OK, _) => Ok(true),
-            (StatusCode::CONFLICT, _) => Ok(false),
             (status, text) => Err(CallError::Reject(format!("POST {url}: {status}: {text}"))),
         }
     }
@@ -196,21 +303,37 @@ fn read<E: Event>(delivery: &Delivery) -> Result<E, Outcome> {
 }
 
 /// `order.placed`: reserve the order's stock, then complete it, or fail it when stock is short.
+/// The reservations and settlements of the messages handled at the same time go out in batches.
 pub struct OrderPlacedHandler {
     services: Services,
+    reservations: Batcher<OrderPlaced, String>,
+    settlements: Batcher<Settlement, bool>,
     metrics: WorkerMetrics,
 }
 
 impl OrderPlacedHandler {
+    /// Needs a Tokio runtime: it starts the tasks that send the batches.
     pub fn new(config: WorkerConfig, metrics: WorkerMetrics) -> Result<Self, reqwest::Error> {
+        let services = Services::new(config)?;
+        let reserving = services.clone();
+        let settling = services.clone();
         Ok(Self {
-            services: Services::new(config)?,
+            reservations: Batcher::start("reservations", MAX_BATCH, move |orders| {
+                let services = reserving.clone();
+                async move { services.reserve(orders).await }
+            }),
+            settlements: Batcher::start("settlements", MAX_BATCH, move |settlements| {
+                let services = settling.clone();
+                async move { services.settle(settlements).await }
+            }),
+            services,
             metrics,
         })
     }
 
     async fn process(&self, order: OrderPlaced) -> Result<Outcome, CallError> {
-        let reservation = self.services.reserve(&order).await?;
+        let order_id = order.order_id.clone();
+        let reservation = self.reservations.call(order).await?;
         let (status, reason) = match reservation.as_str() {
             "reserved" => ("completed", None),
             "rejected" => ("failed", Some("out_of_stock")),
@@ -223,14 +346,18 @@ impl OrderPlacedHandler {
             }
         };
         let settled = self
-            .services
-            .settle(&order.order_id, status, reason)
+            .settlements
+            .call(Settlement {
+                order_id: order_id.clone(),
+                status,
+                reason,
+            })
             .await?;
         if !settled && status == "completed" {
             // The order was cancelled while we reserved: give the units back.
-            self.services.release(&order.order_id).await?;
+            self.services.release(&order_id).await?;
         }
-        tracing::info!(order_id = %order.order_id, status, settled, "Order processed.");
+        tracing::info!(order_id = %order_id, status, settled, "Order processed.");
         Ok(Outcome::Ack)
     }
 }

@@ -25,17 +25,46 @@ struct Stub {
     calls: Arc<Mutex<Vec<String>>>,
 }
 
-async fn reserve(State(stub): State<Stub>, headers: HeaderMap) -> (StatusCode, String) {
+/// Inventory's batch of reservations: one call recorded per request, with how many orders it
+/// carried; every order answered with the configured status, except that an order whose id
+/// ends in `-short` is always rejected (so answers can be told apart within a batch).
+async fn reserve(
+    State(stub): State<Stub>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let reservations = body["reservations"].as_array().unwrap().clone();
     stub.calls.lock().unwrap().push(format!(
-        "reserve token={}",
-        headers.contains_key("x-service-token")
+        "reserve token={}{}",
+        headers.contains_key("x-service-token"),
+        if reservations.len() > 1 {
+            format!(" orders={}", reservations.len())
+        } else {
+            String::new()
+        }
     ));
     let delay = *stub.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
     let (status, reservation) = *stub.reservation.lock().unwrap();
+    let results: Vec<serde_json::Value> = reservations
+        .iter()
+        .map(|r| {
+            let order_id = r["order_id"].as_str().unwrap();
+            let answer = if order_id.ends_with("-short") {
+                "rejected"
+            } else {
+                reservation
+            };
+            serde_json::json!({
+                "reservation": {"order_id": order_id, "status": answer, "reason": null, "lines": []},
+                "problem": null,
+            })
+        })
+        .collect();
     (
         status,
-        format!(r#"{{"order_id":"o-1","status":"{reservation}","reason":null,"lines":[]}}"#),
+        serde_json::json!({ "results": results }).to_string(),
     )
 }
 
@@ -44,14 +73,33 @@ async fn release(State(stub): State<Stub>, Path(id): Path<String>) -> StatusCode
     StatusCode::OK
 }
 
-async fn settle(State(stub): State<Stub>, Path(id): Path<String>, body: String) -> StatusCode {
+/// The orders service's batch of status changes: one call recorded per order. The configured
+/// status is the whole answer's when it is a server error, else each order's (as a problem
+/// when it is not 200).
+async fn settle(State(stub): State<Stub>, body: String) -> (StatusCode, String) {
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
-    stub.calls.lock().unwrap().push(format!(
-        "settle {id} {} {}",
-        body["status"].as_str().unwrap(),
-        body["reason"]
-    ));
-    *stub.settle.lock().unwrap()
+    let status = *stub.settle.lock().unwrap();
+    let mut results = Vec::new();
+    for change in body["changes"].as_array().unwrap() {
+        let id = change["order_id"].as_str().unwrap();
+        stub.calls.lock().unwrap().push(format!(
+            "settle {id} {} {}",
+            change["status"].as_str().unwrap(),
+            change["reason"]
+        ));
+        results.push(if status == StatusCode::OK {
+            serde_json::json!({"order": {"id": id}, "problem": null})
+        } else {
+            serde_json::json!({"order": null, "problem": {"status": status.as_u16(), "detail": "stub"}})
+        });
+    }
+    if status.is_server_error() {
+        return (status, String::new());
+    }
+    (
+        StatusCode::OK,
+        serde_json::json!({ "results": results }).to_string(),
+    )
 }
 
 async fn start() -> (Stub, WorkerConfig) {
@@ -62,9 +110,9 @@ async fn start() -> (Stub, WorkerConfig) {
         calls: Arc::new(Mutex::new(Vec::new())),
     };
     let app = Router::new()
-        .route("/api/v1/inventory/reservations", post(reserve))
+        .route("/api/v1/inventory/reservations/batch", post(reserve))
         .route("/api/v1/inventory/reservations/{id}/release", post(release))
-        .route("/api/v1/orders/{id}/status", post(settle))
+        .route("/api/v1/orders/statuses", post(settle))
         .with_state(stub.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -79,8 +127,12 @@ async fn start() -> (Stub, WorkerConfig) {
 }
 
 fn placed() -> Delivery {
+    placed_order("o-1")
+}
+
+fn placed_order(order_id: &str) -> Delivery {
     let order = OrderPlaced {
-        order_id: "o-1".into(),
+        order_id: order_id.into(),
         user_id: "u-1".into(),
         lines: vec![LineRef {
             book_id: "b-1".into(),
@@ -177,6 +229,68 @@ async fn unavailable_or_slow_inventory_is_retried() {
         ),
         "a refused connection is transient"
     );
+}
+
+#[tokio::test]
+async fn an_order_the_orders_service_refuses_is_dead_lettered() {
+    let (stub, config) = start().await;
+    *stub.settle.lock().unwrap() = StatusCode::NOT_FOUND;
+    assert!(
+        matches!(placed_handler(config).handle(&placed()).await, Outcome::Reject(e) if e.contains("o-1: 404"))
+    );
+}
+
+#[tokio::test]
+async fn an_unavailable_orders_service_is_retried() {
+    let (stub, config) = start().await;
+    *stub.settle.lock().unwrap() = StatusCode::SERVICE_UNAVAILABLE;
+    assert!(
+        matches!(placed_handler(config).handle(&placed()).await, Outcome::Retry(e) if e.contains("503"))
+    );
+}
+
+#[tokio::test]
+async fn messages_handled_at_once_share_requests_and_each_gets_its_own_answer() {
+    let (stub, config) = start().await;
+    // Slow answers let the messages that arrive meanwhile gather into the next request.
+    *stub.delay.lock().unwrap() = Duration::from_millis(50);
+    let handler = Arc::new(placed_handler(config));
+    let mut handling = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let handler = handler.clone();
+        let id = if i % 3 == 0 {
+            format!("o-{i}-short")
+        } else {
+            format!("o-{i}")
+        };
+        handling.spawn(async move { handler.handle(&placed_order(&id)).await });
+    }
+    for outcome in handling.join_all().await {
+        assert_eq!(outcome, Outcome::Ack);
+    }
+    let calls = calls(&stub);
+    let requests = calls.iter().filter(|c| c.starts_with("reserve")).count();
+    assert!(
+        requests < 12,
+        "12 messages went out in {requests} reservation requests: {calls:?}"
+    );
+    let mut settled: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.starts_with("settle"))
+        .map(String::as_str)
+        .collect();
+    settled.sort_unstable();
+    let mut expected: Vec<String> = (0..12)
+        .map(|i| {
+            if i % 3 == 0 {
+                format!(r#"settle o-{i}-short failed "out_of_stock""#)
+            } else {
+                format!("settle o-{i} completed null")
+            }
+        })
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(settled, expected);
 }
 
 #[tokio::test]

@@ -144,7 +144,8 @@ async fn an_orders_trace_runs_from_its_request_through_the_broker_into_the_worke
         .await;
 
     // The request, named by its route; the worker's handling of the message it published; the
-    // worker's call to inventory, which continued the trace from the call's header.
+    // worker's batch call to inventory (a batch continues the trace of its first message, and
+    // this order went alone), which continued the trace from the call's header.
     let request = collector
         .wait_for("bookstore-orders", "POST /api/v1/orders", &trace_id)
         .await;
@@ -154,7 +155,7 @@ async fn an_orders_trace_runs_from_its_request_through_the_broker_into_the_worke
     let reservation = collector
         .wait_for(
             "bookstore-inventory",
-            "POST /api/v1/inventory/reservations",
+            "POST /api/v1/inventory/reservations/batch",
             &trace_id,
         )
         .await;
@@ -170,12 +171,13 @@ async fn an_orders_trace_runs_from_its_request_through_the_broker_into_the_worke
         .unwrap_or_else(|| panic!("the worker span's parent was not exported: {handling:?}"));
     assert_eq!(parent.service, "bookstore-orders");
     assert_eq!(parent.trace_id, trace_id);
-    // Inventory's span hangs under one of the worker's.
+    // Inventory's span hangs under the worker's batch span, itself under the handling.
     let caller = spans
         .iter()
         .find(|s| s.span_id == reservation.parent_span_id)
         .unwrap_or_else(|| panic!("the reservation's parent was not exported: {reservation:?}"));
     assert_eq!(caller.service, "bookstore-worker");
+    assert_eq!(caller.name, "batch");
     cluster.stop().await;
 }
 

@@ -3,40 +3,24 @@
 
 use axum::extract::{Path, State};
 use platform::ApiError;
-use platform::auth::{AdminUser, SERVICE_TOKEN_HEADER, ServiceCaller};
+use platform::auth::{AdminUser, ServiceCaller, service_token_openapi};
 use platform::error::{FieldErrors, Problem};
 use platform::extract::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, OpenApiBuilder};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::InventoryState;
-use crate::stock::{self, ReservationRequest, ReservationView, StockView};
-
-/// The OpenAPI security scheme of service-to-service calls.
-const SERVICE_TOKEN_SCHEME: &str = "service_token";
+use crate::stock::{
+    self, BatchAnswer, BatchOutcome, ReservationBatch, ReservationRequest, ReservationView,
+    StockView,
+};
 
 pub fn routes() -> OpenApiRouter<InventoryState> {
-    // The service-token scheme is declared here, with the routes that use it, so the document
-    // names every scheme it refers to whichever process serves these routes.
-    let doc = OpenApiBuilder::new()
-        .components(Some(
-            ComponentsBuilder::new()
-                .security_scheme(
-                    SERVICE_TOKEN_SCHEME,
-                    SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                        SERVICE_TOKEN_HEADER,
-                        "The shared secret of bookstore services; never given to clients.",
-                    ))),
-                )
-                .build(),
-        ))
-        .build();
-    OpenApiRouter::with_openapi(doc)
+    OpenApiRouter::with_openapi(service_token_openapi())
         .routes(routes!(reserve))
+        .routes(routes!(reserve_batch))
         .routes(routes!(release))
         .routes(routes!(get_stock, set_stock))
         .routes(routes!(adjust_stock))
@@ -175,6 +159,75 @@ async fn reserve(
     let view = answer.view;
     tracing::info!(order_id = %view.order_id, status = view.status.as_str(), "Reservation answered.");
     Ok(Json(view))
+}
+
+/// Reserves several orders in one go (bookstore services only): each exactly as
+/// `POST /api/v1/inventory/reservations` would, in the order sent. A reservation that is not
+/// valid gets its problem in its place and the others are still decided.
+#[utoipa::path(
+    post, path = "/api/v1/inventory/reservations/batch", tag = "inventory",
+    security(("service_token" = [])),
+    request_body = ReservationBatch,
+    responses(
+        (status = 200, description = "One outcome per reservation, in the order sent", body = BatchAnswer),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reservations, or more than 100", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+async fn reserve_batch(
+    State(state): State<InventoryState>,
+    _service: ServiceCaller,
+    Json(body): Json<ReservationBatch>,
+) -> Result<Json<BatchAnswer>, ApiError> {
+    let requests = body.reservations.unwrap_or_default();
+    if requests.is_empty() || requests.len() > stock::MAX_BATCH {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "reservations",
+            format!("must have 1 to {} reservations", stock::MAX_BATCH),
+        );
+        return Err(ApiError::validation(errors));
+    }
+    // Each request is checked on its own: a bad one is answered with its problem, in its place.
+    let mut valid = Vec::with_capacity(requests.len());
+    let mut problems = Vec::with_capacity(requests.len());
+    for request in &requests {
+        match request.validate() {
+            Ok(reservation) => {
+                valid.push(reservation);
+                problems.push(None);
+            }
+            Err(err) => problems.push(Some(err.to_problem(None))),
+        }
+    }
+    let mut answers = stock::reserve_all(&state.db, &state.outbox, &valid)
+        .await?
+        .into_iter();
+    let mut results = Vec::with_capacity(problems.len());
+    for problem in problems {
+        let outcome = match problem {
+            None => {
+                let answer = answers.next().ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("a reservation went unanswered"))
+                })?;
+                state.metrics.answered(&answer);
+                BatchOutcome {
+                    reservation: Some(answer.view),
+                    problem: None,
+                }
+            }
+            Some(problem) => BatchOutcome {
+                reservation: None,
+                problem: Some(problem),
+            },
+        };
+        results.push(outcome);
+    }
+    tracing::info!(reservations = results.len(), "Reservation batch answered.");
+    Ok(Json(BatchAnswer { results }))
 }
 
 /// Gives back the units of an order's reservation (bookstore services only). An order not seen

@@ -3,7 +3,7 @@
 //! stock only ever goes down through a conditional update (`available = available - q WHERE
 //! available >= q`), so concurrent orders can never oversell it or drive it negative.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,8 +14,8 @@ use platform::outbox::Outbox;
 use platform::{ApiError, ErrorCode};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, RuntimeErr,
-    Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, RuntimeErr, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -33,6 +33,11 @@ pub const MAX_ID_LENGTH: usize = 36;
 
 /// Why a reservation was rejected.
 pub const OUT_OF_STOCK: &str = "out_of_stock";
+
+/// Ids per `IN (...)` look-up, well inside every database's limit on bound parameters.
+const LOOKUP_CHUNK: usize = 500;
+/// Rows per multi-row insert, for the same reason.
+const INSERT_CHUNK: usize = 50;
 
 /// Attempts of an operation that lost a deadlock or found the database busy.
 const ATTEMPTS: u32 = 5;
@@ -139,6 +144,32 @@ pub struct ReservationRequest {
     /// 1 to 50 lines; a book listed twice counts once with the quantities added.
     #[schema(required = true)]
     pub lines: Option<Vec<LineRequest>>,
+}
+
+/// The most reservations one batch may carry.
+pub const MAX_BATCH: usize = 100;
+
+/// The body of `POST /api/v1/inventory/reservations/batch`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationBatch {
+    /// 1 to 100 reservations, decided in this order, each checked on its own.
+    #[schema(required = true)]
+    pub reservations: Option<Vec<ReservationRequest>>,
+}
+
+/// One reservation's outcome in a batch: inventory's answer, or the problem with its request
+/// (which changed nothing).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchOutcome {
+    pub reservation: Option<ReservationView>,
+    pub problem: Option<platform::error::Problem>,
+}
+
+/// The answer to a batch: one outcome per reservation, in the order they were sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchAnswer {
+    pub results: Vec<BatchOutcome>,
 }
 
 /// A validated reservation: lines merged per book and sorted by book id.
@@ -414,120 +445,158 @@ pub async fn reserve<C>(
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
-    let (answer, events) = retrying(|| reserve_once(db, outbox, request)).await?;
-    outbox.committed(events);
-    Ok(answer)
+    let mut answers = reserve_all(db, outbox, std::slice::from_ref(request)).await?;
+    answers
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a reservation went unanswered")))
 }
 
-/// One attempt of [`reserve`]: the answer and the events it committed.
-async fn reserve_once<C>(
+/// Reserves several orders in one transaction, deciding them in the order given: each takes
+/// every line or nothing, exactly as [`reserve`] would one after the other. Answers come in the
+/// same order; an order listed twice gets the first answer twice.
+pub async fn reserve_all<C>(
     db: &C,
     outbox: &Outbox,
-    request: &ValidReservation,
-) -> Result<(Answer, Vec<Envelope>), Failure>
+    requests: &[ValidReservation],
+) -> Result<Vec<Answer>, ApiError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let (answers, events) = retrying(|| reserve_all_once(db, outbox, requests)).await?;
+    outbox.committed(events);
+    Ok(answers)
+}
+
+/// One attempt of [`reserve_all`]: the answers and the events it committed.
+///
+/// Every stock row the orders name is locked first, in book id order, so concurrent calls
+/// (which lock in the same order) cannot deadlock, and the counts read stay true until the
+/// commit: the decisions are then made in memory, and each book's row is written once with
+/// what the whole call took from it, guarded again by `available >= taken`.
+async fn reserve_all_once<C>(
+    db: &C,
+    outbox: &Outbox,
+    requests: &[ValidReservation],
+) -> Result<(Vec<Answer>, Vec<Envelope>), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
     let txn = begin_write(db).await?;
     let now = Utc::now();
-    // The reservation row comes first: a repeat for the same order, or a concurrent attempt
-    // (which waits on the primary key until this one commits), fails to insert it and answers
-    // what is stored instead of taking stock a second time.
-    let inserted = reservation::Entity::insert(reservation::ActiveModel {
-        order_id: Set(request.order_id.clone()),
-        status: Set(ReservationStatus::Reserved.as_str().to_owned()),
-        reason: Set(None),
-        lines: Set(serde_json::to_string(&request.lines).map_err(ApiError::internal)?),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await;
-    match inserted {
-        Ok(_) => {}
-        Err(err) if platform::db::is_unique_violation(&err) => {
-            txn.rollback().await?;
-            return match find_reservation(db, &request.order_id).await? {
-                Some(stored) => Ok((
-                    Answer {
-                        view: stored.try_into()?,
-                        first: false,
-                    },
-                    Vec::new(),
-                )),
-                None => Err(Failure::Retry(err)),
-            };
-        }
-        Err(err) => return Err(err.into()),
+    let book_ids: Vec<&str> = requests
+        .iter()
+        .flat_map(|request| request.lines.iter().map(|line| line.book_id.as_str()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut available: BTreeMap<String, i64> = BTreeMap::new();
+    for chunk in book_ids.chunks(LOOKUP_CHUNK) {
+        let rows = stock::Entity::find()
+            .filter(stock::Column::BookId.is_in(chunk.iter().copied()))
+            .order_by_asc(stock::Column::BookId)
+            .lock_exclusive()
+            .all(&txn)
+            .await?;
+        available.extend(rows.into_iter().map(|row| (row.book_id, row.available)));
     }
-    // An order of several lines changes stock in a savepoint: when a later line is short,
-    // undoing the earlier ones keeps the reservation row, and the transaction records the
-    // rejection without ever giving up the order id (on MariaDB, rolling back an insert that
-    // others wait on can deadlock them). A single line that is short has changed nothing.
-    let savepoint = if request.lines.len() > 1 {
-        Some(txn.begin().await?)
-    } else {
-        None
-    };
-    let changes = savepoint.as_ref().unwrap_or(&txn);
-    let mut taken = true;
-    let mut events = Vec::with_capacity(request.lines.len());
-    // Lines are sorted by book id, so concurrent reservations lock stock rows in the same order
-    // and cannot deadlock each other.
-    for line in &request.lines {
+    // Read after the stock locks: a concurrent reservation of the same order (same books) has
+    // committed by now, so its answer is found here. One of an order with no stocked book, or a
+    // release recording an unseen order, can still slip in: inserting then fails on the primary
+    // key, and the next attempt finds it.
+    let order_ids: Vec<&str> = requests.iter().map(|r| r.order_id.as_str()).collect();
+    let mut decided: HashMap<String, ReservationView> = HashMap::new();
+    for chunk in order_ids.chunks(LOOKUP_CHUNK) {
+        for row in reservation::Entity::find()
+            .filter(reservation::Column::OrderId.is_in(chunk.iter().copied()))
+            .all(&txn)
+            .await?
+        {
+            decided.insert(row.order_id.clone(), row.try_into()?);
+        }
+    }
+
+    let mut answers = Vec::with_capacity(requests.len());
+    let mut new_rows = Vec::new();
+    let mut taken: BTreeMap<&str, i64> = BTreeMap::new();
+    for request in requests {
+        if let Some(view) = decided.get(&request.order_id) {
+            answers.push(Answer {
+                view: view.clone(),
+                first: false,
+            });
+            continue;
+        }
+        // No row (a book never stocked) counts as none available.
+        let fits = request.lines.iter().all(|line| {
+            available
+                .get(&line.book_id)
+                .is_some_and(|units| *units >= line.quantity)
+        });
+        if fits {
+            for line in &request.lines {
+                if let Some(units) = available.get_mut(&line.book_id) {
+                    *units -= line.quantity;
+                }
+                *taken.entry(line.book_id.as_str()).or_default() += line.quantity;
+            }
+        }
+        let view = ReservationView {
+            order_id: request.order_id.clone(),
+            status: if fits {
+                ReservationStatus::Reserved
+            } else {
+                ReservationStatus::Rejected
+            },
+            reason: (!fits).then(|| OUT_OF_STOCK.to_owned()),
+            lines: request.lines.clone(),
+        };
+        new_rows.push(reservation::ActiveModel {
+            order_id: Set(view.order_id.clone()),
+            status: Set(view.status.as_str().to_owned()),
+            reason: Set(view.reason.clone()),
+            lines: Set(serde_json::to_string(&view.lines).map_err(ApiError::internal)?),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        decided.insert(view.order_id.clone(), view.clone());
+        answers.push(Answer { view, first: true });
+    }
+
+    for chunk in new_rows.chunks(INSERT_CHUNK) {
+        match reservation::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await
+        {
+            Ok(_) => {}
+            Err(err) if platform::db::is_unique_violation(&err) => {
+                return Err(Failure::Retry(err));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let mut events = Vec::with_capacity(taken.len());
+    for (book_id, units) in taken {
         let updated = stock::Entity::update_many()
             .col_expr(
                 stock::Column::Available,
-                Expr::col(stock::Column::Available).sub(line.quantity),
+                Expr::col(stock::Column::Available).sub(units),
             )
             .col_expr(stock::Column::UpdatedAt, Expr::value(now))
-            .filter(stock::Column::BookId.eq(line.book_id.as_str()))
-            .filter(stock::Column::Available.gte(line.quantity))
-            .exec(changes)
-            .await?;
-        // No row (a book never stocked) counts as none available.
-        if updated.rows_affected != 1 {
-            taken = false;
-            break;
-        }
-        let available = current(changes, &line.book_id).await?;
-        events.push(record(changes, outbox, &line.book_id, available).await?);
-    }
-    if let Some(savepoint) = savepoint {
-        if taken {
-            savepoint.commit().await?;
-        } else {
-            savepoint.rollback().await?;
-        }
-    }
-    let view = if taken {
-        ReservationView {
-            order_id: request.order_id.clone(),
-            status: ReservationStatus::Reserved,
-            reason: None,
-            lines: request.lines.clone(),
-        }
-    } else {
-        // The lines' events were undone with their changes.
-        events.clear();
-        reservation::Entity::update_many()
-            .col_expr(
-                reservation::Column::Status,
-                Expr::value(ReservationStatus::Rejected.as_str()),
-            )
-            .col_expr(reservation::Column::Reason, Expr::value(OUT_OF_STOCK))
-            .filter(reservation::Column::OrderId.eq(request.order_id.as_str()))
+            .filter(stock::Column::BookId.eq(book_id))
+            .filter(stock::Column::Available.gte(units))
             .exec(&txn)
             .await?;
-        ReservationView {
-            order_id: request.order_id.clone(),
-            status: ReservationStatus::Rejected,
-            reason: Some(OUT_OF_STOCK.to_owned()),
-            lines: request.lines.clone(),
+        if updated.rows_affected != 1 {
+            return Err(Failure::Api(ApiError::internal(anyhow::anyhow!(
+                "the stock of book {book_id} changed under its lock"
+            ))));
         }
-    };
+        let left = available.get(book_id).copied().unwrap_or_default();
+        events.push(stock_changed(book_id, left)?);
+    }
+    outbox.add_all(&txn, &events).await?;
     txn.commit().await?;
-    Ok((Answer { view, first: true }, events))
+    Ok((answers, events))
 }
 
 /// Gives back the units of an order's reservation. A rejected or released reservation is left
@@ -669,7 +738,7 @@ where
     let now = Utc::now();
     let ids: Vec<&str> = stock.iter().map(|(id, _)| id.as_ref()).collect();
     let mut known: HashSet<String> = HashSet::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
         let rows = stock::Entity::find()
             .filter(stock::Column::BookId.is_in(chunk.iter().copied()))
             .all(&txn)
@@ -728,23 +797,29 @@ async fn current(txn: &DatabaseTransaction, book_id: &str) -> Result<i64, Failur
 }
 
 /// Writes `stock.changed` with the new count, in the transaction that changed it, and returns
-/// it for the relay once committed. The event's time is taken here, after the row was changed
-/// and while this transaction holds its lock, so successive changes of one book carry increasing
-/// times and the catalogue can keep the newest.
+/// it for the relay once committed.
 async fn record(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
     book_id: &str,
     available: i64,
 ) -> Result<Envelope, Failure> {
-    let event = StockChanged {
+    let envelope = stock_changed(book_id, available)?;
+    outbox.add(txn, &envelope).await?;
+    Ok(envelope)
+}
+
+/// The `stock.changed` event of a book's new count. Its time is taken when it is built, after
+/// the row was changed and while the transaction holds its lock, so successive changes of one
+/// book carry increasing times and the catalogue can keep the newest.
+fn stock_changed(book_id: &str, available: i64) -> Result<Envelope, ApiError> {
+    StockChanged {
         book_id: book_id.to_owned(),
         available,
         at: Utc::now(),
-    };
-    let envelope = event.envelope().map_err(ApiError::internal)?;
-    outbox.add(txn, &envelope).await?;
-    Ok(envelope)
+    }
+    .envelope()
+    .map_err(ApiError::internal)
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at once (waiting for

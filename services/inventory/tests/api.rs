@@ -90,6 +90,7 @@ fn adjust_path(book_id: &str) -> String {
 }
 
 const RESERVATIONS: &str = "/api/v1/inventory/reservations";
+const BATCH: &str = "/api/v1/inventory/reservations/batch";
 
 fn release_path(order_id: &str) -> String {
     format!("/api/v1/inventory/reservations/{order_id}/release")
@@ -176,6 +177,18 @@ impl Api {
     async fn reserve(&self, order_id: &str, lines: &[(&str, i64)]) -> Reply {
         self.service(RESERVATIONS, Some(&reservation(order_id, lines)))
             .await
+    }
+
+    /// Sends reservation bodies as one batch; the answer must be a 200 with one outcome each.
+    async fn reserve_batch(&self, reservations: Vec<Value>) -> Vec<Value> {
+        let count = reservations.len();
+        let reply = self
+            .service(BATCH, Some(&json!({ "reservations": reservations })))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let results = reply.body["results"].as_array().unwrap().clone();
+        assert_eq!(results.len(), count, "{}", reply.body);
+        results
     }
 
     async fn release(&self, order_id: &str) -> Reply {
@@ -592,6 +605,125 @@ platform::backend_tests! {
         assert_eq!(reported.remove(0), 10);
         reported.sort_unstable();
         assert_eq!(reported, (0..10).collect::<Vec<i64>>());
+        api.finish().await;
+    }
+
+    async fn a_batch_decides_its_reservations_in_order_each_all_or_nothing(db) {
+        let api = start(&db).await;
+        api.stock("book-a", 3).await;
+        api.stock("book-b", 1).await;
+        api.reserve("order-0", &[("book-b", 1)]).await;
+        api.stock("book-b", 1).await;
+        let results = api
+            .reserve_batch(vec![
+                reservation("order-1", &[("book-a", 2)]),
+                // One unit of book-a is left now: short.
+                reservation("order-2", &[("book-a", 2)]),
+                // book-c was never stocked, so book-a's unit is not taken either.
+                reservation("order-4", &[("book-a", 1), ("book-c", 1)]),
+                // Both lines fit.
+                reservation("order-3", &[("book-a", 1), ("book-b", 1)]),
+                reservation("order-1", &[("book-a", 2)]),
+                reservation("order-0", &[("book-b", 1)]),
+                reservation("order-5", &[("book-a", 0)]),
+            ])
+            .await;
+        let statuses: Vec<Value> = results
+            .iter()
+            .map(|r| r["reservation"]["status"].clone())
+            .collect();
+        assert_eq!(
+            Value::Array(statuses),
+            json!(["reserved", "rejected", "rejected", "reserved", "reserved", "reserved", null])
+        );
+        assert_eq!(results[1]["reservation"]["reason"], "out_of_stock");
+        assert_eq!(results[2]["reservation"]["reason"], "out_of_stock");
+        // A repeat within the batch gets the first answer; an order reserved before gets its own.
+        assert_eq!(results[4], results[0]);
+        assert_eq!(results[0]["problem"], Value::Null);
+        let problem = &results[6]["problem"];
+        assert_eq!(problem["status"], 422, "{problem}");
+        assert!(problem["errors"]["lines[0].quantity"].is_array(), "{problem}");
+        assert_eq!(api.available("book-a").await, 0);
+        assert_eq!(api.available("book-b").await, 0);
+        // One event per book the batch changed, with its final count.
+        assert_eq!(api.reported("book-a").await, [3, 0]);
+        assert_eq!(api.reported("book-b").await, [1, 0, 1, 0]);
+        // The answers are stored: alone, each order gets the same answer again.
+        let again = api.reserve("order-2", &[("book-a", 2)]).await;
+        assert_eq!(*again.reservation(), results[1]["reservation"]);
+        // The invalid one was not recorded.
+        api.stock("book-a", 5).await;
+        assert_eq!(
+            api.reserve("order-5", &[("book-a", 1)]).await.reservation()["status"],
+            "reserved"
+        );
+        api.finish().await;
+    }
+
+    async fn concurrent_batches_never_oversell_or_deadlock(db) {
+        let api = start(&db).await;
+        api.stock("book-a", 10).await;
+        api.stock("book-b", 10).await;
+        // Six batches of ten orders at once, their lines in both books in differing orders.
+        let mut tasks = tokio::task::JoinSet::new();
+        for batch in 0..6 {
+            let reservations: Vec<Value> = (0..10)
+                .map(|i| {
+                    let order = format!("order-{batch}-{i}");
+                    if (batch + i) % 2 == 0 {
+                        reservation(&order, &[("book-b", 1), ("book-a", 1)])
+                    } else {
+                        reservation(&order, &[("book-a", 1)])
+                    }
+                })
+                .collect();
+            let request = api
+                .http
+                .post(api.server.url(BATCH))
+                .header("x-service-token", api.service.as_str())
+                .json(&json!({ "reservations": reservations }));
+            tasks.spawn(async move { read(request).await });
+        }
+        let mut reserved = 0;
+        for reply in tasks.join_all().await {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            for result in reply.body["results"].as_array().unwrap() {
+                if result["reservation"]["status"] == "reserved" {
+                    reserved += 1;
+                }
+            }
+        }
+        let a = api.available("book-a").await;
+        let b = api.available("book-b").await;
+        assert_eq!(a, 0, "book-a is the one every order asks for");
+        assert_eq!(reserved, 10);
+        assert!((0..=10).contains(&b));
+        api.finish().await;
+    }
+
+    async fn batches_need_the_service_token_and_1_to_100_reservations(db) {
+        let api = start(&db).await;
+        api.stock("book-1", 5).await;
+        let body = json!({ "reservations": [reservation("order-1", &[("book-1", 1)])] });
+        read(api.http.post(api.server.url(BATCH)).json(&body))
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        api.send(Method::POST, BATCH, Some(&api.admin), Some(&body))
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        for count in [0, 101] {
+            let reservations: Vec<Value> = (0..count)
+                .map(|i| reservation(&format!("order-{i}"), &[("book-1", 1)]))
+                .collect();
+            api.service(BATCH, Some(&json!({ "reservations": reservations })))
+                .await
+                .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
+        api.service(BATCH, Some(&json!({})))
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(api.available("book-1").await, 5);
         api.finish().await;
     }
 
@@ -1036,10 +1168,10 @@ platform::backend_tests! {
     }
 }
 
-/// The OpenAPI document lists the five operations under `inventory`, and names the schemes
+/// The OpenAPI document lists the six operations under `inventory`, and names the schemes
 /// they require.
 #[test]
-fn openapi_documents_the_five_operations_and_their_security() {
+fn openapi_documents_the_six_operations_and_their_security() {
     let keys = KeyPair::generate();
     let state = inventory::InventoryState::new(
         DatabaseConnection::default(),
@@ -1070,6 +1202,7 @@ fn openapi_documents_the_five_operations_and_their_security() {
         [
             "GET /api/v1/inventory/{book_id} []",
             "POST /api/v1/inventory/reservations [\"service_token\"]",
+            "POST /api/v1/inventory/reservations/batch [\"service_token\"]",
             "POST /api/v1/inventory/reservations/{order_id}/release [\"service_token\"]",
             "POST /api/v1/inventory/{book_id}/adjust [\"bearer\"]",
             "PUT /api/v1/inventory/{book_id} [\"bearer\"]",

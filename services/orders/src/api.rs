@@ -12,27 +12,30 @@ use axum::response::{IntoResponse, Response};
 use platform::ApiError;
 use platform::auth::{
     AdminUser, AuthUser, SERVICE_TOKEN_HEADER, ServiceCaller, ServiceToken, TokenVerifier,
+    service_token_openapi,
 };
 use platform::error::{FieldErrors, Problem};
 use platform::extract::{Json, Query};
 use platform::pagination::{Page, PageParams};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::OrdersState;
 use crate::orders::{
-    self, ListFilter, OrderView, PlaceOrder, StatusView, StoredOrder, check_idempotency_key,
+    self, ListFilter, OrderView, PlaceOrder, StatusChange, StatusView, StoredOrder,
+    check_idempotency_key,
 };
 use crate::status::{Actor, OrderStatus};
 
 pub fn routes() -> OpenApiRouter<OrdersState> {
-    OpenApiRouter::new()
+    OpenApiRouter::with_openapi(service_token_openapi())
         .routes(routes!(place_order, list_orders))
         .routes(routes!(pending_order))
         .routes(routes!(get_order))
         .routes(routes!(get_status, set_status))
+        .routes(routes!(set_statuses))
         .routes(routes!(cancel_order))
 }
 
@@ -274,7 +277,9 @@ async fn cancel_order(
     )
     .await?;
     state.metrics.transitioned(&outcome);
-    Ok(Json(outcome.order.try_into()?))
+    Ok(Json(
+        orders::stored(&state.db, outcome.row).await?.try_into()?,
+    ))
 }
 
 /// A new status for an order.
@@ -355,5 +360,100 @@ async fn set_status(
     )
     .await?;
     state.metrics.transitioned(&outcome);
-    Ok(Json(outcome.order.try_into()?))
+    Ok(Json(
+        orders::stored(&state.db, outcome.row).await?.try_into()?,
+    ))
+}
+
+/// The most status changes one batch may carry.
+pub const MAX_STATUS_BATCH: usize = 100;
+
+/// One order's new status in a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChangeRequest {
+    pub order_id: String,
+    pub status: OrderStatus,
+    /// As for a single order: required with `failed`, else absent.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The body of `POST /api/v1/orders/statuses`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBatch {
+    /// 1 to 100 changes, each decided on its own.
+    pub changes: Vec<StatusChangeRequest>,
+}
+
+/// One change's outcome in a batch: the order's status as it now is (changed or, when it
+/// already had it, unchanged), or the problem the single endpoint would have answered (404, 409,
+/// 422), which changed nothing.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatusOutcome {
+    pub order: Option<StatusView>,
+    pub problem: Option<Problem>,
+}
+
+/// The answer to a batch of status changes: one outcome per change, in the order sent.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatusBatchAnswer {
+    pub results: Vec<StatusOutcome>,
+}
+
+/// Sets the status of several orders in one go (bookstore services only): each change exactly
+/// as `POST /api/v1/orders/{id}/status` with the service token would make it, written together.
+#[utoipa::path(
+    post, path = "/api/v1/orders/statuses", tag = "orders", security(("service_token" = [])),
+    request_body = StatusBatch,
+    responses(
+        (status = 200, description = "One outcome per change, in the order sent", body = StatusBatchAnswer),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No changes, or more than 100", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+async fn set_statuses(
+    State(state): State<OrdersState>,
+    _service: ServiceCaller,
+    Json(batch): Json<StatusBatch>,
+) -> Result<Json<StatusBatchAnswer>, ApiError> {
+    if batch.changes.is_empty() || batch.changes.len() > MAX_STATUS_BATCH {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "changes",
+            format!("must have 1 to {MAX_STATUS_BATCH} changes"),
+        );
+        return Err(ApiError::validation(errors));
+    }
+    let changes: Vec<StatusChange> = batch
+        .changes
+        .into_iter()
+        .map(|change| StatusChange {
+            order_id: change.order_id,
+            to: change.status,
+            reason: change.reason,
+        })
+        .collect();
+    let answers =
+        orders::transition_all(&state.db, &state.outbox, &changes, Actor::Service).await?;
+    let mut results = Vec::with_capacity(answers.len());
+    for answer in answers {
+        results.push(match answer {
+            Ok(outcome) => {
+                state.metrics.transitioned(&outcome);
+                StatusOutcome {
+                    order: Some(orders::status_view(&outcome.row)?),
+                    problem: None,
+                }
+            }
+            Err(err) => StatusOutcome {
+                order: None,
+                problem: Some(err.to_problem(None)),
+            },
+        });
+    }
+    Ok(Json(StatusBatchAnswer { results }))
 }

@@ -59,7 +59,7 @@ impl OrdersMetrics {
         if !outcome.changed || outcome.from != OrderStatus::Pending {
             return;
         }
-        let row = &outcome.order.row;
+        let row = &outcome.row;
         self.finalised
             .with_label_values(&[row.status.as_str()])
             .inc();

@@ -107,12 +107,7 @@ impl StoredOrder {
     }
 
     pub fn status_view(&self) -> Result<StatusView, ApiError> {
-        Ok(StatusView {
-            id: self.row.id.clone(),
-            status: self.status()?,
-            reason: self.row.reason.clone(),
-            updated_at: self.row.updated_at,
-        })
+        status_view(&self.row)
     }
 
     /// The lines as `(book_id, quantity)`, sorted: what an idempotent repeat is compared on.
@@ -125,6 +120,16 @@ impl StoredOrder {
         lines.sort();
         lines
     }
+}
+
+/// An order row's status alone.
+pub fn status_view(row: &order::Model) -> Result<StatusView, ApiError> {
+    Ok(StatusView {
+        id: row.id.clone(),
+        status: parse_status(&row.status)?,
+        reason: row.reason.clone(),
+        updated_at: row.updated_at,
+    })
 }
 
 /// A stored status the state machine does not know is corrupt data, not the client's fault.
@@ -225,9 +230,17 @@ async fn one_with_lines(
     row: Option<order::Model>,
 ) -> Result<Option<StoredOrder>, ApiError> {
     match row {
-        Some(row) => Ok(with_lines(db, vec![row]).await?.pop()),
+        Some(row) => Ok(Some(stored(db, row).await?)),
         None => Ok(None),
     }
+}
+
+/// An order row with its lines, for answering with the whole order.
+pub async fn stored(db: &impl ConnectionTrait, row: order::Model) -> Result<StoredOrder, ApiError> {
+    with_lines(db, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an order row went missing")))
 }
 
 /// One order with its lines.
@@ -586,13 +599,21 @@ fn serialisation(err: serde_json::Error) -> DbErr {
 // ---------------------------------------------------------------------------------------------
 // Transitions.
 
-/// The outcome of [`transition`]: the order as it is now, and whether this call changed it.
+/// The outcome of a transition: the order's row as it is now, and whether this call changed it.
 #[derive(Debug, Clone)]
 pub struct Transitioned {
-    pub order: StoredOrder,
+    pub row: order::Model,
     /// The status before: the same as the order's when nothing changed.
     pub from: OrderStatus,
     pub changed: bool,
+}
+
+/// A status asked for one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub order_id: String,
+    pub to: OrderStatus,
+    pub reason: Option<String>,
 }
 
 /// What placing answered: the order, and whether this request created it (not a repeat).
@@ -634,11 +655,11 @@ pub fn check_reason(to: OrderStatus, reason: Option<&str>) -> Result<Option<Stri
 /// retry follows a real change, and the state machine has no cycles, so a few suffice.
 const TRANSITION_ATTEMPTS: usize = 6;
 
-/// Moves an order to `to` on behalf of `actor` (the caller has already established that the
-/// actor may see the order). The state machine decides; the update is conditional on the
-/// status it was checked against, so of two concurrent transitions only one can win and the
-/// other is re-checked against the winner's status. The change and its `order.status_changed`
-/// event are written in one transaction.
+/// Orders per `IN (...)` look-up, well inside every database's limit on bound parameters.
+const LOOKUP_CHUNK: usize = 500;
+
+/// Moves one order to `to` on behalf of `actor` (the caller has already established that the
+/// actor may see the order): [`transition_all`] for one order.
 #[tracing::instrument(skip(db, outbox, reason))]
 pub async fn transition(
     db: &DatabaseConnection,
@@ -648,77 +669,185 @@ pub async fn transition(
     reason: Option<String>,
     actor: Actor,
 ) -> Result<Transitioned, ApiError> {
-    let reason = check_reason(to, reason.as_deref())?;
-    for _ in 0..TRANSITION_ATTEMPTS {
-        let mut current = find(db, order_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("order"))?;
-        let from = current.status()?;
-        if check_transition(from, to, actor)? == Transition::NoOp {
-            return Ok(Transitioned {
-                order: current,
-                from,
-                changed: false,
-            });
-        }
-        let at = now();
-        let event = OrderStatusChanged {
-            order_id: current.row.id.clone(),
-            user_id: current.row.user_id.clone(),
-            status: to.as_str().to_owned(),
-            reason: reason.clone(),
-            at,
-        }
-        .envelope()
-        .map_err(ApiError::internal)?;
-        let cancelled = (to == OrderStatus::Cancelled)
-            .then(|| {
-                OrderCancelled {
-                    order_id: current.row.id.clone(),
-                    user_id: current.row.user_id.clone(),
-                    reason: reason.clone(),
-                    at,
-                }
-                .envelope()
-            })
-            .transpose()
-            .map_err(ApiError::internal)?;
+    let change = StatusChange {
+        order_id: order_id.to_owned(),
+        to,
+        reason,
+    };
+    transition_all(db, outbox, std::slice::from_ref(&change), actor)
+        .await?
+        .pop()
+        .unwrap_or_else(|| {
+            Err(ApiError::internal(anyhow::anyhow!(
+                "a transition went unanswered"
+            )))
+        })
+}
 
-        // The read above is outside the transaction on purpose: the conditional update is
-        // what guards the change, and starting with a write lets SQLite take its write lock
-        // directly.
-        let txn = db.begin().await?;
-        let updated = order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(to.as_str()))
-            .col_expr(order::Column::Reason, Expr::value(reason.clone()))
-            .col_expr(order::Column::UpdatedAt, Expr::value(at))
-            .filter(order::Column::Id.eq(order_id))
-            .filter(order::Column::Status.eq(from.as_str()))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
-            // Someone else changed the status since it was read: check again against theirs.
-            txn.rollback().await?;
-            continue;
+/// Moves several orders, each to its own status, on behalf of `actor`; one answer per change,
+/// in order. The state machine decides each; every update is conditional on the status it was
+/// checked against, so of two concurrent transitions of an order only one can win and the
+/// other is re-checked against the winner's status. The changes that pass are written, with
+/// their `order.status_changed` (and `order.cancelled`) events, in one transaction.
+pub async fn transition_all(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    changes: &[StatusChange],
+    actor: Actor,
+) -> Result<Vec<Result<Transitioned, ApiError>>, ApiError> {
+    let mut answers: Vec<Option<Result<Transitioned, ApiError>>> =
+        changes.iter().map(|_| None).collect();
+    // The changes still to decide, by index, with their checked reasons.
+    let mut open = Vec::with_capacity(changes.len());
+    for (i, change) in changes.iter().enumerate() {
+        match check_reason(change.to, change.reason.as_deref()) {
+            Ok(reason) => open.push((i, reason)),
+            Err(err) => answers[i] = Some(Err(err)),
         }
-        let events: Vec<Envelope> = std::iter::once(event).chain(cancelled).collect();
+    }
+    for _ in 0..TRANSITION_ATTEMPTS {
+        if open.is_empty() {
+            break;
+        }
+        // Read outside the transaction on purpose: the conditional updates are what guard the
+        // changes, and starting with a write lets SQLite take its write lock directly.
+        let rows =
+            current_rows(db, open.iter().map(|(i, _)| changes[*i].order_id.as_str())).await?;
+        let mut writes = Vec::new();
+        for (i, reason) in open.drain(..) {
+            let change = &changes[i];
+            let Some(row) = rows.get(&change.order_id) else {
+                answers[i] = Some(Err(ApiError::not_found("order")));
+                continue;
+            };
+            let from = parse_status(&row.status)?;
+            match check_transition(from, change.to, actor) {
+                Ok(Transition::NoOp) => {
+                    answers[i] = Some(Ok(Transitioned {
+                        row: row.clone(),
+                        from,
+                        changed: false,
+                    }));
+                }
+                Ok(Transition::Change) => writes.push((i, reason, from)),
+                Err(err) => answers[i] = Some(Err(err)),
+            }
+        }
+        if writes.is_empty() {
+            break;
+        }
+        // Rows are updated in id order, so two calls changing the same orders cannot deadlock.
+        writes.sort_by(|a, b| changes[a.0].order_id.cmp(&changes[b.0].order_id));
+        let at = now();
+        let txn = db.begin().await?;
+        let mut events = Vec::with_capacity(writes.len());
+        for (i, reason, from) in writes {
+            let change = &changes[i];
+            let updated = order::Entity::update_many()
+                .col_expr(order::Column::Status, Expr::value(change.to.as_str()))
+                .col_expr(order::Column::Reason, Expr::value(reason.clone()))
+                .col_expr(order::Column::UpdatedAt, Expr::value(at))
+                .filter(order::Column::Id.eq(change.order_id.as_str()))
+                .filter(order::Column::Status.eq(from.as_str()))
+                .exec(&txn)
+                .await?;
+            if updated.rows_affected == 0 {
+                // Someone else changed the status since it was read (or an earlier change of
+                // this call did): check again against theirs.
+                open.push((i, reason));
+                continue;
+            }
+            let mut row = rows.get(&change.order_id).cloned().ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("order {} was not read", change.order_id))
+            })?;
+            events.extend(status_events(&row, change.to, reason.as_deref(), at)?);
+            tracing::info!(order_id = %row.id, %from, to = %change.to, ?actor, "Order status changed.");
+            row.status = change.to.as_str().to_owned();
+            row.reason = reason;
+            row.updated_at = at;
+            answers[i] = Some(Ok(Transitioned {
+                row,
+                from,
+                changed: true,
+            }));
+        }
         outbox.add_all(&txn, &events).await?;
         txn.commit().await?;
         outbox.committed(events);
-        tracing::info!(%from, %to, ?actor, "Order status changed.");
-        current.row.status = to.as_str().to_owned();
-        current.row.reason = reason;
-        current.row.updated_at = at;
-        return Ok(Transitioned {
-            order: current,
-            from,
-            changed: true,
-        });
     }
-    Err(ApiError::new(
-        ErrorCode::Conflict,
-        "the order kept changing while its status was being set; try again",
-    ))
+    for (i, _) in open {
+        answers[i] = Some(Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the order kept changing while its status was being set; try again",
+        )));
+    }
+    Ok(answers
+        .into_iter()
+        .map(|answer| {
+            answer.unwrap_or_else(|| {
+                Err(ApiError::internal(anyhow::anyhow!(
+                    "a transition went unanswered"
+                )))
+            })
+        })
+        .collect())
+}
+
+/// The rows of the orders named, by id; ids that cannot exist are not looked up.
+async fn current_rows<'a>(
+    db: &impl ConnectionTrait,
+    order_ids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, order::Model>, ApiError> {
+    let ids: Vec<&str> = order_ids
+        .filter(|id| plausible_id(id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut rows = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        for row in order::Entity::find()
+            .filter(order::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            rows.insert(row.id.clone(), row);
+        }
+    }
+    Ok(rows)
+}
+
+/// The events of moving `order` to `to` at `at`: `order.status_changed`, and `order.cancelled`
+/// for a cancellation (for the consumer that returns its stock).
+fn status_events(
+    order: &order::Model,
+    to: OrderStatus,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<Vec<Envelope>, ApiError> {
+    let mut events = vec![
+        OrderStatusChanged {
+            order_id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            status: to.as_str().to_owned(),
+            reason: reason.map(str::to_owned),
+            at,
+        }
+        .envelope()
+        .map_err(ApiError::internal)?,
+    ];
+    if to == OrderStatus::Cancelled {
+        events.push(
+            OrderCancelled {
+                order_id: order.id.clone(),
+                user_id: order.user_id.clone(),
+                reason: reason.map(str::to_owned),
+                at,
+            }
+            .envelope()
+            .map_err(ApiError::internal)?,
+        );
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

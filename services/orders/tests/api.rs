@@ -219,6 +219,19 @@ impl Api {
         self.send(self.service_status_request(id, body)).await
     }
 
+    /// The order worker sets the statuses of several orders at once; the answer's outcomes.
+    async fn service_statuses(&self, changes: Value) -> Vec<Value> {
+        let reply = self.send(self.service_statuses_request(&changes)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["results"].as_array().unwrap().clone()
+    }
+
+    fn service_statuses_request(&self, changes: &Value) -> reqwest::RequestBuilder {
+        self.request(Method::POST, "/api/v1/orders/statuses", None)
+            .header(SERVICE_TOKEN_HEADER, &self.service_token)
+            .json(&json!({ "changes": changes }))
+    }
+
     /// Someone with an access token sets a status.
     async fn user_status(&self, token: &str, id: &str, body: &Value) -> Reply {
         self.post(&format!("/api/v1/orders/{id}/status"), token, Some(body))
@@ -788,6 +801,112 @@ platform::backend_tests! {
         api.finish().await;
     }
 
+    async fn the_worker_settles_many_orders_in_one_batch_each_on_its_own(db) {
+        let api = start(&db).await;
+        let good = api.order(&api.alice, &[(1, 1)]).await;
+        let bad = api.order(&api.bob, &[(2, 1)]).await;
+        let untouched = api.order(&api.alice, &[(3, 1)]).await;
+        let cancelled = api.order(&api.alice, &[(4, 1)]).await;
+        api.cancel(&api.alice, &cancelled.id).await;
+        let results = api
+            .service_statuses(json!([
+                { "order_id": good.id, "status": "completed" },
+                { "order_id": bad.id, "status": "failed", "reason": "out_of_stock" },
+                { "order_id": untouched.id, "status": "completed", "reason": "because" },
+                { "order_id": "00000000-0000-7000-8000-00000000dead", "status": "completed" },
+                { "order_id": cancelled.id, "status": "completed" },
+                { "order_id": good.id, "status": "completed" },
+                { "order_id": untouched.id, "status": "shipped" },
+            ]))
+            .await;
+        assert_eq!(results.len(), 7);
+        assert_eq!(results[0]["order"]["status"], "completed");
+        assert_eq!(results[0]["order"]["id"], good.id.as_str());
+        assert_eq!(results[0]["problem"], Value::Null);
+        assert_eq!(results[1]["order"]["status"], "failed");
+        assert_eq!(results[1]["order"]["reason"], "out_of_stock");
+        let problems: Vec<(Value, Value)> = results[2..5]
+            .iter()
+            .chain(&results[6..])
+            .map(|r| (r["problem"]["status"].clone(), r["order"].clone()))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                (json!(422), Value::Null),
+                (json!(404), Value::Null),
+                (json!(409), Value::Null),
+                (json!(409), Value::Null),
+            ]
+        );
+        // A change listed twice is made once; the repeat finds it made.
+        assert_eq!(results[5]["order"], results[0]["order"]);
+        assert_eq!(api.announced(&good.id).await, ["pending", "completed"]);
+        assert_eq!(api.announced(&bad.id).await, ["pending", "failed"]);
+        assert_eq!(api.announced(&untouched.id).await, ["pending"]);
+        assert_eq!(api.announced(&cancelled.id).await, ["pending", "cancelled"]);
+        let seen = api.get(&format!("/api/v1/orders/{}", bad.id), &api.bob).await;
+        assert_eq!(seen.body["status"], "failed");
+        assert_eq!(seen.body["updated_at"], results[1]["order"]["updated_at"]);
+        api.finish().await;
+    }
+
+    async fn concurrent_batches_settle_each_order_once(db) {
+        let api = start(&db).await;
+        let mut ids = Vec::new();
+        for n in 0..20 {
+            ids.push(api.order(&api.alice, &[(n % BOOKS, 1)]).await.id);
+        }
+        let changes: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({ "order_id": id, "status": "completed" }))
+            .collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for batch in 0..4 {
+            // Each batch lists the orders in another order.
+            let mut changes = changes.clone();
+            changes.rotate_left(batch * 5);
+            let request = api.service_statuses_request(&Value::Array(changes));
+            tasks.spawn(async move { Reply::read(request.send().await.unwrap()).await });
+        }
+        for reply in tasks.join_all().await {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            for result in reply.body["results"].as_array().unwrap() {
+                assert_eq!(result["order"]["status"], "completed", "{result}");
+            }
+        }
+        for id in &ids {
+            assert_eq!(api.announced(id).await, ["pending", "completed"]);
+        }
+        api.finish().await;
+    }
+
+    async fn only_services_settle_batches_of_1_to_100(db) {
+        let api = start(&db).await;
+        let order = api.order(&api.alice, &[(1, 1)]).await;
+        let body = json!({ "changes": [{ "order_id": order.id, "status": "completed" }] });
+        for token in [&api.alice, &api.admin] {
+            api.post("/api/v1/orders/statuses", token, Some(&body))
+                .await
+                .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        }
+        let wrong = api
+            .request(Method::POST, "/api/v1/orders/statuses", None)
+            .header(SERVICE_TOKEN_HEADER, "x".repeat(43))
+            .json(&body);
+        api.send(wrong).await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+        for count in [0, 101] {
+            let changes: Vec<Value> = (0..count)
+                .map(|_| json!({ "order_id": order.id, "status": "completed" }))
+                .collect();
+            api.send(api.service_statuses_request(&Value::Array(changes)))
+                .await
+                .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
+        assert_eq!(api.announced(&order.id).await, ["pending"]);
+        api.finish().await;
+    }
+
     async fn admins_ship_and_deliver_completed_orders(db) {
         let api = start(&db).await;
         let order = api.order(&api.alice, &[(1, 1)]).await;
@@ -1106,6 +1225,7 @@ fn the_openapi_document_lists_every_route() {
             "GET /api/v1/orders/{id}",
             "GET /api/v1/orders/{id}/status",
             "POST /api/v1/orders",
+            "POST /api/v1/orders/statuses",
             "POST /api/v1/orders/{id}/cancel",
             "POST /api/v1/orders/{id}/status",
         ]

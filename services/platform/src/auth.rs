@@ -303,6 +303,29 @@ pub struct ServiceToken(Arc<str>);
 /// The header carrying the service token.
 pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
 
+/// The OpenAPI name of the service-token security scheme.
+pub const SERVICE_TOKEN_SCHEME: &str = "service_token";
+
+/// An OpenAPI document that declares only the service-token scheme: the start of a router whose
+/// routes use it, so the document names every scheme it refers to whichever process serves them.
+pub fn service_token_openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+    use utoipa::openapi::{ComponentsBuilder, OpenApiBuilder};
+    OpenApiBuilder::new()
+        .components(Some(
+            ComponentsBuilder::new()
+                .security_scheme(
+                    SERVICE_TOKEN_SCHEME,
+                    SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                        SERVICE_TOKEN_HEADER,
+                        "The shared secret of bookstore services; never given to clients.",
+                    ))),
+                )
+                .build(),
+        ))
+        .build()
+}
+
 impl ServiceToken {
     /// Shortest accepted secret: guessing 32 random characters is out of reach.
     pub const MIN_LENGTH: usize = 32;

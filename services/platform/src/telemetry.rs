@@ -182,6 +182,15 @@ pub fn propagate(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     }
 }
 
+/// Links `span` to the trace `other` belongs to: a request made for several messages continues
+/// the trace of one and names the others this way.
+pub fn link(span: &tracing::Span, other: &tracing::Span) {
+    let context = other.context().span().span_context().clone();
+    if context.is_valid() {
+        span.add_link(context);
+    }
+}
+
 /// The trace id carried by a W3C `traceparent` header (`00-<trace>-<span>-<flags>`), when valid.
 pub fn trace_id_from_traceparent(value: &str) -> Option<String> {
     let mut parts = value.split('-');
