@@ -1,22 +1,19 @@
 //! The order worker: turns placed orders into stock reservations and final statuses, and
 //! returns the stock of cancelled orders. It talks to inventory and orders over HTTP with the
 //! service token, reserving and settling the orders its concurrent handlers hold in batches
-//! ([`batch`]), and classifies every failure as transient (retried with back-off) or permanent
-//! (dead-lettered).
-
-mod batch;
+//! (`platform::batch`), and classifies every failure as transient (retried with back-off) or
+//! permanent (dead-lettered).
 
 use std::time::Duration;
 
 use platform::auth::{SERVICE_TOKEN_HEADER, ServiceToken};
+use platform::batch::{Batcher, Unanswered};
 use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Handler, Outcome};
 use prometheus::{IntCounterVec, Opts};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-
-use crate::batch::Batcher;
 
 /// The most orders one reservation or settlement request carries (the services' limit).
 const MAX_BATCH: usize = 100;
@@ -66,9 +63,15 @@ impl WorkerMetrics {
 /// `Reject` for what will not (any other answer the call does not expect; the status call
 /// treats its 409 as an answer: the order was cancelled meanwhile).
 #[derive(Debug, Clone)]
-pub(crate) enum CallError {
+enum CallError {
     Retry(String),
     Reject(String),
+}
+
+impl From<Unanswered> for CallError {
+    fn from(err: Unanswered) -> Self {
+        Self::Retry(err.to_string())
+    }
 }
 
 impl From<CallError> for Outcome {
@@ -306,8 +309,8 @@ fn read<E: Event>(delivery: &Delivery) -> Result<E, Outcome> {
 /// The reservations and settlements of the messages handled at the same time go out in batches.
 pub struct OrderPlacedHandler {
     services: Services,
-    reservations: Batcher<OrderPlaced, String>,
-    settlements: Batcher<Settlement, bool>,
+    reservations: Batcher<OrderPlaced, String, CallError>,
+    settlements: Batcher<Settlement, bool, CallError>,
     metrics: WorkerMetrics,
 }
 

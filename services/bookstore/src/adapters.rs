@@ -1,6 +1,8 @@
 //! How services reach each other inside one process (`bookstore all`): the orders service's
 //! catalogue port answered by the catalogue's own code instead of over HTTP.
 
+use std::collections::HashMap;
+
 use orders::catalog::{BookFacts, Catalog};
 use platform::ApiError;
 use platform::money::Money;
@@ -19,14 +21,20 @@ impl LocalCatalog {
 
 #[async_trait::async_trait]
 impl Catalog for LocalCatalog {
-    async fn book(&self, id: &str) -> Result<Option<BookFacts>, ApiError> {
-        let Some(book) = catalog::books::find(&self.db, id).await? else {
-            return Ok(None);
-        };
-        let price = Money::from_cents(book.price_cents).map_err(ApiError::internal)?;
-        Ok(Some(BookFacts {
-            title: book.title,
-            price,
-        }))
+    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError> {
+        catalog::books::find_many(&self.db, ids)
+            .await?
+            .into_iter()
+            .map(|book| {
+                let price = Money::from_cents(book.price_cents).map_err(ApiError::internal)?;
+                Ok((
+                    book.id,
+                    BookFacts {
+                        title: book.title,
+                        price,
+                    },
+                ))
+            })
+            .collect()
     }
 }

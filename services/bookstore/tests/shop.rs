@@ -109,7 +109,7 @@ fn new_book(isbn: &str) -> Value {
 }
 
 /// Every operation the API documents, as (method, path template).
-const OPERATIONS: [(&str, &str); 26] = [
+const OPERATIONS: [(&str, &str); 29] = [
     ("get", "/api/v1/auth/jwks.json"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
@@ -120,7 +120,9 @@ const OPERATIONS: [(&str, &str); 26] = [
     ("get", "/api/v1/books/{id}"),
     ("delete", "/api/v1/books/{id}"),
     ("patch", "/api/v1/books/{id}"),
+    ("post", "/api/v1/books/lookup"),
     ("post", "/api/v1/inventory/reservations"),
+    ("post", "/api/v1/inventory/reservations/batch"),
     ("post", "/api/v1/inventory/reservations/{order_id}/release"),
     ("get", "/api/v1/inventory/{book_id}"),
     ("put", "/api/v1/inventory/{book_id}"),
@@ -132,6 +134,7 @@ const OPERATIONS: [(&str, &str); 26] = [
     ("post", "/api/v1/orders/{id}/cancel"),
     ("get", "/api/v1/orders/{id}/status"),
     ("post", "/api/v1/orders/{id}/status"),
+    ("post", "/api/v1/orders/statuses"),
     ("get", "/api/v1/users"),
     ("get", "/api/v1/users/me"),
     ("patch", "/api/v1/users/me"),

@@ -1,11 +1,12 @@
-//! `/api/v1/books`: listing with filters and facets, detail, and the admin's changes.
+//! `/api/v1/books`: listing with filters and facets, detail, look-up by ids, and the admin's
+//! changes.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use platform::ApiError;
 use platform::auth::AdminUser;
-use platform::error::Problem;
+use platform::error::{FieldErrors, Problem};
 use platform::extract::{Json, Query};
 use platform::pagination::Page;
 use sea_orm::{ModelTrait, PaginatorTrait, QuerySelect};
@@ -23,6 +24,22 @@ pub fn routes() -> OpenApiRouter<CatalogState> {
     OpenApiRouter::new()
         .routes(routes!(list_books, create_book))
         .routes(routes!(get_book, update_book, delete_book))
+        .routes(routes!(lookup_books))
+}
+
+/// The body of `POST /api/v1/books/lookup`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// 1 to 100 book ids; repeats count once.
+    pub ids: Vec<String>,
+}
+
+/// The books a look-up found.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LookupAnswer {
+    /// The books of the ids that name one, in no particular order.
+    pub books: Vec<BookView>,
 }
 
 /// A page of books with the genre facets of the whole result.
@@ -93,6 +110,34 @@ async fn get_book(
     Path(id): Path<String>,
 ) -> Result<Json<BookView>, ApiError> {
     Ok(Json(find(&state, &id).await?.try_into()?))
+}
+
+/// Several books at once, by id (what the orders service reads when orders are placed); ids of
+/// no book are left out of the answer.
+#[utoipa::path(
+    post, path = "/api/v1/books/lookup", tag = "books",
+    request_body = Lookup,
+    responses(
+        (status = 200, body = LookupAnswer),
+        (status = 422, description = "No ids, or more than 100", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(ids = lookup.ids.len()))]
+async fn lookup_books(
+    State(state): State<CatalogState>,
+    Json(lookup): Json<Lookup>,
+) -> Result<Json<LookupAnswer>, ApiError> {
+    if lookup.ids.is_empty() || lookup.ids.len() > books::MAX_LOOKUP {
+        let mut errors = FieldErrors::new();
+        errors.add("ids", format!("must have 1 to {} ids", books::MAX_LOOKUP));
+        return Err(ApiError::validation(errors));
+    }
+    let books = books::find_many(&state.db, &lookup.ids)
+        .await?
+        .into_iter()
+        .map(BookView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(LookupAnswer { books }))
 }
 
 /// Adds a book (admin only).

@@ -964,6 +964,40 @@ platform::backend_tests! {
         api.finish().await;
     }
 
+    async fn lookup_answers_the_books_of_the_ids_that_name_one(db) {
+        let api = start_seeded(&db).await;
+        let listed = api.all(&[("sort", "title")]).await;
+        let wanted: Vec<&BookView> = listed.iter().take(3).collect();
+        let ids = json!([
+            wanted[0].id,
+            "no-such-book",
+            wanted[1].id,
+            wanted[0].id,
+            "nul\u{0}id",
+            wanted[2].id,
+        ]);
+        let reply = api
+            .send(Method::POST, "/api/v1/books/lookup", None, Some(&json!({ "ids": ids })))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let mut books: Vec<BookView> =
+            serde_json::from_value(reply.body["books"].clone()).unwrap();
+        books.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut expected: Vec<BookView> = wanted.into_iter().cloned().collect();
+        expected.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(
+            serde_json::to_value(&books).unwrap(),
+            serde_json::to_value(&expected).unwrap()
+        );
+        for count in [0, 101] {
+            let ids: Vec<String> = (0..count).map(|i| format!("id-{i}")).collect();
+            api.send(Method::POST, "/api/v1/books/lookup", None, Some(&json!({ "ids": ids })))
+                .await
+                .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
+        api.finish().await;
+    }
+
     async fn unknown_book_is_404_problem(db) {
         let api = start_seeded(&db).await;
         let reply = api.get(&book_path(&uuid::Uuid::now_v7().to_string())).await;

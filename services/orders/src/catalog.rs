@@ -1,14 +1,19 @@
-//! The catalogue as the orders service sees it: a port ([`Catalog`]) answering "does this book
-//! exist, and what are its title and price now", and its HTTP adapter ([`HttpCatalog`]) for
-//! split deployments. `bookstore all` plugs in an in-process implementation instead.
+//! The catalogue as the orders service sees it: a port ([`Catalog`]) answering "do these books
+//! exist, and what are their titles and prices now", and its HTTP adapter ([`HttpCatalog`]) for
+//! split deployments, which looks up the books of the orders being placed at the same time in
+//! one request. `bookstore all` plugs in an in-process implementation instead.
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use platform::batch::{Batcher, Unanswered};
 use platform::money::Money;
 use platform::{ApiError, ErrorCode};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
+use serde_json::json;
 
 /// What an order copies from the catalogue at purchase time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,25 +25,51 @@ pub struct BookFacts {
 /// Looks books up in the catalogue.
 #[async_trait]
 pub trait Catalog: Send + Sync {
-    /// The book's current title and price; `Ok(None)` when the catalogue has no such book. An
-    /// unreachable or misbehaving catalogue is an error (503), never "no such book": a customer
-    /// must not be told that a book does not exist because the catalogue was briefly down.
-    async fn book(&self, id: &str) -> Result<Option<BookFacts>, ApiError>;
+    /// The current title and price of each of these books that exists, by id; a book the
+    /// catalogue does not have is left out. An unreachable or misbehaving catalogue is an error
+    /// (503), never "no such book": a customer must not be told that a book does not exist
+    /// because the catalogue was briefly down.
+    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError>;
 }
 
-/// How long one catalogue lookup may take before the order is refused with a 503.
+/// How long one catalogue look-up may take before the orders waiting on it are refused with a
+/// 503.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The catalogue service over HTTP: `GET {base_url}/api/v1/books/{id}`.
+/// The most ids the catalogue answers in one look-up.
+const LOOKUP_IDS: usize = 100;
+
+/// The most orders whose books one round of look-ups gathers.
+const ORDERS_PER_ROUND: usize = 100;
+
+/// Why a look-up failed, for the 503 of every order waiting on it.
 #[derive(Debug, Clone)]
+struct Unavailable(String);
+
+impl From<Unanswered> for Unavailable {
+    fn from(_: Unanswered) -> Self {
+        Self("the look-up was abandoned".into())
+    }
+}
+
+/// The catalogue service over HTTP: `POST {base_url}/api/v1/books/lookup`.
 pub struct HttpCatalog {
-    base_url: Url,
+    lookup_url: Url,
     client: reqwest::Client,
+    /// Started on first use, inside the runtime.
+    rounds: OnceLock<Batcher<Vec<String>, HashMap<String, BookFacts>, Unavailable>>,
+}
+
+/// The catalogue's answer to a look-up: the books it found.
+#[derive(Deserialize)]
+struct LookupJson {
+    books: Vec<BookJson>,
 }
 
 /// The part of the catalogue's book JSON that an order needs (other fields are ignored).
 #[derive(Deserialize)]
 struct BookJson {
+    id: String,
     title: String,
     price: Money,
 }
@@ -61,61 +92,113 @@ impl HttpCatalog {
     }
 
     /// A catalogue at `base_url` reached through `client` (sharing its connection pool). Every
-    /// lookup still has its own time limit.
+    /// look-up still has its own time limit.
     pub fn with_client(base_url: &str, client: reqwest::Client) -> anyhow::Result<Self> {
         let base_url = Url::parse(base_url)
             .map_err(|err| anyhow::anyhow!("bad catalogue URL {base_url:?}: {err}"))?;
         if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
             anyhow::bail!("bad catalogue URL {base_url}: must be an http(s) URL");
         }
-        Ok(Self { base_url, client })
+        Ok(Self {
+            lookup_url: lookup_url(&base_url)?,
+            client,
+            rounds: OnceLock::new(),
+        })
     }
 
-    /// The URL of one book. The id is one path segment, percent-encoded, so that no id can
-    /// reach another path of the catalogue.
-    fn book_url(&self, id: &str) -> Result<Url, ApiError> {
-        let mut url = self.base_url.clone();
-        url.set_query(None);
-        url.path_segments_mut()
-            .map_err(|()| ApiError::internal(anyhow::anyhow!("catalogue URL cannot be a base")))?
-            .pop_if_empty()
-            .extend(["api", "v1", "books", id]);
-        Ok(url)
+    fn rounds(&self) -> &Batcher<Vec<String>, HashMap<String, BookFacts>, Unavailable> {
+        self.rounds.get_or_init(|| {
+            let (url, client) = (self.lookup_url.clone(), self.client.clone());
+            Batcher::start("catalogue look-ups", ORDERS_PER_ROUND, move |orders| {
+                let (url, client) = (url.clone(), client.clone());
+                async move { look_up(&client, &url, orders).await }
+            })
+        })
     }
+}
+
+/// The look-up URL under the catalogue's base URL (keeping its path).
+fn lookup_url(base_url: &Url) -> anyhow::Result<Url> {
+    let mut url = base_url.clone();
+    url.set_query(None);
+    url.path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("catalogue URL cannot be a base"))?
+        .pop_if_empty()
+        .extend(["api", "v1", "books", "lookup"]);
+    Ok(url)
+}
+
+/// One round: the books of several orders, looked up together (at most [`LOOKUP_IDS`] per
+/// request), each order answered with its own.
+async fn look_up(
+    client: &reqwest::Client,
+    url: &Url,
+    orders: Vec<Vec<String>>,
+) -> Result<Vec<Result<HashMap<String, BookFacts>, Unavailable>>, Unavailable> {
+    let ids: Vec<&String> = orders
+        .iter()
+        .flatten()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut found: HashMap<String, BookFacts> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(LOOKUP_IDS) {
+        let request = client
+            .post(url.clone())
+            .timeout(TIMEOUT)
+            .json(&json!({ "ids": chunk }));
+        let response = platform::telemetry::propagate(request)
+            .send()
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "Catalogue look-up failed.");
+                Unavailable(
+                    if err.is_timeout() {
+                        "it did not answer in time"
+                    } else {
+                        "no connection"
+                    }
+                    .into(),
+                )
+            })?;
+        let status = response.status();
+        if status != StatusCode::OK {
+            tracing::warn!(%status, "Catalogue look-up answered an error.");
+            return Err(Unavailable(format!("it answered {}", status.as_u16())));
+        }
+        let answer: LookupJson = response.json().await.map_err(|err| {
+            tracing::warn!(error = %err, "Catalogue look-up answered unreadable books.");
+            Unavailable("it answered unreadable books".into())
+        })?;
+        found.extend(answer.books.into_iter().map(|book| {
+            (
+                book.id,
+                BookFacts {
+                    title: book.title,
+                    price: book.price,
+                },
+            )
+        }));
+    }
+    Ok(orders
+        .into_iter()
+        .map(|ids| {
+            Ok(ids
+                .into_iter()
+                .filter_map(|id| found.get(&id).cloned().map(|facts| (id, facts)))
+                .collect())
+        })
+        .collect())
 }
 
 #[async_trait]
 impl Catalog for HttpCatalog {
-    #[tracing::instrument(skip(self), fields(book_id = %id))]
-    async fn book(&self, id: &str) -> Result<Option<BookFacts>, ApiError> {
-        let url = self.book_url(id)?;
-        let response = platform::telemetry::propagate(self.client.get(url).timeout(TIMEOUT))
-            .send()
+    #[tracing::instrument(skip_all, fields(books = ids.len()))]
+    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError> {
+        self.rounds()
+            .call(ids.to_vec())
             .await
-            .map_err(|err| {
-                tracing::warn!(error = %err, "Catalogue lookup failed.");
-                unavailable(if err.is_timeout() {
-                    "it did not answer in time"
-                } else {
-                    "no connection"
-                })
-            })?;
-        match response.status() {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Ok(None),
-            status => {
-                tracing::warn!(%status, "Catalogue lookup answered an error.");
-                return Err(unavailable(&format!("it answered {}", status.as_u16())));
-            }
-        }
-        let book: BookJson = response.json().await.map_err(|err| {
-            tracing::warn!(error = %err, "Catalogue lookup answered an unreadable book.");
-            unavailable("it answered an unreadable book")
-        })?;
-        Ok(Some(BookFacts {
-            title: book.title,
-            price: book.price,
-        }))
+            .map_err(|Unavailable(detail)| unavailable(&detail))
     }
 }
 
@@ -124,16 +207,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn book_urls_keep_the_base_path_and_encode_the_id() {
+    fn the_lookup_url_keeps_the_base_path() {
         let catalog = HttpCatalog::new("http://catalog:8080/").unwrap();
         assert_eq!(
-            catalog.book_url("abc").unwrap().as_str(),
-            "http://catalog:8080/api/v1/books/abc"
+            catalog.lookup_url.as_str(),
+            "http://catalog:8080/api/v1/books/lookup"
         );
-        let catalog = HttpCatalog::new("http://gateway/shop").unwrap();
+        let catalog = HttpCatalog::new("http://gateway/shop?x=1").unwrap();
         assert_eq!(
-            catalog.book_url("../users/me?x=1#y").unwrap().as_str(),
-            "http://gateway/shop/api/v1/books/..%2Fusers%2Fme%3Fx=1%23y"
+            catalog.lookup_url.as_str(),
+            "http://gateway/shop/api/v1/books/lookup"
         );
     }
 

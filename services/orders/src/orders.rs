@@ -434,16 +434,24 @@ pub async fn place(
     }
 
     let mut facts: BTreeMap<usize, BookFacts> = BTreeMap::new();
-    for (i, book_id) in lookups {
-        match catalog.book(&book_id).await {
-            Ok(Some(book)) => {
-                facts.insert(i, book);
+    if !lookups.is_empty() {
+        let ids: Vec<String> = lookups.iter().map(|(_, id)| id.clone()).collect();
+        let mut found = match catalog.books(&ids).await {
+            Ok(found) => found,
+            Err(err) => {
+                // When the request is refused anyway, tell the client what to fix rather than
+                // that the catalogue is down.
+                errors.into_validation()?;
+                return Err(err);
             }
-            Ok(None) => errors.add(&format!("lines[{i}].book_id"), "no such book"),
-            // The request is refused anyway: tell the client what to fix rather than that the
-            // catalogue is down.
-            Err(_) if !errors.is_empty() => break,
-            Err(err) => return Err(err),
+        };
+        for (i, book_id) in lookups {
+            match found.remove(&book_id) {
+                Some(book) => {
+                    facts.insert(i, book);
+                }
+                None => errors.add(&format!("lines[{i}].book_id"), "no such book"),
+            }
         }
     }
     errors.into_validation()?;

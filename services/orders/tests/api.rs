@@ -71,8 +71,11 @@ impl MapCatalog {
 
 #[async_trait]
 impl Catalog for MapCatalog {
-    async fn book(&self, id: &str) -> Result<Option<BookFacts>, ApiError> {
-        Ok(self.0.get(id).cloned())
+    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError> {
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.0.get(id).map(|facts| (id.clone(), facts.clone())))
+            .collect())
     }
 }
 
@@ -284,34 +287,56 @@ impl Api {
     }
 }
 
-/// A stand-in for the catalogue service: `book-1` exists, `broken` answers 500, `garbled` an
-/// unreadable body, anything else 404.
-async fn fake_catalogue() -> (String, tokio::task::JoinHandle<()>) {
-    use axum::extract::Path;
+/// A stand-in for the catalogue service's look-up: it knows `book-1`; a look-up naming `broken`
+/// answers 500, one naming `garbled` an unreadable body. It counts the look-ups it answers.
+async fn fake_catalogue() -> (
+    String,
+    Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
     use axum::response::IntoResponse;
-    async fn book(Path(id): Path<String>) -> axum::response::Response {
-        match id.as_str() {
-            "book-1" => axum::Json(json!({
-                "id": "book-1",
-                "isbn": "9780000000002",
-                "title": "The Catalogue's Title",
-                "authors": ["Someone"],
-                "price": "12.50",
-                "available": 3,
-            }))
-            .into_response(),
-            "broken" => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-            "garbled" => "{ not json".into_response(),
-            _ => axum::http::StatusCode::NOT_FOUND.into_response(),
+    let lookups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = lookups.clone();
+    let lookup = move |axum::Json(body): axum::Json<Value>| {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let ids: Vec<&str> = body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap())
+                .collect();
+            if ids.contains(&"broken") {
+                return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            if ids.contains(&"garbled") {
+                return "{ not json".into_response();
+            }
+            let books: Vec<Value> = ids
+                .iter()
+                .filter(|id| **id == "book-1")
+                .map(|_| {
+                    json!({
+                        "id": "book-1",
+                        "isbn": "9780000000002",
+                        "title": "The Catalogue's Title",
+                        "authors": ["Someone"],
+                        "price": "12.50",
+                        "available": 3,
+                    })
+                })
+                .collect();
+            axum::Json(json!({ "books": books })).into_response()
         }
-    }
-    let app = axum::Router::new().route("/api/v1/books/{id}", axum::routing::get(book));
+    };
+    let app = axum::Router::new().route("/api/v1/books/lookup", axum::routing::post(lookup));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    (base, task)
+    (base, lookups, task)
 }
 
 platform::backend_tests! {
@@ -1176,7 +1201,7 @@ platform::backend_tests! {
     }
 
     async fn http_catalog_reads_books_from_the_catalogue_api(db) {
-        let (base, catalogue) = fake_catalogue().await;
+        let (base, _, catalogue) = fake_catalogue().await;
         let api = start_with(&db, Arc::new(HttpCatalog::new(&base).unwrap())).await;
         let body = json!({ "lines": [{ "book_id": "book-1", "quantity": 2 }] });
         let reply = api.place(&api.alice, &body).await;
@@ -1194,6 +1219,26 @@ platform::backend_tests! {
             reply.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
         }
         assert_eq!(api.orders_stored().await, 1);
+        catalogue.abort();
+        api.finish().await;
+    }
+
+    async fn orders_placed_together_share_catalogue_lookups(db) {
+        let (base, lookups, catalogue) = fake_catalogue().await;
+        let api = start_with(&db, Arc::new(HttpCatalog::new(&base).unwrap())).await;
+        let body = json!({ "lines": [{ "book_id": "book-1", "quantity": 1 }] });
+        let mut placing = tokio::task::JoinSet::new();
+        for _ in 0..40 {
+            let request = api.request(Method::POST, "/api/v1/orders", Some(&api.alice)).json(&body);
+            placing.spawn(async move { Reply::read(request.send().await.unwrap()).await });
+        }
+        for reply in placing.join_all().await {
+            assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+            assert_eq!(reply.body["lines"][0]["unit_price"], "12.50");
+        }
+        assert_eq!(api.orders_stored().await, 40);
+        let used = lookups.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((1..40).contains(&used), "40 orders placed at once took {used} look-ups");
         catalogue.abort();
         api.finish().await;
     }

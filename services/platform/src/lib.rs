@@ -2,6 +2,7 @@
 //! extractors, health, metrics, shutdown), authentication, database connection and value types.
 
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod db;
 pub mod error;
