@@ -94,7 +94,7 @@ async fn place_order(
     };
     let placed = orders::place(
         &state.db,
-        &state.outbox,
+        &state.writer,
         state.catalog.as_ref(),
         &caller.id,
         key.as_deref(),

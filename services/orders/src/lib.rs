@@ -17,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::catalog::Catalog;
 pub use crate::metrics::OrdersMetrics;
+use crate::orders::OrderWriter;
 
 /// The outbox table of the orders service.
 pub const OUTBOX_TABLE: &str = "orders_outbox";
@@ -29,6 +30,7 @@ pub struct OrdersState {
     service_token: ServiceToken,
     catalog: Arc<dyn Catalog>,
     outbox: Outbox,
+    writer: OrderWriter,
     metrics: OrdersMetrics,
 }
 
@@ -39,12 +41,14 @@ impl OrdersState {
         service_token: ServiceToken,
         catalog: Arc<dyn Catalog>,
     ) -> Self {
+        let outbox = Outbox::new(OUTBOX_TABLE);
         Self {
+            writer: OrderWriter::new(db.clone(), outbox.clone()),
             db,
             verifier,
             service_token,
             catalog,
-            outbox: Outbox::new(OUTBOX_TABLE),
+            outbox,
             metrics: OrdersMetrics::unregistered(),
         }
     }

@@ -3,8 +3,10 @@
 //! moving them through the state machine with their `order.status_changed` events.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SubsecRound, Utc};
+use platform::batch::{Batcher, Unanswered};
 use platform::db::is_unique_violation;
 use platform::error::FieldErrors;
 use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
@@ -411,7 +413,7 @@ fn check_shape(request: &PlaceOrder, errors: &mut FieldErrors) -> Vec<(usize, St
 #[tracing::instrument(skip_all, fields(user_id = %user_id))]
 pub async fn place(
     db: &DatabaseConnection,
-    outbox: &Outbox,
+    writer: &OrderWriter,
     catalog: &dyn Catalog,
     user_id: &str,
     idempotency_key: Option<&str>,
@@ -496,9 +498,8 @@ pub async fn place(
     };
     let placed = StoredOrder { row, lines };
 
-    match (write_new_order(db, outbox, &placed).await, idempotency_key) {
-        (Ok(events), _) => {
-            outbox.committed(events);
+    match (writer.write(placed.clone()).await, idempotency_key) {
+        (Ok(()), _) => {
             tracing::info!(order_id = %placed.row.id, total_cents = total, "Order placed.");
             Ok(Placed {
                 order: placed,
@@ -506,13 +507,18 @@ pub async fn place(
             })
         }
         // A concurrent request with the same key committed first: answer its order.
-        (Err(err), Some(key)) if is_unique_violation(&err) => {
+        (Err(WriteError::Duplicate), Some(key)) => {
             match find_by_idempotency_key(db, user_id, key).await? {
                 Some(existing) => same_request_or_conflict(existing, request),
-                None => Err(ApiError::internal(err)),
+                None => Err(ApiError::internal(anyhow::anyhow!(
+                    "the order's idempotency key was taken, but by no order"
+                ))),
             }
         }
-        (Err(err), _) => Err(ApiError::internal(err)),
+        (Err(WriteError::Duplicate), None) => Err(ApiError::internal(anyhow::anyhow!(
+            "a new order's id was taken"
+        ))),
+        (Err(WriteError::Failed(err)), _) => Err(ApiError::internal(anyhow::anyhow!(err))),
     }
 }
 
@@ -561,41 +567,145 @@ pub async fn republish_pending(
     Ok(pending.len())
 }
 
-/// The order, its lines and both events, in one transaction: either all are stored or none.
-/// Returns the events, for the relay once committed.
-async fn write_new_order(
+/// The most orders one transaction writes.
+const ORDERS_PER_WRITE: usize = 100;
+
+/// Rows per multi-row insert, well inside every database's limit on bound parameters.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Why a new order was not written.
+#[derive(Debug, Clone)]
+enum WriteError {
+    /// Its id or its idempotency key was taken (by a concurrent request with the same key).
+    Duplicate,
+    Failed(String),
+}
+
+impl From<Unanswered> for WriteError {
+    fn from(err: Unanswered) -> Self {
+        Self::Failed(err.to_string())
+    }
+}
+
+/// Writes new orders with their events, gathering the orders placed at the same time into one
+/// transaction: one write is in flight at a time, and the next carries every order that waited
+/// meanwhile. Each order is still all stored or not at all.
+#[derive(Clone)]
+pub struct OrderWriter {
+    db: DatabaseConnection,
+    outbox: Outbox,
+    /// Started on first use, inside the runtime.
+    rounds: Arc<OnceLock<Batcher<StoredOrder, (), WriteError>>>,
+}
+
+impl OrderWriter {
+    pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
+        Self {
+            db,
+            outbox,
+            rounds: Arc::new(OnceLock::new()),
+        }
+    }
+
+    async fn write(&self, order: StoredOrder) -> Result<(), WriteError> {
+        let rounds = self.rounds.get_or_init(|| {
+            let (db, outbox) = (self.db.clone(), self.outbox.clone());
+            Batcher::start("new orders", ORDERS_PER_WRITE, move |orders| {
+                let (db, outbox) = (db.clone(), outbox.clone());
+                async move { Ok(write_round(&db, &outbox, orders).await) }
+            })
+        });
+        rounds.call(order).await
+    }
+}
+
+/// Writes one round of new orders in one transaction and hands their events to the relay. When
+/// that fails and the round has several orders (a concurrent repeat of an idempotency key, say),
+/// each is written alone, so only the one at fault fails.
+async fn write_round(
     db: &DatabaseConnection,
     outbox: &Outbox,
-    order: &StoredOrder,
-) -> Result<Vec<Envelope>, DbErr> {
-    let placed = placed_event(order);
-    let pending = OrderStatusChanged {
-        order_id: order.row.id.clone(),
-        user_id: order.row.user_id.clone(),
-        status: OrderStatus::Pending.as_str().to_owned(),
-        reason: None,
-        at: order.row.created_at,
+    orders: Vec<StoredOrder>,
+) -> Vec<Result<(), WriteError>> {
+    let written = |result: Result<Vec<Envelope>, DbErr>| match result {
+        Ok(events) => {
+            outbox.committed(events);
+            Ok(())
+        }
+        Err(err) if is_unique_violation(&err) => Err(WriteError::Duplicate),
+        Err(err) => Err(WriteError::Failed(err.to_string())),
     };
-    let placed = placed.envelope().map_err(serialisation)?;
-    let pending = pending.envelope().map_err(serialisation)?;
+    if orders.len() == 1 {
+        return vec![written(write_new_orders(db, outbox, &orders).await)];
+    }
+    match write_new_orders(db, outbox, &orders).await {
+        Ok(events) => {
+            outbox.committed(events);
+            orders.iter().map(|_| Ok(())).collect()
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, orders = orders.len(), "A round of new orders failed; writing each alone.");
+            let mut results = Vec::with_capacity(orders.len());
+            for order in &orders {
+                results.push(written(
+                    write_new_orders(db, outbox, std::slice::from_ref(order)).await,
+                ));
+            }
+            results
+        }
+    }
+}
+
+/// Orders, their lines and both events of each, in one transaction: either all are stored or
+/// none. Returns the events, for the relay once committed.
+async fn write_new_orders(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    orders: &[StoredOrder],
+) -> Result<Vec<Envelope>, DbErr> {
+    let mut events = Vec::with_capacity(orders.len() * 2);
+    for order in orders {
+        let pending = OrderStatusChanged {
+            order_id: order.row.id.clone(),
+            user_id: order.row.user_id.clone(),
+            status: OrderStatus::Pending.as_str().to_owned(),
+            reason: None,
+            at: order.row.created_at,
+        };
+        events.push(placed_event(order).envelope().map_err(serialisation)?);
+        events.push(pending.envelope().map_err(serialisation)?);
+    }
+    let rows: Vec<order::ActiveModel> = orders
+        .iter()
+        .map(|order| order::ActiveModel::from(order.row.clone()))
+        .collect();
+    let lines: Vec<order_line::ActiveModel> = orders
+        .iter()
+        .flat_map(|order| {
+            order
+                .lines
+                .iter()
+                .cloned()
+                .map(order_line::ActiveModel::from)
+        })
+        .collect();
 
     // The first statement of the transaction writes, so SQLite takes its write lock at once
     // (waiting for it) instead of failing to upgrade a read lock under contention.
     let txn = db.begin().await?;
-    order::Entity::insert(order::ActiveModel::from(order.row.clone()))
-        .exec_without_returning(&txn)
-        .await?;
-    order_line::Entity::insert_many(
-        order
-            .lines
-            .iter()
-            .cloned()
-            .map(order_line::ActiveModel::from),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    let events = vec![placed, pending];
-    outbox.add_all(&txn, &events).await?;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        order::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in lines.chunks(ROWS_PER_INSERT) {
+        order_line::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        outbox.add_all(&txn, chunk).await?;
+    }
     txn.commit().await?;
     Ok(events)
 }

@@ -585,6 +585,46 @@ platform::backend_tests! {
         api.finish().await;
     }
 
+    async fn orders_placed_together_are_each_stored_whole_even_beside_a_repeated_key(db) {
+        let api = start(&db).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..30 {
+            // Every third request repeats one key; the others are orders of their own.
+            let request = if n % 3 == 0 {
+                api.place_with_key_request(&api.bob, "same-key", &lines(&[(7, 1)]))
+            } else {
+                api.request(Method::POST, "/api/v1/orders", Some(&api.alice))
+                    .json(&lines(&[(n, 1), (n + 1, 2)]))
+            };
+            tasks.spawn(async move { (n, Reply::read(request.send().await.unwrap()).await) });
+        }
+        let mut keyed = HashSet::new();
+        let mut own = HashSet::new();
+        for (n, reply) in tasks.join_all().await {
+            assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+            let id = reply.body["id"].as_str().unwrap().to_owned();
+            if n % 3 == 0 {
+                keyed.insert(id);
+            } else {
+                assert_eq!(reply.body["lines"].as_array().unwrap().len(), 2);
+                assert_eq!(reply.body["lines"][1]["book_id"], book_id(n + 1));
+                own.insert(id);
+            }
+        }
+        assert_eq!(keyed.len(), 1, "{keyed:?}");
+        assert_eq!(own.len(), 20);
+        assert_eq!(api.orders_stored().await, 21);
+        let lines_stored = order_line::Entity::find().count(&api.conn).await.unwrap();
+        assert_eq!(lines_stored, 41);
+        // Each stored order announced once, as placed and as pending.
+        let outbox = api.outbox().await;
+        assert_eq!(outbox.len(), 42);
+        for id in keyed.iter().chain(&own) {
+            assert_eq!(api.announced(id).await, ["pending"]);
+        }
+        api.finish().await;
+    }
+
     async fn a_key_reused_with_different_lines_conflicts(db) {
         let api = start(&db).await;
         let first = api.place_with_key(&api.alice, "k-1", &lines(&[(1, 1)])).await;
