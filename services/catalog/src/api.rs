@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use platform::ApiError;
 use platform::auth::AdminUser;
-use platform::error::{FieldErrors, Problem};
+use platform::error::{Problem, check_list_length};
 use platform::extract::{Json, Query};
 use platform::pagination::Page;
 use sea_orm::{ModelTrait, PaginatorTrait, QuerySelect};
@@ -127,11 +127,7 @@ async fn lookup_books(
     State(state): State<CatalogState>,
     Json(lookup): Json<Lookup>,
 ) -> Result<Json<LookupAnswer>, ApiError> {
-    if lookup.ids.is_empty() || lookup.ids.len() > books::MAX_LOOKUP {
-        let mut errors = FieldErrors::new();
-        errors.add("ids", format!("must have 1 to {} ids", books::MAX_LOOKUP));
-        return Err(ApiError::validation(errors));
-    }
+    check_list_length("ids", lookup.ids.len(), books::MAX_LOOKUP)?;
     let books = books::find_many(&state.db, &lookup.ids)
         .await?
         .into_iter()

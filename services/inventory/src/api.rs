@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use platform::ApiError;
 use platform::auth::{AdminUser, ServiceCaller, service_token_openapi};
-use platform::error::{FieldErrors, Problem};
+use platform::error::{FieldErrors, Problem, check_list_length};
 use platform::extract::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -183,14 +183,7 @@ async fn reserve_batch(
     Json(body): Json<ReservationBatch>,
 ) -> Result<Json<BatchAnswer>, ApiError> {
     let requests = body.reservations.unwrap_or_default();
-    if requests.is_empty() || requests.len() > stock::MAX_BATCH {
-        let mut errors = FieldErrors::new();
-        errors.add(
-            "reservations",
-            format!("must have 1 to {} reservations", stock::MAX_BATCH),
-        );
-        return Err(ApiError::validation(errors));
-    }
+    check_list_length("reservations", requests.len(), stock::MAX_BATCH)?;
     // Each request is checked on its own: a bad one is answered with its problem, in its place.
     let mut valid = Vec::with_capacity(requests.len());
     let mut problems = Vec::with_capacity(requests.len());

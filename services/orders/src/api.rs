@@ -14,7 +14,7 @@ use platform::auth::{
     AdminUser, AuthUser, SERVICE_TOKEN_HEADER, ServiceCaller, ServiceToken, TokenVerifier,
     service_token_openapi,
 };
-use platform::error::{FieldErrors, Problem};
+use platform::error::{FieldErrors, Problem, check_list_length};
 use platform::extract::{Json, Query};
 use platform::pagination::{Page, PageParams};
 use serde::{Deserialize, Serialize};
@@ -420,14 +420,7 @@ async fn set_statuses(
     _service: ServiceCaller,
     Json(batch): Json<StatusBatch>,
 ) -> Result<Json<StatusBatchAnswer>, ApiError> {
-    if batch.changes.is_empty() || batch.changes.len() > MAX_STATUS_BATCH {
-        let mut errors = FieldErrors::new();
-        errors.add(
-            "changes",
-            format!("must have 1 to {MAX_STATUS_BATCH} changes"),
-        );
-        return Err(ApiError::validation(errors));
-    }
+    check_list_length("changes", batch.changes.len(), MAX_STATUS_BATCH)?;
     let changes: Vec<StatusChange> = batch
         .changes
         .into_iter()

@@ -396,6 +396,16 @@ impl FieldErrors {
     }
 }
 
+/// A list field of a request body must hold 1 to `max` items; otherwise a 422 naming the field
+/// (`"reservations": must have 1 to 100 reservations`).
+pub fn check_list_length(field: &str, len: usize, max: usize) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    if !(1..=max).contains(&len) {
+        errors.add(field, format!("must have 1 to {max} {field}"));
+    }
+    errors.into_validation()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
