@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
+use platform::db::{IDS_PER_LOOKUP, ROWS_PER_INSERT};
 use platform::error::FieldErrors;
 use platform::events::{Event, StockChanged};
 use platform::messaging::Envelope;
@@ -33,11 +34,6 @@ pub const MAX_ID_LENGTH: usize = 36;
 
 /// Why a reservation was rejected.
 pub const OUT_OF_STOCK: &str = "out_of_stock";
-
-/// Ids per `IN (...)` look-up, well inside every database's limit on bound parameters.
-const LOOKUP_CHUNK: usize = 500;
-/// Rows per multi-row insert, for the same reason.
-const INSERT_CHUNK: usize = 50;
 
 /// Attempts of an operation that lost a deadlock or found the database busy.
 const ATTEMPTS: u32 = 5;
@@ -490,7 +486,7 @@ where
         .into_iter()
         .collect();
     let mut available: BTreeMap<String, i64> = BTreeMap::new();
-    for chunk in book_ids.chunks(LOOKUP_CHUNK) {
+    for chunk in book_ids.chunks(IDS_PER_LOOKUP) {
         let rows = stock::Entity::find()
             .filter(stock::Column::BookId.is_in(chunk.iter().copied()))
             .order_by_asc(stock::Column::BookId)
@@ -505,7 +501,7 @@ where
     // key, and the next attempt finds it.
     let order_ids: Vec<&str> = requests.iter().map(|r| r.order_id.as_str()).collect();
     let mut decided: HashMap<String, ReservationView> = HashMap::new();
-    for chunk in order_ids.chunks(LOOKUP_CHUNK) {
+    for chunk in order_ids.chunks(IDS_PER_LOOKUP) {
         for row in reservation::Entity::find()
             .filter(reservation::Column::OrderId.is_in(chunk.iter().copied()))
             .all(&txn)
@@ -562,7 +558,7 @@ where
         answers.push(Answer { view, first: true });
     }
 
-    for chunk in new_rows.chunks(INSERT_CHUNK) {
+    for chunk in new_rows.chunks(ROWS_PER_INSERT) {
         match reservation::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(&txn)
             .await
@@ -738,7 +734,7 @@ where
     let now = Utc::now();
     let ids: Vec<&str> = stock.iter().map(|(id, _)| id.as_ref()).collect();
     let mut known: HashSet<String> = HashSet::new();
-    for chunk in ids.chunks(LOOKUP_CHUNK) {
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
         let rows = stock::Entity::find()
             .filter(stock::Column::BookId.is_in(chunk.iter().copied()))
             .all(&txn)

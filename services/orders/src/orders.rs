@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use platform::batch::{Batcher, Unanswered};
-use platform::db::is_unique_violation;
+use platform::db::{IDS_PER_LOOKUP, ROWS_PER_INSERT, is_unique_violation};
 use platform::error::FieldErrors;
 use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::Envelope;
@@ -559,7 +559,7 @@ pub async fn republish_pending(
         .map(|order| placed_event(order).envelope().map_err(serialisation))
         .collect::<Result<Vec<_>, _>>()?;
     let txn = db.begin().await?;
-    for chunk in events.chunks(100) {
+    for chunk in events.chunks(ROWS_PER_INSERT) {
         outbox.add_all(&txn, chunk).await?;
     }
     txn.commit().await?;
@@ -569,9 +569,6 @@ pub async fn republish_pending(
 
 /// The most orders one transaction writes.
 const ORDERS_PER_WRITE: usize = 100;
-
-/// Rows per multi-row insert, well inside every database's limit on bound parameters.
-const ROWS_PER_INSERT: usize = 100;
 
 /// Why a new order was not written.
 #[derive(Debug, Clone)]
@@ -635,25 +632,21 @@ async fn write_round(
         Err(err) if is_unique_violation(&err) => Err(WriteError::Duplicate),
         Err(err) => Err(WriteError::Failed(err.to_string())),
     };
-    if orders.len() == 1 {
-        return vec![written(write_new_orders(db, outbox, &orders).await)];
-    }
-    match write_new_orders(db, outbox, &orders).await {
-        Ok(events) => {
-            outbox.committed(events);
-            orders.iter().map(|_| Ok(())).collect()
+    let err = match write_new_orders(db, outbox, &orders).await {
+        Err(err) if orders.len() > 1 => err,
+        round => {
+            let result = written(round);
+            return orders.iter().map(|_| result.clone()).collect();
         }
-        Err(err) => {
-            tracing::debug!(error = %err, orders = orders.len(), "A round of new orders failed; writing each alone.");
-            let mut results = Vec::with_capacity(orders.len());
-            for order in &orders {
-                results.push(written(
-                    write_new_orders(db, outbox, std::slice::from_ref(order)).await,
-                ));
-            }
-            results
-        }
+    };
+    tracing::debug!(error = %err, orders = orders.len(), "A round of new orders failed; writing each alone.");
+    let mut results = Vec::with_capacity(orders.len());
+    for order in &orders {
+        results.push(written(
+            write_new_orders(db, outbox, std::slice::from_ref(order)).await,
+        ));
     }
+    results
 }
 
 /// Orders, their lines and both events of each, in one transaction: either all are stored or
@@ -772,9 +765,6 @@ pub fn check_reason(to: OrderStatus, reason: Option<&str>) -> Result<Option<Stri
 /// How often a transition re-reads an order that changed under it before giving up. Each
 /// retry follows a real change, and the state machine has no cycles, so a few suffice.
 const TRANSITION_ATTEMPTS: usize = 6;
-
-/// Orders per `IN (...)` look-up, well inside every database's limit on bound parameters.
-const LOOKUP_CHUNK: usize = 500;
 
 /// Moves one order to `to` on behalf of `actor` (the caller has already established that the
 /// actor may see the order): [`transition_all`] for one order.
@@ -922,7 +912,7 @@ async fn current_rows<'a>(
         .into_iter()
         .collect();
     let mut rows = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(LOOKUP_CHUNK) {
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
         for row in order::Entity::find()
             .filter(order::Column::Id.is_in(chunk.iter().copied()))
             .all(db)

@@ -6,6 +6,11 @@ use std::time::Duration;
 use anyhow::Context;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
+/// Ids per `IN (...)` look-up, and rows per multi-row insert: well inside every supported
+/// database's limit on the bound parameters of one statement (SQLite's 32,766 is the lowest).
+pub const IDS_PER_LOOKUP: usize = 500;
+pub const ROWS_PER_INSERT: usize = 100;
+
 /// Opens a pool for `url`. SQLite files (and their folder) are created when missing; an
 /// in-memory SQLite database gets a single connection, since each connection would otherwise see
 /// a database of its own.
