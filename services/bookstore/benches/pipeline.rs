@@ -1,5 +1,5 @@
 //! `cargo xtask bench pipeline`: the order pipeline of the split shop (release build, PostgreSQL,
-//! RabbitMQ, two workers) under a light load, a steady load of 200 orders a second and then at full
+//! RabbitMQ, two workers, no fault proxies between them) under a light load, a steady load of 200 orders a second and then at full
 //! speed, next to what the same PostgreSQL commits under pgbench in the same run.
 //!
 //! Placed-to-final latency is the difference between an order's `created_at` and the
@@ -234,7 +234,7 @@ async fn main() {
         .await
         .expect("the pipeline benchmark needs RabbitMQ");
     eprintln!("starting the split shop (release build)...");
-    let cluster = Arc::new(Cluster::start(broker).await);
+    let cluster = Arc::new(Cluster::start_direct(broker).await);
     // Orders spread over 20 books, as shoppers' would be, rather than all on one stock row.
     let (_, page) = cluster.get("catalog", "/api/v1/books?limit=20", None).await;
     let mut books = Vec::new();

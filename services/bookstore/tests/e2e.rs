@@ -120,7 +120,7 @@ async fn orders_are_accepted_while_rabbitmq_is_down_and_processed_once_it_is_bac
     let cluster = Cluster::start(broker).await;
     let book = cluster.book_with_stock(500).await;
     let token = cluster.customer("outage@shop.example").await;
-    cluster.amqp.set(FaultMode::Down);
+    cluster.faults().amqp.set(FaultMode::Down);
     let outage = Instant::now();
     let mut placed = 0;
     while outage.elapsed() < Duration::from_secs(30) {
@@ -143,7 +143,7 @@ async fn orders_are_accepted_while_rabbitmq_is_down_and_processed_once_it_is_bac
         still_pending, placed,
         "nothing can be processed without the broker"
     );
-    cluster.amqp.set(FaultMode::Forward);
+    cluster.faults().amqp.set(FaultMode::Forward);
     let orders = cluster.settled(Duration::from_secs(60)).await;
     assert_eq!(orders.len(), placed, "none lost, none duplicated");
     assert!(orders.iter().all(|o| o["status"] == "completed"));
@@ -203,12 +203,12 @@ async fn inventory_failing_for_a_while_delays_orders_and_redrive_completes_exhau
     let token = cluster.customer("flaky@shop.example").await;
 
     // A short outage: retries with growing delays carry the order through.
-    cluster.inventory_proxy.set(FaultMode::Unavailable);
+    cluster.faults().inventory.set(FaultMode::Unavailable);
     let (_, short) = cluster.place(&token, &book, 1, None).await;
     let short = short["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(cluster.status_of(&token, &short).await, "pending");
-    cluster.inventory_proxy.set(FaultMode::Forward);
+    cluster.faults().inventory.set(FaultMode::Forward);
     cluster
         .wait_status(&token, &short, "completed", Duration::from_secs(20))
         .await;
@@ -220,7 +220,7 @@ async fn inventory_failing_for_a_while_delays_orders_and_redrive_completes_exhau
     assert!(retries >= 1.0, "the 503s were retried");
 
     // A long outage: the attempts run out and the message waits in the dead-letter queue.
-    cluster.inventory_proxy.set(FaultMode::Unavailable);
+    cluster.faults().inventory.set(FaultMode::Unavailable);
     let (_, long) = cluster.place(&token, &book, 1, None).await;
     let long = long["id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -240,7 +240,7 @@ async fn inventory_failing_for_a_while_delays_orders_and_redrive_completes_exhau
     );
     assert_eq!(cluster.status_of(&token, &long).await, "pending");
 
-    cluster.inventory_proxy.set(FaultMode::Forward);
+    cluster.faults().inventory.set(FaultMode::Forward);
     let dry = cluster
         .cli(&["dlq", "redrive", "--consumer", ORDER_WORKER, "--dry-run"])
         .await;

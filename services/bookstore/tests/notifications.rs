@@ -357,9 +357,9 @@ async fn a_gateway_without_the_broker_is_unready_and_delivers_again_once_it_is_b
     let mut clients = Clients::connect(&gateway, "websocket", &[("alice", Some(&alice))]).await;
     clients.connected("alice").await;
     wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
-    cluster.amqp.set(FaultMode::Down);
+    cluster.faults().amqp.set(FaultMode::Down);
     wait_readiness(&cluster, "gateway-a", StatusCode::SERVICE_UNAVAILABLE).await;
-    cluster.amqp.set(FaultMode::Forward);
+    cluster.faults().amqp.set(FaultMode::Forward);
     wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
     // Connected sockets stayed; events flow through the new subscription.
     let book = cluster.book_with_stock(5).await;

@@ -994,17 +994,17 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_the_runnin
         .await;
 
     // Inventory answering 503 for a moment: the order is retried, then completes.
-    cluster.inventory_proxy.set(FaultMode::Unavailable);
+    cluster.faults().inventory.set(FaultMode::Unavailable);
     let retried = order(&cluster, &customer, &book, 1).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    cluster.inventory_proxy.set(FaultMode::Forward);
+    cluster.faults().inventory.set(FaultMode::Forward);
     cluster
         .wait_status(&customer, &retried, "completed", Duration::from_secs(30))
         .await;
 
     // RabbitMQ unreachable for a moment: the relay fails to publish, the order waits in the
     // outbox and goes through once the broker is back.
-    cluster.amqp.set(FaultMode::Down);
+    cluster.faults().amqp.set(FaultMode::Down);
     let delayed = order(&cluster, &customer, &book, 1).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while cluster
@@ -1027,7 +1027,7 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_the_runnin
             .await
             > 0.0
     );
-    cluster.amqp.set(FaultMode::Forward);
+    cluster.faults().amqp.set(FaultMode::Forward);
     cluster
         .wait_status(&customer, &delayed, "completed", Duration::from_secs(60))
         .await;

@@ -299,6 +299,14 @@ impl FaultProxy {
                             let Ok(server) = tokio::net::TcpStream::connect(target).await else {
                                 return;
                             };
+                            // Without it, Nagle's algorithm holds back the small messages
+                            // the proxy forwards until the peer's delayed acknowledgement,
+                            // some 40 ms per exchange.
+                            if client.set_nodelay(true).is_err()
+                                || server.set_nodelay(true).is_err()
+                            {
+                                return;
+                            }
                             let (mut client, mut server) = (client, server);
                             tokio::select! {
                                 _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}

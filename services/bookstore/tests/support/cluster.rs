@@ -1,6 +1,6 @@
 //! A split shop for tests and benchmarks: users, catalog, inventory, orders and two workers as
 //! separate `bookstore` processes on a fresh PostgreSQL database and a RabbitMQ namespace of
-//! their own, with fault proxies in front of RabbitMQ and of inventory.
+//! their own; for tests, with fault proxies in front of RabbitMQ and of inventory.
 
 #![allow(dead_code)]
 
@@ -124,6 +124,23 @@ pub async fn place_order(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// The proxies through which a test stages faults: in front of RabbitMQ (every process's
+/// connection) and of inventory (the workers' calls).
+pub struct Faults {
+    pub amqp: FaultProxy,
+    pub inventory: FaultProxy,
+}
+
+/// How the processes reach RabbitMQ and the workers reach inventory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Wiring {
+    /// Through fault proxies, so that a test can stage outages.
+    ThroughFaultProxies,
+    /// Directly, as in a deployment. For benchmarks: a proxy is one more hop, and its copying
+    /// runs in the benchmark's own process, next to the load it generates.
+    Direct,
+}
+
 /// The split shop: its processes, their addresses and the faults a test can stage.
 pub struct Cluster {
     pub dir: PathBuf,
@@ -131,8 +148,7 @@ pub struct Cluster {
     pub env: Vec<(String, String)>,
     pub processes: HashMap<String, Child>,
     pub urls: HashMap<&'static str, String>,
-    pub amqp: FaultProxy,
-    pub inventory_proxy: FaultProxy,
+    faults: Option<Faults>,
     pub bus: RabbitBus,
     pub http: reqwest::Client,
     pub admin: String,
@@ -145,6 +161,19 @@ impl Cluster {
 
     /// The shop with more settings in every process's environment.
     pub async fn start_with(broker: std::net::SocketAddr, settings: &[(&str, &str)]) -> Self {
+        Self::start_wired(broker, settings, Wiring::ThroughFaultProxies).await
+    }
+
+    /// The shop without fault proxies (benchmarks).
+    pub async fn start_direct(broker: std::net::SocketAddr) -> Self {
+        Self::start_wired(broker, &[], Wiring::Direct).await
+    }
+
+    async fn start_wired(
+        broker: std::net::SocketAddr,
+        settings: &[(&str, &str)],
+        wiring: Wiring,
+    ) -> Self {
         let dir =
             std::env::temp_dir().join(format!("bookstore-e2e-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -153,18 +182,22 @@ impl Cluster {
         let (private, public) = (dir.join("jwt.pem"), dir.join("jwt.pub.pem"));
         std::fs::write(&private, keys.to_pem().unwrap()).unwrap();
         std::fs::write(&public, keys.public().to_pem().unwrap()).unwrap();
-        let amqp = FaultProxy::start(broker).await;
+        let amqp = match wiring {
+            Wiring::ThroughFaultProxies => Some(FaultProxy::start(broker).await),
+            Wiring::Direct => None,
+        };
         let namespace = format!("e2e-{}.", uuid::Uuid::new_v4().simple());
-        let amqp_proxied = {
+        let process_amqp_url = {
             let mut url = url::Url::parse(&amqp_url()).unwrap();
-            url.set_port(Some(amqp.addr.port())).unwrap();
-            url.set_host(Some("127.0.0.1")).unwrap();
+            let addr = amqp.as_ref().map_or(broker, |proxy| proxy.addr);
+            url.set_port(Some(addr.port())).unwrap();
+            url.set_host(Some(&addr.ip().to_string())).unwrap();
             url.to_string()
         };
         let env: Vec<(String, String)> = [
             ("DATABASE_URL", db.url.clone()),
             ("DATABASE_MAX_CONNECTIONS", "10".into()),
-            ("AMQP_URL", amqp_proxied),
+            ("AMQP_URL", process_amqp_url),
             ("BOOKSTORE_AMQP_NAMESPACE", namespace.clone()),
             ("BOOKSTORE_RETRY_DELAYS_MS", RETRY_DELAYS_MS.into()),
             (
@@ -196,10 +229,18 @@ impl Cluster {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         )
         .collect();
-        // A placeholder until inventory has a port: the proxy needs its target first.
+        // Inventory's port is chosen first: its proxy needs its target.
         let inventory_port = free_port();
-        let inventory_proxy =
-            FaultProxy::start(format!("127.0.0.1:{inventory_port}").parse().unwrap()).await;
+        let faults = match amqp {
+            Some(amqp) => Some(Faults {
+                amqp,
+                inventory: FaultProxy::start(
+                    format!("127.0.0.1:{inventory_port}").parse().unwrap(),
+                )
+                .await,
+            }),
+            None => None,
+        };
         let mut topology = Topology::standard(&namespace);
         for consumer in &mut topology.consumers {
             consumer.retry.delays = RETRY_DELAYS_MS
@@ -214,8 +255,7 @@ impl Cluster {
             env,
             processes: HashMap::new(),
             urls: HashMap::new(),
-            amqp,
-            inventory_proxy,
+            faults,
             bus: RabbitBus::new(&amqp_url(), topology),
             http: reqwest::Client::new(),
             admin: String::new(),
@@ -245,10 +285,11 @@ impl Cluster {
                 .urls
                 .insert(name, format!("http://127.0.0.1:{port}"));
         }
-        cluster.urls.insert(
-            "inventory-proxied",
-            format!("http://{}", cluster.inventory_proxy.addr),
-        );
+        let workers_inventory = match &cluster.faults {
+            Some(faults) => format!("http://{}", faults.inventory.addr),
+            None => cluster.urls["inventory"].clone(),
+        };
+        cluster.urls.insert("workers-inventory", workers_inventory);
         for name in ["users", "catalog", "inventory", "orders"] {
             cluster.spawn(name, name).await;
         }
@@ -257,6 +298,13 @@ impl Cluster {
         }
         cluster.admin = cluster.login(ADMIN_EMAIL).await;
         cluster
+    }
+
+    /// The fault proxies; only a shop started through them has them.
+    pub fn faults(&self) -> &Faults {
+        self.faults
+            .as_ref()
+            .expect("this shop was started without fault proxies")
     }
 
     pub fn url(&self, service: &str, path: &str) -> String {
@@ -307,14 +355,14 @@ impl Cluster {
             .await;
     }
 
-    /// Starts a worker calling orders directly and inventory through its proxy.
+    /// Starts a worker calling orders directly and inventory through its proxy, if any.
     pub async fn spawn_worker(&mut self, name: &str) {
         let port = free_port();
         let extra = vec![
             ("BOOKSTORE_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
             (
                 "BOOKSTORE_INVENTORY_URL".to_owned(),
-                self.urls["inventory-proxied"].clone(),
+                self.urls["workers-inventory"].clone(),
             ),
             (
                 "BOOKSTORE_ORDERS_URL".to_owned(),
