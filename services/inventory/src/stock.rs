@@ -13,7 +13,7 @@ use platform::events::{Event, StockChanged};
 use platform::messaging::Envelope;
 use platform::outbox::Outbox;
 use platform::{ApiError, ErrorCode};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, RuntimeErr, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -570,26 +570,33 @@ where
             Err(err) => return Err(err.into()),
         }
     }
-    let mut events = Vec::with_capacity(taken.len());
-    for (book_id, units) in taken {
+    if !taken.is_empty() {
+        // Every book's row in one statement: each takes its own units.
+        let mut units_of = CaseStatement::new();
+        for (book_id, units) in &taken {
+            units_of = units_of.case(Expr::col(stock::Column::BookId).eq(*book_id), *units);
+        }
         let updated = stock::Entity::update_many()
             .col_expr(
                 stock::Column::Available,
-                Expr::col(stock::Column::Available).sub(units),
+                Expr::col(stock::Column::Available).sub(units_of.clone()),
             )
             .col_expr(stock::Column::UpdatedAt, Expr::value(now))
-            .filter(stock::Column::BookId.eq(book_id))
-            .filter(stock::Column::Available.gte(units))
+            .filter(stock::Column::BookId.is_in(taken.keys().copied()))
+            .filter(Expr::col(stock::Column::Available).gte(units_of))
             .exec(&txn)
             .await?;
-        if updated.rows_affected != 1 {
+        if updated.rows_affected != taken.len() as u64 {
             return Err(Failure::Api(ApiError::internal(anyhow::anyhow!(
-                "the stock of book {book_id} changed under its lock"
+                "the stock of {} books changed under their locks",
+                taken.len() as u64 - updated.rows_affected
             ))));
         }
-        let left = available.get(book_id).copied().unwrap_or_default();
-        events.push(stock_changed(book_id, left)?);
     }
+    let events = taken
+        .keys()
+        .map(|&book_id| stock_changed(book_id, available.get(book_id).copied().unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()?;
     outbox.add_all(&txn, &events).await?;
     txn.commit().await?;
     Ok((answers, events))

@@ -15,7 +15,7 @@ use platform::money::Money;
 use platform::outbox::Outbox;
 use platform::pagination::PageRequest;
 use platform::{ApiError, ErrorCode};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -792,6 +792,41 @@ pub async fn transition(
         })
 }
 
+/// Writes the checked changes `writes` (index into `changes`, reason, status checked against) in
+/// one statement, each conditional on its order still having the status it was checked
+/// against; whether every one of them applied. One statement locks its rows in the index's
+/// order, so two calls changing the same orders cannot deadlock.
+async fn update_statuses(
+    txn: &impl ConnectionTrait,
+    changes: &[StatusChange],
+    writes: &[(usize, Option<String>, OrderStatus)],
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let (mut to, mut reason, mut from) = (
+        CaseStatement::new(),
+        CaseStatement::new(),
+        CaseStatement::new(),
+    );
+    for (i, why, checked) in writes {
+        let change = &changes[*i];
+        let this_order = || Expr::col(order::Column::Id).eq(change.order_id.as_str());
+        to = to.case(this_order(), change.to.as_str());
+        reason = reason.case(this_order(), why.clone());
+        from = from.case(this_order(), checked.as_str());
+    }
+    let updated = order::Entity::update_many()
+        .col_expr(order::Column::Status, to.into())
+        .col_expr(order::Column::Reason, reason.into())
+        .col_expr(order::Column::UpdatedAt, Expr::value(at))
+        .filter(
+            order::Column::Id.is_in(writes.iter().map(|(i, _, _)| changes[*i].order_id.as_str())),
+        )
+        .filter(Expr::col(order::Column::Status).eq(from))
+        .exec(txn)
+        .await?;
+    Ok(updated.rows_affected == writes.len() as u64)
+}
+
 /// Moves several orders, each to its own status, on behalf of `actor`; one answer per change,
 /// in order. The state machine decides each; every update is conditional on the status it was
 /// checked against, so of two concurrent transitions of an order only one can win and the
@@ -822,6 +857,10 @@ pub async fn transition_all(
         let rows =
             current_rows(db, open.iter().map(|(i, _)| changes[*i].order_id.as_str())).await?;
         let mut writes = Vec::new();
+        // A second change of an order in the same call waits for the next round, to be checked
+        // against the first one's outcome.
+        let mut planned = HashSet::new();
+        let mut next_round = Vec::new();
         for (i, reason) in open.drain(..) {
             let change = &changes[i];
             let Some(row) = rows.get(&change.order_id) else {
@@ -837,6 +876,9 @@ pub async fn transition_all(
                         changed: false,
                     }));
                 }
+                Ok(Transition::Change) if !planned.insert(change.order_id.as_str()) => {
+                    next_round.push((i, reason));
+                }
                 Ok(Transition::Change) => writes.push((i, reason, from)),
                 Err(err) => answers[i] = Some(Err(err)),
             }
@@ -844,27 +886,19 @@ pub async fn transition_all(
         if writes.is_empty() {
             break;
         }
-        // Rows are updated in id order, so two calls changing the same orders cannot deadlock.
-        writes.sort_by(|a, b| changes[a.0].order_id.cmp(&changes[b.0].order_id));
+        open.append(&mut next_round);
         let at = now();
         let txn = db.begin().await?;
+        if !update_statuses(&txn, changes, &writes, at).await? {
+            // Some order's status changed since it was read: nothing is written, and every
+            // change is checked again against the statuses as they are now.
+            txn.rollback().await?;
+            open.extend(writes.into_iter().map(|(i, reason, _)| (i, reason)));
+            continue;
+        }
         let mut events = Vec::with_capacity(writes.len());
         for (i, reason, from) in writes {
             let change = &changes[i];
-            let updated = order::Entity::update_many()
-                .col_expr(order::Column::Status, Expr::value(change.to.as_str()))
-                .col_expr(order::Column::Reason, Expr::value(reason.clone()))
-                .col_expr(order::Column::UpdatedAt, Expr::value(at))
-                .filter(order::Column::Id.eq(change.order_id.as_str()))
-                .filter(order::Column::Status.eq(from.as_str()))
-                .exec(&txn)
-                .await?;
-            if updated.rows_affected == 0 {
-                // Someone else changed the status since it was read (or an earlier change of
-                // this call did): check again against theirs.
-                open.push((i, reason));
-                continue;
-            }
             let mut row = rows.get(&change.order_id).cloned().ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("order {} was not read", change.order_id))
             })?;

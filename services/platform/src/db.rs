@@ -25,10 +25,63 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_connect(|_, _| {
+                Box::pin(async {
+                    disable_nagle();
+                    Ok(())
+                })
+            })
+        })
+        .map_sqlx_mysql_pool_opts(|pool| {
+            pool.after_connect(|_, _| {
+                Box::pin(async {
+                    disable_nagle();
+                    Ok(())
+                })
+            })
+        });
     Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(&url)))
+}
+
+/// Sets TCP_NODELAY on the process's TCP sockets, among them the database connection just made.
+///
+/// sqlx 0.9.0 no longer sets it on its connections (a regression, fixed upstream after that
+/// release). Over TLS, a statement larger than one TLS record (16 KiB: a multi-row insert of
+/// outbox events, say) then goes out in several writes, and Nagle's algorithm holds the last one
+/// until the server's delayed acknowledgement: about 40 ms for each such statement. sqlx gives no
+/// access to its socket, so each TCP socket of the process is reached through a duplicate of its
+/// descriptor (`pidfd_getfd` on this very process). Every other TCP client and server here sets
+/// the option anyway, so setting it on all of them changes nothing else. Best effort: where the
+/// system refuses (a kernel before 5.6, a seccomp filter), connections work as before.
+/// Remove when the sqlx in use sets TCP_NODELAY again.
+fn disable_nagle() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
+        let (Ok(this_process), Ok(descriptors)) = (
+            pidfd_open(getpid(), PidfdFlags::empty()),
+            std::fs::read_dir("/proc/self/fd"),
+        ) else {
+            return;
+        };
+        for entry in descriptors.flatten() {
+            let is_socket = std::fs::read_link(entry.path())
+                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            if is_socket
+                && let Ok(socket) = pidfd_getfd(&this_process, fd, PidfdGetfdFlags::empty())
+            {
+                // Fails harmlessly on sockets that are not TCP.
+                let _ = rustix::net::sockopt::set_tcp_nodelay(&socket, true);
+            }
+        }
+    }
 }
 
 /// Creates the folder of a SQLite file and asks for the file to be created when missing.
@@ -87,6 +140,71 @@ mod tests {
             "postgres://app:***@db:5432/shop"
         );
         assert_eq!(redact("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+
+    /// The local port of the connection a pool hands out, as the server sees it.
+    async fn client_port(db: &DatabaseConnection) -> u16 {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => "SELECT inet_client_port()::text AS port",
+            _ => {
+                "SELECT SUBSTRING_INDEX(host, ':', -1) AS port FROM information_schema.processlist \
+                 WHERE id = CONNECTION_ID()"
+            }
+        };
+        let row = db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<String>("", "port").unwrap().parse().unwrap()
+    }
+
+    /// Whether this process's TCP socket with local port `port` has TCP_NODELAY set.
+    #[cfg(target_os = "linux")]
+    fn nodelay_of_local_port(port: u16) -> Option<bool> {
+        use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
+        let this_process = pidfd_open(getpid(), PidfdFlags::empty()).unwrap();
+        for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            let Ok(socket) = pidfd_getfd(&this_process, fd, PidfdGetfdFlags::empty()) else {
+                continue;
+            };
+            let local = rustix::net::getsockname(&socket)
+                .ok()
+                .and_then(|addr| std::net::SocketAddr::try_from(addr).ok());
+            if local.is_some_and(|addr| addr.port() == port) {
+                return rustix::net::sockopt::tcp_nodelay(&socket).ok();
+            }
+        }
+        None
+    }
+
+    /// The database connections of a pool send small writes at once (see `disable_nagle`).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn database_connections_have_nagle_disabled() {
+        use crate::testing::{Backend, TestDatabase};
+        for backend in [Backend::Postgres, Backend::Mysql] {
+            let test_db = TestDatabase::create(backend).await.unwrap();
+            if test_db.backend == Backend::Sqlite {
+                // No server to reach (allowed only without BOOKSTORE_REQUIRE_REAL_BACKENDS).
+                assert!(!crate::testing::require_real_backends());
+                continue;
+            }
+            let db = connect(&test_db.url, 1).await.unwrap();
+            let port = client_port(&db).await;
+            assert_eq!(
+                nodelay_of_local_port(port),
+                Some(true),
+                "{backend:?}: the connection from local port {port}"
+            );
+            db.close().await.unwrap();
+            test_db.drop_database().await;
+        }
     }
 
     #[tokio::test]
