@@ -50,6 +50,45 @@ platform::backend_tests! {
         conn.close().await.unwrap();
     }
 
+    async fn events_handled_at_once_leave_each_book_at_its_newest(db) {
+        let conn = db.connect().await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        catalog::seed::seed_if_empty(&conn).await.unwrap();
+        let books: Vec<String> = book::Entity::find()
+            .order_by_asc(book::Column::Id)
+            .all(&conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .take(3)
+            .map(|b| b.id)
+            .collect();
+        let handler = std::sync::Arc::new(StockChangedHandler::new(conn.clone()));
+        let start = Utc::now();
+        // Ten events per book, handled concurrently in a shuffled order: the newest (available =
+        // 10 * book + 9) must win whatever the batches they land in.
+        let mut events = Vec::new();
+        for (b, id) in books.iter().enumerate() {
+            for n in 0..10 {
+                events.push((id.clone(), (10 * b + n) as i64, start + Duration::milliseconds(n as i64)));
+            }
+        }
+        events.sort_by_key(|(id, available, _)| (available * 7919) % 31 + id.len() as i64);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (id, available, at) in events {
+            let handler = handler.clone();
+            tasks.spawn(async move { handler.handle(&delivery(&id, available, at)).await });
+        }
+        while let Some(outcome) = tasks.join_next().await {
+            assert_eq!(outcome.unwrap(), Outcome::Ack);
+        }
+        for (b, id) in books.iter().enumerate() {
+            let row = book::Entity::find_by_id(id.clone()).one(&conn).await.unwrap().unwrap();
+            assert_eq!(row.available, (10 * b + 9) as i32, "book {id}");
+        }
+        conn.close().await.unwrap();
+    }
+
     async fn malformed_stock_events_are_dead_lettered(db) {
         let conn = db.connect().await.unwrap();
         Migrator::up(&conn, None).await.unwrap();
