@@ -1,6 +1,7 @@
 //! `cargo xtask bench pipeline`: the order pipeline of the split shop (release build, PostgreSQL,
-//! RabbitMQ, two workers, no fault proxies between them) under a light load, a steady load of 200 orders a second and then at full
-//! speed, next to what the same PostgreSQL commits under pgbench in the same run.
+//! RabbitMQ, two workers, no fault proxies between them) under a light load, a steady load of 200
+//! orders a second and then at full speed, next to what the same PostgreSQL commits under pgbench
+//! in the same run.
 //!
 //! Placed-to-final latency is the difference between an order's `created_at` and the
 //! `updated_at` of its final status, both written by the orders service, so client-side polling

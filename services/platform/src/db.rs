@@ -26,22 +26,8 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
-        .map_sqlx_postgres_pool_opts(|pool| {
-            pool.after_connect(|_, _| {
-                Box::pin(async {
-                    disable_nagle();
-                    Ok(())
-                })
-            })
-        })
-        .map_sqlx_mysql_pool_opts(|pool| {
-            pool.after_connect(|_, _| {
-                Box::pin(async {
-                    disable_nagle();
-                    Ok(())
-                })
-            })
-        });
+        .map_sqlx_postgres_pool_opts(disabling_nagle)
+        .map_sqlx_mysql_pool_opts(disabling_nagle);
     Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(&url)))
@@ -60,28 +46,44 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
 /// Remove when the sqlx in use sets TCP_NODELAY again.
 fn disable_nagle() {
     #[cfg(target_os = "linux")]
-    {
-        use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
-        let (Ok(this_process), Ok(descriptors)) = (
-            pidfd_open(getpid(), PidfdFlags::empty()),
-            std::fs::read_dir("/proc/self/fd"),
-        ) else {
-            return;
-        };
-        for entry in descriptors.flatten() {
-            let is_socket = std::fs::read_link(entry.path())
-                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
-            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-                continue;
-            };
-            if is_socket
-                && let Ok(socket) = pidfd_getfd(&this_process, fd, PidfdGetfdFlags::empty())
-            {
-                // Fails harmlessly on sockets that are not TCP.
-                let _ = rustix::net::sockopt::set_tcp_nodelay(&socket, true);
-            }
-        }
+    for socket in process_sockets() {
+        // Fails harmlessly on sockets that are not TCP.
+        let _ = rustix::net::sockopt::set_tcp_nodelay(&socket, true);
     }
+}
+
+/// A pool that runs [`disable_nagle`] after each connection it makes.
+fn disabling_nagle<DB: sea_orm::sqlx::Database>(
+    pool: sea_orm::sqlx::pool::PoolOptions<DB>,
+) -> sea_orm::sqlx::pool::PoolOptions<DB> {
+    pool.after_connect(|_, _| {
+        Box::pin(async {
+            disable_nagle();
+            Ok(())
+        })
+    })
+}
+
+/// Duplicates of the descriptors of this process's sockets, through `pidfd_getfd` on the
+/// process itself (no unsafe code). Empty where the system refuses.
+#[cfg(target_os = "linux")]
+fn process_sockets() -> Vec<std::os::fd::OwnedFd> {
+    use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
+    let (Ok(this_process), Ok(descriptors)) = (
+        pidfd_open(getpid(), PidfdFlags::empty()),
+        std::fs::read_dir("/proc/self/fd"),
+    ) else {
+        return Vec::new();
+    };
+    descriptors
+        .flatten()
+        .filter(|entry| {
+            std::fs::read_link(entry.path())
+                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+        })
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter_map(|fd| pidfd_getfd(&this_process, fd, PidfdGetfdFlags::empty()).ok())
+        .collect()
 }
 
 /// Creates the folder of a SQLite file and asks for the file to be created when missing.
@@ -164,23 +166,15 @@ mod tests {
     /// Whether this process's TCP socket with local port `port` has TCP_NODELAY set.
     #[cfg(target_os = "linux")]
     fn nodelay_of_local_port(port: u16) -> Option<bool> {
-        use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
-        let this_process = pidfd_open(getpid(), PidfdFlags::empty()).unwrap();
-        for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-                continue;
-            };
-            let Ok(socket) = pidfd_getfd(&this_process, fd, PidfdGetfdFlags::empty()) else {
-                continue;
-            };
-            let local = rustix::net::getsockname(&socket)
-                .ok()
-                .and_then(|addr| std::net::SocketAddr::try_from(addr).ok());
-            if local.is_some_and(|addr| addr.port() == port) {
-                return rustix::net::sockopt::tcp_nodelay(&socket).ok();
-            }
-        }
-        None
+        process_sockets()
+            .into_iter()
+            .find(|socket| {
+                rustix::net::getsockname(socket)
+                    .ok()
+                    .and_then(|addr| std::net::SocketAddr::try_from(addr).ok())
+                    .is_some_and(|addr| addr.port() == port)
+            })
+            .and_then(|socket| rustix::net::sockopt::tcp_nodelay(&socket).ok())
     }
 
     /// The database connections of a pool send small writes at once (see `disable_nagle`).

@@ -182,14 +182,22 @@ impl Cluster {
         let (private, public) = (dir.join("jwt.pem"), dir.join("jwt.pub.pem"));
         std::fs::write(&private, keys.to_pem().unwrap()).unwrap();
         std::fs::write(&public, keys.public().to_pem().unwrap()).unwrap();
-        let amqp = match wiring {
-            Wiring::ThroughFaultProxies => Some(FaultProxy::start(broker).await),
+        // Inventory's port is chosen first: its proxy needs its target.
+        let inventory_port = free_port();
+        let faults = match wiring {
+            Wiring::ThroughFaultProxies => Some(Faults {
+                amqp: FaultProxy::start(broker).await,
+                inventory: FaultProxy::start(
+                    format!("127.0.0.1:{inventory_port}").parse().unwrap(),
+                )
+                .await,
+            }),
             Wiring::Direct => None,
         };
         let namespace = format!("e2e-{}.", uuid::Uuid::new_v4().simple());
         let process_amqp_url = {
             let mut url = url::Url::parse(&amqp_url()).unwrap();
-            let addr = amqp.as_ref().map_or(broker, |proxy| proxy.addr);
+            let addr = faults.as_ref().map_or(broker, |faults| faults.amqp.addr);
             url.set_port(Some(addr.port())).unwrap();
             url.set_host(Some(&addr.ip().to_string())).unwrap();
             url.to_string()
@@ -229,18 +237,6 @@ impl Cluster {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         )
         .collect();
-        // Inventory's port is chosen first: its proxy needs its target.
-        let inventory_port = free_port();
-        let faults = match amqp {
-            Some(amqp) => Some(Faults {
-                amqp,
-                inventory: FaultProxy::start(
-                    format!("127.0.0.1:{inventory_port}").parse().unwrap(),
-                )
-                .await,
-            }),
-            None => None,
-        };
         let mut topology = Topology::standard(&namespace);
         for consumer in &mut topology.consumers {
             consumer.retry.delays = RETRY_DELAYS_MS
