@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use platform::auth::{Role, TokenVerifier};
-use platform::events::{Event, OrderStatusChanged};
+use platform::events::{Event, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Handler, Outcome};
 use platform::shutdown::ShutdownToken;
 use serde::{Deserialize, Serialize};
@@ -129,9 +129,13 @@ impl Gateway {
         (layer, gateway)
     }
 
-    /// The event kinds the gateway subscribes to.
+    /// The event kinds the gateway subscribes to: `order.placed` announces an order's first
+    /// status (`pending`), `order.status_changed` every later one.
     pub fn bindings() -> Vec<String> {
-        vec![OrderStatusChanged::KIND.to_owned()]
+        vec![
+            OrderPlaced::KIND.to_owned(),
+            OrderStatusChanged::KIND.to_owned(),
+        ]
     }
 
     /// Tells and disconnects sockets whose access token has expired, until shutdown.
@@ -176,12 +180,24 @@ impl Gateway {
 impl Handler for Gateway {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
         let envelope = &delivery.envelope;
-        if envelope.kind != OrderStatusChanged::KIND {
-            return Outcome::Ack;
-        }
-        let change: OrderStatusChanged = match envelope.decode() {
+        let change = match envelope.kind.as_str() {
+            OrderPlaced::KIND => {
+                envelope
+                    .decode::<OrderPlaced>()
+                    .map(|placed| OrderStatusChanged {
+                        order_id: placed.order_id,
+                        user_id: placed.user_id,
+                        status: OrderPlaced::STATUS.to_owned(),
+                        reason: None,
+                        at: placed.placed_at,
+                    })
+            }
+            OrderStatusChanged::KIND => envelope.decode::<OrderStatusChanged>(),
+            _ => return Outcome::Ack,
+        };
+        let change = match change {
             Ok(change) => change,
-            Err(err) => return Outcome::Reject(format!("unreadable status change: {err}")),
+            Err(err) => return Outcome::Reject(format!("unreadable {}: {err}", envelope.kind)),
         };
         if self.seen_before(&envelope.id) {
             self.metrics.duplicates.inc();

@@ -407,8 +407,9 @@ fn check_shape(request: &PlaceOrder, errors: &mut FieldErrors) -> Vec<(usize, St
 }
 
 /// Places an order for `user_id`: validates every line against the catalogue, copies titles
-/// and prices from it, and writes the order (`pending`), its lines, `order.placed` and
-/// `order.status_changed(pending)` in one transaction. With an idempotency key, a repeat of the
+/// and prices from it, and writes the order (`pending`), its lines and `order.placed` in one
+/// transaction. `order.placed` is also the announcement of the first status: no
+/// `order.status_changed` is written for it. With an idempotency key, a repeat of the
 /// same request (even a concurrent one) answers the order placed first.
 #[tracing::instrument(skip_all, fields(user_id = %user_id))]
 pub async fn place(
@@ -649,25 +650,17 @@ async fn write_round(
     results
 }
 
-/// Orders, their lines and both events of each, in one transaction: either all are stored or
-/// none. Returns the events, for the relay once committed.
+/// Orders, their lines and the `order.placed` of each, in one transaction: either all are
+/// stored or none. Returns the events, for the relay once committed.
 async fn write_new_orders(
     db: &DatabaseConnection,
     outbox: &Outbox,
     orders: &[StoredOrder],
 ) -> Result<Vec<Envelope>, DbErr> {
-    let mut events = Vec::with_capacity(orders.len() * 2);
-    for order in orders {
-        let pending = OrderStatusChanged {
-            order_id: order.row.id.clone(),
-            user_id: order.row.user_id.clone(),
-            status: OrderStatus::Pending.as_str().to_owned(),
-            reason: None,
-            at: order.row.created_at,
-        };
-        events.push(placed_event(order).envelope().map_err(serialisation)?);
-        events.push(pending.envelope().map_err(serialisation)?);
-    }
+    let events = orders
+        .iter()
+        .map(|order| placed_event(order).envelope().map_err(serialisation))
+        .collect::<Result<Vec<_>, _>>()?;
     let rows: Vec<order::ActiveModel> = orders
         .iter()
         .map(|order| order::ActiveModel::from(order.row.clone()))

@@ -145,6 +145,12 @@ mod tests {
     use Actor::*;
     use OrderStatus::*;
 
+    #[test]
+    fn order_placed_announces_the_status_of_a_new_order() {
+        // The gateway pushes `order.placed` as this status.
+        assert_eq!(Pending.as_str(), platform::events::OrderPlaced::STATUS);
+    }
+
     /// The table of docs/pipeline.md, written out independently of `allowed_actors`.
     const EDGES: [(OrderStatus, OrderStatus, Actor); 7] = [
         (Pending, Completed, Service),

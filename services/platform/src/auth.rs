@@ -1,7 +1,8 @@
 //! Access tokens: the EdDSA key pair, signing (users service only), verification (every
 //! service), the JWKS document, and the extractors that give handlers the caller's identity.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -197,7 +198,17 @@ impl TokenSigner {
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    /// Tokens whose signature and claims were checked, with their claims. A client sends the
+    /// same token with every request until it expires, and checking an EdDSA signature costs
+    /// more than the rest of a small request; only the expiry is checked again.
+    verified: Arc<Mutex<HashMap<String, Claims>>>,
 }
+
+/// Seconds a token is still accepted after its expiry, for clocks a little apart.
+const LEEWAY_SECONDS: i64 = 5;
+
+/// The most verified tokens remembered; when full, the memory starts again empty.
+const VERIFIED_TOKENS: usize = 10_000;
 
 impl TokenVerifier {
     pub fn new(public: &PublicKey) -> anyhow::Result<Self> {
@@ -206,12 +217,22 @@ impl TokenVerifier {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 5;
-        Ok(Self { key, validation })
+        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+        Ok(Self {
+            key,
+            validation,
+            verified: Arc::default(),
+        })
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+        let now = chrono::Utc::now().timestamp();
+        if let Some(claims) = self.remembered(token)
+            && claims.exp + LEEWAY_SECONDS >= now
+        {
+            return Ok(claims);
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| {
                 tracing::debug!(error = %err, "Access token refused.");
@@ -219,7 +240,23 @@ impl TokenVerifier {
                     ErrorCode::InvalidToken,
                     "the access token is invalid or expired",
                 )
-            })
+            })?;
+        let mut verified = self.lock_verified();
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    fn remembered(&self, token: &str) -> Option<Claims> {
+        self.lock_verified().get(token).cloned()
+    }
+
+    fn lock_verified(&self) -> std::sync::MutexGuard<'_, HashMap<String, Claims>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -410,6 +447,25 @@ mod tests {
         assert_eq!(claims.iss, ISSUER);
         assert_eq!(claims.aud, AUDIENCE);
         assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_and_still_expires() {
+        let (signer, verifier, _) = pair();
+        let token = signer.sign("user-1", Role::Customer).unwrap();
+        let first = verifier.verify(&token).unwrap();
+        assert_eq!(verifier.remembered(&token).unwrap().jti, first.jti);
+        assert_eq!(verifier.verify(&token).unwrap().jti, first.jti);
+
+        // The remembered claims of a token past its expiry (and the leeway) do not let it in.
+        let mut expired = first.clone();
+        expired.exp = chrono::Utc::now().timestamp() - LEEWAY_SECONDS - 1;
+        let stale = "a token remembered with its expiry passed";
+        verifier.lock_verified().insert(stale.to_owned(), expired);
+        assert_eq!(
+            verifier.verify(stale).unwrap_err().code,
+            ErrorCode::InvalidToken
+        );
     }
 
     #[test]

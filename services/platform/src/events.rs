@@ -39,6 +39,12 @@ impl Event for OrderPlaced {
     const VERSION: u32 = 1;
 }
 
+impl OrderPlaced {
+    /// The status of an order just placed. `order.placed` announces it: no
+    /// `order.status_changed` is written for it.
+    pub const STATUS: &'static str = "pending";
+}
+
 /// An order moved to a new status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderStatusChanged {
