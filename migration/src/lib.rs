@@ -9,6 +9,7 @@ mod m20261123_000003_create_books;
 mod m20261123_000004_create_inventory;
 mod m20261123_000005_create_orders;
 mod m20261123_000006_add_books_available_at;
+mod m20261201_000007_index_orders_by_status_and_time;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_inventory::Migration),
             Box::new(m20261123_000005_create_orders::Migration),
             Box::new(m20261123_000006_add_books_available_at::Migration),
+            Box::new(m20261201_000007_index_orders_by_status_and_time::Migration),
         ]
     }
 }

@@ -21,7 +21,7 @@ const TABLES: [&str; 9] = [
     "orders_outbox",
 ];
 /// How many tables exist after each migration, in order.
-const TABLES_AFTER: [usize; 6] = [1, 2, 3, 6, 9, 9];
+const TABLES_AFTER: [usize; 7] = [1, 2, 3, 6, 9, 9, 9];
 
 async fn tables_present(manager: &SchemaManager<'_>) -> Vec<&'static str> {
     let mut present = Vec::new();
@@ -41,6 +41,9 @@ platform::backend_tests! {
 
         Migrator::up(&conn, None).await.unwrap();
         assert_eq!(tables_present(&manager).await, TABLES);
+        // Orders of a status are read in creation order from one index, not the status alone.
+        assert!(manager.has_index("orders", "ix_orders_status_created").await.unwrap());
+        assert!(!manager.has_index("orders", "ix_orders_status").await.unwrap());
         let statuses = Migrator::get_migration_with_status(&conn).await.unwrap();
         assert_eq!(statuses.len(), Migrator::migrations().len());
         assert!(statuses.iter().all(|m| m.status() == MigrationStatus::Applied));
@@ -48,6 +51,10 @@ platform::backend_tests! {
         // Each `down` undoes exactly its own migration, newest first.
         for step in (0..TABLES_AFTER.len()).rev() {
             Migrator::down(&conn, Some(1)).await.unwrap();
+            if step == TABLES_AFTER.len() - 1 {
+                assert!(manager.has_index("orders", "ix_orders_status").await.unwrap());
+                assert!(!manager.has_index("orders", "ix_orders_status_created").await.unwrap());
+            }
             let remaining = if step == 0 { 0 } else { TABLES_AFTER[step - 1] };
             assert_eq!(tables_present(&manager).await, TABLES[..remaining]);
         }

@@ -1,0 +1,61 @@
+//! Orders of one status in creation order, from one index: the admin's list filtered by status,
+//! the oldest pending order, and the pending-order-for-book look-up read only the rows they
+//! return. The index on status alone made them read every order of that status (and, until a
+//! vacuum, every earlier version of those rows) and sort them.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name(STATUS_CREATED)
+                    .table(Orders::Table)
+                    .col(Orders::Status)
+                    .col(Orders::CreatedAt)
+                    .col(Orders::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(Index::drop().name(STATUS).table(Orders::Table).to_owned())
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name(STATUS)
+                    .table(Orders::Table)
+                    .col(Orders::Status)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(STATUS_CREATED)
+                    .table(Orders::Table)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// The index this migration makes, and the one it replaces.
+const STATUS_CREATED: &str = "ix_orders_status_created";
+const STATUS: &str = "ix_orders_status";
+
+#[derive(DeriveIden)]
+enum Orders {
+    Table,
+    Status,
+    CreatedAt,
+    Id,
+}
