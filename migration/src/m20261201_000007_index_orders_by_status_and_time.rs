@@ -1,7 +1,6 @@
-//! Orders of one status in creation order, from one index: the admin's list filtered by status,
-//! the oldest pending order, and the pending-order-for-book look-up read only the rows they
-//! return. The index on status alone made them read every order of that status (and, until a
-//! vacuum, every earlier version of those rows) and sort them.
+//! Orders of one status in creation order, from one index: a page of the admin's list filtered
+//! by status reads only the rows it returns. With the index on status alone it read every order
+//! of that status (and, until a vacuum, every earlier version of those rows) and sorted them.
 
 use sea_orm_migration::prelude::*;
 
