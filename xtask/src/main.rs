@@ -95,8 +95,13 @@ fn cargo(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
 }
 
 fn root() -> PathBuf {
-    // xtask/ sits at the repository root.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // xtask/ sits at the repository root. `cargo xtask` (cargo run) gives the directory of the
+    // checkout it runs in; the one compiled in is only a fallback, since a target directory
+    // shared by two checkouts can run a binary built in the other one.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
