@@ -11,6 +11,11 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 pub const IDS_PER_LOOKUP: usize = 500;
 pub const ROWS_PER_INSERT: usize = 100;
 
+/// How long a pooled connection may sit idle before it is checked with a round trip when taken
+/// again: long enough that a busy pool never checks, short enough to catch a connection the
+/// server or a proxy dropped meanwhile.
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(30);
+
 /// Opens a pool for `url`. SQLite files (and their folder) are created when missing; an
 /// in-memory SQLite database gets a single connection, since each connection would otherwise see
 /// a database of its own.
@@ -25,13 +30,28 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
+        // By default every connection taken from the pool is pinged first: one more round trip
+        // per statement or transaction, for connections that were in use a moment ago.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_CHECK)
         .sqlx_logging(false)
+        .map_sqlx_postgres_opts(|options| options.options([PLANNED_FOR_THE_VALUES]))
         .map_sqlx_postgres_pool_opts(disabling_nagle)
         .map_sqlx_mysql_pool_opts(disabling_nagle);
     Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(&url)))
 }
+
+/// PostgreSQL plans every statement for the values it is given, never with a plan cached for
+/// any values.
+///
+/// A prepared statement run a few times gets a generic plan that PostgreSQL keeps until the
+/// table's statistics change. Planned while a table is nearly empty (a new shop, a new test
+/// database), a look-up by key gets a sequential scan, and keeps it while the table grows until
+/// autovacuum first analyses it: the inventory's "is this order already reserved" look-up took
+/// 2 to 7 ms a call within a minute of a fresh start (docs/benchmarks.md). Every statement here
+/// is short and touches few rows, so planning each one costs less than one such scan.
+const PLANNED_FOR_THE_VALUES: (&str, &str) = ("plan_cache_mode", "force_custom_plan");
 
 /// Sets TCP_NODELAY on the process's TCP sockets, among them the database connection just made.
 ///
@@ -199,6 +219,44 @@ mod tests {
             db.close().await.unwrap();
             test_db.drop_database().await;
         }
+    }
+
+    /// Every PostgreSQL connection of a pool plans each statement for its values (see
+    /// `PLANNED_FOR_THE_VALUES`), not only the first one.
+    #[tokio::test]
+    async fn postgres_connections_plan_each_statement_for_its_values() {
+        use crate::testing::{Backend, TestDatabase};
+        use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+        let test_db = TestDatabase::create(Backend::Postgres).await.unwrap();
+        if test_db.backend == Backend::Sqlite {
+            assert!(!crate::testing::require_real_backends());
+            return;
+        }
+        let db = connect(&test_db.url, 2).await.unwrap();
+        // Two transactions open at once hold both of the pool's connections.
+        let (first, second) = (db.begin().await.unwrap(), db.begin().await.unwrap());
+        let mut backends = std::collections::HashSet::new();
+        for txn in [&first, &second] {
+            let row = txn
+                .query_one_raw(Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT current_setting('plan_cache_mode') AS mode, \
+                     pg_backend_pid() AS pid",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                row.try_get::<String>("", "mode").unwrap(),
+                "force_custom_plan"
+            );
+            backends.insert(row.try_get::<i32>("", "pid").unwrap());
+        }
+        assert_eq!(backends.len(), 2, "two connections");
+        first.rollback().await.unwrap();
+        second.rollback().await.unwrap();
+        db.close().await.unwrap();
+        test_db.drop_database().await;
     }
 
     #[tokio::test]

@@ -41,8 +41,10 @@ const IN_FLIGHT: usize = 1;
 const HANDED_OVER_MAX: usize = 10_000;
 /// Events marked sent per statement, at most.
 const MARK_BATCH: usize = 500;
-/// How long the marker gathers confirmed events before marking them.
-const MARK_GATHER: Duration = Duration::from_millis(20);
+/// How long the marker gathers confirmed events before marking them: a poll interval, so that
+/// at a few orders a second one statement marks a poll's worth of events rather than each one
+/// (it stays well inside `POLL_GRACE`, so the poll does not publish them again meanwhile).
+const MARK_GATHER: Duration = POLL;
 /// How often, at most, the backlog metrics are refreshed.
 const BACKLOG_SAMPLE: Duration = Duration::from_secs(1);
 
