@@ -1,9 +1,9 @@
 //! The catalogue's availability read model: `stock.changed` events from inventory set each
 //! book's `available`, newest event wins.
 
-use platform::events::{Event, StockChanged};
+use platform::events::StockChanged;
 use platform::messaging::{Delivery, Handler, Outcome};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::entity::book;
@@ -22,27 +22,25 @@ impl StockChangedHandler {
 #[async_trait::async_trait]
 impl Handler for StockChangedHandler {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
-        let envelope = &delivery.envelope;
-        if envelope.kind != StockChanged::KIND || envelope.schema_version != StockChanged::VERSION {
-            return Outcome::Reject(format!(
-                "expected {} v{}, got {} v{}",
-                StockChanged::KIND,
-                StockChanged::VERSION,
-                envelope.kind,
-                envelope.schema_version
-            ));
-        }
-        let change: StockChanged = match envelope.decode() {
+        let change = match StockChanged::from_envelope(&delivery.envelope) {
             Ok(change) => change,
-            Err(err) => return Outcome::Reject(format!("unreadable stock.changed payload: {err}")),
+            Err(why) => return Outcome::Reject(why),
         };
-        let available =
-            i32::try_from(change.available.clamp(0, i64::from(i32::MAX))).unwrap_or(i32::MAX);
-        // Only a newer event moves the count: redeliveries and late arrivals change nothing.
+        if change.books.is_empty() {
+            return Outcome::Ack;
+        }
+        // Every book of the event in one statement: each gets its own count.
+        let mut count_of = CaseStatement::new();
+        for level in &change.books {
+            let available =
+                i32::try_from(level.available.clamp(0, i64::from(i32::MAX))).unwrap_or(i32::MAX);
+            count_of = count_of.case(book::Column::Id.eq(level.book_id.as_str()), available);
+        }
+        // Only a newer event moves a count: redeliveries and late arrivals change nothing.
         let result = book::Entity::update_many()
-            .col_expr(book::Column::Available, Expr::value(available))
+            .col_expr(book::Column::Available, count_of.into())
             .col_expr(book::Column::AvailableAt, Expr::value(change.at))
-            .filter(book::Column::Id.eq(change.book_id.as_str()))
+            .filter(book::Column::Id.is_in(change.books.iter().map(|l| l.book_id.as_str())))
             .filter(
                 Condition::any()
                     .add(book::Column::AvailableAt.is_null())

@@ -8,22 +8,45 @@ use catalog::availability::StockChangedHandler;
 use catalog::entity::book;
 use chrono::{Duration, Utc};
 use migration::{Migrator, MigratorTrait};
-use platform::events::{Event, StockChanged};
-use platform::messaging::{Delivery, Handler, Outcome};
+use platform::events::{Event, StockChanged, StockLevel};
+use platform::messaging::{Delivery, Envelope, Handler, Outcome};
 use sea_orm::{EntityTrait, QueryOrder};
 
-fn delivery(book_id: &str, available: i64, at: chrono::DateTime<Utc>) -> Delivery {
-    let event = StockChanged {
-        book_id: book_id.into(),
-        available,
-        at,
-    };
+fn delivered(envelope: Envelope) -> Delivery {
     Delivery {
-        envelope: event.envelope().unwrap(),
+        envelope,
         attempt: 1,
         first_failure_at: None,
         last_error: None,
     }
+}
+
+/// A `stock.changed` of the books and counts given.
+fn changed(books: &[(&str, i64)], at: chrono::DateTime<Utc>) -> Delivery {
+    let event = StockChanged {
+        books: books
+            .iter()
+            .map(|(book_id, available)| StockLevel {
+                book_id: (*book_id).into(),
+                available: *available,
+            })
+            .collect(),
+        at,
+    };
+    delivered(event.envelope().unwrap())
+}
+
+fn delivery(book_id: &str, available: i64, at: chrono::DateTime<Utc>) -> Delivery {
+    changed(&[(book_id, available)], at)
+}
+
+async fn available(conn: &sea_orm::DatabaseConnection, id: &str) -> i32 {
+    book::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap()
+        .available
 }
 
 platform::backend_tests! {
@@ -89,6 +112,46 @@ platform::backend_tests! {
         conn.close().await.unwrap();
     }
 
+    async fn one_event_sets_each_of_its_books(db) {
+        let conn = db.connect().await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        catalog::seed::seed_if_empty(&conn).await.unwrap();
+        let books: Vec<String> = book::Entity::find()
+            .order_by_asc(book::Column::Id)
+            .all(&conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .take(3)
+            .map(|b| b.id)
+            .collect();
+        let handler = StockChangedHandler::new(conn.clone());
+        let now = Utc::now();
+        let event = changed(&[(&books[0], 5), ("no-such-book", 1), (&books[1], 0)], now);
+        assert_eq!(handler.handle(&event).await, Outcome::Ack);
+        assert_eq!(available(&conn, &books[0]).await, 5);
+        assert_eq!(available(&conn, &books[1]).await, 0);
+        let untouched = available(&conn, &books[2]).await;
+
+        // An older event changes none of its books, even one the newer event did not list.
+        let late = changed(&[(&books[0], 977), (&books[2], 977)], now - Duration::seconds(1));
+        assert_eq!(handler.handle(&late).await, Outcome::Ack);
+        assert_eq!(available(&conn, &books[0]).await, 5);
+        assert_eq!(available(&conn, &books[2]).await, 977, "never set before: the late event applies");
+        assert_ne!(untouched, 977);
+
+        // A version 1 event (one book), as an inventory not yet upgraded writes it.
+        let v1 = Envelope::new(
+            StockChanged::KIND,
+            1,
+            &serde_json::json!({ "book_id": books[1], "available": 4, "at": now + Duration::seconds(1) }),
+        )
+        .unwrap();
+        assert_eq!(handler.handle(&delivered(v1)).await, Outcome::Ack);
+        assert_eq!(available(&conn, &books[1]).await, 4);
+        conn.close().await.unwrap();
+    }
+
     async fn malformed_stock_events_are_dead_lettered(db) {
         let conn = db.connect().await.unwrap();
         Migrator::up(&conn, None).await.unwrap();
@@ -97,7 +160,7 @@ platform::backend_tests! {
         garbage.envelope.payload = b"[]".to_vec();
         assert!(matches!(handler.handle(&garbage).await, Outcome::Reject(_)));
         let mut future = delivery("b", 1, Utc::now());
-        future.envelope.schema_version = 2;
+        future.envelope.schema_version = 3;
         assert!(matches!(handler.handle(&future).await, Outcome::Reject(_)));
         conn.close().await.unwrap();
     }

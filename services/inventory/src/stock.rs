@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use platform::db::{IDS_PER_LOOKUP, ROWS_PER_INSERT};
 use platform::error::FieldErrors;
-use platform::events::{Event, StockChanged};
+use platform::events::{Event, StockChanged, StockLevel};
 use platform::messaging::Envelope;
 use platform::outbox::Outbox;
 use platform::{ApiError, ErrorCode};
@@ -297,8 +297,8 @@ where
     errors.check("book_id", check_id(book_id));
     check_available("available", available, &mut errors);
     errors.into_validation()?;
-    let (view, event) = retrying(|| set_once(db, outbox, book_id, available)).await?;
-    outbox.committed(vec![event]);
+    let (view, events) = retrying(|| set_once(db, outbox, book_id, available)).await?;
+    outbox.committed(events);
     Ok(view)
 }
 
@@ -307,7 +307,7 @@ async fn set_once<C>(
     outbox: &Outbox,
     book_id: &str,
     available: i64,
-) -> Result<(StockView, Envelope), Failure>
+) -> Result<(StockView, Vec<Envelope>), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -325,13 +325,13 @@ where
     )
     .exec_without_returning(&txn)
     .await?;
-    let event = record(&txn, outbox, book_id, available).await?;
+    let events = record(&txn, outbox, vec![level(book_id, available)]).await?;
     txn.commit().await?;
     let view = StockView {
         book_id: book_id.to_owned(),
         available,
     };
-    Ok((view, event))
+    Ok((view, events))
 }
 
 /// Adds `delta` units to a book (removes them when negative). A result below zero, or above
@@ -357,8 +357,8 @@ where
         );
     }
     errors.into_validation()?;
-    let (view, event) = retrying(|| adjust_once(db, outbox, book_id, delta)).await?;
-    outbox.committed(vec![event]);
+    let (view, events) = retrying(|| adjust_once(db, outbox, book_id, delta)).await?;
+    outbox.committed(events);
     Ok(view)
 }
 
@@ -367,7 +367,7 @@ async fn adjust_once<C>(
     outbox: &Outbox,
     book_id: &str,
     delta: i64,
-) -> Result<(StockView, Envelope), Failure>
+) -> Result<(StockView, Vec<Envelope>), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -414,13 +414,13 @@ where
         )));
     }
     let available = current(&txn, book_id).await?;
-    let event = record(&txn, outbox, book_id, available).await?;
+    let events = record(&txn, outbox, vec![level(book_id, available)]).await?;
     txn.commit().await?;
     let view = StockView {
         book_id: book_id.to_owned(),
         available,
     };
-    Ok((view, event))
+    Ok((view, events))
 }
 
 /// Inventory's answer to a reservation request, and whether this request gave it (rather than
@@ -593,11 +593,11 @@ where
             ))));
         }
     }
-    let events = taken
+    let levels = taken
         .keys()
-        .map(|&book_id| stock_changed(book_id, available.get(book_id).copied().unwrap_or_default()))
-        .collect::<Result<Vec<_>, _>>()?;
-    outbox.add_all(&txn, &events).await?;
+        .map(|&book_id| level(book_id, available.get(book_id).copied().unwrap_or_default()))
+        .collect();
+    let events = record(&txn, outbox, levels).await?;
     txn.commit().await?;
     Ok((answers, events))
 }
@@ -683,7 +683,8 @@ where
     }
     let mut view = ReservationView::try_from(stored)?;
     view.status = ReservationStatus::Released;
-    let mut events = Vec::with_capacity(view.lines.len());
+    // The last count of each book, should the order list a book twice.
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for line in &view.lines {
         let updated = stock::Entity::update_many()
             .col_expr(
@@ -701,9 +702,13 @@ where
                 line.book_id
             ))));
         }
-        let available = current(&txn, &line.book_id).await?;
-        events.push(record(&txn, outbox, &line.book_id, available).await?);
+        counts.insert(&line.book_id, current(&txn, &line.book_id).await?);
     }
+    let levels = counts
+        .into_iter()
+        .map(|(book_id, n)| level(book_id, n))
+        .collect();
+    let events = record(&txn, outbox, levels).await?;
     txn.commit().await?;
     Ok((view, events))
 }
@@ -721,18 +726,17 @@ where
         check_available(&format!("[{i}].available"), *available, &mut errors);
     }
     errors.into_validation()?;
-    let events = retrying(|| seed_once(db, outbox, stock)).await?;
-    let added = events.len();
+    let (added, events) = retrying(|| seed_once(db, outbox, stock)).await?;
     outbox.committed(events);
     Ok(added)
 }
 
-/// One attempt of [`seed`]: the events of the books it added.
+/// One attempt of [`seed`]: how many books it added, and the events announcing them.
 async fn seed_once<C, S>(
     db: &C,
     outbox: &Outbox,
     stock: &[(S, i64)],
-) -> Result<Vec<Envelope>, Failure>
+) -> Result<(usize, Vec<Envelope>), Failure>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
     S: AsRef<str>,
@@ -748,7 +752,7 @@ where
             .await?;
         known.extend(rows.into_iter().map(|row| row.book_id));
     }
-    let mut events = Vec::new();
+    let mut levels = Vec::new();
     for (book_id, available) in stock {
         let book_id = book_id.as_ref();
         // `known` also catches a book listed twice: the first listing wins.
@@ -770,10 +774,12 @@ where
             }
             Err(err) => return Err(err.into()),
         }
-        events.push(record(&txn, outbox, book_id, *available).await?);
+        levels.push(level(book_id, *available));
     }
+    let added = levels.len();
+    let events = record(&txn, outbox, levels).await?;
     txn.commit().await?;
-    Ok(events)
+    Ok((added, events))
 }
 
 /// A reservation as stored, if any.
@@ -799,30 +805,39 @@ async fn current(txn: &DatabaseTransaction, book_id: &str) -> Result<i64, Failur
         })
 }
 
-/// Writes `stock.changed` with the new count, in the transaction that changed it, and returns
-/// it for the relay once committed.
+/// Writes `stock.changed` with the new counts, in the transaction that changed them, and returns
+/// it for the relay once committed: one event for the whole transaction (one per
+/// `IDS_PER_LOOKUP` books, so that a consumer can apply each in one statement), none when no
+/// count changed. Each book is listed once.
 async fn record(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
-    book_id: &str,
-    available: i64,
-) -> Result<Envelope, Failure> {
-    let envelope = stock_changed(book_id, available)?;
-    outbox.add(txn, &envelope).await?;
-    Ok(envelope)
+    levels: Vec<StockLevel>,
+) -> Result<Vec<Envelope>, Failure> {
+    // Its time is taken here, after the rows were changed and while the transaction holds
+    // their locks, so successive changes of one book carry increasing times and the catalogue
+    // can keep the newest.
+    let at = Utc::now();
+    let events = levels
+        .chunks(IDS_PER_LOOKUP)
+        .map(|books| {
+            StockChanged {
+                books: books.to_vec(),
+                at,
+            }
+            .envelope()
+            .map_err(ApiError::internal)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    outbox.add_all(txn, &events).await?;
+    Ok(events)
 }
 
-/// The `stock.changed` event of a book's new count. Its time is taken when it is built, after
-/// the row was changed and while the transaction holds its lock, so successive changes of one
-/// book carry increasing times and the catalogue can keep the newest.
-fn stock_changed(book_id: &str, available: i64) -> Result<Envelope, ApiError> {
-    StockChanged {
+fn level(book_id: &str, available: i64) -> StockLevel {
+    StockLevel {
         book_id: book_id.to_owned(),
         available,
-        at: Utc::now(),
     }
-    .envelope()
-    .map_err(ApiError::internal)
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at once (waiting for

@@ -216,16 +216,30 @@ impl Api {
             .collect()
     }
 
-    /// The new counts `stock.changed` reported for `book_id`, oldest first.
-    async fn reported(&self, book_id: &str) -> Vec<i64> {
+    /// Each event's books and their new counts, oldest first.
+    async fn changes(&self) -> Vec<Vec<(String, i64)>> {
         self.events()
             .await
             .into_iter()
-            .filter(|(_, event)| event.book_id == book_id)
             .map(|(kind, event)| {
                 assert_eq!(kind, "stock.changed");
-                event.available
+                event
+                    .books
+                    .into_iter()
+                    .map(|level| (level.book_id, level.available))
+                    .collect()
             })
+            .collect()
+    }
+
+    /// The new counts `stock.changed` reported for `book_id`, oldest first.
+    async fn reported(&self, book_id: &str) -> Vec<i64> {
+        self.changes()
+            .await
+            .into_iter()
+            .flatten()
+            .filter(|(book, _)| book == book_id)
+            .map(|(_, available)| available)
             .collect()
     }
 
@@ -646,9 +660,13 @@ platform::backend_tests! {
         assert!(problem["errors"]["lines[0].quantity"].is_array(), "{problem}");
         assert_eq!(api.available("book-a").await, 0);
         assert_eq!(api.available("book-b").await, 0);
-        // One event per book the batch changed, with its final count.
+        // One event for the batch, listing each book it changed once, with its final count.
         assert_eq!(api.reported("book-a").await, [3, 0]);
         assert_eq!(api.reported("book-b").await, [1, 0, 1, 0]);
+        assert_eq!(
+            api.changes().await.last().unwrap(),
+            &[("book-a".to_owned(), 0), ("book-b".to_owned(), 0)]
+        );
         // The answers are stored: alone, each order gets the same answer again.
         let again = api.reserve("order-2", &[("book-a", 2)]).await;
         assert_eq!(*again.reservation(), results[1]["reservation"]);
@@ -856,28 +874,21 @@ platform::backend_tests! {
         api.reserve("order-1", &[("book-a", 3), ("book-b", 4)])
             .await;
         api.release("order-1").await;
-        let seen: Vec<(String, String, i64)> = api
-            .events()
-            .await
-            .into_iter()
-            .map(|(kind, event)| (kind, event.book_id, event.available))
-            .collect();
-        let expected = [
-            ("book-a", 10),
-            ("book-a", 15),
-            ("book-a", 13),
-            ("book-b", 4),
-            ("book-a", 10),
-            ("book-b", 0),
-            ("book-a", 13),
-            ("book-b", 4),
+        // One event per change, the reservation's and the release's listing both books.
+        let expected: Vec<Vec<(&str, i64)>> = vec![
+            vec![("book-a", 10)],
+            vec![("book-a", 15)],
+            vec![("book-a", 13)],
+            vec![("book-b", 4)],
+            vec![("book-a", 10), ("book-b", 0)],
+            vec![("book-a", 13), ("book-b", 4)],
         ];
         assert_eq!(
-            seen,
+            api.changes().await,
             expected
                 .iter()
-                .map(|(book, n)| ("stock.changed".to_owned(), (*book).to_owned(), *n))
-                .collect::<Vec<_>>()
+                .map(|books| books.iter().map(|(b, n)| ((*b).to_owned(), *n)).collect())
+                .collect::<Vec<Vec<_>>>()
         );
         // Refused changes and answers that change nothing write no event.
         api.adjust("book-a", -100).await;
@@ -886,11 +897,11 @@ platform::backend_tests! {
         api.reserve("order-1", &[("book-a", 1)]).await;
         api.release("order-1").await;
         assert_eq!(api.events().await.len(), expected.len());
-        // Each event has a unique id, schema version 1, and is waiting for the relay.
+        // Each event has a unique id, schema version 2, and is waiting for the relay.
         let select = Query::select()
             .expr(Expr::col(Alias::new("id")).count_distinct())
             .from(Alias::new("inventory_outbox"))
-            .and_where(Expr::col(Alias::new("schema_version")).eq(1))
+            .and_where(Expr::col(Alias::new("schema_version")).eq(2))
             .and_where(Expr::col(Alias::new("published_at")).is_null())
             .to_owned();
         let row = api.conn.query_one(&select).await.unwrap().unwrap();
@@ -1158,6 +1169,8 @@ platform::backend_tests! {
         assert_eq!(api.available("book-c").await, 0);
         assert_eq!(api.reported("book-b").await, [7]);
         assert_eq!(api.reported("book-c").await, [0]);
+        // The seeding wrote one event for both books.
+        assert_eq!(api.changes().await.len(), 2);
         // Seeding again (a restart) changes nothing.
         let again = inventory::stock::seed(&api.conn, &outbox, &[("book-b".to_owned(), 1)])
             .await

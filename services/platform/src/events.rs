@@ -76,15 +76,119 @@ impl Event for OrderCancelled {
     const VERSION: u32 = 1;
 }
 
-/// The units available of a book changed.
+/// The units available of some books changed, all in one inventory transaction: a batch of
+/// reservations announces every book it took from in one event rather than one event per book.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockChanged {
+    /// The books and their new counts, each book once.
+    pub books: Vec<StockLevel>,
+    pub at: DateTime<Utc>,
+}
+
+/// A book's units available after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevel {
     pub book_id: String,
     pub available: i64,
-    pub at: DateTime<Utc>,
 }
 
 impl Event for StockChanged {
     const KIND: &'static str = "stock.changed";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
+}
+
+/// Version 1 of `stock.changed`: one book per event. An inventory not yet upgraded still
+/// writes it, so consumers read both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct StockChangedV1 {
+    book_id: String,
+    available: i64,
+    at: DateTime<Utc>,
+}
+
+impl StockChanged {
+    /// The event in `envelope`, of version 2 or 1; `Err` says why it is not one.
+    pub fn from_envelope(envelope: &Envelope) -> Result<Self, String> {
+        if envelope.kind != Self::KIND {
+            return Err(format!("expected {}, got {}", Self::KIND, envelope.kind));
+        }
+        let unreadable =
+            |err: serde_json::Error| format!("unreadable {} payload: {err}", Self::KIND);
+        match envelope.schema_version {
+            Self::VERSION => envelope.decode().map_err(unreadable),
+            1 => {
+                let one: StockChangedV1 = envelope.decode().map_err(unreadable)?;
+                Ok(Self {
+                    books: vec![StockLevel {
+                        book_id: one.book_id,
+                        available: one.available,
+                    }],
+                    at: one.at,
+                })
+            }
+            other => Err(format!(
+                "expected {} v{} or v1, got v{other}",
+                Self::KIND,
+                Self::VERSION
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(book_id: &str, available: i64) -> StockLevel {
+        StockLevel {
+            book_id: book_id.into(),
+            available,
+        }
+    }
+
+    #[test]
+    fn stock_changed_reads_both_versions() {
+        let at = Utc::now();
+        let event = StockChanged {
+            books: vec![level("a", 3), level("b", 0)],
+            at,
+        };
+        let read = StockChanged::from_envelope(&event.envelope().unwrap()).unwrap();
+        assert_eq!(read, event);
+
+        let v1 = Envelope::new(
+            StockChanged::KIND,
+            1,
+            &serde_json::json!({ "book_id": "a", "available": 7, "at": at }),
+        )
+        .unwrap();
+        let read = StockChanged::from_envelope(&v1).unwrap();
+        assert_eq!(read.books, [level("a", 7)]);
+        assert_eq!(read.at, at);
+    }
+
+    #[test]
+    fn stock_changed_refuses_other_kinds_versions_and_shapes() {
+        let event = StockChanged {
+            books: vec![level("a", 3)],
+            at: Utc::now(),
+        };
+        let mut envelope = event.envelope().unwrap();
+        envelope.schema_version = 3;
+        let err = StockChanged::from_envelope(&envelope).unwrap_err();
+        assert!(err.contains("got v3"), "{err}");
+
+        let mut envelope = event.envelope().unwrap();
+        envelope.kind = OrderPlaced::KIND.into();
+        assert!(StockChanged::from_envelope(&envelope).is_err());
+
+        let mut envelope = event.envelope().unwrap();
+        envelope.payload = b"[]".to_vec();
+        let err = StockChanged::from_envelope(&envelope).unwrap_err();
+        assert!(err.starts_with("unreadable stock.changed payload"), "{err}");
+        // A version 1 body labelled version 2 is not read as either.
+        let mut envelope = event.envelope().unwrap();
+        envelope.payload = br#"{"book_id":"a","available":1,"at":"2026-12-01T00:00:00Z"}"#.to_vec();
+        assert!(StockChanged::from_envelope(&envelope).is_err());
+    }
 }
