@@ -40,6 +40,21 @@ fn delivery(book_id: &str, available: i64, at: chrono::DateTime<Utc>) -> Deliver
     changed(&[(book_id, available)], at)
 }
 
+/// Migrates and seeds the catalogue; the ids of its first three books.
+async fn seeded(conn: &sea_orm::DatabaseConnection) -> Vec<String> {
+    Migrator::up(conn, None).await.unwrap();
+    catalog::seed::seed_if_empty(conn).await.unwrap();
+    book::Entity::find()
+        .order_by_asc(book::Column::Id)
+        .all(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(3)
+        .map(|b| b.id)
+        .collect()
+}
+
 async fn available(conn: &sea_orm::DatabaseConnection, id: &str) -> i32 {
     book::Entity::find_by_id(id.to_owned())
         .one(conn)
@@ -75,17 +90,7 @@ platform::backend_tests! {
 
     async fn events_handled_at_once_leave_each_book_at_its_newest(db) {
         let conn = db.connect().await.unwrap();
-        Migrator::up(&conn, None).await.unwrap();
-        catalog::seed::seed_if_empty(&conn).await.unwrap();
-        let books: Vec<String> = book::Entity::find()
-            .order_by_asc(book::Column::Id)
-            .all(&conn)
-            .await
-            .unwrap()
-            .into_iter()
-            .take(3)
-            .map(|b| b.id)
-            .collect();
+        let books = seeded(&conn).await;
         let handler = std::sync::Arc::new(StockChangedHandler::new(conn.clone()));
         let start = Utc::now();
         // Ten events per book, handled concurrently in a shuffled order: the newest (available =
@@ -114,17 +119,7 @@ platform::backend_tests! {
 
     async fn one_event_sets_each_of_its_books(db) {
         let conn = db.connect().await.unwrap();
-        Migrator::up(&conn, None).await.unwrap();
-        catalog::seed::seed_if_empty(&conn).await.unwrap();
-        let books: Vec<String> = book::Entity::find()
-            .order_by_asc(book::Column::Id)
-            .all(&conn)
-            .await
-            .unwrap()
-            .into_iter()
-            .take(3)
-            .map(|b| b.id)
-            .collect();
+        let books = seeded(&conn).await;
         let handler = StockChangedHandler::new(conn.clone());
         let now = Utc::now();
         let event = changed(&[(&books[0], 5), ("no-such-book", 1), (&books[1], 0)], now);

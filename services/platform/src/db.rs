@@ -49,7 +49,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
 /// table's statistics change. Planned while a table is nearly empty (a new shop, a new test
 /// database), a look-up by key gets a sequential scan, and keeps it while the table grows until
 /// autovacuum first analyses it: the inventory's "is this order already reserved" look-up took
-/// 2 to 7 ms a call within a minute of a fresh start (docs/benchmarks.md). Every statement here
+/// 1 to 7 ms a call within a minute of a fresh start (docs/benchmarks.md). Every statement here
 /// is short and touches few rows, so planning each one costs less than one such scan.
 const PLANNED_FOR_THE_VALUES: (&str, &str) = ("plan_cache_mode", "force_custom_plan");
 
