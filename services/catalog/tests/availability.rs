@@ -26,10 +26,7 @@ fn changed(books: &[(&str, i64)], at: chrono::DateTime<Utc>) -> Delivery {
     let event = StockChanged {
         books: books
             .iter()
-            .map(|(book_id, available)| StockLevel {
-                book_id: (*book_id).into(),
-                available: *available,
-            })
+            .map(|(book_id, available)| StockLevel::new(*book_id, *available))
             .collect(),
         at,
     };

@@ -325,7 +325,7 @@ where
     )
     .exec_without_returning(&txn)
     .await?;
-    let events = record(&txn, outbox, vec![level(book_id, available)]).await?;
+    let events = record(&txn, outbox, vec![StockLevel::new(book_id, available)]).await?;
     txn.commit().await?;
     let view = StockView {
         book_id: book_id.to_owned(),
@@ -414,7 +414,7 @@ where
         )));
     }
     let available = current(&txn, book_id).await?;
-    let events = record(&txn, outbox, vec![level(book_id, available)]).await?;
+    let events = record(&txn, outbox, vec![StockLevel::new(book_id, available)]).await?;
     txn.commit().await?;
     let view = StockView {
         book_id: book_id.to_owned(),
@@ -595,7 +595,9 @@ where
     }
     let levels = taken
         .keys()
-        .map(|&book_id| level(book_id, available.get(book_id).copied().unwrap_or_default()))
+        .map(|&book_id| {
+            StockLevel::new(book_id, available.get(book_id).copied().unwrap_or_default())
+        })
         .collect();
     let events = record(&txn, outbox, levels).await?;
     txn.commit().await?;
@@ -706,7 +708,7 @@ where
     }
     let levels = counts
         .into_iter()
-        .map(|(book_id, n)| level(book_id, n))
+        .map(|(book_id, n)| StockLevel::new(book_id, n))
         .collect();
     let events = record(&txn, outbox, levels).await?;
     txn.commit().await?;
@@ -774,7 +776,7 @@ where
             }
             Err(err) => return Err(err.into()),
         }
-        levels.push(level(book_id, *available));
+        levels.push(StockLevel::new(book_id, *available));
     }
     let added = levels.len();
     let events = record(&txn, outbox, levels).await?;
@@ -831,13 +833,6 @@ async fn record(
         .collect::<Result<Vec<_>, _>>()?;
     outbox.add_all(txn, &events).await?;
     Ok(events)
-}
-
-fn level(book_id: &str, available: i64) -> StockLevel {
-    StockLevel {
-        book_id: book_id.to_owned(),
-        available,
-    }
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at once (waiting for

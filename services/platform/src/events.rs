@@ -92,6 +92,15 @@ pub struct StockLevel {
     pub available: i64,
 }
 
+impl StockLevel {
+    pub fn new(book_id: impl Into<String>, available: i64) -> Self {
+        Self {
+            book_id: book_id.into(),
+            available,
+        }
+    }
+}
+
 impl Event for StockChanged {
     const KIND: &'static str = "stock.changed";
     const VERSION: u32 = 2;
@@ -119,10 +128,7 @@ impl StockChanged {
             1 => {
                 let one: StockChangedV1 = envelope.decode().map_err(unreadable)?;
                 Ok(Self {
-                    books: vec![StockLevel {
-                        book_id: one.book_id,
-                        available: one.available,
-                    }],
+                    books: vec![StockLevel::new(one.book_id, one.available)],
                     at: one.at,
                 })
             }
@@ -139,18 +145,11 @@ impl StockChanged {
 mod tests {
     use super::*;
 
-    fn level(book_id: &str, available: i64) -> StockLevel {
-        StockLevel {
-            book_id: book_id.into(),
-            available,
-        }
-    }
-
     #[test]
     fn stock_changed_reads_both_versions() {
         let at = Utc::now();
         let event = StockChanged {
-            books: vec![level("a", 3), level("b", 0)],
+            books: vec![StockLevel::new("a", 3), StockLevel::new("b", 0)],
             at,
         };
         let read = StockChanged::from_envelope(&event.envelope().unwrap()).unwrap();
@@ -163,14 +162,14 @@ mod tests {
         )
         .unwrap();
         let read = StockChanged::from_envelope(&v1).unwrap();
-        assert_eq!(read.books, [level("a", 7)]);
+        assert_eq!(read.books, [StockLevel::new("a", 7)]);
         assert_eq!(read.at, at);
     }
 
     #[test]
     fn stock_changed_refuses_other_kinds_versions_and_shapes() {
         let event = StockChanged {
-            books: vec![level("a", 3)],
+            books: vec![StockLevel::new("a", 3)],
             at: Utc::now(),
         };
         let mut envelope = event.envelope().unwrap();
