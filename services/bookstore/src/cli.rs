@@ -380,6 +380,8 @@ pub struct AllArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub tuning: WorkerTuning,
+    #[command(flatten)]
+    pub outbox: OutboxArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -418,6 +420,8 @@ pub struct InventoryArgs {
     pub service_token: ServiceTokenArgs,
     #[command(flatten)]
     pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub outbox: OutboxArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -432,6 +436,8 @@ pub struct OrdersArgs {
     pub service_token: ServiceTokenArgs,
     #[command(flatten)]
     pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub outbox: OutboxArgs,
     /// Base URL of the catalogue service, where order lines are checked and priced.
     #[arg(long, env = "BOOKSTORE_CATALOG_URL")]
     pub catalog_url: String,
@@ -478,6 +484,29 @@ impl ServiceTokenArgs {
                 "is required (or BOOKSTORE_SERVICE_TOKEN_FILE)",
             )
         })
+    }
+}
+
+/// How long the outbox relays keep published events.
+#[derive(Debug, Clone, Args)]
+pub struct OutboxArgs {
+    /// Seconds a published event stays in its outbox table, for inspection, before the relay
+    /// deletes it (checked every minute; 0 deletes events at the first check after publishing).
+    #[arg(
+        long,
+        env = "BOOKSTORE_OUTBOX_RETENTION_SECONDS",
+        default_value = "86400"
+    )]
+    pub outbox_retention_seconds: String,
+}
+
+impl OutboxArgs {
+    pub fn retention(&self) -> Result<Duration, ConfigError> {
+        seconds(
+            "BOOKSTORE_OUTBOX_RETENTION_SECONDS",
+            &self.outbox_retention_seconds,
+            0,
+        )
     }
 }
 

@@ -4,7 +4,8 @@
 //! The process that committed the events hands them to its relay, which publishes them at once
 //! without reading them back; a poll of the table publishes whatever was not handed over or not
 //! published (another process wrote it, this one stopped, the bus was down), and several relay
-//! replicas share that work through `FOR UPDATE SKIP LOCKED`.
+//! replicas share that work through `FOR UPDATE SKIP LOCKED`. Published events stay in the table
+//! for a retention period, for inspection, and the relay then deletes them.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -47,6 +48,11 @@ const MARK_BATCH: usize = 500;
 const MARK_GATHER: Duration = POLL;
 /// How often, at most, the backlog metrics are refreshed.
 const BACKLOG_SAMPLE: Duration = Duration::from_secs(1);
+/// How often the relay deletes the events published longer ago than the retention period.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Published events deleted per statement, at most, so that deleting a long history never
+/// locks many rows at once.
+const PRUNE_BATCH: u64 = 1_000;
 
 /// The outbox table of one service (each service owns its own: `orders_outbox`, ...).
 #[derive(Clone)]
@@ -220,6 +226,41 @@ impl Outbox {
         Ok(())
     }
 
+    /// Deletes the events published before `published_before`, in batches; returns how many.
+    /// Unsent events are never deleted. Relays of several replicas may prune at once: each row
+    /// goes once, whichever gets to it.
+    pub async fn prune(
+        &self,
+        db: &DatabaseConnection,
+        published_before: DateTime<Utc>,
+    ) -> Result<u64, DbErr> {
+        let mut deleted = 0;
+        loop {
+            let select = Query::select()
+                .column(c(col::ID))
+                .from(c(self.table))
+                .and_where(Expr::col(c(col::PUBLISHED_AT)).lt(published_before))
+                .limit(PRUNE_BATCH)
+                .to_owned();
+            let ids = db
+                .query_all(&select)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<String>("", col::ID))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !ids.is_empty() {
+                let delete = Query::delete()
+                    .from_table(c(self.table))
+                    .and_where(Expr::col(c(col::ID)).is_in(ids.iter().map(String::as_str)))
+                    .to_owned();
+                deleted += db.execute(&delete).await?.rows_affected();
+            }
+            if (ids.len() as u64) < PRUNE_BATCH {
+                return Ok(deleted);
+            }
+        }
+    }
+
     /// Unsent events and the age of the oldest, for metrics and readiness.
     pub async fn backlog(&self, db: &DatabaseConnection) -> Result<(u64, Duration), DbErr> {
         let select = Query::select()
@@ -241,16 +282,24 @@ impl Outbox {
 
     /// Publishes committed events until shutdown: those handed over as soon as they are, the
     /// rest by polling the table at least every poll interval. While the bus is down the poll
-    /// backs off and tries again; nothing is dropped.
+    /// backs off and tries again; nothing is dropped. Events published more than `retention`
+    /// ago are deleted, at start and then every minute.
     pub async fn run_relay(
         self,
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
         metrics: OutboxMetrics,
+        retention: Duration,
         mut shutdown: ShutdownToken,
     ) {
         let (sent, to_mark) = mpsc::unbounded_channel();
         let marker = tokio::spawn(self.clone().mark_handed_over(db.clone(), to_mark));
+        let pruner = tokio::spawn(self.clone().prune_published(
+            db.clone(),
+            retention,
+            metrics.clone(),
+            shutdown.clone(),
+        ));
         let mut publishing = JoinSet::new();
         let mut poll_at = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
@@ -305,6 +354,39 @@ impl Outbox {
         while publishing.join_next().await.is_some() {}
         drop(sent);
         let _ = marker.await;
+        let _ = pruner.await;
+    }
+
+    /// Deletes the events published more than `retention` ago, at once and then every
+    /// `PRUNE_EVERY`, until shutdown (which may cut a round short: each statement stands alone).
+    async fn prune_published(
+        self,
+        db: DatabaseConnection,
+        retention: Duration,
+        metrics: OutboxMetrics,
+        mut shutdown: ShutdownToken,
+    ) {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            let Some(before) = chrono::Duration::from_std(retention)
+                .ok()
+                .and_then(|retention| Utc::now().checked_sub_signed(retention))
+            else {
+                continue;
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                pruned = self.prune(&db, before) => match pruned {
+                    Ok(n) => metrics.pruned.with_label_values(&[self.table]).inc_by(n),
+                    Err(err) => tracing::warn!(outbox = self.table, error = %err, "Outbox relay could not delete old published events; will try again."),
+                },
+            }
+        }
     }
 
     /// Publishes events handed over by [`Outbox::committed`] and passes the ids the bus took to
@@ -434,6 +516,7 @@ pub struct OutboxMetrics {
     oldest_age: GaugeVec,
     published: IntCounterVec,
     failures: IntCounterVec,
+    pruned: IntCounterVec,
 }
 
 impl OutboxMetrics {
@@ -461,11 +544,16 @@ impl OutboxMetrics {
                 "outbox_publish_failures_total",
                 "Publications that failed: a poll round, or a batch of events handed over at their commit.",
             ),
+            pruned: counter(
+                "outbox_pruned_total",
+                "Published events deleted after the retention period.",
+            ),
         };
         metrics.register(Box::new(this.backlog.clone()));
         metrics.register(Box::new(this.oldest_age.clone()));
         metrics.register(Box::new(this.published.clone()));
         metrics.register(Box::new(this.failures.clone()));
+        metrics.register(Box::new(this.pruned.clone()));
         this
     }
 }

@@ -1,6 +1,7 @@
 //! The transactional outbox on SQLite, PostgreSQL and MariaDB: events committed with their
 //! change are published exactly once by any number of relays, and survive a bus outage; the
-//! running relay publishes events handed to it at once and polls for the rest.
+//! running relay publishes events handed to it at once and polls for the rest, and deletes
+//! published events after their retention period.
 
 // Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,12 +9,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use migration::{Migrator, MigratorTrait};
 use platform::messaging::{Bus, BusError, DeadLetter, Envelope, Handler};
 use platform::metrics::Metrics;
 use platform::outbox::{Outbox, OutboxMetrics};
 use platform::shutdown::{ShutdownToken, shutdown_pair};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 /// A bus that records what it is given, or refuses everything while `down`.
 #[derive(Default)]
@@ -86,6 +89,49 @@ async fn write(conn: &DatabaseConnection, outbox: &Outbox, events: &[Envelope]) 
     txn.commit().await.unwrap();
 }
 
+/// Sets when events were published, as a relay that marked them then would have.
+async fn mark_published(
+    conn: &DatabaseConnection,
+    table: &str,
+    events: &[Envelope],
+    at: DateTime<Utc>,
+) {
+    let update = Query::update()
+        .table(Alias::new(table))
+        .value(Alias::new("published_at"), at)
+        .and_where(Expr::col(Alias::new("id")).is_in(events.iter().map(|e| e.id.as_str())))
+        .to_owned();
+    conn.execute(&update).await.unwrap();
+}
+
+/// The ids of the events an outbox table holds, sorted.
+async fn stored(conn: &DatabaseConnection, table: &str) -> Vec<String> {
+    let select = Query::select()
+        .column(Alias::new("id"))
+        .from(Alias::new(table))
+        .order_by(Alias::new("id"), Order::Asc)
+        .to_owned();
+    conn.query_all(&select)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "id").unwrap())
+        .collect()
+}
+
+fn sorted_ids(events: &[Envelope]) -> Vec<String> {
+    let mut ids = ids(events);
+    ids.sort();
+    ids
+}
+
+fn hours_ago(hours: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::hours(hours)
+}
+
+/// Keeps published events well beyond any test's length: only the pruning tests delete any.
+const KEEP: Duration = Duration::from_secs(3600);
+
 impl RecordingBus {
     fn ids(&self) -> Vec<String> {
         self.published
@@ -131,12 +177,12 @@ impl RunningRelay {
         let bus = Arc::new(RecordingBus::default());
         let (stop, token) = shutdown_pair();
         let metrics = OutboxMetrics::new(&Metrics::new());
-        let task = tokio::spawn(outbox.clone().run_relay(
-            conn.clone(),
-            bus.clone(),
-            metrics,
-            token,
-        ));
+        let task =
+            tokio::spawn(
+                outbox
+                    .clone()
+                    .run_relay(conn.clone(), bus.clone(), metrics, KEEP, token),
+            );
         let events: Vec<Envelope> = (0..3).map(event).collect();
         write(&conn, &outbox, &events).await;
         Self {
@@ -275,6 +321,77 @@ platform::backend_tests! {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 300);
+        conn.close().await.unwrap();
+    }
+
+    async fn published_events_older_than_the_cut_off_are_deleted_and_unsent_ones_never(db) {
+        let conn = database(&db).await;
+        let outbox = Outbox::new("orders_outbox");
+        let events: Vec<Envelope> = (0..5).map(event).collect();
+        write(&conn, &outbox, &events).await;
+        mark_published(&conn, "orders_outbox", &events[0..1], hours_ago(48)).await;
+        mark_published(&conn, "orders_outbox", &events[1..2], hours_ago(2)).await;
+        mark_published(&conn, "orders_outbox", &events[2..3], hours_ago(1)).await;
+        mark_published(&conn, "orders_outbox", &events[3..4], Utc::now()).await;
+        // events[4] is not published.
+        let cut_off = Utc::now() - chrono::Duration::minutes(90);
+        assert_eq!(outbox.prune(&conn, cut_off).await.unwrap(), 2);
+        assert_eq!(stored(&conn, "orders_outbox").await, sorted_ids(&events[2..]));
+        assert_eq!(outbox.prune(&conn, cut_off).await.unwrap(), 0, "nothing more is that old");
+        let later = Utc::now() + chrono::Duration::hours(1);
+        assert_eq!(outbox.prune(&conn, later).await.unwrap(), 2, "every published event, never the unsent one");
+        assert_eq!(stored(&conn, "orders_outbox").await, sorted_ids(&events[4..]));
+        assert_eq!(outbox.backlog(&conn).await.unwrap().0, 1);
+        conn.close().await.unwrap();
+    }
+
+    async fn a_long_history_is_deleted_in_batches(db) {
+        let conn = database(&db).await;
+        let outbox = Outbox::new("inventory_outbox");
+        let events: Vec<Envelope> = (0..2_345).map(event).collect();
+        let txn = conn.begin().await.unwrap();
+        for chunk in events.chunks(500) {
+            outbox.add_all(&txn, chunk).await.unwrap();
+        }
+        txn.commit().await.unwrap();
+        for chunk in events.chunks(500) {
+            mark_published(&conn, "inventory_outbox", chunk, hours_ago(48)).await;
+        }
+        assert_eq!(outbox.prune(&conn, hours_ago(24)).await.unwrap(), 2_345);
+        assert!(stored(&conn, "inventory_outbox").await.is_empty());
+        conn.close().await.unwrap();
+    }
+
+    async fn the_running_relay_deletes_events_published_before_its_retention(db) {
+        let conn = database(&db).await;
+        let outbox = Outbox::new("orders_outbox");
+        let old: Vec<Envelope> = (0..3).map(event).collect();
+        write(&conn, &outbox, &old).await;
+        mark_published(&conn, "orders_outbox", &old, hours_ago(2)).await;
+        let unsent = vec![event(3)];
+        write(&conn, &outbox, &unsent).await;
+        let metrics = Metrics::new();
+        let (stop, token) = shutdown_pair();
+        let task = tokio::spawn(outbox.clone().run_relay(
+            conn.clone(),
+            Arc::new(RecordingBus::default()),
+            OutboxMetrics::new(&metrics),
+            KEEP,
+            token,
+        ));
+        // The relay prunes when it starts; the unsent event is published and kept.
+        assert!(
+            within(Duration::from_secs(5), async || stored(&conn, "orders_outbox").await == ids(&unsent)).await,
+            "left: {:?}",
+            stored(&conn, "orders_outbox").await
+        );
+        assert!(
+            metrics.render().contains("outbox_pruned_total{outbox=\"orders_outbox\"} 3"),
+            "{}",
+            metrics.render()
+        );
+        stop.trigger();
+        task.await.unwrap();
         conn.close().await.unwrap();
     }
 }

@@ -158,16 +158,17 @@ impl Background {
         metrics
     }
 
-    /// Publishes an outbox until shutdown.
+    /// Publishes an outbox until shutdown, deleting events published more than `retention` ago.
     fn relay(
         &mut self,
         outbox: Outbox,
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
         metrics: OutboxMetrics,
+        retention: Duration,
     ) {
         let token = self.token();
-        self.spawn(outbox.run_relay(db, bus, metrics, token));
+        self.spawn(outbox.run_relay(db, bus, metrics, retention, token));
     }
 
     /// Serves HTTP until shutdown, then waits for the background tasks. One signal stops both:

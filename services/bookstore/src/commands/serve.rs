@@ -34,6 +34,7 @@ const ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
 /// process on the in-process bus, the schema migrated and the sample loaded on first start.
 pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
+    let retention = args.outbox.retention()?;
     let default_url = format!("sqlite://{}/bookstore.db", args.data_dir.display());
     let db = connect(&args.database, Some(default_url)).await?;
     Migrator::up(&db, None)
@@ -92,12 +93,14 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         db.clone(),
         bus.clone(),
         outbox_metrics.clone(),
+        retention,
     );
     background.relay(
         orders.outbox().clone(),
         db.clone(),
         bus.clone(),
         outbox_metrics,
+        retention,
     );
     background.consume(
         bus.clone(),
@@ -184,6 +187,7 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
 /// `bookstore inventory`: the inventory service and its outbox relay.
 pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
+    let retention = args.outbox.retention()?;
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
     let mut background = Background::new();
@@ -200,6 +204,7 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
         db.clone(),
         bus,
         OutboxMetrics::new(&metrics),
+        retention,
     );
     let services = Services {
         inventory: Some(state),
@@ -213,6 +218,7 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
 /// `bookstore orders`: the orders service and its outbox relay.
 pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
+    let retention = args.outbox.retention()?;
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
     let catalog_url = cli::service_url("BOOKSTORE_CATALOG_URL", &args.catalog_url)?;
@@ -232,6 +238,7 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
         db.clone(),
         bus,
         OutboxMetrics::new(&metrics),
+        retention,
     );
     let services = Services {
         orders: Some(state),
