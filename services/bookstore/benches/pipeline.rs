@@ -102,6 +102,39 @@ impl WorkerTotals {
     }
 }
 
+/// The machine's CPU time so far, from `/proc/stat`'s first line: (busy, all), in clock ticks.
+/// Busy leaves out idle, I/O wait and time stolen by the hypervisor, so that the ratio is the
+/// work done here; `None` where there is no `/proc/stat`.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let all: u64 = ticks.iter().take(8).sum();
+    let not_working = ticks.get(3)? + ticks.get(4)? + ticks.get(7).unwrap_or(&0);
+    Some((all - not_working, all))
+}
+
+/// The share of the machine's cores that was working between two [`cpu_ticks`] readings, and
+/// the core-milliseconds that work came to per order.
+fn cpu_per_order(
+    before: Option<(u64, u64)>,
+    after: Option<(u64, u64)>,
+    orders: usize,
+    took: Duration,
+) -> Option<(f64, f64)> {
+    let ((busy0, all0), (busy1, all1)) = (before?, after?);
+    let busy_share = (busy1 - busy0) as f64 / (all1 - all0).max(1) as f64;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    let core_ms = busy_share * cores * took.as_secs_f64() * 1000.0;
+    Some((busy_share, core_ms / orders.max(1) as f64))
+}
+
 /// Places orders at `rate` a second for `seconds`; returns how many were accepted.
 async fn steady(
     cluster: &Arc<Cluster>,
@@ -267,8 +300,10 @@ async fn main() {
 
     eprintln!("steady load: {steady_rate} orders/s for {STEADY_SECONDS} s...");
     let totals_before = WorkerTotals::read(&cluster).await;
+    let cpu_before = cpu_ticks();
     let (steady_accepted, steady_took) =
         steady(&cluster, &tokens, &books, steady_rate, STEADY_SECONDS).await;
+    let steady_cpu = cpu_per_order(cpu_before, cpu_ticks(), steady_accepted, steady_took);
     let steady_orders = new_orders(&mut seen, cluster.settled(Duration::from_secs(300)).await);
     let (steady_ms, _) = latencies(&steady_orders);
     let (mean_wait_ms, mean_handling_ms) = WorkerTotals::read(&cluster)
@@ -315,6 +350,15 @@ async fn main() {
     println!(
         "| steady load: mean wait of `order.placed` before the worker / mean handling | {mean_wait_ms:.1} ms / {mean_handling_ms:.1} ms |"
     );
+    match steady_cpu {
+        Some((busy, per_order)) => println!(
+            "| steady load: machine's cores working / core time per order | {:.0}% / {per_order:.1} ms |",
+            100.0 * busy
+        ),
+        None => println!(
+            "| steady load: machine's cores working / core time per order | not measured (no /proc/stat) |"
+        ),
+    }
     println!(
         "| full speed: orders placed | {burst_accepted} in {:.1} s ({:.0} orders/s) |",
         burst_took.as_secs_f64(),
