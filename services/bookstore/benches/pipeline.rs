@@ -102,10 +102,10 @@ impl WorkerTotals {
     }
 }
 
-/// The machine's CPU time so far, from `/proc/stat`'s first line: (busy, all), in clock ticks.
-/// Busy leaves out idle, I/O wait and time stolen by the hypervisor, so that the ratio is the
-/// work done here; `None` where there is no `/proc/stat`.
-fn cpu_ticks() -> Option<(u64, u64)> {
+/// The machine's CPU time so far, from `/proc/stat`: (working, all) clock ticks summed over its
+/// cores, and how many cores it has. Working leaves out idle, I/O wait and time stolen by the
+/// hypervisor; `None` where there is no `/proc/stat`.
+fn cpu_ticks() -> Option<(u64, u64, usize)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let ticks: Vec<u64> = stat
         .lines()
@@ -114,25 +114,28 @@ fn cpu_ticks() -> Option<(u64, u64)> {
         .skip(1)
         .map(|t| t.parse().unwrap_or(0))
         .collect();
-    // user nice system idle iowait irq softirq steal ...
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already)
     let all: u64 = ticks.iter().take(8).sum();
     let not_working = ticks.get(3)? + ticks.get(4)? + ticks.get(7).unwrap_or(&0);
-    Some((all - not_working, all))
+    let cores = stat
+        .lines()
+        .filter(|line| line.starts_with("cpu") && !line.starts_with("cpu "))
+        .count();
+    Some((all - not_working, all, cores))
 }
 
-/// The share of the machine's cores that was working between two [`cpu_ticks`] readings, and
-/// the core-milliseconds that work came to per order.
+/// The share of the machine's cores that worked between two [`cpu_ticks`] readings `took`
+/// apart, and the core-milliseconds that work came to per order.
 fn cpu_per_order(
-    before: Option<(u64, u64)>,
-    after: Option<(u64, u64)>,
+    before: Option<(u64, u64, usize)>,
+    after: Option<(u64, u64, usize)>,
     orders: usize,
     took: Duration,
 ) -> Option<(f64, f64)> {
-    let ((busy0, all0), (busy1, all1)) = (before?, after?);
-    let busy_share = (busy1 - busy0) as f64 / (all1 - all0).max(1) as f64;
-    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
-    let core_ms = busy_share * cores * took.as_secs_f64() * 1000.0;
-    Some((busy_share, core_ms / orders.max(1) as f64))
+    let ((working0, all0, _), (working1, all1, cores)) = (before?, after?);
+    let share = (working1 - working0) as f64 / (all1 - all0).max(1) as f64;
+    let core_ms = share * cores as f64 * took.as_secs_f64() * 1000.0;
+    Some((share, core_ms / orders.max(1) as f64))
 }
 
 /// Places orders at `rate` a second for `seconds`; returns how many were accepted.
