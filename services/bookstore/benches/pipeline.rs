@@ -353,15 +353,11 @@ async fn main() {
     println!(
         "| steady load: mean wait of `order.placed` before the worker / mean handling | {mean_wait_ms:.1} ms / {mean_handling_ms:.1} ms |"
     );
-    match steady_cpu {
-        Some((busy, per_order)) => println!(
-            "| steady load: machine's cores working / core time per order | {:.0}% / {per_order:.1} ms |",
-            100.0 * busy
-        ),
-        None => println!(
-            "| steady load: machine's cores working / core time per order | not measured (no /proc/stat) |"
-        ),
-    }
+    let steady_cpu = steady_cpu.map_or_else(
+        || "not measured (no /proc/stat)".to_owned(),
+        |(busy, per_order)| format!("{:.0}% / {per_order:.1} ms", 100.0 * busy),
+    );
+    println!("| steady load: machine's cores working / core time per order | {steady_cpu} |");
     println!(
         "| full speed: orders placed | {burst_accepted} in {:.1} s ({:.0} orders/s) |",
         burst_took.as_secs_f64(),
