@@ -514,7 +514,9 @@ impl OutboxArgs {
 #[derive(Debug, Clone, Args)]
 pub struct WorkerTuning {
     /// Messages one worker process handles at once.
-    #[arg(long, env = "BOOKSTORE_WORKER_CONCURRENCY", default_value = "16")]
+    // The worker batches the calls of the messages it holds, so this also caps its batches:
+    // with 16, a backlog was worked off in batches too small to keep up with placing.
+    #[arg(long, env = "BOOKSTORE_WORKER_CONCURRENCY", default_value = "64")]
     pub worker_concurrency: String,
     /// Longest a call to inventory or orders may take before it is retried later.
     #[arg(
