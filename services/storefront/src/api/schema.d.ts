@@ -1,0 +1,2151 @@
+// Generated from docs/openapi.json by `npm run codegen` (openapi-typescript). Do not edit; regenerate instead.
+
+export interface paths {
+    "/api/v1/auth/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public keys that verify access tokens (RFC 7517). */
+        get: operations["jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logs in with email and password. A wrong password and an unknown email get the same answer. */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the session of the refresh cookie on the server and clears the cookie. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchanges the refresh cookie for a new access token and a new refresh cookie. */
+        post: operations["refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Creates a customer account and logs it in. */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/books": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists books with filters, sort and pagination. */
+        get: operations["list_books"];
+        put?: never;
+        /** Adds a book (admin only). */
+        post: operations["create_book"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/books/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One book. */
+        get: operations["get_book"];
+        put?: never;
+        post?: never;
+        /** Removes a book (admin only). */
+        delete: operations["delete_book"];
+        options?: never;
+        head?: never;
+        /** Changes some fields of a book (admin only). */
+        patch: operations["update_book"];
+        trace?: never;
+    };
+    "/api/v1/books/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Several books at once, by id (what the orders service reads when orders are placed); ids of
+         *     no book are left out of the answer.
+         */
+        post: operations["lookup_books"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inventory/{book_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Units available of a book (0 for a book inventory has never heard of). */
+        get: operations["get_stock"];
+        /** Sets the units available of a book (admin only). */
+        put: operations["set_stock"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inventory/{book_id}/adjust": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Adds or removes units of a book (admin only); going below zero is a 409. */
+        post: operations["adjust_stock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inventory/reservations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reserves every line of an order or none (bookstore services only). Keyed by order id: a
+         *     repeat returns the first answer and changes nothing.
+         */
+        post: operations["reserve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inventory/reservations/{order_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gives back the units of an order's reservation (bookstore services only). An order not seen
+         *     yet is recorded as released, so a later reservation for it takes nothing.
+         */
+        post: operations["release"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inventory/reservations/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reserves several orders in one go (bookstore services only): each exactly as
+         *     `POST /api/v1/inventory/reservations` would, in the order sent. A reservation that is not
+         *     valid gets its problem in its place and the others are still decided.
+         */
+        post: operations["reserve_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Orders, newest first: the caller's own, or everyone's for an admin. */
+        get: operations["list_orders"];
+        put?: never;
+        /**
+         * Places an order. Titles and prices are copied from the catalogue; the answer is `202`: the
+         *     order is `pending` until the order worker has reserved its stock.
+         */
+        post: operations["place_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One order. */
+        get: operations["get_order"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancels an order: its owner while it is pending, an admin while it is pending or completed. */
+        post: operations["cancel_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order's status alone, for cheap polling. */
+        get: operations["get_status"];
+        put?: never;
+        /**
+         * Sets an order's status: `completed` or `failed` by the order worker (service token);
+         *     `shipped`, `delivered` and `cancelled` by an admin. Setting the status the order already
+         *     has changes nothing and announces nothing.
+         */
+        post: operations["set_status"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's newest pending order containing a book: what a book page shows while the
+         *     purchase is being processed.
+         */
+        get: operations["pending_order"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/statuses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sets the status of several orders in one go (bookstore services only): each change exactly
+         *     as `POST /api/v1/orders/{id}/status` with the service token would make it, written together.
+         */
+        post: operations["set_statuses"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every account, oldest first (admin only). */
+        get: operations["list_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes a user's role or deactivates/reactivates them (admin only). Either change ends the
+         *     user's sessions; an admin cannot change their own account this way.
+         */
+        patch: operations["update_user"];
+        trace?: never;
+    };
+    "/api/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's profile. */
+        get: operations["get_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Changes the caller's display name or password. */
+        patch: operations["update_me"];
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description The body of `POST /api/v1/inventory/{book_id}/adjust`. */
+        AdjustStock: {
+            /**
+             * Format: int64
+             * @description Units to add (negative: to remove), not 0, at most 1,000,000,000 either way.
+             */
+            delta: number | null;
+        };
+        /** @description The answer to a batch: one outcome per reservation, in the order they were sent. */
+        BatchAnswer: {
+            results: components["schemas"]["BatchOutcome"][];
+        };
+        /**
+         * @description One reservation's outcome in a batch: inventory's answer, or the problem with its request
+         *     (which changed nothing).
+         */
+        BatchOutcome: {
+            problem?: components["schemas"]["Problem"] | null;
+            reservation?: components["schemas"]["ReservationView"] | null;
+        };
+        /** @description The fields of a book as a client sends them. */
+        BookInput: {
+            authors?: string[] | null;
+            description?: string | null;
+            format?: string | null;
+            genre?: string | null;
+            isbn?: string | null;
+            /** @description Decimal string with two places, e.g. "24.90". */
+            price?: string | null;
+            publisher?: string | null;
+            title?: string | null;
+        };
+        /** @description A page of books with the genre facets of the whole result. */
+        BookList: components["schemas"]["Page_BookView"] & {
+            facets: components["schemas"]["Facets"];
+        };
+        /** @description A book as the API shows it. */
+        BookView: {
+            authors: string[];
+            /**
+             * Format: int32
+             * @description Units available to order.
+             */
+            available: number;
+            /** @description Where the cover image is served, when there is one. */
+            cover_url?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            /** @description Where the book's document is served, when there is one. */
+            document_url?: string | null;
+            format: components["schemas"]["Format"];
+            genre: string;
+            id: string;
+            in_stock: boolean;
+            isbn: string;
+            price: components["schemas"]["Money"];
+            publisher: string;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        Facets: {
+            /** @description Matching books per genre, ignoring the genre filter. */
+            genres: components["schemas"]["GenreCount"][];
+        };
+        /**
+         * @description How a book is published.
+         * @enum {string}
+         */
+        Format: "hardcover" | "paperback" | "ebook" | "audiobook";
+        /** @description How many books of a genre match. */
+        GenreCount: {
+            /** Format: int64 */
+            count: number;
+            genre: string;
+        };
+        /** @description Units of one book in a reservation. */
+        Line: {
+            book_id: string;
+            /** Format: int64 */
+            quantity: number;
+        };
+        /**
+         * @description One line of a reservation request as a client sends it; checked by
+         *     [`ReservationRequest::validate`].
+         */
+        LineRequest: {
+            /** @description The book, 1 to 36 characters. */
+            book_id: string | null;
+            /**
+             * Format: int64
+             * @description Units, 1 to 1000.
+             */
+            quantity: number | null;
+        };
+        LoginRequest: {
+            email: string;
+            password: string;
+        };
+        /** @description The body of `POST /api/v1/books/lookup`. */
+        Lookup: {
+            /** @description 1 to 100 book ids; repeats count once. */
+            ids: string[];
+        };
+        /** @description The books a look-up found. */
+        LookupAnswer: {
+            /** @description The books of the ids that name one, in no particular order. */
+            books: components["schemas"]["BookView"][];
+        };
+        /**
+         * @description Decimal amount with two places
+         * @example 24.90
+         */
+        Money: string;
+        /** @description One line of an order, with the title and unit price copied at purchase time. */
+        OrderLineView: {
+            book_id: string;
+            line_total: components["schemas"]["Money"];
+            /** Format: int32 */
+            quantity: number;
+            title: string;
+            unit_price: components["schemas"]["Money"];
+        };
+        /**
+         * @description Where an order is in its life.
+         * @enum {string}
+         */
+        OrderStatus: "pending" | "completed" | "failed" | "cancelled" | "shipped" | "delivered";
+        /** @description An order as the API shows it. */
+        OrderView: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            lines: components["schemas"]["OrderLineView"][];
+            /** @description Why the order failed or was cancelled, when known (e.g. `out_of_stock`). */
+            reason?: string | null;
+            status: components["schemas"]["OrderStatus"];
+            total: components["schemas"]["Money"];
+            /** Format: date-time */
+            updated_at: string;
+            user_id: string;
+        };
+        /** @description One page of a list, with what the client needs to fetch the next. */
+        Page_BookView: {
+            items: {
+                authors: string[];
+                /**
+                 * Format: int32
+                 * @description Units available to order.
+                 */
+                available: number;
+                /** @description Where the cover image is served, when there is one. */
+                cover_url?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                description: string;
+                /** @description Where the book's document is served, when there is one. */
+                document_url?: string | null;
+                format: components["schemas"]["Format"];
+                genre: string;
+                id: string;
+                in_stock: boolean;
+                isbn: string;
+                price: components["schemas"]["Money"];
+                publisher: string;
+                title: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            /** Format: int64 */
+            limit: number;
+            /**
+             * Format: int64
+             * @description The next page number, null on the last page.
+             */
+            next_page?: number | null;
+            /** Format: int64 */
+            page: number;
+            /**
+             * Format: int64
+             * @description Number of items matching the query across all pages.
+             */
+            total: number;
+        };
+        /** @description One page of a list, with what the client needs to fetch the next. */
+        Page_OrderView: {
+            items: {
+                /** Format: date-time */
+                created_at: string;
+                id: string;
+                lines: components["schemas"]["OrderLineView"][];
+                /** @description Why the order failed or was cancelled, when known (e.g. `out_of_stock`). */
+                reason?: string | null;
+                status: components["schemas"]["OrderStatus"];
+                total: components["schemas"]["Money"];
+                /** Format: date-time */
+                updated_at: string;
+                user_id: string;
+            }[];
+            /** Format: int64 */
+            limit: number;
+            /**
+             * Format: int64
+             * @description The next page number, null on the last page.
+             */
+            next_page?: number | null;
+            /** Format: int64 */
+            page: number;
+            /**
+             * Format: int64
+             * @description Number of items matching the query across all pages.
+             */
+            total: number;
+        };
+        /** @description One page of a list, with what the client needs to fetch the next. */
+        Page_UserView: {
+            items: {
+                active: boolean;
+                /** Format: date-time */
+                created_at: string;
+                display_name: string;
+                email: string;
+                id: string;
+                role: components["schemas"]["Role"];
+            }[];
+            /** Format: int64 */
+            limit: number;
+            /**
+             * Format: int64
+             * @description The next page number, null on the last page.
+             */
+            next_page?: number | null;
+            /** Format: int64 */
+            page: number;
+            /**
+             * Format: int64
+             * @description Number of items matching the query across all pages.
+             */
+            total: number;
+        };
+        /**
+         * @description A new order. Only books and quantities: titles and prices come from the catalogue, and a
+         *     body that tries to send them is refused (unknown fields).
+         */
+        PlaceOrder: {
+            /** @description 1 to 50 lines, each book at most once. */
+            lines: components["schemas"]["LineRequest"][];
+        };
+        /**
+         * @description A problem+json body, as RFC 9457 defines it, plus our stable `code`, per-field `errors` for
+         *     validation failures and the `trace_id` of server errors.
+         */
+        Problem: {
+            code: string;
+            detail?: string | null;
+            errors?: {
+                [key: string]: string[];
+            };
+            /** Format: int32 */
+            status: number;
+            title: string;
+            trace_id?: string | null;
+            type: string;
+        };
+        RegisterRequest: {
+            display_name?: string | null;
+            email: string;
+            password: string;
+            /** @description Only `customer` is accepted: sign-up never grants admin. */
+            role?: string | null;
+        };
+        /** @description The body of `POST /api/v1/inventory/reservations/batch`. */
+        ReservationBatch: {
+            /** @description 1 to 100 reservations, decided in this order, each checked on its own. */
+            reservations: components["schemas"]["ReservationRequest"][] | null;
+        };
+        /**
+         * @description The body of `POST /api/v1/inventory/reservations`. Fields are optional here only so that a
+         *     missing one is reported by name with the others, instead of as a bare parse error.
+         */
+        ReservationRequest: {
+            /** @description 1 to 50 lines; a book listed twice counts once with the quantities added. */
+            lines: components["schemas"]["LineRequest"][] | null;
+            /** @description The order, 1 to 36 characters: the idempotency key of the reservation. */
+            order_id: string | null;
+        };
+        /**
+         * @description Where a reservation stands.
+         * @enum {string}
+         */
+        ReservationStatus: "reserved" | "rejected" | "released";
+        /** @description Inventory's answer for an order. The first answer is the answer: a repeat returns it again. */
+        ReservationView: {
+            /**
+             * @description What was asked for, one line per book (repeated books merged), sorted by book id; empty
+             *     for an order released before it was ever reserved.
+             */
+            lines: components["schemas"]["Line"][];
+            order_id: string;
+            /** @description `out_of_stock` when rejected, otherwise null. */
+            reason?: string | null;
+            status: components["schemas"]["ReservationStatus"];
+        };
+        /**
+         * @description A user's role. Sign-up always gives `customer`; only an admin makes another admin.
+         * @enum {string}
+         */
+        Role: "customer" | "admin";
+        /** @description A new access token; the refresh token travels in an HttpOnly cookie. */
+        SessionResponse: {
+            access_token: string;
+            /**
+             * Format: int64
+             * @description Seconds until the access token expires.
+             */
+            expires_in: number;
+            token_type: string;
+            user: components["schemas"]["UserView"];
+        };
+        /** @description A new status for an order. */
+        SetStatus: {
+            /** @description Required with `failed` (e.g. `out_of_stock`), optional with `cancelled`, else absent. */
+            reason?: string | null;
+            status: components["schemas"]["OrderStatus"];
+        };
+        /** @description The body of `PUT /api/v1/inventory/{book_id}`. */
+        SetStock: {
+            /**
+             * Format: int64
+             * @description Units available, 0 to 1,000,000,000.
+             */
+            available: number | null;
+        };
+        /** @description The body of `POST /api/v1/orders/statuses`. */
+        StatusBatch: {
+            /** @description 1 to 100 changes, each decided on its own. */
+            changes: components["schemas"]["StatusChangeRequest"][];
+        };
+        /** @description The answer to a batch of status changes: one outcome per change, in the order sent. */
+        StatusBatchAnswer: {
+            results: components["schemas"]["StatusOutcome"][];
+        };
+        /** @description One order's new status in a batch. */
+        StatusChangeRequest: {
+            order_id: string;
+            /** @description As for a single order: required with `failed`, else absent. */
+            reason?: string | null;
+            status: components["schemas"]["OrderStatus"];
+        };
+        /**
+         * @description One change's outcome in a batch: the order's status as it now is (changed or, when it
+         *     already had it, unchanged), or the problem the single endpoint would have answered (404, 409,
+         *     422), which changed nothing.
+         */
+        StatusOutcome: {
+            order?: components["schemas"]["StatusView"] | null;
+            problem?: components["schemas"]["Problem"] | null;
+        };
+        /** @description An order's status alone, for cheap polling. */
+        StatusView: {
+            id: string;
+            reason?: string | null;
+            status: components["schemas"]["OrderStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A book's stock as the API shows it. */
+        StockView: {
+            /**
+             * Format: int64
+             * @description Units available to order; 0 for a book inventory has never heard of.
+             */
+            available: number;
+            book_id: string;
+        };
+        UpdateMeRequest: {
+            current_password?: string | null;
+            display_name?: string | null;
+            /** @description A new password; needs `current_password`. Ends every session of the account (log in again). */
+            new_password?: string | null;
+        };
+        UpdateUserRequest: {
+            active?: boolean | null;
+            role?: components["schemas"]["Role"] | null;
+        };
+        /** @description A user as the API shows it. */
+        UserView: {
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            display_name: string;
+            email: string;
+            id: string;
+            role: components["schemas"]["Role"];
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    jwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON Web Key Set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in; refresh cookie set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description Wrong email or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Account deactivated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out; refresh cookie cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description New session tokens; refresh cookie rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description Missing, expired, revoked or reused refresh token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Account created; refresh cookie set */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description Email already registered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_books: {
+        parameters: {
+            query?: {
+                /** @description Part of an author's name, case-insensitive. */
+                author?: string;
+                /** @description hardcover, paperback, ebook or audiobook. */
+                format?: string;
+                /** @description Exact genre, case-insensitive. */
+                genre?: string;
+                /** @description `true`: only books with units available; `false`: only those without. */
+                in_stock?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                limit?: string;
+                /** @description Highest price, inclusive ("30.00"). */
+                max_price?: string;
+                /** @description Lowest price, inclusive ("10.00"). */
+                min_price?: string;
+                /** @description Page number, from 1. */
+                page?: string;
+                /** @description Free text matched against title, authors and ISBN (every word must match). */
+                q?: string;
+                /** @description relevance (default with `q`), title (default otherwise), price_asc, price_desc, newest. */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookList"];
+                };
+            };
+            /** @description Invalid parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ISBN already in the catalogue */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lookup_books: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Lookup"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupAnswer"];
+                };
+            };
+            /** @description No ids, or more than 100 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_stock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                book_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockView"];
+                };
+            };
+            /** @description Invalid book id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_stock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                book_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetStock"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adjust_stock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                book_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustStock"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stock would go below zero or above the maximum */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reserve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReservationRequest"];
+            };
+        };
+        responses: {
+            /** @description `reserved`, or `rejected` with reason `out_of_stock`, or `released` when the order was released first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Order id */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reservation as it now stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reserve_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReservationBatch"];
+            };
+        };
+        responses: {
+            /** @description One outcome per reservation, in the order sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchAnswer"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No reservations, or more than 100 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_orders: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100 (default 20). */
+                limit?: string;
+                /** @description Page number, from 1. */
+                page?: string;
+                /** @description Only orders with this status. */
+                status?: string;
+                /** @description Only this user's orders (admin; a customer only ever sees their own). */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    place_order: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 100 visible ASCII characters. The same key from the same user answers the same order. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaceOrder"];
+            };
+        };
+        responses: {
+            /** @description Placed (or placed before with this key) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description Malformed JSON or bad Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Idempotency-Key reused with different lines */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid lines, per line */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The catalogue cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order, or another user's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled (or already cancelled) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order, or another user's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The order can no longer be cancelled by the caller */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order, or another user's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_status: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The service token of bookstore services (instead of an admin's access token) */
+                "x-service-token"?: string | null;
+            };
+            path: {
+                /** @description Order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetStatus"];
+            };
+        };
+        responses: {
+            /** @description The order with its new (or unchanged) status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither the service token nor an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a transition this caller may make from the current status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pending_order: {
+        parameters: {
+            query?: {
+                /** @description The book the pending order must contain (required). */
+                book_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description Missing book_id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No pending order with that book */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_statuses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusBatch"];
+            };
+        };
+        responses: {
+            /** @description One outcome per change, in the order sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusBatchAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No changes, or more than 100 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_users: {
+        parameters: {
+            query?: {
+                /** @description Only active (`true`) or deactivated (`false`) users. */
+                active?: string;
+                limit?: string;
+                page?: string;
+                /** @description Part of the email address. */
+                q?: string;
+                /** @description Only users with this role (`customer` or `admin`). */
+                role?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_UserView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changing one's own account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Account deactivated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateMeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}
