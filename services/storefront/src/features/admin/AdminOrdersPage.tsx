@@ -1,0 +1,166 @@
+import { useEffect } from "react";
+import { Link, useSearchParams } from "react-router";
+import { ORDER_STATUSES, type Order, type OrderListQuery, type OrderStatus } from "../../api/types";
+import { Pager } from "../../components/Pager";
+import { reasonText, STATUS_LABELS, StatusBadge } from "../../components/StatusBadge";
+import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader, SelectField } from "../../components/ui";
+import { formatMoney } from "../../lib/money";
+import { useCancelOrder, useSetOrderStatus } from "../orders/api";
+import { useLive } from "../orders/live";
+import { useAdminOrders } from "./api";
+
+const PAGE_SIZE = 25;
+
+function parseStatus(value: string | null): OrderStatus | "" {
+  return (ORDER_STATUSES as readonly string[]).includes(value ?? "") ? (value as OrderStatus) : "";
+}
+
+export function AdminOrdersPage() {
+  const [params, setParams] = useSearchParams();
+  const status = parseStatus(params.get("status"));
+  const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
+  const { connected, pollInterval } = useLive();
+  const query: OrderListQuery = { limit: String(PAGE_SIZE), page: String(page), ...(status ? { status } : {}) };
+  const orders = useAdminOrders(query);
+  const setStatus = useSetOrderStatus();
+  const cancel = useCancelOrder();
+
+  return (
+    <div>
+      <PageHeader title="Orders">
+        <div className="flex flex-wrap items-end gap-3">
+          <p className="text-sm text-stone-700">{connected ? "Live updates on" : "Checking for updates"}</p>
+          <div className="w-48">
+            <SelectField
+              label="Show"
+              value={status}
+              onChange={(e) => {
+                const next = new URLSearchParams();
+                if (e.target.value) next.set("status", e.target.value);
+                setParams(next);
+              }}
+            >
+              <option value="">All orders</option>
+              {ORDER_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {STATUS_LABELS[s]}
+                </option>
+              ))}
+            </SelectField>
+          </div>
+        </div>
+      </PageHeader>
+      <FormError error={setStatus.error ?? cancel.error} />
+      <OrdersTable
+        orders={orders.data?.items}
+        loading={orders.isPending}
+        error={orders.isError ? orders.error : null}
+        onRetry={() => void orders.refetch()}
+        busy={setStatus.isPending || cancel.isPending}
+        onStatus={(id, s) => setStatus.mutate({ id, status: s })}
+        onCancel={(id) => cancel.mutate(id)}
+      />
+      {orders.data && (
+        <Pager
+          page={page}
+          total={orders.data.total}
+          pageSize={PAGE_SIZE}
+          label="Order pages"
+          hrefFor={(p) => {
+            const next = new URLSearchParams(params);
+            next.set("page", String(p));
+            return `?${next.toString()}`;
+          }}
+        />
+      )}
+      {!connected && <PollWhileOffline refetch={() => void orders.refetch()} interval={pollInterval * 5} />}
+    </div>
+  );
+}
+
+
+function PollWhileOffline({ refetch, interval }: { refetch: () => void; interval: number }) {
+  useEffect(() => {
+    const t = setInterval(refetch, interval);
+    return () => clearInterval(t);
+  }, [refetch, interval]);
+  return null;
+}
+
+function OrdersTable({
+  orders,
+  loading,
+  error,
+  onRetry,
+  busy,
+  onStatus,
+  onCancel,
+}: {
+  orders: Order[] | undefined;
+  loading: boolean;
+  error: unknown;
+  onRetry: () => void;
+  busy: boolean;
+  onStatus: (id: string, status: OrderStatus) => void;
+  onCancel: (id: string) => void;
+}) {
+  if (loading) return <LoadingState label="Loading orders" />;
+  if (error) return <ErrorState error={error} onRetry={onRetry} />;
+  if (!orders || orders.length === 0) return <EmptyState title="No orders" />;
+  return (
+    <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
+      <table className="w-full min-w-[44rem] text-left text-sm">
+        <caption className="sr-only">Orders, newest first</caption>
+        <thead className="bg-stone-100 text-stone-800">
+          <tr>
+            <th scope="col" className="px-4 py-3 font-semibold">Order</th>
+            <th scope="col" className="px-4 py-3 font-semibold">Placed</th>
+            <th scope="col" className="px-4 py-3 text-right font-semibold">Total</th>
+            <th scope="col" className="px-4 py-3 font-semibold">Status</th>
+            <th scope="col" className="px-4 py-3 text-right font-semibold">Actions</th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-stone-200">
+          {orders.map((o) => {
+            const name = o.lines.map((l) => l.title).join(", ");
+            return (
+              <tr key={o.id}>
+                <td className="max-w-xs px-4 py-3">
+                  <Link to={`/orders/${o.id}`} className="line-clamp-2 font-medium text-teal-900 underline-offset-2 hover:underline">
+                    {name}
+                  </Link>
+                  <div className="text-xs text-stone-600">{o.id}</div>
+                </td>
+                <td className="px-4 py-3 text-stone-800">{new Date(o.created_at).toLocaleString()}</td>
+                <td className="px-4 py-3 text-right text-stone-900">{formatMoney(o.total)}</td>
+                <td className="px-4 py-3">
+                  <StatusBadge status={o.status} />
+                  {reasonText(o.reason) && <div className="mt-1 text-xs text-red-900">{reasonText(o.reason)}</div>}
+                </td>
+                <td className="px-4 py-3 text-right">
+                  <span className="inline-flex flex-wrap justify-end gap-2">
+                    {o.status === "completed" && (
+                      <Button variant="secondary" disabled={busy} onClick={() => onStatus(o.id, "shipped")} aria-label={`Ship order ${o.id}`}>
+                        Ship
+                      </Button>
+                    )}
+                    {o.status === "shipped" && (
+                      <Button variant="secondary" disabled={busy} onClick={() => onStatus(o.id, "delivered")} aria-label={`Mark order ${o.id} delivered`}>
+                        Mark delivered
+                      </Button>
+                    )}
+                    {(o.status === "pending" || o.status === "completed") && (
+                      <Button variant="ghost" disabled={busy} onClick={() => onCancel(o.id)} aria-label={`Cancel order ${o.id}`}>
+                        Cancel
+                      </Button>
+                    )}
+                  </span>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,130 @@
+import { useState, type SubmitEvent } from "react";
+import { useSearchParams } from "react-router";
+import type { Role, UserListQuery } from "../../api/types";
+import { Pager } from "../../components/Pager";
+import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader } from "../../components/ui";
+import { useSession } from "../auth/use-session";
+import { useUpdateUser, useUsers } from "./api";
+
+const PAGE_SIZE = 25;
+
+export function AdminUsersPage() {
+  const [params, setParams] = useSearchParams();
+  const q = params.get("q") ?? "";
+  const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
+  const query: UserListQuery = { limit: String(PAGE_SIZE), page: String(page), ...(q ? { q } : {}) };
+  const users = useUsers(query);
+  const update = useUpdateUser();
+  const state = useSession();
+  const me = state.status === "authenticated" ? state.user.id : "";
+  const [text, setText] = useState(q);
+
+  const search = (e: SubmitEvent) => {
+    e.preventDefault();
+    const next = new URLSearchParams();
+    if (text.trim()) next.set("q", text.trim());
+    setParams(next);
+  };
+
+  return (
+    <div>
+      <PageHeader title="Users" />
+      <form role="search" onSubmit={search} className="mb-4 flex max-w-md gap-2">
+        <label htmlFor="admin-user-search" className="sr-only">
+          Search by email
+        </label>
+        <input
+          id="admin-user-search"
+          type="search"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder="Part of an email address"
+          className="min-h-11 w-full rounded-lg border border-stone-300 bg-white px-3 py-2 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30"
+        />
+        <Button type="submit" variant="secondary">
+          Search
+        </Button>
+      </form>
+      <FormError error={update.error} />
+      {users.isPending ? (
+        <LoadingState label="Loading users" />
+      ) : users.isError ? (
+        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
+      ) : users.data.items.length === 0 ? (
+        <EmptyState title="No users found" />
+      ) : (
+        <>
+          <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
+            <table className="w-full min-w-[40rem] text-left text-sm">
+              <caption className="sr-only">Accounts</caption>
+              <thead className="bg-stone-100 text-stone-800">
+                <tr>
+                  <th scope="col" className="px-4 py-3 font-semibold">User</th>
+                  <th scope="col" className="px-4 py-3 font-semibold">Role</th>
+                  <th scope="col" className="px-4 py-3 font-semibold">Status</th>
+                  <th scope="col" className="px-4 py-3 text-right font-semibold">Actions</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-stone-200">
+                {users.data.items.map((u) => {
+                  const self = u.id === me;
+                  return (
+                    <tr key={u.id}>
+                      <td className="px-4 py-3">
+                        <div className="font-medium text-stone-900">{u.display_name || u.email}</div>
+                        <div className="text-stone-700">{u.email}</div>
+                      </td>
+                      <td className="px-4 py-3">
+                        <label className="sr-only" htmlFor={`role-${u.id}`}>
+                          Role of {u.email}
+                        </label>
+                        <select
+                          id={`role-${u.id}`}
+                          value={u.role}
+                          disabled={self || update.isPending}
+                          onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
+                          className="min-h-11 rounded-lg border border-stone-300 bg-white px-2 py-1 disabled:bg-stone-100"
+                        >
+                          <option value="customer">Customer</option>
+                          <option value="admin">Admin</option>
+                        </select>
+                      </td>
+                      <td className={`px-4 py-3 font-medium ${u.active ? "text-emerald-800" : "text-red-800"}`}>
+                        {u.active ? "Active" : "Deactivated"}
+                      </td>
+                      <td className="px-4 py-3 text-right">
+                        {self ? (
+                          <span className="text-stone-600">You</span>
+                        ) : (
+                          <Button
+                            variant={u.active ? "ghost" : "secondary"}
+                            disabled={update.isPending}
+                            onClick={() => update.mutate({ id: u.id, active: !u.active })}
+                            aria-label={`${u.active ? "Deactivate" : "Reactivate"} ${u.email}`}
+                          >
+                            {u.active ? "Deactivate" : "Reactivate"}
+                          </Button>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          <Pager
+            page={page}
+            total={users.data.total}
+            pageSize={PAGE_SIZE}
+            label="User pages"
+            hrefFor={(p) => {
+              const next = new URLSearchParams(params);
+              next.set("page", String(p));
+              return `?${next.toString()}`;
+            }}
+          />
+        </>
+      )}
+    </div>
+  );
+}

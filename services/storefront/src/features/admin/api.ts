@@ -1,0 +1,90 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { bookKeys, orderKeys, stockKeys, userKeys } from "../../api/keys";
+import type { Book, BookInput, OrderListQuery, Role, Stock, User, UserListQuery } from "../../api/types";
+import { api, unwrap } from "../../lib/api-client";
+
+export function useAdminOrders(query: OrderListQuery) {
+  return useQuery({
+    queryKey: orderKeys.list("all", query),
+    queryFn: async () => unwrap(await api.GET("/api/v1/orders", { params: { query } })),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useUsers(query: UserListQuery) {
+  return useQuery({
+    queryKey: userKeys.list(query),
+    queryFn: async () => unwrap(await api.GET("/api/v1/users", { params: { query } })),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useUpdateUser() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ id, ...body }: { id: string; role?: Role; active?: boolean }): Promise<User> =>
+      unwrap(await api.PATCH("/api/v1/users/{id}", { params: { path: { id } }, body })),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: userKeys.lists() }),
+  });
+}
+
+export function useSaveBook(id: string | null) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: BookInput): Promise<Book> =>
+      id === null
+        ? unwrap(await api.POST("/api/v1/books", { body }))
+        : unwrap(await api.PATCH("/api/v1/books/{id}", { params: { path: { id } }, body })),
+    onSuccess: (book) => {
+      qc.setQueryData(bookKeys.detail(book.id), book);
+      void qc.invalidateQueries({ queryKey: bookKeys.lists() });
+    },
+  });
+}
+
+export function useDeleteBook() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: string) => {
+      const { error, response } = await api.DELETE("/api/v1/books/{id}", { params: { path: { id } } });
+      if (!response.ok) unwrap({ error, response });
+    },
+    onSuccess: (_, id) => {
+      qc.removeQueries({ queryKey: bookKeys.detail(id) });
+      void qc.invalidateQueries({ queryKey: bookKeys.lists() });
+    },
+  });
+}
+
+export function useStock(bookId: string) {
+  return useQuery({
+    queryKey: stockKeys.detail(bookId),
+    queryFn: async () => unwrap(await api.GET("/api/v1/inventory/{book_id}", { params: { path: { book_id: bookId } } })),
+  });
+}
+
+function stockSaved(qc: ReturnType<typeof useQueryClient>, stock: Stock) {
+  qc.setQueryData(stockKeys.detail(stock.book_id), stock);
+  // The catalogue's availability follows inventory within moments.
+  void qc.invalidateQueries({ queryKey: bookKeys.all });
+}
+
+export function useSetStock(bookId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (available: number): Promise<Stock> =>
+      unwrap(await api.PUT("/api/v1/inventory/{book_id}", { params: { path: { book_id: bookId } }, body: { available } })),
+    onSuccess: (stock) => stockSaved(qc, stock),
+  });
+}
+
+export function useAdjustStock(bookId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (delta: number): Promise<Stock> =>
+      unwrap(
+        await api.POST("/api/v1/inventory/{book_id}/adjust", { params: { path: { book_id: bookId } }, body: { delta } }),
+      ),
+    onSuccess: (stock) => stockSaved(qc, stock),
+  });
+}

@@ -1,0 +1,80 @@
+import { useMutation, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { bookKeys, orderKeys, stockKeys } from "../../api/keys";
+import type { Order, OrderStatus } from "../../api/types";
+import { api, unwrap } from "../../lib/api-client";
+import { ApiError } from "../../lib/problem";
+import type { OrderStatusChange } from "../../lib/socket";
+
+export async function fetchOrder(id: string): Promise<Order> {
+  return unwrap(await api.GET("/api/v1/orders/{id}", { params: { path: { id } } }));
+}
+
+/** The reader's pending order for a book, or null when there is none. */
+export async function fetchPendingOrder(bookId: string): Promise<Order | null> {
+  try {
+    return unwrap(await api.GET("/api/v1/orders/pending", { params: { query: { book_id: bookId } } }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+export async function placeOrder(lines: { book_id: string; quantity: number }[], key: string): Promise<Order> {
+  return unwrap(
+    await api.POST("/api/v1/orders", {
+      params: { header: { "Idempotency-Key": key } },
+      body: { lines },
+    }),
+  );
+}
+
+/** Settles the caches after an order changed (from a mutation, a socket event or a poll). */
+export function orderChanged(qc: QueryClient, order: Pick<Order, "id" | "status"> & { lines?: Order["lines"] }) {
+  void qc.invalidateQueries({ queryKey: orderKeys.lists() });
+  void qc.invalidateQueries({ queryKey: orderKeys.pendings() });
+  if (order.status !== "pending") {
+    void qc.invalidateQueries({ queryKey: bookKeys.all });
+    void qc.invalidateQueries({ queryKey: stockKeys.all });
+  }
+}
+
+function newer(at: string, than: string): boolean {
+  return Date.parse(at) >= Date.parse(than);
+}
+
+/** Applies a pushed status change to the cached order, keeping the newest one. */
+export function applyStatusChange(qc: QueryClient, change: OrderStatusChange) {
+  qc.setQueryData<Order>(orderKeys.detail(change.order_id), (old) =>
+    old && newer(change.at, old.updated_at)
+      ? { ...old, status: change.status, reason: change.reason, updated_at: change.at }
+      : old,
+  );
+  orderChanged(qc, { id: change.order_id, status: change.status });
+}
+
+export function useCancelOrder() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: string): Promise<Order> =>
+      unwrap(await api.POST("/api/v1/orders/{id}/cancel", { params: { path: { id } } })),
+    onSuccess: (order) => {
+      qc.setQueryData(orderKeys.detail(order.id), order);
+      orderChanged(qc, order);
+    },
+  });
+}
+
+export function useSetOrderStatus() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ id, status }: { id: string; status: OrderStatus }): Promise<Order> =>
+      unwrap(await api.POST("/api/v1/orders/{id}/status", { params: { path: { id } }, body: { status } })),
+    onSuccess: (order) => {
+      qc.setQueryData(orderKeys.detail(order.id), order);
+      orderChanged(qc, order);
+    },
+  });
+}
+
+/** Statuses after which nothing changes any more. */
+export const FINAL: readonly OrderStatus[] = ["failed", "cancelled", "delivered"];

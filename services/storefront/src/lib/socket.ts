@@ -1,0 +1,43 @@
+// Live order updates over Socket.IO. The client library is loaded only once someone signs in,
+// so the first page of an anonymous visitor does not carry it.
+import type { OrderStatus } from "../api/types";
+
+/** The payload of `order_status_change` (docs/notifications.md). */
+export interface OrderStatusChange {
+  event_id: string;
+  order_id: string;
+  user_id: string;
+  status: OrderStatus;
+  reason: string | null;
+  at: string;
+}
+
+type Handler = (arg?: unknown) => void;
+
+/** The part of a Socket.IO client socket the app uses; tests pass a fake. */
+export interface LiveSocket {
+  readonly connected: boolean;
+  /** True while the client retries by itself; false after a refused handshake. */
+  readonly active?: boolean;
+  on(event: string, handler: Handler): unknown;
+  off(event: string, handler: Handler): unknown;
+  connect(): unknown;
+  disconnect(): unknown;
+}
+
+export async function openSocket(currentToken: () => string | null): Promise<LiveSocket> {
+  const { io } = await import("socket.io-client");
+  return io({
+    path: "/socket.io",
+    auth: (cb) => {
+      cb({ token: currentToken() ?? "" });
+    },
+    reconnectionDelayMax: 5000,
+  });
+}
+
+export function isStatusChange(value: unknown): value is OrderStatusChange {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.order_id === "string" && typeof v.status === "string" && typeof v.at === "string";
+}
