@@ -76,6 +76,7 @@ export function createSession(deps: SessionDeps): SessionStore {
   function take(session: Session, at: number) {
     accessToken = session.access_token;
     expiresAt = at + session.expires_in * 1000;
+    lifetime = session.expires_in * 1000;
     generation += 1;
     setState({ status: "authenticated", user: session.user });
   }
@@ -101,8 +102,11 @@ export function createSession(deps: SessionDeps): SessionStore {
     else end(msg.expired, false);
   });
 
+  let lifetime = Infinity;
+
   function fresh(): boolean {
-    return accessToken !== null && expiresAt - now() > margin;
+    // Refresh `margin` before expiry, or after three quarters of a short-lived token's life.
+    return accessToken !== null && expiresAt - now() > Math.min(margin, lifetime / 4);
   }
 
   async function doRefresh(seen: number): Promise<string | null> {

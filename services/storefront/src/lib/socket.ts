@@ -29,6 +29,9 @@ export async function openSocket(currentToken: () => string | null): Promise<Liv
   const { io } = await import("socket.io-client");
   return io({
     path: "/socket.io",
+    // WebSocket only: no sticky sessions needed in front of several gateways
+    // (docs/notifications.md); when it cannot connect, pages poll over REST instead.
+    transports: ["websocket"],
     auth: (cb) => {
       cb({ token: currentToken() ?? "" });
     },

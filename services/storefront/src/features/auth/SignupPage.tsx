@@ -19,7 +19,7 @@ export function SignupPage() {
   const errors = fieldErrors(problemOf(signup.error));
   const onSubmit = (e: SubmitEvent) => {
     e.preventDefault();
-    signup.mutate({ email: email.trim(), password, display_name: name.trim() });
+    signup.mutate({ email: email.trim(), password, ...(name.trim() ? { display_name: name.trim() } : {}) });
   };
 
   return (

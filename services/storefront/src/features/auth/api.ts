@@ -25,7 +25,7 @@ export function useLogin() {
 export function useSignup() {
   const store = useSessionStore();
   return useMutation({
-    mutationFn: async (body: Credentials & { display_name: string }): Promise<Session> =>
+    mutationFn: async (body: Credentials & { display_name?: string }): Promise<Session> =>
       unwrap(await api.POST("/api/v1/auth/register", { body })),
     onSuccess: (data) => store.accept(data),
   });

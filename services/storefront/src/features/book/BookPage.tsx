@@ -70,7 +70,7 @@ function BookDetails({ book }: { book: Book }) {
           {book.description ? (
             <p className="mt-2 whitespace-pre-line leading-relaxed text-stone-800">{book.description}</p>
           ) : (
-            <p className="mt-2 text-stone-700">The publisher has not given a description yet.</p>
+            <p className="mt-2 text-stone-700">There is no description of this book yet.</p>
           )}
         </section>
 

@@ -25,6 +25,7 @@ export function CataloguePage() {
   const apply = (change: Partial<CatalogueFilters>) => setParams(toSearchParams(withFilter(filters, change)));
   const active = activeFilterCount(filters);
   const genres = books.data?.facets.genres ?? [];
+  const [filtersOpen, setFiltersOpen] = useState(false);
 
   return (
     <div>
@@ -42,18 +43,22 @@ export function CataloguePage() {
 
       <div className="grid gap-6 lg:grid-cols-[15rem_1fr]">
         <aside aria-label="Filters">
-          <details className="group rounded-xl border border-stone-200 bg-white p-4 lg:hidden">
-            <summary className="flex min-h-8 cursor-pointer items-center justify-between font-semibold text-stone-900">
-              Filters{active > 0 ? ` (${active})` : ""}
-              <span aria-hidden="true" className="transition-transform group-open:rotate-180">
-                ▾
-              </span>
-            </summary>
-            <div className="mt-4">
-              <FilterPanel filters={filters} genres={genres} onChange={apply} />
-            </div>
-          </details>
-          <div className="hidden rounded-xl border border-stone-200 bg-white p-4 lg:block">
+          <button
+            type="button"
+            className="flex min-h-11 w-full items-center justify-between rounded-xl border border-stone-200 bg-white px-4 font-semibold text-stone-900 lg:hidden"
+            aria-expanded={filtersOpen}
+            aria-controls="filter-panel"
+            onClick={() => setFiltersOpen(!filtersOpen)}
+          >
+            Filters{active > 0 ? ` (${active})` : ""}
+            <span aria-hidden="true" className={filtersOpen ? "rotate-180" : ""}>
+              ▾
+            </span>
+          </button>
+          <div
+            id="filter-panel"
+            className={`${filtersOpen ? "mt-2 block" : "hidden"} rounded-xl border border-stone-200 bg-white p-4 lg:mt-0 lg:block`}
+          >
             <FilterPanel filters={filters} genres={genres} onChange={apply} />
           </div>
           {active > 0 && (

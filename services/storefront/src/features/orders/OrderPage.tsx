@@ -56,7 +56,9 @@ export function OrderPage() {
           </h2>
           <div role="status" aria-live="polite" aria-atomic="true" className="flex items-center gap-2">
             <span className="sr-only">Order status:</span>
-            <StatusBadge status={o.status} />
+            <span data-testid="order-status">
+              <StatusBadge status={o.status} />
+            </span>
           </div>
         </div>
         <p className="mt-3 text-stone-800">{WHAT_NEXT[o.status]}</p>

@@ -1,0 +1,141 @@
+import AxeBuilder from "@axe-core/playwright";
+import { test as base, expect, type APIRequestContext, type Page } from "@playwright/test";
+
+export { expect };
+
+export const PASSWORD = "a quiet harbour at dawn 42";
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through playwright.config.ts`);
+  return value;
+}
+
+export const test = base.extend({
+  // The shop's address is known only once the global setup has started it.
+  // eslint-disable-next-line no-empty-pattern
+  baseURL: async ({}, use) => {
+    await use(env("E2E_BASE_URL"));
+  },
+});
+
+export const apiUrl = () => env("E2E_API_URL");
+export const admin = () => ({ email: env("E2E_ADMIN_EMAIL"), password: env("E2E_ADMIN_PASSWORD") });
+
+let counter = 0;
+export function uniqueEmail(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${counter}@example.com`;
+}
+
+interface SessionBody {
+  access_token: string;
+  user: { id: string };
+}
+
+export async function apiSignUp(request: APIRequestContext, name = "Reader") {
+  const email = uniqueEmail(name.toLowerCase().replace(/\W+/g, "-"));
+  const res = await request.post(`${apiUrl()}/api/v1/auth/register`, {
+    data: { email, password: PASSWORD, display_name: name },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  const body = (await res.json()) as SessionBody;
+  return { email, password: PASSWORD, token: body.access_token, id: body.user.id };
+}
+
+export async function apiLogin(request: APIRequestContext, email: string, password: string): Promise<string> {
+  const res = await request.post(`${apiUrl()}/api/v1/auth/login`, { data: { email, password } });
+  expect(res.status(), await res.text()).toBe(200);
+  return ((await res.json()) as SessionBody).access_token;
+}
+
+export async function adminToken(request: APIRequestContext): Promise<string> {
+  const a = admin();
+  return apiLogin(request, a.email, a.password);
+}
+
+export interface BookJson {
+  id: string;
+  title: string;
+  available: number;
+  in_stock: boolean;
+  price: string;
+}
+
+export async function findBooks(request: APIRequestContext, query: string): Promise<BookJson[]> {
+  const res = await request.get(`${apiUrl()}/api/v1/books?${query}`);
+  expect(res.ok()).toBe(true);
+  return ((await res.json()) as { items: BookJson[] }).items;
+}
+
+export async function setStock(request: APIRequestContext, token: string, bookId: string, available: number) {
+  const res = await request.put(`${apiUrl()}/api/v1/inventory/${bookId}`, {
+    headers: { authorization: `Bearer ${token}` },
+    data: { available },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+}
+
+export async function placeOrder(
+  request: APIRequestContext,
+  token: string,
+  lines: { book_id: string; quantity: number }[],
+): Promise<{ id: string; status: string }> {
+  const res = await request.post(`${apiUrl()}/api/v1/orders`, {
+    headers: { authorization: `Bearer ${token}` },
+    data: { lines },
+  });
+  expect(res.status(), await res.text()).toBe(202);
+  return (await res.json()) as { id: string; status: string };
+}
+
+export async function waitForStatus(request: APIRequestContext, token: string, orderId: string, status: string) {
+  await expect
+    .poll(async () => {
+      const res = await request.get(`${apiUrl()}/api/v1/orders/${orderId}/status`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await res.json()) as { status: string }).status;
+    })
+    .toBe(status);
+}
+
+export async function logIn(page: Page, email: string, password: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("button", { name: "Log out" })).toBeVisible();
+}
+
+export async function logInAsAdmin(page: Page) {
+  const a = admin();
+  await logIn(page, a.email, a.password);
+  await expect(page.getByRole("link", { name: "Admin" })).toBeVisible();
+}
+
+/** axe-core on the page as it is: no serious or critical violation. */
+export async function expectAccessible(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();
+  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const summary = bad.map((v) => `${v.id} (${v.impact ?? "?"}): ${v.help}\n  ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join("\n  ")}`);
+  expect(summary, `accessibility of ${what}`).toEqual([]);
+}
+
+/** Records every order status the page shows, so a test can see "pending" even when it lasts a moment. */
+export async function recordStatuses(page: Page) {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __statuses: string[] };
+    w.__statuses = [];
+    const note = () => {
+      const el = document.querySelector('[data-testid="order-status"]');
+      const text = el?.textContent?.trim();
+      if (text && w.__statuses[w.__statuses.length - 1] !== text) w.__statuses.push(text);
+    };
+    new MutationObserver(note).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+export async function recordedStatuses(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __statuses: string[] }).__statuses);
+}
