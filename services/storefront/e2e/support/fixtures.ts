@@ -111,7 +111,7 @@ export async function logIn(page: Page, email: string, password: string) {
 export async function logInAsAdmin(page: Page) {
   const a = admin();
   await logIn(page, a.email, a.password);
-  await expect(page.getByRole("link", { name: "Admin" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Admin", exact: true })).toBeVisible();
 }
 
 /** axe-core on the page as it is: no serious or critical violation. */

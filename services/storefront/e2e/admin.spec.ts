@@ -1,0 +1,98 @@
+import { apiSignUp, expect, findBooks, logIn, logInAsAdmin, placeOrder, test, waitForStatus } from "./support/fixtures";
+
+test("an admin adds a book and gives it stock, and a reader finds it in stock", async ({ page, browser, request }) => {
+  const title = `The Lighthouse Keeper ${Date.now().toString(36)}`;
+  await logInAsAdmin(page);
+  await page.getByRole("link", { name: "Admin", exact: true }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Books" })).toBeVisible();
+  await page.getByRole("link", { name: "Add a book" }).click();
+
+  // A bad submission shows each problem next to its field.
+  await page.getByLabel("Title").fill(title);
+  await page.getByRole("button", { name: "Add book" }).click();
+  await expect(page.getByLabel("ISBN")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByRole("alert").first()).toBeVisible();
+
+  const isbn = `978${String(Date.now()).slice(-9)}`;
+  const check = (() => {
+    const digits = isbn.split("").map(Number);
+    const sum = digits.reduce((s, d, i) => s + d * (i % 2 === 0 ? 1 : 3), 0);
+    return (10 - (sum % 10)) % 10;
+  })();
+  await page.getByLabel("Authors").fill("Mara Quill, Tomas Reed");
+  await page.getByLabel("ISBN").fill(`${isbn}${check}`);
+  await page.getByLabel("Publisher").fill("Harbour Press");
+  await page.getByLabel("Format").selectOption("hardcover");
+  await page.getByLabel("Genre").fill("Mystery");
+  await page.getByLabel("Price").fill("19.5");
+  await page.getByLabel("Description").fill("A keeper, a storm, and a light that will not go out.");
+  await page.getByRole("button", { name: "Add book" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Edit “${title}”` })).toBeVisible();
+
+  const stock = page.getByRole("region", { name: "Stock" });
+  await expect(stock.getByRole("status")).toContainText("0 available");
+  await stock.getByLabel("Set available copies to").fill("7");
+  await stock.getByRole("button", { name: "Set stock" }).click();
+  await expect(stock.getByRole("status").first()).toContainText("7 available");
+  await stock.getByLabel("Add or remove copies").fill("-2");
+  await stock.getByRole("button", { name: "Adjust stock" }).click();
+  await expect(stock.getByRole("status").first()).toContainText("5 available");
+
+  // A reader (not signed in) finds it, in stock.
+  const reader = await browser.newPage();
+  await expect.poll(async () => (await findBooks(request, `q=${encodeURIComponent(title)}`))[0]?.available).toBe(5);
+  await reader.goto(`/?q=${encodeURIComponent(title)}`);
+  const card = reader.getByRole("region", { name: "Books" }).getByRole("listitem").filter({ hasText: title });
+  await expect(card).toContainText("In stock");
+  await expect(card).toContainText("$19.50");
+  await card.getByRole("link").first().click();
+  await expect(reader.getByRole("heading", { level: 1, name: title })).toBeVisible();
+  await expect(reader.getByText("In stock · 5 available")).toBeVisible();
+  await expect(reader.getByRole("definition").filter({ hasText: "Mara Quill, Tomas Reed" })).toBeVisible();
+  await reader.close();
+
+  // The admin deletes it again.
+  await page.goto(`/admin/books?q=${encodeURIComponent(title)}`);
+  await page.getByRole("button", { name: `Delete ${title}` }).click();
+  await page.getByRole("button", { name: `Delete “${title}”` }).click();
+  await expect(page.getByRole("heading", { name: "No books found" })).toBeVisible();
+});
+
+test("an admin ships an order and the reader's order page updates live", async ({ page, browser, request }) => {
+  const reader = await apiSignUp(request, "Shipped");
+  const [book] = await findBooks(request, "in_stock=true&sort=price_asc&limit=1");
+  if (!book) throw new Error("no book in stock");
+  const order = await placeOrder(request, reader.token, [{ book_id: book.id, quantity: 1 }]);
+  await waitForStatus(request, reader.token, order.id, "completed");
+
+  await logIn(page, reader.email, reader.password);
+  await page.goto(`/orders/${order.id}`);
+  await expect(page.getByTestId("order-status")).toHaveText("Completed");
+  await expect(page.getByText("live updates on")).toBeVisible();
+
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await logInAsAdmin(admin);
+  await admin.goto("/admin/orders?status=completed");
+  await expect(admin.getByRole("heading", { level: 1, name: "Orders" })).toBeVisible();
+  await admin.getByRole("button", { name: `Ship order ${order.id}` }).click();
+
+  await expect(page.getByTestId("order-status")).toHaveText("Shipped");
+  await expect(page.getByText("Your books are on their way.")).toBeVisible();
+
+  await admin.goto("/admin/orders?status=shipped");
+  await admin.getByRole("button", { name: `Mark order ${order.id} delivered` }).click();
+  await expect(page.getByTestId("order-status")).toHaveText("Delivered");
+  await adminContext.close();
+});
+
+test("an admin changes a reader's role and deactivates the account", async ({ page, request }) => {
+  const reader = await apiSignUp(request, "Staffer");
+  await logInAsAdmin(page);
+  await page.goto(`/admin/users?q=${encodeURIComponent(reader.email)}`);
+  const row = page.getByRole("row").filter({ hasText: reader.email });
+  await row.getByLabel(`Role of ${reader.email}`).selectOption("admin");
+  await expect(row.getByLabel(`Role of ${reader.email}`)).toHaveValue("admin");
+  await row.getByRole("button", { name: `Deactivate ${reader.email}` }).click();
+  await expect(row).toContainText("Deactivated");
+});
