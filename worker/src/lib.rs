@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use platform::auth::{SERVICE_TOKEN_HEADER, ServiceToken};
 use platform::batch::{Batcher, Unanswered};
+use platform::error::{ErrorCode, Problem};
 use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Handler, Outcome};
 use prometheus::{IntCounterVec, Opts};
@@ -59,9 +60,10 @@ impl WorkerMetrics {
     }
 }
 
-/// A failed call: `Retry` for what may pass (timeouts, lost connections, 5xx, 408, 429),
-/// `Reject` for what will not (any other answer the call does not expect; the status call
-/// treats its 409 as an answer: the order was cancelled meanwhile).
+/// A failed call: `Retry` for what may pass (timeouts, lost connections, 5xx, 408, 429, and a
+/// per-order problem whose code is transient), `Reject` for what will not (any other answer the
+/// call does not expect; the status call treats `conflict` as an answer: the order was
+/// cancelled meanwhile).
 #[derive(Debug, Clone)]
 enum CallError {
     Retry(String),
@@ -112,21 +114,19 @@ struct StatusOutcome {
     problem: Option<Problem>,
 }
 
-/// The part of a problem the worker reads.
-#[derive(Debug, Deserialize)]
-struct Problem {
-    status: u16,
-    #[serde(default)]
-    detail: Option<String>,
-}
-
-impl Problem {
-    fn describe(&self, url: &str, order_id: &str) -> String {
-        format!(
-            "POST {url}: order {order_id}: {} {}",
-            self.status,
-            self.detail.as_deref().unwrap_or("")
-        )
+/// What a problem answered for one order of a batch makes of it: the worker goes by the
+/// problem's `code`, never by its status number alone (a 409 `conflict` means the order cannot
+/// take the status; contention is a 503 `unavailable`, to be tried again).
+fn problem_error(problem: &Problem, url: &str, order_id: &str) -> CallError {
+    let described = format!(
+        "POST {url}: order {order_id}: {} {} {}",
+        problem.status,
+        problem.code,
+        problem.detail.as_deref().unwrap_or("")
+    );
+    match ErrorCode::parse(&problem.code) {
+        Some(code) if code.is_transient() => CallError::Retry(described),
+        _ => CallError::Reject(described),
     }
 }
 
@@ -223,7 +223,7 @@ impl Services {
                 ReservationOutcome {
                     problem: Some(problem),
                     ..
-                } => Err(CallError::Reject(problem.describe(&url, &order.order_id))),
+                } => Err(problem_error(&problem, &url, &order.order_id)),
                 _ => Err(CallError::Reject(format!(
                     "POST {url}: order {}: neither a reservation nor a problem",
                     order.order_id
@@ -233,7 +233,7 @@ impl Services {
     }
 
     /// Gives several orders their final status. `Ok(false)` means the order can no longer take
-    /// that status (409: it was cancelled meanwhile).
+    /// that status (`conflict`: it was cancelled meanwhile).
     async fn settle(
         &self,
         settlements: Vec<Settlement>,
@@ -252,13 +252,11 @@ impl Services {
                 StatusOutcome {
                     problem: Some(problem),
                     ..
-                } if problem.status == StatusCode::CONFLICT.as_u16() => Ok(false),
+                } if problem.code == ErrorCode::Conflict.as_str() => Ok(false),
                 StatusOutcome {
                     problem: Some(problem),
                     ..
-                } => Err(CallError::Reject(
-                    problem.describe(&url, &settlement.order_id),
-                )),
+                } => Err(problem_error(&problem, &url, &settlement.order_id)),
                 _ => Err(CallError::Reject(format!(
                     "POST {url}: order {}: neither an order nor a problem",
                     settlement.order_id

@@ -11,6 +11,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use platform::ErrorCode;
 use platform::auth::ServiceToken;
 use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Envelope, Handler, Outcome};
@@ -21,6 +22,8 @@ use worker::{OrderPlacedHandler, OrderStatusHandler, WorkerConfig, WorkerMetrics
 struct Stub {
     reservation: Arc<Mutex<(StatusCode, &'static str)>>,
     settle: Arc<Mutex<StatusCode>>,
+    /// Each change answered as contended: a per-order 503 `unavailable` in a 200 answer.
+    contended: Arc<Mutex<bool>>,
     delay: Arc<Mutex<Duration>>,
     calls: Arc<Mutex<Vec<String>>>,
 }
@@ -74,11 +77,12 @@ async fn release(State(stub): State<Stub>, Path(id): Path<String>) -> StatusCode
 }
 
 /// The orders service's batch of status changes: one call recorded per order. The configured
-/// status is the whole answer's when it is a server error, else each order's (as a problem
-/// when it is not 200).
+/// status is the whole answer's when it is a server error, else each order's (as a problem,
+/// with the code of that status, when it is not 200).
 async fn settle(State(stub): State<Stub>, body: String) -> (StatusCode, String) {
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     let status = *stub.settle.lock().unwrap();
+    let contended = *stub.contended.lock().unwrap();
     let mut results = Vec::new();
     for change in body["changes"].as_array().unwrap() {
         let id = change["order_id"].as_str().unwrap();
@@ -87,10 +91,12 @@ async fn settle(State(stub): State<Stub>, body: String) -> (StatusCode, String) 
             change["status"].as_str().unwrap(),
             change["reason"]
         ));
-        results.push(if status == StatusCode::OK {
+        results.push(if contended {
+            serde_json::json!({"order": null, "problem": problem(ErrorCode::Unavailable)})
+        } else if status == StatusCode::OK {
             serde_json::json!({"order": {"id": id}, "problem": null})
         } else {
-            serde_json::json!({"order": null, "problem": {"status": status.as_u16(), "detail": "stub"}})
+            serde_json::json!({"order": null, "problem": problem(ErrorCode::for_status(status))})
         });
     }
     if status.is_server_error() {
@@ -102,10 +108,16 @@ async fn settle(State(stub): State<Stub>, body: String) -> (StatusCode, String) 
     )
 }
 
+/// A problem as the services answer it.
+fn problem(code: ErrorCode) -> serde_json::Value {
+    serde_json::to_value(platform::ApiError::new(code, "stub").to_problem(None)).unwrap()
+}
+
 async fn start() -> (Stub, WorkerConfig) {
     let stub = Stub {
         reservation: Arc::new(Mutex::new((StatusCode::OK, "reserved"))),
         settle: Arc::new(Mutex::new(StatusCode::OK)),
+        contended: Arc::new(Mutex::new(false)),
         delay: Arc::new(Mutex::new(Duration::ZERO)),
         calls: Arc::new(Mutex::new(Vec::new())),
     };
@@ -194,6 +206,26 @@ async fn an_order_cancelled_while_reserving_gets_its_stock_back() {
             "release o-1"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_contended_settlement_is_retried_and_keeps_its_stock() {
+    // Contention is transient: the order is still pending and its stock still reserved, so the
+    // message comes back later. Releasing and acknowledging would strand the order as pending.
+    let (stub, config) = start().await;
+    *stub.contended.lock().unwrap() = true;
+    let handler = placed_handler(config);
+    assert!(
+        matches!(handler.handle(&placed()).await, Outcome::Retry(e) if e.contains("unavailable"))
+    );
+    assert_eq!(
+        calls(&stub),
+        ["reserve token=true", "settle o-1 completed null"]
+    );
+    // The redelivery finds the reservation still there and settles the order.
+    *stub.contended.lock().unwrap() = false;
+    assert_eq!(handler.handle(&placed()).await, Outcome::Ack);
+    assert!(!calls(&stub).iter().any(|call| call.starts_with("release")));
 }
 
 #[tokio::test]

@@ -5,37 +5,47 @@
 pub struct Isbn(String);
 
 impl Isbn {
-    /// Accepts ISBN-10 or ISBN-13, with or without hyphens and spaces.
+    /// Accepts ISBN-10 or ISBN-13, with or without hyphens and spaces. Works on characters, not
+    /// bytes, so any text (including non-ASCII) is refused with an error rather than sliced.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let compact: String = raw
+        let compact: Vec<char> = raw
             .chars()
             .filter(|c| !matches!(c, '-' | ' '))
-            .collect::<String>()
-            .to_ascii_uppercase();
-        match compact.len() {
-            13 if compact.bytes().all(|b| b.is_ascii_digit()) => {
-                if isbn13_check(&compact[..12]) == compact.as_bytes()[12] - b'0' {
-                    Ok(Self(compact))
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        // The value of each position: a digit, or 10 for an `X` (valid only as the ISBN-10 check).
+        let values: Option<Vec<u32>> = compact
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| match c {
+                'X' if compact.len() == 10 && i == 9 => Some(10),
+                c => c.to_digit(10),
+            })
+            .collect();
+        let Some(values) = values else {
+            return Err("must be an ISBN-10 or ISBN-13".into());
+        };
+        match values.len() {
+            13 => {
+                if isbn13_check(&values[..12]) == values[12] {
+                    Ok(Self(digits(&values)))
                 } else {
                     Err("has a wrong check digit".into())
                 }
             }
-            10 if compact[..9].bytes().all(|b| b.is_ascii_digit())
-                && (compact.as_bytes()[9].is_ascii_digit() || compact.ends_with('X')) =>
-            {
-                let sum: u32 = compact
-                    .bytes()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        (10 - i as u32) * if b == b'X' { 10 } else { u32::from(b - b'0') }
-                    })
+            10 => {
+                let sum: u32 = values
+                    .iter()
+                    .zip((1..=10).rev())
+                    .map(|(value, weight)| weight * value)
                     .sum();
                 if !sum.is_multiple_of(11) {
                     return Err("has a wrong check digit".into());
                 }
-                let body = format!("978{}", &compact[..9]);
-                let check = isbn13_check(&body);
-                Ok(Self(format!("{body}{check}")))
+                let mut isbn13 = vec![9, 7, 8];
+                isbn13.extend_from_slice(&values[..9]);
+                isbn13.push(isbn13_check(&isbn13));
+                Ok(Self(digits(&isbn13)))
             }
             _ => Err("must be an ISBN-10 or ISBN-13".into()),
         }
@@ -46,13 +56,22 @@ impl Isbn {
     }
 }
 
-fn isbn13_check(first12: &str) -> u8 {
+/// The ISBN-13 check digit of its first twelve digits.
+fn isbn13_check(first12: &[u32]) -> u32 {
     let sum: u32 = first12
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
+        .iter()
+        .zip([1, 3].into_iter().cycle())
+        .map(|(value, weight)| value * weight)
         .sum();
-    ((10 - sum % 10) % 10) as u8
+    (10 - sum % 10) % 10
+}
+
+/// Decimal digits as text.
+fn digits(values: &[u32]) -> String {
+    values
+        .iter()
+        .filter_map(|&value| char::from_digit(value, 10))
+        .collect()
 }
 
 #[cfg(test)]
@@ -88,6 +107,12 @@ mod tests {
             "97807023187261",
             "978070231872X",
             "０５２１４０２３０１",
+            // Ten or thirteen bytes that are fewer characters: once sliced mid-character.
+            "aaaaaaaaé",
+            "ääääé",
+            "1234567€",
+            "123456789é12",
+            "X123456789",
         ] {
             assert!(Isbn::parse(bad).is_err(), "{bad:?}");
         }

@@ -1142,6 +1142,36 @@ platform::backend_tests! {
         api.finish().await;
     }
 
+    async fn non_ascii_text_of_isbn_length_is_searched_and_refused_as_isbn(db) {
+        let api = start_seeded(&db).await;
+        // Ten or thirteen bytes but fewer characters: once sliced mid-character, a panic.
+        let odd = ["aaaaaaaaé", "ääääé", "1234567€", "123456789é12"];
+        for q in odd {
+            assert_eq!(api.all(&[("q", q)]).await.len(), 0, "q={q:?}");
+        }
+        let existing = api.page(&[("limit", "1")]).await.items.remove(0);
+        for isbn in odd {
+            let created = api
+                .admin(
+                    Method::POST,
+                    "/api/v1/books",
+                    Some(&new_book(isbn, "Odd ISBN")),
+                )
+                .await;
+            created.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(created.error_fields(), ["isbn"], "isbn={isbn:?}");
+            let updated = api
+                .admin(
+                    Method::PATCH,
+                    &book_path(&existing.id),
+                    Some(&json!({ "isbn": isbn })),
+                )
+                .await;
+            updated.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
+        api.finish().await;
+    }
+
     async fn create_with_a_wrong_isbn_check_digit_is_422(db) {
         let api = start(&db).await;
         for isbn in ["0306406153", "9780306406158", "978-0-306-40615-8", "123"] {

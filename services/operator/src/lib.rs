@@ -99,6 +99,7 @@ pub async fn serve(
         app,
         http_ctx.draining.clone(),
         settings.serve.drain_delay,
+        settings.serve.connection_limits,
         async move { http_token.cancelled().await },
     );
     let mut controller_token = shutdown;

@@ -47,6 +47,8 @@ async fn the_operator_watches_its_kinds_serves_health_and_metrics_and_stops_on_s
         cors_origins: Vec::new(),
         request_timeout_seconds: "5".into(),
         drain_seconds: "0".into(),
+        header_read_timeout_seconds: "10".into(),
+        max_connections: None,
     };
     let settings = operator::Settings {
         serve: serve.validate().unwrap(),

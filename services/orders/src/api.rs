@@ -253,6 +253,7 @@ async fn get_status(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order, or another user's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The order can no longer be cancelled by the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The order kept changing while it was being cancelled; try again (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all, fields(order_id = %id))]
@@ -336,6 +337,7 @@ where
         (status = 403, description = "Neither the service token nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a transition this caller may make from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The order kept changing while its status was being set; try again (Retry-After)", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -389,7 +391,8 @@ pub struct StatusBatch {
 
 /// One change's outcome in a batch: the order's status as it now is (changed or, when it
 /// already had it, unchanged), or the problem the single endpoint would have answered (404, 409,
-/// 422), which changed nothing.
+/// 422, or 503 `unavailable` when the order kept changing: try that change again), which changed
+/// nothing.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StatusOutcome {
     pub order: Option<StatusView>,

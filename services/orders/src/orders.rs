@@ -755,8 +755,9 @@ pub fn check_reason(to: OrderStatus, reason: Option<&str>) -> Result<Option<Stri
     Ok(checked)
 }
 
-/// How often a transition re-reads an order that changed under it before giving up. Each
-/// retry follows a real change, and the state machine has no cycles, so a few suffice.
+/// How often a change of one order may lose to other changes of that order before it is given
+/// up as contended (503, try again). Each loss follows a real change, and the state machine has
+/// no cycles, so a few suffice.
 const TRANSITION_ATTEMPTS: usize = 6;
 
 /// Moves one order to `to` on behalf of `actor` (the caller has already established that the
@@ -785,14 +786,26 @@ pub async fn transition(
         })
 }
 
-/// Writes the checked changes `writes` (index into `changes`, reason, status checked against) in
-/// one statement, each conditional on its order still having the status it was checked
-/// against; whether every one of them applied. One statement locks its rows in the index's
-/// order, so two calls changing the same orders cannot deadlock.
+/// A change of [`transition_all`] not decided yet.
+struct OpenChange {
+    /// Its index in the changes asked for.
+    index: usize,
+    /// Its checked reason.
+    reason: Option<String>,
+    /// The status it was last written against, when that write did not apply.
+    lost_against: Option<OrderStatus>,
+    /// How often another change of the order came first: its own attempt budget.
+    beaten: usize,
+}
+
+/// Writes the checked changes `writes` (each with the status it was checked against) in one
+/// statement, each conditional on its order still having the status it was checked against;
+/// whether every one of them applied. One statement locks its rows in the index's order, so two
+/// calls changing the same orders cannot deadlock.
 async fn update_statuses(
     txn: &impl ConnectionTrait,
     changes: &[StatusChange],
-    writes: &[(usize, Option<String>, OrderStatus)],
+    writes: &[(OpenChange, OrderStatus)],
     at: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let (mut to, mut reason, mut from) = (
@@ -800,11 +813,11 @@ async fn update_statuses(
         CaseStatement::new(),
         CaseStatement::new(),
     );
-    for (i, why, checked) in writes {
-        let change = &changes[*i];
+    for (open, checked) in writes {
+        let change = &changes[open.index];
         let this_order = || Expr::col(order::Column::Id).eq(change.order_id.as_str());
         to = to.case(this_order(), change.to.as_str());
-        reason = reason.case(this_order(), why.clone());
+        reason = reason.case(this_order(), open.reason.clone());
         from = from.case(this_order(), checked.as_str());
     }
     let updated = order::Entity::update_many()
@@ -812,7 +825,11 @@ async fn update_statuses(
         .col_expr(order::Column::Reason, reason.into())
         .col_expr(order::Column::UpdatedAt, Expr::value(at))
         .filter(
-            order::Column::Id.is_in(writes.iter().map(|(i, _, _)| changes[*i].order_id.as_str())),
+            order::Column::Id.is_in(
+                writes
+                    .iter()
+                    .map(|(open, _)| changes[open.index].order_id.as_str()),
+            ),
         )
         .filter(Expr::col(order::Column::Status).eq(from))
         .exec(txn)
@@ -820,11 +837,37 @@ async fn update_statuses(
     Ok(updated.rows_affected == writes.len() as u64)
 }
 
+/// Charges the changes whose last write did not apply: those whose order has another status
+/// now lost to another change. If none can be seen to have changed (which a conditional update
+/// that did not apply should rule out), all of them are charged, so that the loop always ends.
+fn charge_lost_writes(
+    open: &mut [OpenChange],
+    changes: &[StatusChange],
+    rows: &HashMap<String, order::Model>,
+) {
+    let changed_meanwhile = |change: &OpenChange| {
+        change.lost_against.is_some_and(|from| {
+            rows.get(&changes[change.index].order_id)
+                .is_none_or(|row| row.status != from.as_str())
+        })
+    };
+    let blame_all = !open.iter().any(changed_meanwhile);
+    for change in open.iter_mut() {
+        if change.lost_against.is_some() && (blame_all || changed_meanwhile(change)) {
+            change.beaten += 1;
+        }
+        change.lost_against = None;
+    }
+}
+
 /// Moves several orders, each to its own status, on behalf of `actor`; one answer per change,
 /// in order. The state machine decides each; every update is conditional on the status it was
 /// checked against, so of two concurrent transitions of an order only one can win and the
 /// other is re-checked against the winner's status. The changes that pass are written, with
-/// their `order.status_changed` (and `order.cancelled`) events, in one transaction.
+/// their `order.status_changed` (and `order.cancelled`) events, in one transaction. Each change
+/// has its own budget of [`TRANSITION_ATTEMPTS`] losses: an order that keeps changing is
+/// answered 503 `unavailable` (transient, try again), never a conflict, and never because of
+/// other orders of the batch.
 pub async fn transition_all(
     db: &DatabaseConnection,
     outbox: &Outbox,
@@ -833,28 +876,35 @@ pub async fn transition_all(
 ) -> Result<Vec<Result<Transitioned, ApiError>>, ApiError> {
     let mut answers: Vec<Option<Result<Transitioned, ApiError>>> =
         changes.iter().map(|_| None).collect();
-    // The changes still to decide, by index, with their checked reasons.
     let mut open = Vec::with_capacity(changes.len());
-    for (i, change) in changes.iter().enumerate() {
+    for (index, change) in changes.iter().enumerate() {
         match check_reason(change.to, change.reason.as_deref()) {
-            Ok(reason) => open.push((i, reason)),
-            Err(err) => answers[i] = Some(Err(err)),
+            Ok(reason) => open.push(OpenChange {
+                index,
+                reason,
+                lost_against: None,
+                beaten: 0,
+            }),
+            Err(err) => answers[index] = Some(Err(err)),
         }
     }
-    for _ in 0..TRANSITION_ATTEMPTS {
-        if open.is_empty() {
-            break;
-        }
+    while !open.is_empty() {
         // Read outside the transaction on purpose: the conditional updates are what guard the
         // changes, and starting with a write lets SQLite take its write lock directly.
-        let rows =
-            current_rows(db, open.iter().map(|(i, _)| changes[*i].order_id.as_str())).await?;
+        let rows = current_rows(
+            db,
+            open.iter()
+                .map(|change| changes[change.index].order_id.as_str()),
+        )
+        .await?;
+        charge_lost_writes(&mut open, changes, &rows);
         let mut writes = Vec::new();
         // A second change of an order in the same call waits for the next round, to be checked
         // against the first one's outcome.
         let mut planned = HashSet::new();
         let mut next_round = Vec::new();
-        for (i, reason) in open.drain(..) {
+        for open_change in open.drain(..) {
+            let i = open_change.index;
             let change = &changes[i];
             let Some(row) = rows.get(&change.order_id) else {
                 answers[i] = Some(Err(ApiError::not_found("order")));
@@ -869,29 +919,40 @@ pub async fn transition_all(
                         changed: false,
                     }));
                 }
-                Ok(Transition::Change) if !planned.insert(change.order_id.as_str()) => {
-                    next_round.push((i, reason));
+                Ok(Transition::Change) if open_change.beaten >= TRANSITION_ATTEMPTS => {
+                    answers[i] = Some(Err(ApiError::unavailable(
+                        "the order kept changing while its status was being set; try again",
+                        1,
+                    )));
                 }
-                Ok(Transition::Change) => writes.push((i, reason, from)),
+                Ok(Transition::Change) if !planned.insert(change.order_id.as_str()) => {
+                    next_round.push(open_change);
+                }
+                Ok(Transition::Change) => writes.push((open_change, from)),
                 Err(err) => answers[i] = Some(Err(err)),
             }
         }
+        open = next_round;
         if writes.is_empty() {
-            break;
+            continue;
         }
-        open.append(&mut next_round);
         let at = now();
         let txn = db.begin().await?;
         if !update_statuses(&txn, changes, &writes, at).await? {
             // Some order's status changed since it was read: nothing is written, and every
             // change is checked again against the statuses as they are now.
             txn.rollback().await?;
-            open.extend(writes.into_iter().map(|(i, reason, _)| (i, reason)));
+            open.extend(writes.into_iter().map(|(mut change, from)| {
+                change.lost_against = Some(from);
+                change
+            }));
             continue;
         }
         let mut events = Vec::with_capacity(writes.len());
-        for (i, reason, from) in writes {
+        for (open_change, from) in writes {
+            let i = open_change.index;
             let change = &changes[i];
+            let reason = open_change.reason;
             let mut row = rows.get(&change.order_id).cloned().ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("order {} was not read", change.order_id))
             })?;
@@ -909,12 +970,6 @@ pub async fn transition_all(
         outbox.add_all(&txn, &events).await?;
         txn.commit().await?;
         outbox.committed(events);
-    }
-    for (i, _) in open {
-        answers[i] = Some(Err(ApiError::new(
-            ErrorCode::Conflict,
-            "the order kept changing while its status was being set; try again",
-        )));
     }
     Ok(answers
         .into_iter()
@@ -988,6 +1043,80 @@ fn status_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(id: &str, status: OrderStatus) -> (String, order::Model) {
+        let at = Utc::now();
+        let model = order::Model {
+            id: id.to_owned(),
+            user_id: "u".to_owned(),
+            status: status.as_str().to_owned(),
+            reason: None,
+            total_cents: 100,
+            idempotency_key: None,
+            created_at: at,
+            updated_at: at,
+        };
+        (id.to_owned(), model)
+    }
+
+    fn open(index: usize, lost_against: Option<OrderStatus>) -> OpenChange {
+        OpenChange {
+            index,
+            reason: None,
+            lost_against,
+            beaten: 0,
+        }
+    }
+
+    #[test]
+    fn a_lost_write_is_charged_to_the_orders_that_changed_only() {
+        // A batch of three whose write did not apply because order b was cancelled meanwhile:
+        // b's change is charged, a's and c's keep their whole budget (once one shared budget
+        // ran out for the whole batch, and orders nobody touched were refused).
+        let changes: Vec<StatusChange> = ["a", "b", "c"]
+            .into_iter()
+            .map(|id| StatusChange {
+                order_id: id.to_owned(),
+                to: OrderStatus::Completed,
+                reason: None,
+            })
+            .collect();
+        let rows: HashMap<_, _> = [
+            row("a", OrderStatus::Pending),
+            row("b", OrderStatus::Cancelled),
+            row("c", OrderStatus::Pending),
+        ]
+        .into_iter()
+        .collect();
+        let mut open_changes: Vec<OpenChange> = (0..3).map(|i| open(i, None)).collect();
+        for _ in 0..TRANSITION_ATTEMPTS {
+            // Each round, the batch's write was checked against `pending` and did not apply.
+            for change in &mut open_changes {
+                change.lost_against = Some(OrderStatus::Pending);
+            }
+            charge_lost_writes(&mut open_changes, &changes, &rows);
+        }
+        let beaten: Vec<usize> = open_changes.iter().map(|c| c.beaten).collect();
+        assert_eq!(beaten, [0, TRANSITION_ATTEMPTS, 0]);
+        assert!(open_changes.iter().all(|c| c.lost_against.is_none()));
+    }
+
+    #[test]
+    fn a_lost_write_with_no_visible_change_charges_every_change_so_the_loop_ends() {
+        let changes = vec![StatusChange {
+            order_id: "a".to_owned(),
+            to: OrderStatus::Completed,
+            reason: None,
+        }];
+        let rows: HashMap<_, _> = [row("a", OrderStatus::Pending)].into_iter().collect();
+        let mut open_changes = vec![open(0, Some(OrderStatus::Pending))];
+        charge_lost_writes(&mut open_changes, &changes, &rows);
+        assert_eq!(open_changes[0].beaten, 1);
+        // A change that did not lose is never charged.
+        let mut fresh = vec![open(0, None)];
+        charge_lost_writes(&mut fresh, &changes, &rows);
+        assert_eq!(fresh[0].beaten, 0);
+    }
 
     #[test]
     fn idempotency_keys_are_visible_ascii_up_to_100() {

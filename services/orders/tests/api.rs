@@ -941,6 +941,62 @@ platform::backend_tests! {
         api.finish().await;
     }
 
+    async fn a_batch_settles_every_order_no_one_else_changed_while_others_are_cancelled(db) {
+        // Cancellations racing a batch can make its conditional writes lose. Each loss counts
+        // against the order that changed, never against the rest of the batch, so an order
+        // nobody else touched is always settled (the accounting itself is unit-tested in
+        // `orders::tests`, where the races are not left to chance).
+        let api = start(&db).await;
+        let mut ids = Vec::new();
+        for n in 0..60 {
+            ids.push(api.order(&api.alice, &[(n % BOOKS, 1)]).await.id);
+        }
+        let changes: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({ "order_id": id, "status": "completed" }))
+            .collect();
+        let settling = api.service_statuses_request(&Value::Array(changes));
+        let mut cancelling = tokio::task::JoinSet::new();
+        for id in ids.iter().skip(1).step_by(2) {
+            let request = api.request(
+                Method::POST,
+                &format!("/api/v1/orders/{id}/cancel"),
+                Some(&api.alice),
+            );
+            cancelling.spawn(async move { Reply::read(request.send().await.unwrap()).await });
+        }
+        let settled = Reply::read(settling.send().await.unwrap()).await;
+        let cancels = cancelling.join_all().await;
+        assert_eq!(settled.status, StatusCode::OK, "{}", settled.body);
+        let results = settled.body["results"].as_array().unwrap();
+        for (n, (id, result)) in ids.iter().zip(results).enumerate() {
+            if n % 2 == 0 {
+                assert_eq!(result["order"]["status"], "completed", "{id}: {result}");
+            } else {
+                // Either the cancellation or the settlement came first; nothing else.
+                let outcome = (
+                    result["order"]["status"].clone(),
+                    result["problem"]["code"].clone(),
+                );
+                assert!(
+                    outcome == (json!("completed"), Value::Null)
+                        || outcome == (Value::Null, json!("conflict")),
+                    "{id}: {result}"
+                );
+            }
+        }
+        for cancel in cancels {
+            assert!(
+                cancel.status == StatusCode::OK
+                    || (cancel.status == StatusCode::CONFLICT && cancel.body["code"] == "conflict"),
+                "{}: {}",
+                cancel.status,
+                cancel.body
+            );
+        }
+        api.finish().await;
+    }
+
     async fn only_services_settle_batches_of_1_to_100(db) {
         let api = start(&db).await;
         let order = api.order(&api.alice, &[(1, 1)]).await;

@@ -218,6 +218,8 @@ impl TokenVerifier {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+        // A token that says it is not valid yet is refused until then (with the same leeway).
+        validation.validate_nbf = true;
         Ok(Self {
             key,
             validation,
@@ -497,6 +499,26 @@ mod tests {
             .unwrap();
             assert!(verifier.verify(&forged).is_err());
         }
+    }
+
+    #[test]
+    fn a_token_not_valid_before_a_future_time_is_refused_until_then() {
+        let (signer, verifier, keys) = pair();
+        let genuine = signer.sign("user-1", Role::Customer).unwrap();
+        let claims = verifier.verify(&genuine).unwrap();
+        let private = EncodingKey::from_ed_der(keys.signing.to_pkcs8_der().unwrap().as_bytes());
+        let header = Header::new(Algorithm::EdDSA);
+        let with_nbf = |offset: i64| {
+            let mut value = serde_json::to_value(&claims).unwrap();
+            value["nbf"] = serde_json::json!(chrono::Utc::now().timestamp() + offset);
+            value["jti"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
+            jsonwebtoken::encode(&header, &value, &private).unwrap()
+        };
+        assert_eq!(
+            verifier.verify(&with_nbf(600)).unwrap_err().code,
+            ErrorCode::InvalidToken
+        );
+        assert!(verifier.verify(&with_nbf(-60)).is_ok());
     }
 
     #[test]

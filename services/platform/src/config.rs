@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 
+use crate::http::ConnectionLimits;
 use crate::telemetry::LogFormat;
 
 /// A configuration value that cannot be used. Displayed as one line naming the variable.
@@ -54,6 +55,17 @@ pub struct ServeArgs {
     /// How long readiness reports "draining" before the listener closes on shutdown.
     #[arg(long, env = "BOOKSTORE_DRAIN_SECONDS", default_value = "0")]
     pub drain_seconds: String,
+    /// Time a client has to send a request's headers (and the longest a keep-alive connection
+    /// may sit idle) before the connection is closed.
+    #[arg(
+        long,
+        env = "BOOKSTORE_HEADER_READ_TIMEOUT_SECONDS",
+        default_value = "10"
+    )]
+    pub header_read_timeout_seconds: String,
+    /// Connections served at once (default: three quarters of the open-file limit).
+    #[arg(long, env = "BOOKSTORE_MAX_CONNECTIONS")]
+    pub max_connections: Option<String>,
 }
 
 /// Validated [`ServeArgs`].
@@ -63,6 +75,7 @@ pub struct ServeSettings {
     pub cors_origins: Vec<HeaderValue>,
     pub request_timeout: Duration,
     pub drain_delay: Duration,
+    pub connection_limits: ConnectionLimits,
 }
 
 impl ServeArgs {
@@ -105,6 +118,17 @@ impl ServeArgs {
                 1,
             )?,
             drain_delay: seconds("BOOKSTORE_DRAIN_SECONDS", &self.drain_seconds, 0)?,
+            connection_limits: ConnectionLimits {
+                header_read_timeout: seconds(
+                    "BOOKSTORE_HEADER_READ_TIMEOUT_SECONDS",
+                    &self.header_read_timeout_seconds,
+                    1,
+                )?,
+                max_connections: match &self.max_connections {
+                    Some(value) => positive("BOOKSTORE_MAX_CONNECTIONS", value)? as usize,
+                    None => ConnectionLimits::default_max_connections(),
+                },
+            },
         })
     }
 }
@@ -224,6 +248,8 @@ mod tests {
             cors_origins: cors.iter().map(|s| s.to_string()).collect(),
             request_timeout_seconds: "30".into(),
             drain_seconds: "0".into(),
+            header_read_timeout_seconds: "10".into(),
+            max_connections: None,
         }
     }
 

@@ -152,6 +152,19 @@ impl ErrorCode {
         }
     }
 
+    /// The code a problem's `code` names, if it is one of ours.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|known| known.as_str() == code)
+    }
+
+    /// Whether a request that failed with this code may pass if sent again unchanged.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited | Self::Internal | Self::Unavailable | Self::Timeout
+        )
+    }
+
     /// The problem `type` URI of this code.
     pub fn type_uri(self) -> String {
         format!("urn:bookstore:problem:{}", self.as_str())
@@ -231,6 +244,14 @@ impl ApiError {
         Self {
             retry_after_secs: Some(retry_after_secs.max(1)),
             ..Self::new(ErrorCode::RateLimited, "slow down and retry later")
+        }
+    }
+
+    /// A transient failure: the client may try again after `retry_after_secs`.
+    pub fn unavailable(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(ErrorCode::Unavailable, detail)
         }
     }
 

@@ -3,17 +3,25 @@
 //! for every error), and a server that drains in-flight requests on shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
@@ -61,9 +69,14 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(ctx.clone());
+    let panics = ctx.metrics.clone();
     routes
         .merge(ops)
         .fallback(not_found)
+        // Innermost, so that the request metrics below count a panicked request as its 500.
+        .route_layer(CatchPanicLayer::custom(move |panic| {
+            answer_panic(&panics, panic)
+        }))
         .route_layer(middleware::from_fn_with_state(
             ctx.metrics.clone(),
             track_http,
@@ -76,9 +89,23 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
         // past the limit while streaming; the extractors' own default limit is then redundant.
         .layer(RequestBodyLimitLayer::new(DEFAULT_BODY_LIMIT))
         .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(refuse_control_characters_in_url))
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(cors(&ctx.cors_origins))
         .layer(middleware::from_fn(request_context))
+}
+
+/// A handler that panicked: the panic is logged with the request's trace id and counted, and the
+/// client gets an opaque 500 problem+json (never the panic message) instead of a closed
+/// connection.
+fn answer_panic(metrics: &Metrics, panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    metrics.handler_panicked();
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::internal(anyhow::anyhow!("the handler panicked: {message}")).into_response()
 }
 
 /// CORS for the configured origins only: any other origin gets no CORS headers at all, so
@@ -148,6 +175,52 @@ async fn metrics(State(ctx): State<HttpContext>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+/// No path segment or query value of ours may contain a control character once percent-decoded
+/// (`%00` above all, which PostgreSQL cannot store or compare): such a URL is a 400 here, once,
+/// before any handler or database sees it.
+async fn refuse_control_characters_in_url(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let encoded = [uri.path(), uri.query().unwrap_or("")];
+    if encoded
+        .iter()
+        .any(|part| has_encoded_control_character(part))
+    {
+        return ApiError::new(
+            ErrorCode::InvalidParameter,
+            "the URL must not contain control characters (such as %00)",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether percent-decoding `text` yields an ASCII control character (C0 or DEL).
+fn has_encoded_control_character(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let hex = |byte: &u8| char::from(*byte).to_digit(16);
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match (
+            bytes[i],
+            bytes.get(i + 1).and_then(hex),
+            bytes.get(i + 2).and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                i += 3;
+                high * 16 + low
+            }
+            (byte, _, _) => {
+                i += 1;
+                u32::from(byte)
+            }
+        };
+        if decoded < 0x20 || decoded == 0x7f {
+            return true;
+        }
+    }
+    false
 }
 
 /// Errors produced outside our handlers (405 from the router, 504 from the timeout, plain-text
@@ -223,14 +296,61 @@ async fn request_context(request: Request, next: Next) -> Response {
     response
 }
 
+/// Bounds on the connections a server holds, against clients that open many and send slowly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time a client has to send a request's headers, from the moment the connection opens or
+    /// its previous answer went out; also how long an idle keep-alive connection is kept.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further clients wait in the kernel's accept queue until one
+    /// closes, so the process never runs out of file descriptors for its own work.
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    /// The default header-read timeout, in seconds.
+    pub const DEFAULT_HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
+
+    /// Three quarters of the process's open-file limit: the rest stays for database and broker
+    /// connections, files and the listener itself.
+    pub fn default_max_connections() -> usize {
+        let open_files = open_file_limit().unwrap_or(65_536);
+        usize::try_from(open_files / 4 * 3)
+            .unwrap_or(usize::MAX)
+            .clamp(64, 1 << 20)
+    }
+}
+
+/// The process's soft limit on open files, where it has one.
+#[cfg(target_os = "linux")]
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_file_limit() -> Option<u64> {
+    None
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(Self::DEFAULT_HEADER_READ_TIMEOUT_SECONDS),
+            max_connections: Self::default_max_connections(),
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then turns readiness false, waits
 /// `drain_delay` so that load balancers notice, stops accepting and lets in-flight requests
-/// finish (each is bounded by the request timeout).
+/// finish (each is bounded by the request timeout). Each connection gets the client's address
+/// as `ConnectInfo<SocketAddr>` and is held to `limits`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     draining: Draining,
     drain_delay: Duration,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stop = async move {
@@ -238,20 +358,81 @@ pub async fn serve(
         draining.start();
         tokio::time::sleep(drain_delay).await;
     };
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop)
-    .into_future();
     // The accept loop runs on a worker, not on the thread that awaits `serve` (the main thread,
     // outside the runtime's workers): every connection's task is allocated where the accept
     // loop runs, and memory freed on the main thread is reused by nothing else, so thousands of
     // connections there (websockets opening) leave megabytes free but resident. Dropping
     // `serve` still stops the server.
-    tokio_util::task::AbortOnDropHandle::new(tokio::spawn(server))
+    tokio_util::task::AbortOnDropHandle::new(tokio::spawn(accept_loop(listener, app, limits, stop)))
         .await
         .map_err(|err| std::io::Error::other(format!("the server task failed: {err}")))?
+}
+
+/// Accepts connections while a permit is free until `stop`, then closes the listener and waits
+/// for the open connections to finish their requests.
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    // HTTP/2 has no header timeout: pings find the peers that went silent. The CONNECT protocol
+    // carries websockets over HTTP/2.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_read_timeout))
+        .enable_connect_protocol();
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let connections = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
+            () = &mut stop => break,
+        };
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // the listener itself is fine, so wait a moment and go on.
+                    tracing::warn!(error = %err, "Accepting a connection failed.");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "Cannot disable Nagle's algorithm on a connection.");
+        }
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(client));
+                request
+            },
+        ));
+        let connection = connections.watch(
+            builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned(),
+        );
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, %client, "Connection ended with an error.");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
+    Ok(())
 }
 
 /// An empty body response with a status; used where a handler answers nothing (204).

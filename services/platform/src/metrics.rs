@@ -7,8 +7,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// One registry per process, holding every metric the process exposes at `/metrics`.
@@ -22,6 +22,7 @@ struct HttpMetrics {
     requests: IntCounterVec,
     duration: HistogramVec,
     in_flight: IntGauge,
+    panics: IntCounter,
 }
 
 impl Metrics {
@@ -48,17 +49,23 @@ impl Metrics {
             "http_requests_in_flight",
             "HTTP requests being handled now.",
         ));
+        let panics = defined(IntCounter::new(
+            "http_handler_panics_total",
+            "Requests whose handler panicked (each answered 500 problem+json).",
+        ));
         let metrics = Self {
             registry,
             http: Arc::new(HttpMetrics {
                 requests,
                 duration,
                 in_flight,
+                panics,
             }),
         };
         metrics.register(Box::new(metrics.http.requests.clone()));
         metrics.register(Box::new(metrics.http.duration.clone()));
         metrics.register(Box::new(metrics.http.in_flight.clone()));
+        metrics.register(Box::new(metrics.http.panics.clone()));
         metrics
     }
 
@@ -67,6 +74,11 @@ impl Metrics {
         if let Err(err) = self.registry.register(collector) {
             tracing::error!(error = %err, "Metric registration failed.");
         }
+    }
+
+    /// Counts a request whose handler panicked.
+    pub fn handler_panicked(&self) {
+        self.http.panics.inc();
     }
 
     pub fn registry(&self) -> &Registry {

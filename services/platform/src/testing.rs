@@ -229,6 +229,7 @@ impl TestServer {
                 app,
                 ctx.draining.clone(),
                 std::time::Duration::ZERO,
+                crate::http::ConnectionLimits::default(),
                 std::future::pending(),
             )
             .await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use platform::http::{HttpContext, finish, serve};
+use platform::http::{ConnectionLimits, HttpContext, finish, serve};
 use platform::metrics::Metrics;
 use reqwest::StatusCode;
 
@@ -27,6 +27,11 @@ fn routes() -> Router {
                 platform::ApiError::internal(anyhow::anyhow!("secret database detail"))
             }),
         )
+        .route("/panics", get(panics))
+}
+
+async fn panics() -> &'static str {
+    panic!("secret panic detail")
 }
 
 struct Running {
@@ -37,6 +42,14 @@ struct Running {
 }
 
 async fn start(ctx: HttpContext, drain_delay: Duration) -> Running {
+    start_limited(ctx, drain_delay, ConnectionLimits::default()).await
+}
+
+async fn start_limited(
+    ctx: HttpContext,
+    drain_delay: Duration,
+    limits: ConnectionLimits,
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -46,6 +59,7 @@ async fn start(ctx: HttpContext, drain_delay: Duration) -> Running {
         app,
         ctx.draining.clone(),
         drain_delay,
+        limits,
         async {
             let _ = rx.await;
         },
@@ -124,6 +138,171 @@ async fn server_errors_are_opaque_and_carry_the_trace_id() {
     let body: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(body["code"], "internal");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_an_opaque_500_and_is_counted() {
+    let app = start(context(), Duration::ZERO).await;
+    let http = reqwest::Client::new();
+    for _ in 0..2 {
+        let response = http
+            .get(format!("{}/panics", app.base))
+            .send()
+            .await
+            .expect("a panic is answered, not a closed connection");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let text = response.text().await.unwrap();
+        assert!(!text.contains("secret panic detail"), "{text}");
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["code"], "internal");
+        assert!(body["trace_id"].is_string(), "{body}");
+    }
+    let metrics = app.metrics.render();
+    assert!(metrics.contains("http_handler_panics_total 2"), "{metrics}");
+    assert!(
+        metrics.contains(r#"http_requests_total{method="GET",route="/panics",status="500"} 2"#),
+        "{metrics}"
+    );
+    // The server lives on.
+    let after = http
+        .get(format!("{}/items/1", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn control_characters_in_the_url_are_a_400_before_any_handler() {
+    let app = start(context(), Duration::ZERO).await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/items/%00",
+        "/items/a%00b",
+        "/items/1?q=%00",
+        "/items/1?q=a%0Ab",
+        "/items/1?user_id=%7f",
+        "/items/1?q=x&%00=1",
+    ] {
+        let response = http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_parameter", "{path}");
+    }
+    for path in [
+        "/items/%C3%A9",
+        "/items/1?q=%25%2500",
+        "/items/1?q=caf%C3%A9+au+lait",
+    ] {
+        let response = http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+/// Reads from `stream` until the server closes it (or resets it); the bytes it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut chunk).await {
+        received.extend_from_slice(&chunk[..n]);
+    }
+    received
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_slowly_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    };
+    let app = start_limited(context(), Duration::ZERO, limits).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let trickle = async {
+        stream
+            .write_all(b"GET /items/1 HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        // One header line every 300 ms, never the blank line that ends them.
+        for n in 0.. {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if stream
+                .write_all(format!("x-slow-{n}: 1\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    // The bound: the 1 s timeout, with room for a busy machine.
+    tokio::time::timeout(Duration::from_secs(10), trickle)
+        .await
+        .expect("the slow client was still connected after 10 s");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // An idle keep-alive connection is closed after the same time.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /items/1 HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(10), read_until_closed(&mut idle))
+        .await
+        .expect("the idle connection was still open after 10 s");
+    assert!(
+        answered.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answered)
+    );
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    use tokio::io::AsyncWriteExt;
+    let limits = ConnectionLimits {
+        max_connections: 2,
+        ..ConnectionLimits::default()
+    };
+    let app = start_limited(context(), Duration::ZERO, limits).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let request = b"GET /items/1 HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n";
+    let holders = [
+        tokio::net::TcpStream::connect(&addr).await.unwrap(),
+        tokio::net::TcpStream::connect(&addr).await.unwrap(),
+    ];
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    third.write_all(request).await.unwrap();
+    // Negative within a stated bound: not answered in 500 ms while two connections are held.
+    let early =
+        tokio::time::timeout(Duration::from_millis(500), read_until_closed(&mut third)).await;
+    assert!(
+        early.is_err(),
+        "a third connection was served beyond the cap of 2"
+    );
+    drop(holders);
+    let answer = tokio::time::timeout(Duration::from_secs(10), read_until_closed(&mut third))
+        .await
+        .expect("the waiting connection was not served once the others closed");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
 }
 
 #[tokio::test]

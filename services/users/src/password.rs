@@ -1,8 +1,10 @@
-//! Password policy and argon2id hashing, run off the async threads.
+//! Password policy and argon2id hashing, run off the async threads, a bounded number at once.
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use platform::ApiError;
 
 pub const MIN_LENGTH: usize = 10;
@@ -44,39 +46,168 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), String> {
 }
 
 /// argon2id with the OWASP-recommended cost (19 MiB, 2 passes, 1 lane): about 30 ms here.
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).unwrap_or_default()
 }
 
-/// Hashes a password on the blocking pool.
+/// How many hashes may wait for a core before more are turned away.
+const MAX_WAITING: usize = 64;
+
+/// A hash or a check waiting for a hashing thread, given that thread's argon2 memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// The threads that hash passwords: one per core, started on first use, fed through a queue of
+/// [`MAX_WAITING`] jobs. Each hash needs 19 MiB and a core for about 30 ms, so more threads would
+/// not be faster; each thread keeps one block of argon2 memory and hashes in it, so the process
+/// holds a fixed amount however many requests arrive (the blocking pool once ran a thread, and
+/// allocated 19 MiB, per concurrent request). A burst beyond the queue gets 503 with
+/// Retry-After.
+static POOL: LazyLock<Option<SyncSender<Job>>> = LazyLock::new(|| {
+    let (queue, jobs) = std::sync::mpsc::sync_channel::<Job>(MAX_WAITING);
+    let jobs = Arc::new(Mutex::new(jobs));
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    for n in 0..cores {
+        let jobs = jobs.clone();
+        let started = std::thread::Builder::new()
+            .name(format!("password-{n}"))
+            .spawn(move || {
+                let mut memory = Vec::new();
+                loop {
+                    // The lock is held while waiting for a job only, never while running one.
+                    let job = match jobs.lock() {
+                        Ok(jobs) => jobs.recv(),
+                        Err(poisoned) => poisoned.into_inner().recv(),
+                    };
+                    match job {
+                        Ok(job) => job(&mut memory),
+                        Err(_) => break,
+                    }
+                }
+            });
+        if let Err(err) = started {
+            tracing::error!(error = %err, "Cannot start a password hashing thread.");
+            return None;
+        }
+    }
+    Some(queue)
+});
+
+/// Runs `work` on a hashing thread; 503 when too many wait.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce(&mut Vec<Block>) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let queue = POOL
+        .as_ref()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no password hashing threads")))?;
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move |memory| {
+        // The caller may have gone (a closed connection); its answer is then not needed.
+        let _ = answer.send(work(memory));
+    });
+    match queue.try_send(job) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            return Err(ApiError::unavailable(
+                "too many password checks at once; try again shortly",
+                1,
+            ));
+        }
+        Err(TrySendError::Disconnected(_)) => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "the password hashing threads stopped"
+            )));
+        }
+    }
+    answered
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+/// Computes the argon2 output of `password` with `salt` in `memory` (grown to what `params`
+/// needs, and wiped afterwards so that nothing derived from the password stays behind).
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &Salt,
+    memory: &mut Vec<Block>,
+) -> anyhow::Result<Output> {
+    let length = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    memory.resize(params.block_count(), Block::default());
+    let mut output = [0_u8; Output::MAX_LENGTH];
+    let output = output
+        .get_mut(..length)
+        .ok_or_else(|| anyhow::anyhow!("an output of {length} bytes is too long"))?;
+    let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt.as_ref(),
+        &mut *output,
+        &mut memory[..],
+    );
+    memory.fill(Block::default());
+    hashed.map_err(|err| anyhow::anyhow!("hashing failed: {err}"))?;
+    Output::new(output).map_err(|err| anyhow::anyhow!("hashing failed: {err}"))
+}
+
+/// Hashes a password with a fresh salt, on a hashing thread.
 pub async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        hasher()
-            .hash_password(password.as_bytes())
-            .map(|hash: PasswordHash| hash.to_string())
-            .map_err(|err| anyhow::anyhow!("hashing failed: {err}"))
+    bounded(move |memory| {
+        let salt = Salt::new(&rand::random::<[u8; 16]>())
+            .map_err(|err| anyhow::anyhow!("salt refused: {err}"))?;
+        let output = compute(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params(),
+            password.as_bytes(),
+            &salt,
+            memory,
+        )?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params())
+                .map_err(|err| anyhow::anyhow!("parameters unencodable: {err}"))?,
+            salt: Some(salt),
+            hash: Some(output),
+        };
+        Ok(hash.to_string())
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
 }
 
-/// Verifies a password against a stored hash on the blocking pool. With no stored hash (unknown
+/// Verifies a password against a stored hash, on a hashing thread. With no stored hash (unknown
 /// email) it still spends the same time, so response times do not reveal which emails exist.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PasswordHash::new(&hash)
-            .map_err(|err| anyhow::anyhow!("stored hash unreadable: {err}"))?;
-        let matches = hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok::<_, anyhow::Error>(matches && hash != DUMMY_HASH)
+    bounded(move |memory| {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let unreadable =
+            |err: &dyn std::fmt::Display| anyhow::anyhow!("stored hash unreadable: {err}");
+        let parsed = PasswordHash::new(&stored).map_err(|err| unreadable(&err))?;
+        let algorithm =
+            Algorithm::try_from(parsed.algorithm.as_str()).map_err(|err| unreadable(&err))?;
+        let version = match parsed.version {
+            Some(version) => Version::try_from(version).map_err(|err| unreadable(&err))?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).map_err(|err| unreadable(&err))?;
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return Err(unreadable(&"no salt or no hash"));
+        };
+        let computed = compute(
+            algorithm,
+            version,
+            params,
+            password.as_bytes(),
+            salt,
+            memory,
+        )?;
+        // `Output` compares in constant time.
+        Ok(computed == *expected && known)
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
 }
 
 /// The argon2id hash of a random password nobody knows, with the production cost.
@@ -95,6 +226,49 @@ mod tests {
         assert!(check_policy("someone@example.com", "someone@example.com").is_err());
         assert!(check_policy("correct horse battery", "a@b.co").is_ok());
         assert!(check_policy("ünïcødé pässwörd", "a@b.co").is_ok());
+    }
+
+    /// The process's resident memory, from /proc.
+    fn resident_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_burst_of_checks_is_bounded_in_memory_and_the_excess_is_told_to_retry() {
+        // 300 checks at once: one per core runs, 64 wait, the rest are 503 at once. Unbounded,
+        // each would hold 19 MiB on a thread of its own (gigabytes in all).
+        let before = resident_kib();
+        let checks: Vec<_> = (0..300)
+            .map(|_| tokio::spawn(verify("wrong horse battery".into(), None)))
+            .collect();
+        let mut refused = 0;
+        for check in checks {
+            match check.await.unwrap() {
+                Ok(matches) => assert!(!matches),
+                Err(err) => {
+                    assert_eq!(err.code, platform::ErrorCode::Unavailable);
+                    let response = axum::response::IntoResponse::into_response(err);
+                    assert_eq!(response.headers()["retry-after"], "1");
+                    refused += 1;
+                }
+            }
+        }
+        let grown_mib = resident_kib().saturating_sub(before) / 1024;
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        // A few may finish, and free their permits, while the burst is still being started.
+        assert!(
+            refused + cores + MAX_WAITING + 16 >= 300,
+            "only {refused} of 300 were turned away"
+        );
+        assert!(
+            grown_mib < 160,
+            "the burst grew the process by {grown_mib} MiB"
+        );
     }
 
     #[tokio::test]

@@ -247,6 +247,7 @@ async fn run_http(
         app,
         ctx.draining.clone(),
         serve.drain_delay,
+        serve.connection_limits,
         async move { shutdown.cancelled().await },
     )
     .await?;
