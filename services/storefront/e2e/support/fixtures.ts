@@ -13,7 +13,7 @@ function env(name: string): string {
 
 export const test = base.extend({
   // The shop's address is known only once the global setup has started it.
-  // eslint-disable-next-line no-empty-pattern
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this pattern
   baseURL: async ({}, use) => {
     await use(env("E2E_BASE_URL"));
   },
@@ -129,7 +129,7 @@ export async function recordStatuses(page: Page) {
     w.__statuses = [];
     const note = () => {
       const el = document.querySelector('[data-testid="order-status"]');
-      const text = el?.textContent?.trim();
+      const text = el?.textContent.trim();
       if (text && w.__statuses[w.__statuses.length - 1] !== text) w.__statuses.push(text);
     };
     new MutationObserver(note).observe(document, { subtree: true, childList: true, characterData: true });

@@ -101,8 +101,8 @@ export async function startShop(options: ShopOptions): Promise<Shop> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (mode === "binary") env.BOOKSTORE_STOREFRONT_DIR = DIST;
   const shop = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  shop.stdout?.pipe(log);
-  shop.stderr?.pipe(log);
+  shop.stdout.pipe(log);
+  shop.stderr.pipe(log);
   const children: ChildProcess[] = [shop];
   const stop = async () => {
     for (const c of children.reverse()) await stopProcess(c);
@@ -123,8 +123,8 @@ export async function startShop(options: ShopOptions): Promise<Shop> {
         [path.join(ROOT, "node_modules/vite/bin/vite.js"), "preview", "--port", String(previewPort), "--strictPort", "--bypass-lock"],
         { cwd: ROOT, env: { ...process.env, BOOKSTORE_URL: apiUrl }, stdio: ["ignore", "pipe", "pipe"] },
       );
-      vite.stdout?.pipe(log);
-      vite.stderr?.pipe(log);
+      vite.stdout.pipe(log);
+      vite.stderr.pipe(log);
       children.push(vite);
       baseUrl = `http://127.0.0.1:${previewPort}`;
       await waitUntil(async () => (await fetch(`${baseUrl}/api/v1/books?limit=1`)).ok, `vite preview at ${baseUrl}`, 60_000, vite);

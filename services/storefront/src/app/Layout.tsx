@@ -6,7 +6,7 @@ import { useSession } from "../features/auth/use-session";
 import { countItems, useCart } from "../features/cart/cart-store";
 
 const navClass = ({ isActive }: { isActive: boolean }) =>
-  `inline-flex min-h-11 items-center rounded-lg px-3 text-sm font-semibold ${
+  `inline-flex min-h-11 shrink-0 items-center rounded-lg px-2.5 text-sm font-semibold sm:px-3 ${
     isActive ? "bg-teal-900 text-white" : "text-teal-50 hover:bg-teal-800"
   }`;
 
@@ -50,7 +50,7 @@ export function Layout() {
             </svg>
             Bookstore
           </Link>
-          <nav aria-label="Main" className="flex flex-wrap items-center gap-1">
+          <nav aria-label="Main" className="-mx-1 flex w-full flex-wrap items-center gap-0.5 sm:mx-0 sm:w-auto sm:gap-1">
             <NavLink to="/" end className={navClass}>
               Catalogue
             </NavLink>
@@ -73,13 +73,14 @@ export function Layout() {
             {state.status === "authenticated" ? (
               <>
                 <NavLink to="/profile" className={navClass}>
-                  <span className="max-w-32 truncate">{state.user.display_name || "Profile"}</span>
+                  <span className="sm:hidden">Profile</span>
+                  <span className="hidden max-w-40 truncate sm:inline">{state.user.display_name || "Profile"}</span>
                   <span className="sr-only"> (profile)</span>
                 </NavLink>
                 <button
                   type="button"
                   onClick={() => logout.mutate()}
-                  className="inline-flex min-h-11 items-center rounded-lg px-3 text-sm font-semibold text-teal-50 hover:bg-teal-800"
+                  className="inline-flex min-h-11 shrink-0 items-center rounded-lg px-2.5 text-sm font-semibold text-teal-50 hover:bg-teal-800 sm:px-3"
                 >
                   Log out
                 </button>

@@ -24,11 +24,21 @@ export function BookCover({
   size = "md",
 }: {
   book: Pick<Book, "id" | "title" | "authors" | "cover_url">;
-  size?: "md" | "lg";
+  size?: "sm" | "md" | "lg";
 }) {
   const frame = "aspect-[2/3] w-full overflow-hidden rounded-md shadow-md ring-1 ring-black/10";
   if (book.cover_url) {
     return <img src={book.cover_url} alt="" className={`${frame} object-cover`} loading="lazy" />;
+  }
+  if (size === "sm") {
+    return (
+      <div aria-hidden="true" className={`${frame} relative bg-gradient-to-br ${paletteFor(book.id)}`}>
+        <div className="absolute inset-y-0 left-1 w-px bg-white/25" />
+        <div className="absolute inset-1.5 flex items-center justify-center rounded-sm border border-white/30">
+          <span className="font-serif text-2xl font-semibold">{book.title.trim().charAt(0)}</span>
+        </div>
+      </div>
+    );
   }
   const big = size === "lg";
   return (

@@ -5,7 +5,7 @@ import { Alert, Button, buttonClass, EmptyState, ErrorState, FormError, LoadingS
 import { fieldErrors, isNotFound, problemOf } from "../../lib/problem";
 import { useBook } from "../book/api";
 import { FORMAT_LABELS } from "../catalogue/BookCard";
-import { useSaveBook } from "./api";
+import { useDeleteBook, useSaveBook } from "./api";
 import { StockPanel } from "./StockPanel";
 
 export function AdminNewBookPage() {
@@ -39,6 +39,7 @@ export function AdminEditBookPage() {
       <div className="space-y-6">
         <StockPanel bookId={book.data.id} />
         <BookForm key={book.data.updated_at} book={book.data} />
+        <DeleteBook book={book.data} />
       </div>
     </div>
   );
@@ -138,5 +139,40 @@ function BookForm({ book }: { book: Book | null }) {
         </Link>
       </div>
     </form>
+  );
+}
+
+function DeleteBook({ book }: { book: Book }) {
+  const del = useDeleteBook();
+  const navigate = useNavigate();
+  const [confirming, setConfirming] = useState(false);
+  return (
+    <section aria-labelledby="delete-heading" className="rounded-xl border border-red-200 bg-white p-6 shadow-sm">
+      <h2 id="delete-heading" className="text-lg font-semibold text-stone-900">
+        Remove from the catalogue
+      </h2>
+      <p className="mt-1 text-sm text-stone-700">Orders already placed keep their copy of the title and price.</p>
+      <div className="mt-3">
+        <FormError error={del.error} />
+      </div>
+      {confirming ? (
+        <div className="mt-3 flex flex-wrap gap-3">
+          <Button
+            variant="danger"
+            disabled={del.isPending}
+            onClick={() => del.mutate(book.id, { onSuccess: () => void navigate("/admin/books") })}
+          >
+            Delete “{book.title}”
+          </Button>
+          <Button variant="secondary" onClick={() => setConfirming(false)}>
+            Keep it
+          </Button>
+        </div>
+      ) : (
+        <Button variant="secondary" className="mt-3" onClick={() => setConfirming(true)}>
+          Delete this book
+        </Button>
+      )}
+    </section>
   );
 }

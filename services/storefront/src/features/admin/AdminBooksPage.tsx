@@ -58,30 +58,30 @@ export function AdminBooksPage() {
       ) : (
         <>
           <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
-            <table className="w-full min-w-[40rem] text-left text-sm">
+            <table className="w-full sm:min-w-[40rem] text-left text-sm">
               <caption className="sr-only">Books in the catalogue</caption>
               <thead className="bg-stone-100 text-stone-800">
                 <tr>
-                  <th scope="col" className="px-4 py-3 font-semibold">Title</th>
-                  <th scope="col" className="px-4 py-3 font-semibold">Format</th>
-                  <th scope="col" className="px-4 py-3 text-right font-semibold">Price</th>
-                  <th scope="col" className="px-4 py-3 text-right font-semibold">Stock</th>
-                  <th scope="col" className="px-4 py-3 text-right font-semibold">Actions</th>
+                  <th scope="col" className="px-3 py-3 sm:px-4 font-semibold">Title</th>
+                  <th scope="col" className="hidden px-3 py-3 sm:px-4 font-semibold sm:table-cell">Format</th>
+                  <th scope="col" className="px-3 py-3 sm:px-4 text-right font-semibold">Price</th>
+                  <th scope="col" className="px-3 py-3 sm:px-4 text-right font-semibold">Stock</th>
+                  <th scope="col" className="hidden px-3 py-3 text-right font-semibold sm:table-cell sm:px-4">Actions</th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-stone-200">
                 {books.data.items.map((b) => (
                   <tr key={b.id}>
-                    <td className="px-4 py-3">
+                    <td className="px-3 py-3 sm:px-4">
                       <Link to={`/admin/books/${b.id}`} className="font-medium text-teal-900 underline-offset-2 hover:underline">
                         {b.title}
                       </Link>
                       <div className="text-stone-700">{b.authors.join(", ")}</div>
                     </td>
-                    <td className="px-4 py-3 text-stone-800">{FORMAT_LABELS[b.format]}</td>
-                    <td className="px-4 py-3 text-right text-stone-900">{formatMoney(b.price)}</td>
-                    <td className={`px-4 py-3 text-right font-medium ${b.available > 0 ? "text-stone-900" : "text-red-800"}`}>{b.available}</td>
-                    <td className="px-4 py-3 text-right">
+                    <td className="hidden px-3 py-3 sm:px-4 text-stone-800 sm:table-cell">{FORMAT_LABELS[b.format]}</td>
+                    <td className="px-3 py-3 sm:px-4 text-right text-stone-900">{formatMoney(b.price)}</td>
+                    <td className={`px-3 py-3 sm:px-4 text-right font-medium ${b.available > 0 ? "text-stone-900" : "text-red-800"}`}>{b.available}</td>
+                    <td className="hidden px-3 py-3 text-right sm:table-cell sm:px-4">
                       {confirming === b.id ? (
                         <span className="inline-flex flex-wrap justify-end gap-2">
                           <Button variant="danger" disabled={del.isPending} onClick={() => del.mutate(b.id, { onSuccess: () => setConfirming(null) })}>
@@ -92,7 +92,7 @@ export function AdminBooksPage() {
                           </Button>
                         </span>
                       ) : (
-                        <span className="inline-flex gap-2">
+                        <span className="inline-flex flex-wrap justify-end gap-2">
                           <Link to={`/admin/books/${b.id}`} className={buttonClass("secondary")} aria-label={`Edit ${b.title}`}>
                             Edit
                           </Link>

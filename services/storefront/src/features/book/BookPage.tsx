@@ -36,7 +36,7 @@ function BookDetails({ book }: { book: Book }) {
       <div className="mx-auto w-48 md:w-full">
         <BookCover book={book} size="lg" />
       </div>
-      <div>
+      <div className="max-w-2xl">
         <nav aria-label="Breadcrumb" className="mb-2 text-sm text-stone-700">
           <Link to="/" className="underline-offset-2 hover:underline">
             Catalogue

@@ -29,7 +29,7 @@ export function CartLines({
         return (
           <li key={item.bookId} className="flex gap-4 py-4">
             <div className="w-16 shrink-0 sm:w-20">
-              <BookCover book={{ id: item.bookId, title: item.title, authors: item.authors, cover_url: book?.cover_url ?? null }} />
+              <BookCover size="sm" book={{ id: item.bookId, title: item.title, authors: item.authors, cover_url: book?.cover_url ?? null }} />
             </div>
             <div className="min-w-0 flex-1">
               <div className="flex flex-wrap items-start justify-between gap-2">
@@ -54,7 +54,7 @@ export function CartLines({
                 </p>
               )}
               {editable ? (
-                <div className="mt-2 flex flex-wrap items-center gap-3">
+                <div className="mt-2 flex flex-wrap items-center gap-x-2 gap-y-1">
                   <label className="flex items-center gap-2 text-sm text-stone-800">
                     Quantity
                     <input
@@ -70,7 +70,7 @@ export function CartLines({
                       className="min-h-11 w-20 rounded-lg border border-stone-300 bg-white px-2 py-1 text-stone-900 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30"
                     />
                   </label>
-                  <Button variant="ghost" onClick={() => cart.remove(item.bookId)} aria-label={`Remove ${item.title}`}>
+                  <Button variant="ghost" className="px-2" onClick={() => cart.remove(item.bookId)} aria-label={`Remove ${item.title}`}>
                     Remove
                   </Button>
                 </div>

@@ -1,0 +1,62 @@
+import path from "node:path";
+import type { Page } from "@playwright/test";
+import { apiSignUp, expect, findBooks, logIn, logInAsAdmin, placeOrder, test, waitForStatus } from "./support/fixtures";
+import { ROOT } from "./support/shop";
+
+// The main pages at both widths, into screenshots/ (committed; regenerate when the UI changes).
+const DIR = process.env.STOREFRONT_SCREENSHOT_DIR ?? path.join(ROOT, "screenshots");
+const WIDTHS = [390, 1280] as const;
+
+async function shoot(page: Page, name: string) {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: width < 800 ? 844 : 900 });
+    await page.evaluate(() => document.fonts.ready);
+    // The whole page, cut at a height that still reads well in a README.
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.screenshot({
+      path: path.join(DIR, `${name}-${width}.png`),
+      fullPage: true,
+      clip: { x: 0, y: 0, width, height: Math.min(height, width < 800 ? 1400 : 2000) },
+      animations: "disabled",
+    });
+  }
+}
+
+test("screenshots of the main pages", async ({ page, request }) => {
+  const reader = await apiSignUp(request, "Grace Hopper");
+  const books = await findBooks(request, "in_stock=true&genre=Fantasy&limit=2");
+  const [a, b] = books;
+  if (!a || !b) throw new Error("need two books in stock");
+  const order = await placeOrder(request, reader.token, [
+    { book_id: a.id, quantity: 1 },
+    { book_id: b.id, quantity: 2 },
+  ]);
+  await waitForStatus(request, reader.token, order.id, "completed");
+  await logIn(page, reader.email, reader.password);
+
+  await page.goto("/");
+  await expect(page.getByRole("region", { name: "Books" }).getByRole("listitem").first()).toBeVisible();
+  await shoot(page, "catalogue");
+
+  await page.goto(`/books/${a.id}`);
+  await expect(page.getByRole("heading", { level: 1, name: a.title })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Buy now" })).toBeEnabled();
+  await shoot(page, "book");
+  await page.getByRole("button", { name: /Add .* to cart/ }).click();
+  await page.goto(`/books/${b.id}`);
+  await page.getByRole("button", { name: /Add .* to cart/ }).click();
+
+  await page.goto("/cart");
+  await expect(page.getByRole("list", { name: "Books in your cart" }).getByRole("listitem")).toHaveCount(2);
+  await shoot(page, "cart");
+
+  await page.goto(`/orders/${order.id}`);
+  await expect(page.getByTestId("order-status")).toHaveText("Completed");
+  await shoot(page, "order");
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await logInAsAdmin(page);
+  await page.goto("/admin/books");
+  await expect(page.getByRole("table")).toBeVisible();
+  await shoot(page, "admin-books");
+});
