@@ -22,7 +22,7 @@ test("a new reader signs up, searches and filters, buys two books and watches th
   await page.getByLabel("Email").fill(uniqueEmail("ada"));
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("button", { name: "Log out" })).toBeVisible();
+  await expect(page.getByRole("link", { name: /\(profile\)/ })).toBeVisible();
   await expect(page.getByRole("heading", { level: 1, name: "Find your next book" })).toBeVisible();
 
   // Filter: Mystery, in stock, cheapest first; the view lives in the URL.

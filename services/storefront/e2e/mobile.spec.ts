@@ -7,7 +7,7 @@ test("at 390 px a reader signs up, filters, buys and sees the order complete", a
   await page.getByLabel("Email").fill(uniqueEmail("pocket"));
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("button", { name: "Log out" })).toBeVisible();
+  await expect(page.getByRole("link", { name: /\(profile\)/ })).toBeVisible();
 
   const toggle = page.getByRole("button", { name: /^Filters/ });
   await expect(toggle).toHaveAttribute("aria-expanded", "false");

@@ -80,7 +80,7 @@ export function Layout() {
                 <button
                   type="button"
                   onClick={() => logout.mutate()}
-                  className="inline-flex min-h-11 shrink-0 items-center rounded-lg px-2.5 text-sm font-semibold text-teal-50 hover:bg-teal-800 sm:px-3"
+                  className="hidden min-h-11 shrink-0 items-center rounded-lg px-3 text-sm font-semibold text-teal-50 hover:bg-teal-800 sm:inline-flex"
                 >
                   Log out
                 </button>

@@ -67,7 +67,7 @@ export function CartLines({
                         const n = Number(e.target.value);
                         if (Number.isFinite(n) && n >= 1) cart.setQuantity(item.bookId, n);
                       }}
-                      className="min-h-11 w-20 rounded-lg border border-stone-300 bg-white px-2 py-1 text-stone-900 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30"
+                      className="min-h-11 w-16 rounded-lg border border-stone-300 bg-white px-2 py-1 text-stone-900 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30"
                     />
                   </label>
                   <Button variant="ghost" className="px-2" onClick={() => cart.remove(item.bookId)} aria-label={`Remove ${item.title}`}>

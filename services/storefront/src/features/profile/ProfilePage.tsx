@@ -6,6 +6,7 @@ import type { UpdateMe, User } from "../../api/types";
 import { Alert, Button, FormError, PageHeader, TextField } from "../../components/ui";
 import { api, unwrap } from "../../lib/api-client";
 import { fieldErrors, problemOf } from "../../lib/problem";
+import { useLogout } from "../auth/api";
 import { useSession, useSessionStore } from "../auth/use-session";
 
 function useUpdateMe() {
@@ -27,6 +28,7 @@ export function ProfilePage() {
       <div className="space-y-6">
         <NameForm user={state.user} />
         <PasswordForm />
+        <LogOut />
       </div>
     </div>
   );
@@ -117,5 +119,20 @@ function PasswordForm() {
         {update.isPending ? "Changing…" : "Change password"}
       </Button>
     </form>
+  );
+}
+
+function LogOut() {
+  const logout = useLogout();
+  return (
+    <section aria-labelledby="logout-heading" className="rounded-xl border border-stone-200 bg-white p-6 shadow-sm">
+      <h2 id="logout-heading" className="text-lg font-semibold text-stone-900">
+        Leaving?
+      </h2>
+      <p className="mt-1 text-sm text-stone-700">Your cart stays on this device.</p>
+      <Button variant="secondary" className="mt-3" disabled={logout.isPending} onClick={() => logout.mutate()}>
+        Log out of this device
+      </Button>
+    </section>
   );
 }

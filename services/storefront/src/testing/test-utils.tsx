@@ -1,0 +1,105 @@
+// Helpers for component tests: the app's providers around a component, and a fake API.
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { render } from "@testing-library/react";
+import type { ReactElement } from "react";
+import { createMemoryRouter, RouterProvider, useLocation, type RouteObject } from "react-router";
+import { vi } from "vitest";
+import type { Book, Session, User } from "../api/types";
+
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": status >= 400 ? "application/problem+json" : "application/json" },
+  });
+}
+
+export function problem(status: number, code: string, extra: Record<string, unknown> = {}): Response {
+  return json({ type: `urn:bookstore:problem:${code}`, title: code, status, code, ...extra }, status);
+}
+
+export type Handler = (request: Request) => Response | Promise<Response>;
+
+/** Replaces `fetch` with `handler`; returns the mock to inspect the requests. */
+export function mockFetch(handler: Handler) {
+  const mock = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    return Promise.resolve(handler(request));
+  });
+  vi.stubGlobal("fetch", mock);
+  return mock;
+}
+
+export function requestsOf(mock: ReturnType<typeof mockFetch>): Request[] {
+  return mock.mock.calls.map(([input]) => input as Request);
+}
+
+export function newQueryClient() {
+  return new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: Infinity }, mutations: { retry: false } } });
+}
+
+/** Shows the current URL, so tests can assert what the app put there. */
+export function LocationProbe() {
+  const location = useLocation();
+  return <output aria-label="Current address">{location.pathname + location.search}</output>;
+}
+
+export function renderRoutes(routes: RouteObject[], { path = "/", client = newQueryClient() } = {}) {
+  const router = createMemoryRouter(routes, { initialEntries: [path] });
+  const utils = render(
+    <QueryClientProvider client={client}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>,
+  );
+  return { ...utils, router, client };
+}
+
+export function renderAt(element: ReactElement, { path = "/", route = "*", client = newQueryClient() } = {}) {
+  return renderRoutes(
+    [
+      {
+        path: route,
+        element: (
+          <>
+            {element}
+            <LocationProbe />
+          </>
+        ),
+      },
+    ],
+    { path, client },
+  );
+}
+
+export const user: User = {
+  id: "u1",
+  email: "ada@example.com",
+  display_name: "Ada",
+  role: "customer",
+  active: true,
+  created_at: "2026-12-01T00:00:00Z",
+};
+
+export function sessionBody(token: string, expiresIn = 900, who: User = user): Session {
+  return { access_token: token, token_type: "Bearer", expires_in: expiresIn, user: who };
+}
+
+export function book(overrides: Partial<Book> = {}): Book {
+  return {
+    id: "b1",
+    isbn: "9780000000001",
+    title: "The Hobbit",
+    authors: ["J. R. R. Tolkien"],
+    publisher: "Allen & Unwin",
+    format: "paperback",
+    genre: "Fantasy",
+    price: "12.50",
+    description: "",
+    cover_url: null,
+    document_url: null,
+    available: 5,
+    in_stock: true,
+    created_at: "2026-12-01T00:00:00Z",
+    updated_at: "2026-12-01T00:00:00Z",
+    ...overrides,
+  };
+}
