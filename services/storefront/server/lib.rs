@@ -195,3 +195,123 @@ fn matches_etag(request: &HeaderMap, etag: &str) -> bool {
         .map(|tag| tag.trim().trim_start_matches("W/"))
         .any(|tag| tag == "*" || tag == etag)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use axum::body::to_bytes;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get(path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = Request::get(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        router()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn body(response: Response) -> Vec<u8> {
+        to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    fn script() -> &'static Asset {
+        ASSETS
+            .iter()
+            .find(|a| a.path.starts_with("/assets/") && a.path.ends_with(".js"))
+            .expect("the build has a script")
+    }
+
+    #[tokio::test]
+    async fn the_page_is_served_at_the_root_and_for_client_routes_with_its_policy() {
+        for path in ["/", "/books/some-id", "/orders", "/admin/books", "/no/such/page"] {
+            let response = get(path, &[]).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let headers = response.headers().clone();
+            assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+            assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+            assert_eq!(headers[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+            let page = String::from_utf8(body(response).await).unwrap();
+            assert!(page.contains("<div id=\"root\">"), "{path}: {page}");
+            assert!(!page.contains("<script>"), "no inline script: {page}");
+        }
+    }
+
+    #[tokio::test]
+    async fn hashed_assets_are_cached_for_good_and_compressed_for_clients_that_accept_it() {
+        let asset = script();
+        let plain = get(asset.path, &[]).await;
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert_eq!(
+            plain.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(plain.headers()[header::VARY], "Accept-Encoding");
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        let original = body(plain).await;
+        assert_eq!(original, asset.identity);
+
+        let gzipped = get(asset.path, &[("accept-encoding", "gzip, deflate")]).await;
+        assert_eq!(gzipped.headers()[header::CONTENT_ENCODING], "gzip");
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&body(gzipped).await[..]),
+            &mut decoded,
+        )
+        .unwrap();
+        assert_eq!(decoded, original);
+
+        let brotli = get(asset.path, &[("accept-encoding", "gzip, br")]).await;
+        assert_eq!(brotli.headers()[header::CONTENT_ENCODING], "br");
+        let compressed = body(brotli).await;
+        assert!(compressed.len() * 2 < original.len());
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &compressed[..], &mut decoded).unwrap();
+        assert_eq!(decoded, original);
+
+        let refused = get(asset.path, &[("accept-encoding", "br;q=0, gzip;q=0")]).await;
+        assert!(refused.headers().get(header::CONTENT_ENCODING).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_matching_etag_is_answered_304_without_a_body() {
+        let first = get("/", &[("accept-encoding", "br")]).await;
+        let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+        assert!(etag.starts_with('"') && etag.ends_with("-br\""), "{etag}");
+        let again = get("/", &[("accept-encoding", "br"), ("if-none-match", &etag)]).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers()[header::ETAG], etag.as_str());
+        assert!(body(again).await.is_empty());
+        // Another representation has another tag.
+        let other = get("/", &[("if-none-match", &etag)]).await;
+        assert_eq!(other.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn api_prefixes_missing_files_and_writes_are_problems_not_the_page() {
+        for path in ["/api", "/api/v1/nothing", "/socket.io/x", "/healthz/x", "/metrics/"] {
+            let response = get(path, &[]).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        }
+        for path in ["/assets/missing-123.js", "/favicon.png", "/robots.txt"] {
+            let response = get(path, &[]).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let post = router()
+            .oneshot(Request::post("/cart").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post.headers()[header::ALLOW], "GET, HEAD");
+    }
+}

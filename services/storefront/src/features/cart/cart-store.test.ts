@@ -56,7 +56,7 @@ describe("cart", () => {
   it("follows changes made in another tab", () => {
     const storage = memoryStorage();
     const target = new EventTarget();
-    const store = createCartStore(storage, target as unknown as Window);
+    const store = createCartStore(storage, target);
     const listener = vi.fn();
     store.subscribe(listener);
     createCartStore(storage).add(dune);

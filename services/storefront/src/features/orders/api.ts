@@ -42,6 +42,17 @@ function newer(at: string, than: string): boolean {
   return Date.parse(at) >= Date.parse(than);
 }
 
+/**
+ * A fetched order, unless the cache already holds a newer status (pushed while the request was
+ * under way): then that status stays.
+ */
+export function newest(cached: Order | undefined, fetched: Order): Order {
+  if (cached?.id === fetched.id && Date.parse(cached.updated_at) > Date.parse(fetched.updated_at)) {
+    return { ...fetched, status: cached.status, reason: cached.reason, updated_at: cached.updated_at };
+  }
+  return fetched;
+}
+
 /** Applies a pushed status change to the cached order, keeping the newest one. */
 export function applyStatusChange(qc: QueryClient, change: OrderStatusChange) {
   qc.setQueryData<Order>(orderKeys.detail(change.order_id), (old) =>

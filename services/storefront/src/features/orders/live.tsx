@@ -3,11 +3,12 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { orderKeys } from "../../api/keys";
+import type { Order } from "../../api/types";
 import { isStatusChange, openSocket, type LiveSocket } from "../../lib/socket";
 import { isNotFound } from "../../lib/problem";
 import type { SessionStore } from "../../lib/session";
 import { useSession, useSessionStore } from "../auth/use-session";
-import { applyStatusChange, fetchOrder, FINAL } from "./api";
+import { applyStatusChange, fetchOrder, FINAL, newest } from "./api";
 
 interface Live {
   connected: boolean;
@@ -118,9 +119,13 @@ async function renew(store: SessionStore): Promise<boolean> {
 /** One order, kept current by the socket, or by polling while the socket is down. */
 export function useLiveOrder(id: string) {
   const { connected, pollInterval } = useLive();
+  const qc = useQueryClient();
   return useQuery({
     queryKey: orderKeys.detail(id),
-    queryFn: () => fetchOrder(id),
+    queryFn: async () => {
+      const fetched = await fetchOrder(id);
+      return newest(qc.getQueryData<Order>(orderKeys.detail(id)), fetched);
+    },
     refetchInterval: (query) => {
       if (connected) return false;
       const status = query.state.data?.status;

@@ -1,0 +1,142 @@
+import { QueryClientProvider } from "@tanstack/react-query";
+import { act, render, screen, waitFor } from "@testing-library/react";
+import type { Order } from "../../api/types";
+import type { LiveSocket } from "../../lib/socket";
+import { createSession } from "../../lib/session";
+import { json, mockFetch, newQueryClient, sessionBody } from "../../testing/test-utils";
+import { SessionContext } from "../auth/use-session";
+import { LiveProvider, useLiveOrder } from "./live";
+
+/** A socket the test drives: `emit` delivers a server event, `connected` is set by hand. */
+class FakeSocket implements LiveSocket {
+  connected = false;
+  active = true;
+  connects = 0;
+  disconnects = 0;
+  private handlers = new Map<string, Set<(arg?: unknown) => void>>();
+  on(event: string, handler: (arg?: unknown) => void) {
+    const set = this.handlers.get(event) ?? new Set();
+    set.add(handler);
+    this.handlers.set(event, set);
+  }
+  off(event: string, handler: (arg?: unknown) => void) {
+    this.handlers.get(event)?.delete(handler);
+  }
+  connect() {
+    this.connects += 1;
+  }
+  disconnect() {
+    this.disconnects += 1;
+    this.connected = false;
+  }
+  emit(event: string, arg?: unknown) {
+    if (event === "connect") this.connected = true;
+    if (event === "disconnect") this.connected = false;
+    for (const h of this.handlers.get(event) ?? []) h(arg);
+  }
+}
+
+function order(status: Order["status"], updated_at = "2026-12-06T10:00:00Z"): Order {
+  return {
+    id: "o1",
+    user_id: "u1",
+    status,
+    reason: null,
+    lines: [{ book_id: "b1", title: "The Hobbit", unit_price: "12.50", quantity: 1, line_total: "12.50" }],
+    total: "12.50",
+    created_at: "2026-12-06T10:00:00Z",
+    updated_at,
+  };
+}
+
+function Status() {
+  const q = useLiveOrder("o1");
+  return <p role="status">{q.data ? `${q.data.status}${q.data.reason ? ` (${q.data.reason})` : ""}` : "loading"}</p>;
+}
+
+function setup(serverOrder: () => Order, refreshToken = "t2") {
+  const fetch = mockFetch((request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/api/v1/auth/refresh") return json(sessionBody(refreshToken));
+    return json(serverOrder());
+  });
+  const store = createSession({ fetch: (r) => globalThis.fetch(r) });
+  store.accept(sessionBody("t1"));
+  const socket = new FakeSocket();
+  const open = vi.fn((currentToken: () => string | null) => {
+    expect(currentToken()).toBe("t1");
+    return Promise.resolve(socket);
+  });
+  const client = newQueryClient();
+  render(
+    <SessionContext.Provider value={store}>
+      <QueryClientProvider client={client}>
+        <LiveProvider open={open} pollInterval={30}>
+          <Status />
+        </LiveProvider>
+      </QueryClientProvider>
+    </SessionContext.Provider>,
+  );
+  const orderCalls = () => fetch.mock.calls.filter(([r]) => new URL((r as Request).url).pathname === "/api/v1/orders/o1").length;
+  return { socket, store, fetch, orderCalls, open };
+}
+
+describe("live order status", () => {
+  it("shows a pushed status change without asking the API again", async () => {
+    const { socket, orderCalls, open } = setup(() => order("pending"));
+    await waitFor(() => expect(open).toHaveBeenCalled());
+    act(() => socket.emit("connect"));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("pending"));
+    const before = orderCalls();
+    act(() =>
+      socket.emit("order_status_change", {
+        event_id: "e2",
+        order_id: "o1",
+        user_id: "u1",
+        status: "failed",
+        reason: "out_of_stock",
+        at: "2026-12-06T10:00:01Z",
+      }),
+    );
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("failed (out_of_stock)"));
+    // An older event arriving late does not take the status back.
+    act(() =>
+      socket.emit("order_status_change", { event_id: "e1", order_id: "o1", user_id: "u1", status: "pending", reason: null, at: "2026-12-06T10:00:00.5Z" }),
+    );
+    await act(() => new Promise((r) => setTimeout(r, 20)));
+    expect(screen.getByRole("status")).toHaveTextContent("failed (out_of_stock)");
+    expect(orderCalls()).toBe(before);
+  });
+
+  it("polls the order while the socket cannot connect", async () => {
+    let status: Order["status"] = "pending";
+    const { socket, orderCalls } = setup(() => order(status, status === "pending" ? "2026-12-06T10:00:00Z" : "2026-12-06T10:00:02Z"));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("pending"));
+    act(() => socket.emit("connect_error", new Error("websocket error")));
+    status = "completed";
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("completed"));
+    expect(orderCalls()).toBeGreaterThanOrEqual(2);
+  });
+
+  it("catches up on connect, and reconnects with a fresh token after the server ends an expired socket", async () => {
+    const { socket, store, orderCalls, open } = setup(() => order("completed"));
+    await waitFor(() => expect(open).toHaveBeenCalled());
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("completed"));
+    act(() => socket.emit("connect"));
+    await waitFor(() => expect(orderCalls()).toBe(2));
+    act(() => socket.emit("disconnect", "io server disconnect"));
+    await waitFor(() => expect(socket.connects).toBe(1));
+    expect(store.currentToken()).toBe("t2");
+  });
+
+  it("retries a refused handshake with a fresh token a few times, then leaves it to polling", async () => {
+    const { socket } = setup(() => order("completed"));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("completed"));
+    socket.active = false;
+    for (let i = 0; i < 5; i++) {
+      act(() => socket.emit("connect_error", new Error("the access token is invalid or expired")));
+      await waitFor(() => expect(socket.connects).toBe(Math.min(i + 1, 3)));
+    }
+    expect(socket.connects).toBe(3);
+  });
+});
