@@ -43,6 +43,8 @@ pub enum Command {
     Worker(WorkerArgs),
     /// The notification gateway alone (Socket.IO at /socket.io, status changes from RabbitMQ).
     Notifications(NotificationsArgs),
+    /// The web shop alone: the storefront's files at `/` (the API is routed elsewhere).
+    Storefront(StorefrontArgs),
     /// Apply, roll back or list schema migrations.
     Migrate {
         #[command(subcommand)]
@@ -451,6 +453,12 @@ pub struct NotificationsArgs {
     pub verify: VerifyArgs,
     #[command(flatten)]
     pub broker: BrokerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StorefrontArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// The service token that internal calls carry.

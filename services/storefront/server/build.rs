@@ -96,8 +96,14 @@ fn embed(dist: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
             std::fs::write(&gzip_path, gzip(&bytes)?)?;
             std::fs::write(&brotli_path, brotli(&bytes)?)?;
             (
-                format!("Some(include_bytes!({:?}))", gzip_path.display().to_string()),
-                format!("Some(include_bytes!({:?}))", brotli_path.display().to_string()),
+                format!(
+                    "Some(include_bytes!({:?}))",
+                    gzip_path.display().to_string()
+                ),
+                format!(
+                    "Some(include_bytes!({:?}))",
+                    brotli_path.display().to_string()
+                ),
             )
         } else {
             ("None".to_owned(), "None".to_owned())

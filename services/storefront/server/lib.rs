@@ -93,7 +93,9 @@ fn is_reserved(path: &str) -> bool {
 }
 
 fn last_segment_has_extension(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+    path.rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
 }
 
 fn find(path: &str) -> Option<&'static Asset> {
@@ -117,7 +119,10 @@ fn respond(asset: &'static Asset, request: &HeaderMap) -> Response {
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(asset)));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control(asset)),
+    );
     if asset.gzip.is_some() || asset.brotli.is_some() {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
@@ -233,13 +238,22 @@ mod tests {
 
     #[tokio::test]
     async fn the_page_is_served_at_the_root_and_for_client_routes_with_its_policy() {
-        for path in ["/", "/books/some-id", "/orders", "/admin/books", "/no/such/page"] {
+        for path in [
+            "/",
+            "/books/some-id",
+            "/orders",
+            "/admin/books",
+            "/no/such/page",
+        ] {
             let response = get(path, &[]).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
             let headers = response.headers().clone();
             assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
             assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
-            assert_eq!(headers[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+            assert_eq!(
+                headers[header::CONTENT_SECURITY_POLICY],
+                CONTENT_SECURITY_POLICY
+            );
             let page = String::from_utf8(body(response).await).unwrap();
             assert!(page.contains("<div id=\"root\">"), "{path}: {page}");
             assert!(!page.contains("<script>"), "no inline script: {page}");
@@ -298,10 +312,19 @@ mod tests {
 
     #[tokio::test]
     async fn api_prefixes_missing_files_and_writes_are_problems_not_the_page() {
-        for path in ["/api", "/api/v1/nothing", "/socket.io/x", "/healthz/x", "/metrics/"] {
+        for path in [
+            "/api",
+            "/api/v1/nothing",
+            "/socket.io/x",
+            "/healthz/x",
+            "/metrics/",
+        ] {
             let response = get(path, &[]).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
-            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "application/problem+json"
+            );
         }
         for path in ["/assets/missing-123.js", "/favicon.png", "/robots.txt"] {
             let response = get(path, &[]).await;

@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 
 pub use admin::{admin, dlq, migrate, openapi};
 pub use operator::operator;
-pub use serve::{all, catalog, inventory, notifications, orders, users, worker};
+pub use serve::{all, catalog, inventory, notifications, orders, storefront, users, worker};
 
 fn api_error(err: platform::ApiError) -> anyhow::Error {
     let mut message = err.to_string();

@@ -21,7 +21,7 @@ use super::{Background, api_error, connect, require_current_schema};
 use crate::adapters::LocalCatalog;
 use crate::cli::{
     self, AllArgs, BrokerArgs, CatalogArgs, InventoryArgs, NotificationsArgs, OrdersArgs,
-    UsersArgs, VerifyArgs, WorkerArgs, WorkerTuning,
+    StorefrontArgs, UsersArgs, VerifyArgs, WorkerArgs, WorkerTuning,
 };
 use crate::keys;
 use crate::shop::{self, Services};
@@ -117,11 +117,22 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         orders: Some(orders),
     };
     let banner = format!(
-        "Bookstore is running at http://{addr}\n  API docs:    http://{addr}/api/v1/docs\n  Admin login: {admin_login}",
+        "Bookstore is running at http://{addr}\n  Shop:        http://{addr}/\n  API docs:    http://{addr}/api/v1/docs\n  Admin login: {admin_login}",
         addr = serve.listen
     );
+    let app = shop::api(services).merge(storefront::router());
     background
-        .serve(serve, shop::api(services), metrics, vec![db], Some(banner))
+        .serve(serve, app, metrics, vec![db], Some(banner))
+        .await
+}
+
+/// `bookstore storefront`: the web shop's files alone, for deployments that route `/` to it.
+pub async fn storefront(args: StorefrontArgs) -> anyhow::Result<()> {
+    let serve = args.serve.validate()?;
+    let mut background = Background::new();
+    let metrics = background.metrics("storefront", None);
+    background
+        .serve(serve, storefront::router(), metrics, Vec::new(), None)
         .await
 }
 
