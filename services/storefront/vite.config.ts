@@ -10,11 +10,16 @@ const proxy = {
   "/socket.io": { target: backend, ws: true, changeOrigin: false },
 };
 
+// The policy the binary serves the app with; `vite preview` (used by the end-to-end tests until
+// the binary serves the app) sends it too, so the tests prove the app works under it.
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:";
+
 export default defineConfig({
   base: "/",
   plugins: [react(), tailwindcss()],
   server: { host: "127.0.0.1", port: 5173, proxy },
-  preview: { host: "127.0.0.1", proxy },
+  preview: { host: "127.0.0.1", proxy, headers: { "Content-Security-Policy": CONTENT_SECURITY_POLICY } },
   build: {
     outDir: "dist",
     emptyOutDir: true,

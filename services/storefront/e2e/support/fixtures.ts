@@ -11,12 +11,27 @@ function env(name: string): string {
   return value;
 }
 
-export const test = base.extend({
+export const test = base.extend<{ cspGuard: undefined }>({
   // The shop's address is known only once the global setup has started it.
   // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this pattern
   baseURL: async ({}, use) => {
     await use(env("E2E_BASE_URL"));
   },
+  // Every test fails if the page breaks the Content-Security-Policy or throws.
+  cspGuard: [
+    async ({ context }, use) => {
+      const problems: string[] = [];
+      context.on("console", (message) => {
+        if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) {
+          problems.push(message.text());
+        }
+      });
+      context.on("weberror", (error) => problems.push(String(error.error())));
+      await use(undefined);
+      expect(problems, "CSP violations and uncaught errors").toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 
 export const apiUrl = () => env("E2E_API_URL");
