@@ -52,9 +52,9 @@ test("an expired access token is refreshed silently by the next action", async (
   // expired) has fetched a new token through the refresh cookie.
   await page.getByRole("link", { name: "Orders", exact: true }).click();
   await expect(page).toHaveURL(/\/orders$/);
-  expect(refreshes).toBeGreaterThan(0);
   await expect(page.getByRole("heading", { level: 1, name: "Your orders" })).toBeVisible();
   await expect(page.getByRole("heading", { name: "No orders yet" })).toBeVisible();
+  expect(refreshes).toBeGreaterThan(0);
 
   // A reload resumes the session from the refresh cookie.
   await page.reload();
