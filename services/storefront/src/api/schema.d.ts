@@ -768,7 +768,8 @@ export interface components {
         /**
          * @description One change's outcome in a batch: the order's status as it now is (changed or, when it
          *     already had it, unchanged), or the problem the single endpoint would have answered (404, 409,
-         *     422), which changed nothing.
+         *     422, or 503 `unavailable` when the order kept changing: try that change again), which changed
+         *     nothing.
          */
         StatusOutcome: {
             order?: components["schemas"]["StatusView"] | null;
@@ -1768,6 +1769,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The order kept changing while it was being cancelled; try again (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_status: {
@@ -1872,6 +1882,15 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The order kept changing while its status was being set; try again (Retry-After) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
