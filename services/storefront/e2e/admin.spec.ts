@@ -86,6 +86,19 @@ test("an admin ships an order and the reader's order page updates live", async (
   await adminContext.close();
 });
 
+test("the admin's order list shows new orders as they come, without a reload", async ({ page, request }) => {
+  await logInAsAdmin(page);
+  await page.goto("/admin/orders");
+  await expect(page.getByText("Live updates on")).toBeVisible();
+  const reader = await apiSignUp(request, "Newcomer");
+  const [book] = await findBooks(request, "in_stock=true&limit=1");
+  if (!book) throw new Error("no book in stock");
+  const order = await placeOrder(request, reader.token, [{ book_id: book.id, quantity: 1 }]);
+  const row = page.getByRole("row").filter({ hasText: order.id });
+  await expect(row).toBeVisible();
+  await expect(row).toContainText("Completed");
+});
+
 test("an admin changes a reader's role and deactivates the account", async ({ page, request }) => {
   const reader = await apiSignUp(request, "Staffer");
   await logInAsAdmin(page);

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { Session } from "../../api/types";
 import { orderKeys, userKeys } from "../../api/keys";
 import { api, unwrap } from "../../lib/api-client";
+import { forgetPushedStatuses } from "../orders/api";
 import { useSessionStore } from "./use-session";
 
 export interface Credentials {
@@ -37,6 +38,7 @@ export function useLogout() {
   return useMutation({
     mutationFn: () => store.logout(),
     onSettled: () => {
+      forgetPushedStatuses();
       qc.removeQueries({ queryKey: orderKeys.all });
       qc.removeQueries({ queryKey: userKeys.all });
     },

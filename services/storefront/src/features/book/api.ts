@@ -4,7 +4,7 @@ import { bookKeys, orderKeys } from "../../api/keys";
 import { newIdempotencyKey } from "../../lib/ids";
 import { fetchBook } from "../catalogue/api";
 import { useSession } from "../auth/use-session";
-import { fetchPendingOrder, orderChanged, placeOrder } from "../orders/api";
+import { fetchPendingOrder, orderChanged, placeOrder, withPushedStatus } from "../orders/api";
 import { useLive } from "../orders/live";
 
 export function useBook(id: string) {
@@ -29,7 +29,8 @@ export function useBuyNow(bookId: string) {
   const [key, setKey] = useState(newIdempotencyKey);
   return useMutation({
     mutationFn: () => placeOrder([{ book_id: bookId, quantity: 1 }], key),
-    onSuccess: (order) => {
+    onSuccess: (placed) => {
+      const order = withPushedStatus(placed);
       setKey(newIdempotencyKey());
       qc.setQueryData(orderKeys.detail(order.id), order);
       qc.setQueryData(orderKeys.pending(bookId), order.status === "pending" ? order : null);

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { orderKeys } from "../../api/keys";
 import { Alert, Button, buttonClass, EmptyState, FormError, PageHeader, TextLink } from "../../components/ui";
@@ -9,7 +9,7 @@ import { fieldErrors, problemOf } from "../../lib/problem";
 import { useCartBooks } from "../cart/api";
 import { CartLines, cartTotal } from "../cart/CartLines";
 import { cart, useCart, type CartItem } from "../cart/cart-store";
-import { orderChanged, placeOrder } from "../orders/api";
+import { orderChanged, placeOrder, withPushedStatus } from "../orders/api";
 
 function signature(items: CartItem[]): string {
   return items.map((i) => `${i.bookId}:${i.quantity}`).join(",");
@@ -42,7 +42,13 @@ function lineErrors(items: CartItem[], errors: Record<string, string>): Record<s
   return out;
 }
 
+// The order page comes next: fetch its code now, so it shows the order the moment it is placed.
+const loadOrderPage = () => import("../orders/OrderPage");
+
 export function CheckoutPage() {
+  useEffect(() => {
+    void loadOrderPage();
+  }, []);
   const items = useCart();
   const books = useCartBooks(items.map((i) => i.bookId));
   const key = useCheckoutKey(items);
@@ -54,7 +60,8 @@ export function CheckoutPage() {
         lines.map((i) => ({ book_id: i.bookId, quantity: i.quantity })),
         key,
       ),
-    onSuccess: (order) => {
+    onSuccess: (placed) => {
+      const order = withPushedStatus(placed);
       qc.setQueryData(orderKeys.detail(order.id), order);
       orderChanged(qc, order);
       cart.clear();

@@ -47,14 +47,46 @@ function newer(at: string, than: string): boolean {
  * under way): then that status stays.
  */
 export function newest(cached: Order | undefined, fetched: Order): Order {
-  if (cached?.id === fetched.id && Date.parse(cached.updated_at) > Date.parse(fetched.updated_at)) {
-    return { ...fetched, status: cached.status, reason: cached.reason, updated_at: cached.updated_at };
+  const order = withPushedStatus(fetched);
+  if (cached?.id === order.id && Date.parse(cached.updated_at) > Date.parse(order.updated_at)) {
+    return { ...order, status: cached.status, reason: cached.reason, updated_at: cached.updated_at };
   }
-  return fetched;
+  return order;
+}
+
+// The newest pushed change per order, kept for a while: a change can arrive before the answer
+// that creates the order in the cache (a placed order completes within milliseconds).
+const recent = new Map<string, OrderStatusChange>();
+const RECENT_LIMIT = 500;
+
+function remember(change: OrderStatusChange) {
+  const known = recent.get(change.order_id);
+  if (known && Date.parse(known.at) > Date.parse(change.at)) return;
+  recent.delete(change.order_id);
+  recent.set(change.order_id, change);
+  if (recent.size > RECENT_LIMIT) {
+    const oldest = recent.keys().next();
+    if (!oldest.done) recent.delete(oldest.value);
+  }
+}
+
+/** Forgets every remembered change (on log-out, and between tests). */
+export function forgetPushedStatuses() {
+  recent.clear();
+}
+
+/** An order as the API answered it, with any newer status that was pushed meanwhile. */
+export function withPushedStatus(order: Order): Order {
+  const change = recent.get(order.id);
+  if (change && Date.parse(change.at) > Date.parse(order.updated_at)) {
+    return { ...order, status: change.status, reason: change.reason, updated_at: change.at };
+  }
+  return order;
 }
 
 /** Applies a pushed status change to the cached order, keeping the newest one. */
 export function applyStatusChange(qc: QueryClient, change: OrderStatusChange) {
+  remember(change);
   qc.setQueryData<Order>(orderKeys.detail(change.order_id), (old) =>
     old && newer(change.at, old.updated_at)
       ? { ...old, status: change.status, reason: change.reason, updated_at: change.at }

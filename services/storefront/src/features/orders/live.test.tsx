@@ -5,6 +5,7 @@ import type { LiveSocket } from "../../lib/socket";
 import { createSession } from "../../lib/session";
 import { json, mockFetch, newQueryClient, sessionBody } from "../../testing/test-utils";
 import { SessionContext } from "../auth/use-session";
+import { applyStatusChange, withPushedStatus } from "./api";
 import { LiveProvider, useLiveOrder } from "./live";
 
 /** A socket the test drives: `emit` delivers a server event, `connected` is set by hand. */
@@ -138,5 +139,22 @@ describe("live order status", () => {
       await waitFor(() => expect(socket.connects).toBe(Math.min(i + 1, 3)));
     }
     expect(socket.connects).toBe(3);
+  });
+});
+
+describe("a status pushed before the order is known", () => {
+  it("is applied to the order when its answer arrives", () => {
+    const client = newQueryClient();
+    applyStatusChange(client, {
+      event_id: "e1",
+      order_id: "o7",
+      user_id: "u1",
+      status: "completed",
+      reason: null,
+      at: "2026-12-06T10:00:00.2Z",
+    });
+    const placed = { ...order("pending"), id: "o7", updated_at: "2026-12-06T10:00:00.1Z" };
+    expect(withPushedStatus(placed).status).toBe("completed");
+    expect(withPushedStatus({ ...placed, id: "o8" }).status).toBe("pending");
   });
 });

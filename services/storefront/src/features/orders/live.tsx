@@ -127,9 +127,10 @@ export function useLiveOrder(id: string) {
       return newest(qc.getQueryData<Order>(orderKeys.detail(id)), fetched);
     },
     refetchInterval: (query) => {
-      if (connected) return false;
       const status = query.state.data?.status;
       if (!status || FINAL.includes(status)) return false;
+      // With the socket up, a pending order is still checked now and then, in case a push was lost.
+      if (connected) return status === "pending" ? pollInterval * 5 : false;
       return status === "pending" ? pollInterval : pollInterval * 5;
     },
     retry: (count, error) => !isNotFound(error) && count < 2,
