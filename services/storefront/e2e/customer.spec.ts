@@ -8,6 +8,7 @@ import {
   placeOrder,
   recordedStatuses,
   recordStatuses,
+  slowCompletedPushes,
   setStock,
   test,
   uniqueEmail,
@@ -16,6 +17,7 @@ import {
 
 test("a new reader signs up, searches and filters, buys two books and watches the order complete live", async ({ page }) => {
   await recordStatuses(page);
+  await slowCompletedPushes(page, 700);
 
   await page.goto("/signup");
   await page.getByLabel("Your name").fill("Ada Reader");
@@ -117,6 +119,22 @@ test("an order for more than the stock ends failed, with the reason shown", asyn
   await expect(page.getByTestId("order-status")).toHaveText("Failed");
   await expect(page.getByText("Not enough copies were in stock")).toBeVisible();
   await setStock(request, token, book.id, 20);
+});
+
+test("the buy button is disabled while the reader's order for the book is pending", async ({ page, request }) => {
+  await slowCompletedPushes(page, 1500);
+  const reader = await apiSignUp(request, "Eager");
+  const [book] = await findBooks(request, "in_stock=true&sort=price_desc&limit=1");
+  if (!book) throw new Error("no book in stock");
+  await logIn(page, reader.email, reader.password);
+  await page.goto(`/books/${book.id}`);
+  await page.getByRole("button", { name: "Buy now" }).click();
+  await expect(page.getByRole("button", { name: "Order is being processed" })).toBeDisabled();
+  await expect(page.getByText("Your order for this book is being processed.")).toBeVisible();
+  // Once the order completes, the button is back and the order is a link away.
+  await expect(page.getByRole("button", { name: "Buy now" })).toBeEnabled();
+  await page.getByRole("link", { name: "See its status" }).click();
+  await expect(page.getByTestId("order-status")).toHaveText("Completed");
 });
 
 test("another reader's order is not found", async ({ page, request }) => {

@@ -154,3 +154,22 @@ export async function recordStatuses(page: Page) {
 export async function recordedStatuses(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __statuses: string[] }).__statuses);
 }
+
+/**
+ * Holds back each pushed `completed` status for `ms` on its way to the page, as a slower order
+ * pipeline would: `bookstore all` completes an order within milliseconds, often before the
+ * page has shown it as pending.
+ */
+export async function slowCompletedPushes(page: Page, ms: number) {
+  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((message) => {
+      if (typeof message === "string" && message.includes("order_status_change") && message.includes('"completed"')) {
+        setTimeout(() => ws.send(message), ms);
+      } else {
+        ws.send(message);
+      }
+    });
+    ws.onMessage((message) => server.send(message));
+  });
+}

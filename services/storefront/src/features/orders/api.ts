@@ -29,9 +29,11 @@ export async function placeOrder(lines: { book_id: string; quantity: number }[],
 }
 
 /** Settles the caches after an order changed (from a mutation, a socket event or a poll). */
-export function orderChanged(qc: QueryClient, order: Pick<Order, "id" | "status"> & { lines?: Order["lines"] }) {
+export function orderChanged(qc: QueryClient, order: Pick<Order, "id" | "status">) {
   void qc.invalidateQueries({ queryKey: orderKeys.lists() });
-  void qc.invalidateQueries({ queryKey: orderKeys.pendings() });
+  // A new pending order was just written into the pending-for-book cache by whoever placed it;
+  // asking again now could only race with the order's own progress.
+  if (order.status !== "pending") void qc.invalidateQueries({ queryKey: orderKeys.pendings() });
   if (order.status !== "pending") {
     void qc.invalidateQueries({ queryKey: bookKeys.all });
     void qc.invalidateQueries({ queryKey: stockKeys.all });
