@@ -28,9 +28,9 @@ export function AdminOrdersPage() {
   return (
     <div>
       <PageHeader title="Orders">
-        <div className="flex flex-wrap items-end gap-3">
-          <p className="text-sm text-stone-700">{connected ? "Live updates on" : "Checking for updates"}</p>
-          <div className="w-48">
+        <div className="flex w-full flex-wrap items-end justify-between gap-3 sm:w-auto">
+          <p className="order-2 text-sm text-stone-700 sm:order-1">{connected ? "Live updates on" : "Checking for updates"}</p>
+          <div className="order-1 w-48 sm:order-2">
             <SelectField
               label="Show"
               value={status}
@@ -107,8 +107,46 @@ function OrdersTable({
   if (loading) return <LoadingState label="Loading orders" />;
   if (error) return <ErrorState error={error} onRetry={onRetry} />;
   if (!orders || orders.length === 0) return <EmptyState title="No orders" />;
+  const actions = (o: Order) => (
+    <>
+      {o.status === "completed" && (
+        <Button variant="secondary" disabled={busy} onClick={() => onStatus(o.id, "shipped")} aria-label={`Ship order ${o.id}`}>
+          Ship
+        </Button>
+      )}
+      {o.status === "shipped" && (
+        <Button variant="secondary" disabled={busy} onClick={() => onStatus(o.id, "delivered")} aria-label={`Mark order ${o.id} delivered`}>
+          Mark delivered
+        </Button>
+      )}
+      {(o.status === "pending" || o.status === "completed") && (
+        <Button variant="ghost" disabled={busy} onClick={() => onCancel(o.id)} aria-label={`Cancel order ${o.id}`}>
+          Cancel
+        </Button>
+      )}
+    </>
+  );
   return (
-    <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
+    <>
+      <ul className="space-y-3 sm:hidden" aria-label="Orders, newest first">
+        {orders.map((o) => (
+          <li key={o.id} className="rounded-xl border border-stone-200 bg-white p-4 shadow-sm">
+            <div className="flex items-start justify-between gap-3">
+              <Link to={`/orders/${o.id}`} className="font-medium text-teal-900 underline-offset-2 hover:underline">
+                {o.lines.map((l) => l.title).join(", ")}
+              </Link>
+              <StatusBadge status={o.status} />
+            </div>
+            <p className="mt-1 text-sm text-stone-700">
+              {new Date(o.created_at).toLocaleString()} · {formatMoney(o.total)}
+            </p>
+            <p className="text-xs break-all text-stone-600">{o.id}</p>
+            {reasonText(o.reason) && <p className="mt-1 text-sm text-red-900">{reasonText(o.reason)}</p>}
+            <div className="mt-2 flex flex-wrap gap-2">{actions(o)}</div>
+          </li>
+        ))}
+      </ul>
+      <div className="hidden overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm sm:block">
       <table className="w-full min-w-[44rem] text-left text-sm">
         <caption className="sr-only">Orders, newest first</caption>
         <thead className="bg-stone-100 text-stone-800">
@@ -138,29 +176,14 @@ function OrdersTable({
                   {reasonText(o.reason) && <div className="mt-1 text-xs text-red-900">{reasonText(o.reason)}</div>}
                 </td>
                 <td className="px-4 py-3 text-right">
-                  <span className="inline-flex flex-wrap justify-end gap-2">
-                    {o.status === "completed" && (
-                      <Button variant="secondary" disabled={busy} onClick={() => onStatus(o.id, "shipped")} aria-label={`Ship order ${o.id}`}>
-                        Ship
-                      </Button>
-                    )}
-                    {o.status === "shipped" && (
-                      <Button variant="secondary" disabled={busy} onClick={() => onStatus(o.id, "delivered")} aria-label={`Mark order ${o.id} delivered`}>
-                        Mark delivered
-                      </Button>
-                    )}
-                    {(o.status === "pending" || o.status === "completed") && (
-                      <Button variant="ghost" disabled={busy} onClick={() => onCancel(o.id)} aria-label={`Cancel order ${o.id}`}>
-                        Cancel
-                      </Button>
-                    )}
-                  </span>
+                  <span className="inline-flex flex-wrap justify-end gap-2">{actions(o)}</span>
                 </td>
               </tr>
             );
           })}
         </tbody>
       </table>
-    </div>
+      </div>
+    </>
   );
 }

@@ -54,7 +54,48 @@ export function AdminUsersPage() {
         <EmptyState title="No users found" />
       ) : (
         <>
-          <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
+          <ul className="space-y-3 sm:hidden" aria-label="Accounts">
+            {users.data.items.map((u) => {
+              const self = u.id === me;
+              return (
+                <li key={u.id} className="rounded-xl border border-stone-200 bg-white p-4 shadow-sm">
+                  <div className="font-medium text-stone-900">{u.display_name || u.email}</div>
+                  <div className="break-all text-sm text-stone-700">{u.email}</div>
+                  <p className={`mt-1 text-sm font-medium ${u.active ? "text-emerald-800" : "text-red-800"}`}>
+                    {u.active ? "Active" : "Deactivated"}
+                  </p>
+                  <div className="mt-2 flex flex-wrap items-center gap-2">
+                    <label className="sr-only" htmlFor={`role-card-${u.id}`}>
+                      Role of {u.email}
+                    </label>
+                    <select
+                      id={`role-card-${u.id}`}
+                      value={u.role}
+                      disabled={self || update.isPending}
+                      onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
+                      className="min-h-11 rounded-lg border border-stone-300 bg-white px-2 py-1 disabled:bg-stone-100"
+                    >
+                      <option value="customer">Customer</option>
+                      <option value="admin">Admin</option>
+                    </select>
+                    {self ? (
+                      <span className="text-sm text-stone-600">You</span>
+                    ) : (
+                      <Button
+                        variant={u.active ? "ghost" : "secondary"}
+                        disabled={update.isPending}
+                        onClick={() => update.mutate({ id: u.id, active: !u.active })}
+                        aria-label={`${u.active ? "Deactivate" : "Reactivate"} ${u.email}`}
+                      >
+                        {u.active ? "Deactivate" : "Reactivate"}
+                      </Button>
+                    )}
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+          <div className="hidden overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm sm:block">
             <table className="w-full min-w-[40rem] text-left text-sm">
               <caption className="sr-only">Accounts</caption>
               <thead className="bg-stone-100 text-stone-800">
