@@ -122,12 +122,16 @@ test("an order for more than the stock ends failed, with the reason shown", asyn
 });
 
 test("the buy button is disabled while the reader's order for the book is pending", async ({ page, request }) => {
-  await slowCompletedPushes(page, 1500);
+  const socket = await slowCompletedPushes(page, 1500);
   const reader = await apiSignUp(request, "Eager");
   const [book] = await findBooks(request, "in_stock=true&sort=price_desc&limit=1");
   if (!book) throw new Error("no book in stock");
   await logIn(page, reader.email, reader.password);
+  const live = socket.nextConnect();
   await page.goto(`/books/${book.id}`);
+  // With the socket up the page waits for the push; without it, it would poll (and see the
+  // order completed at once).
+  await live;
   await page.getByRole("button", { name: "Buy now" }).click();
   await expect(page.getByRole("button", { name: "Order is being processed" })).toBeDisabled();
   await expect(page.getByText("Your order for this book is being processed.")).toBeVisible();

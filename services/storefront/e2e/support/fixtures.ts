@@ -161,9 +161,15 @@ export async function recordedStatuses(page: Page): Promise<string[]> {
  * page has shown it as pending.
  */
 export async function slowCompletedPushes(page: Page, ms: number) {
+  let waiting: (() => void)[] = [];
   await page.routeWebSocket(/\/socket\.io\//, (ws) => {
     const server = ws.connectToServer();
     server.onMessage((message) => {
+      // "40…" is Socket.IO's answer to a connect: the page's socket is live.
+      if (typeof message === "string" && message.startsWith("40")) {
+        for (const resolve of waiting) resolve();
+        waiting = [];
+      }
       if (typeof message === "string" && message.includes("order_status_change") && message.includes('"completed"')) {
         setTimeout(() => ws.send(message), ms);
       } else {
@@ -172,4 +178,8 @@ export async function slowCompletedPushes(page: Page, ms: number) {
     });
     ws.onMessage((message) => server.send(message));
   });
+  return {
+    /** Resolves when the page's socket next connects. */
+    nextConnect: () => new Promise<void>((resolve) => waiting.push(resolve)),
+  };
 }
