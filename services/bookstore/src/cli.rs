@@ -287,7 +287,8 @@ pub struct AuthArgs {
     /// Sign-up and login attempts per client address per minute.
     #[arg(long, env = "BOOKSTORE_AUTH_RATE_PER_CLIENT", default_value = "30")]
     pub auth_rate_per_client: String,
-    /// Login attempts per account per minute.
+    /// Login and sign-up attempts per account from one client per minute (ten times as many from
+    /// all clients), and current-password checks per user per minute.
     #[arg(long, env = "BOOKSTORE_AUTH_RATE_PER_ACCOUNT", default_value = "10")]
     pub auth_rate_per_account: String,
     /// Trust the last X-Forwarded-For hop as the client address (only behind your own proxy).

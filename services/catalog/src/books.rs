@@ -279,8 +279,7 @@ pub fn apply(model: &mut book::ActiveModel, fields: BookFields) -> Result<(), Ap
 
 /// One book by id.
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<book::Model>, ApiError> {
-    // No id has control characters, and PostgreSQL refuses a NUL byte with an error.
-    if id.chars().any(char::is_control) {
+    if !platform::db::plausible_id(id) {
         return Ok(None);
     }
     Ok(book::Entity::find_by_id(id.to_owned()).one(db).await?)
@@ -294,11 +293,10 @@ pub async fn find_many(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<book::Model>, ApiError> {
-    // As in `find`: no id has control characters, and PostgreSQL refuses a NUL byte.
     let ids: Vec<&str> = ids
         .iter()
         .map(String::as_str)
-        .filter(|id| !id.chars().any(char::is_control))
+        .filter(|id| platform::db::plausible_id(id))
         .collect();
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -1,10 +1,11 @@
 //! Catalogue search: parsing the list parameters, filtering, sorting and genre facets.
 
 use platform::ApiError;
+use platform::db::{contains, starts_with};
 use platform::error::FieldErrors;
 use platform::money::Money;
 use platform::pagination::{PageParams, PageRequest};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, LikeExpr, Order};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Order};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -177,23 +178,6 @@ impl ListQuery {
         errors.into_invalid_parameters()?;
         Ok(search)
     }
-}
-
-/// `%value%` with LIKE's wildcards in `value` taken literally.
-fn contains(value: &str) -> LikeExpr {
-    let escaped = value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    LikeExpr::new(format!("%{escaped}%")).escape('\\')
-}
-
-fn starts_with(value: &str) -> LikeExpr {
-    let escaped = value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    LikeExpr::new(format!("{escaped}%")).escape('\\')
 }
 
 impl Search {

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use sea_orm::sea_query::LikeExpr;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Ids per `IN (...)` look-up, and rows per multi-row insert: well inside every supported
@@ -356,4 +357,31 @@ impl PoolMetrics {
             .set((i64::from(size) - idle).max(0));
         self.connections.with_label_values(&["idle"]).set(idle);
     }
+}
+
+/// `LIKE '%value%'` with LIKE's wildcards (`%`, `_`) and the escape character in `value` taken
+/// literally, on every backend.
+pub fn contains(value: &str) -> LikeExpr {
+    LikeExpr::new(format!("%{}%", escape_like(value))).escape('\\')
+}
+
+/// `LIKE 'value%'`, with `value` taken literally as in [`contains`].
+pub fn starts_with(value: &str) -> LikeExpr {
+    LikeExpr::new(format!("{}%", escape_like(value))).escape('\\')
+}
+
+fn escape_like(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The longest id we look up: every id is a UUID in text form (36 characters, the columns' size).
+pub const MAX_ID: usize = 36;
+
+/// Whether `id` can be the id of a row at all. Anything else is simply not found, without asking
+/// the database (PostgreSQL refuses a NUL byte with an error rather than finding nothing).
+pub fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID && !id.chars().any(char::is_control)
 }

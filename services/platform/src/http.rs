@@ -89,7 +89,6 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
         // past the limit while streaming; the extractors' own default limit is then redundant.
         .layer(RequestBodyLimitLayer::new(DEFAULT_BODY_LIMIT))
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn(refuse_control_characters_in_url))
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(cors(&ctx.cors_origins))
         .layer(middleware::from_fn(request_context))
@@ -175,52 +174,6 @@ async fn metrics(State(ctx): State<HttpContext>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such endpoint")
-}
-
-/// No path segment or query value of ours may contain a control character once percent-decoded
-/// (`%00` above all, which PostgreSQL cannot store or compare): such a URL is a 400 here, once,
-/// before any handler or database sees it.
-async fn refuse_control_characters_in_url(request: Request, next: Next) -> Response {
-    let uri = request.uri();
-    let encoded = [uri.path(), uri.query().unwrap_or("")];
-    if encoded
-        .iter()
-        .any(|part| has_encoded_control_character(part))
-    {
-        return ApiError::new(
-            ErrorCode::InvalidParameter,
-            "the URL must not contain control characters (such as %00)",
-        )
-        .into_response();
-    }
-    next.run(request).await
-}
-
-/// Whether percent-decoding `text` yields an ASCII control character (C0 or DEL).
-fn has_encoded_control_character(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let hex = |byte: &u8| char::from(*byte).to_digit(16);
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = match (
-            bytes[i],
-            bytes.get(i + 1).and_then(hex),
-            bytes.get(i + 2).and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => {
-                i += 3;
-                high * 16 + low
-            }
-            (byte, _, _) => {
-                i += 1;
-                u32::from(byte)
-            }
-        };
-        if decoded < 0x20 || decoded == 0x7f {
-            return true;
-        }
-    }
-    false
 }
 
 /// Errors produced outside our handlers (405 from the router, 504 from the timeout, plain-text

@@ -77,11 +77,14 @@ fn client_key(state: &UsersState, headers: &HeaderMap, peer: Option<SocketAddr>)
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn limit(limiter: &crate::rate_limit::RateLimiter, key: &str) -> Result<(), ApiError> {
-    limiter.check(key).map_err(|wait| {
-        tracing::warn!(key, "Authentication rate limit reached.");
-        ApiError::rate_limited(wait.as_secs() + 1)
-    })
+/// Attempts on one account: `rate_per_account` a minute from each client, and ten times that
+/// from all clients together. A stranger's wrong guesses cannot lock the owner out, and guesses
+/// spread over many addresses still meet a ceiling.
+fn limit_account(state: &UsersState, account: &str, client: &str) -> Result<(), ApiError> {
+    state
+        .per_account
+        .take(&format!("{account} from {client}"))?;
+    state.per_account_ceiling.take(account)
 }
 
 /// Answers with a fresh session: access token in the body, refresh token in the cookie.
@@ -121,6 +124,7 @@ async fn session_response(
         (status = 409, description = "Email already registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks waiting; try again (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -130,7 +134,8 @@ async fn register(
     headers: HeaderMap,
     Json(request): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    limit(&state.per_client, &client_key(&state, &headers, peer))?;
+    let client = client_key(&state, &headers, peer);
+    state.per_client.take(&client)?;
     if request
         .role
         .as_deref()
@@ -150,7 +155,7 @@ async fn register(
         Role::Customer,
     )?;
     // Per account too: probing whether one email is registered is as slow as guessing at login.
-    limit(&state.per_account, account.email.as_str())?;
+    limit_account(&state, account.email.as_str(), &client)?;
     let user = accounts::create(&state.db, account).await?;
     tracing::info!(user_id = %user.id, "Account created.");
     let refresh = sessions::start(&state.db, &user.id, &state.config).await?;
@@ -166,6 +171,7 @@ async fn register(
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account deactivated", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks waiting; try again (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -175,7 +181,8 @@ async fn login(
     headers: HeaderMap,
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    limit(&state.per_client, &client_key(&state, &headers, peer))?;
+    let client = client_key(&state, &headers, peer);
+    state.per_client.take(&client)?;
     let bad_credentials = || {
         ApiError::new(
             ErrorCode::InvalidCredentials,
@@ -185,7 +192,7 @@ async fn login(
     let Ok(email) = Email::parse(&request.email) else {
         return Err(bad_credentials());
     };
-    limit(&state.per_account, email.as_str())?;
+    limit_account(&state, email.as_str(), &client)?;
     let user = accounts::find_by_email(&state.db, &email).await?;
     let matches = password::verify(
         request.password,

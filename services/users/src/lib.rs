@@ -30,7 +30,8 @@ pub struct UsersConfig {
     pub refresh_absolute: Duration,
     /// Sign-up and login attempts per client address per minute.
     pub rate_per_client: u32,
-    /// Login attempts per account per minute.
+    /// Login and sign-up attempts on one account from one client per minute (ten times as many
+    /// from all clients together), and current-password checks of one user per minute.
     pub rate_per_account: u32,
     /// Take the client address from the last `X-Forwarded-For` hop (behind our own ingress).
     pub trust_forwarded_for: bool,
@@ -58,7 +59,10 @@ pub struct UsersState {
     verifier: Arc<TokenVerifier>,
     public: PublicKey,
     per_client: Arc<RateLimiter>,
+    /// Attempts on one account from one client (and password checks of one signed-in user).
     per_account: Arc<RateLimiter>,
+    /// Attempts on one account from all clients together: ten times `per_account`.
+    per_account_ceiling: Arc<RateLimiter>,
 }
 
 impl UsersState {
@@ -74,6 +78,9 @@ impl UsersState {
             public: keys.public(),
             per_client: Arc::new(RateLimiter::new(config.rate_per_client)),
             per_account: Arc::new(RateLimiter::new(config.rate_per_account)),
+            per_account_ceiling: Arc::new(RateLimiter::new(
+                config.rate_per_account.saturating_mul(10),
+            )),
             config,
         })
     }

@@ -1,4 +1,4 @@
-//! Per-key rate limits for sign-up and login: a token bucket per client address and per account.
+//! Per-key rate limits for sign-up, login and password checks: a token bucket per key.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,6 +24,14 @@ impl RateLimiter {
             per_minute,
             buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Takes one token for `key`, or answers 429 with how long to wait.
+    pub fn take(&self, key: &str) -> Result<(), platform::ApiError> {
+        self.check(key).map_err(|wait| {
+            tracing::warn!(key, "Authentication rate limit reached.");
+            platform::ApiError::rate_limited(wait.as_secs() + 1)
+        })
     }
 
     /// Takes one token for `key`: `Ok(())`, or `Err(wait)` when the key must wait.

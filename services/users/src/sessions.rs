@@ -6,7 +6,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use platform::{ApiError, ErrorCode};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
+};
 use sha2::{Digest, Sha256};
 
 use crate::UsersConfig;
@@ -76,9 +79,11 @@ fn invalid() -> ApiError {
 }
 
 /// Exchanges a refresh token for a new one of the same family and returns the user. A token
-/// already used or revoked revokes its family (reuse detection).
+/// already used or revoked revokes its family (reuse detection). The claim of the token and the
+/// insert of its successor are one transaction: a concurrent use of the same token waits for it,
+/// then finds the token used and revokes the family with the successor in it.
 pub async fn rotate(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     token: &str,
     config: &UsersConfig,
 ) -> Result<(user::Model, String), ApiError> {
@@ -91,38 +96,55 @@ pub async fn rotate(
         return Err(invalid());
     };
     if row.used_at.is_some() || row.revoked_at.is_some() {
-        tracing::warn!(user_id = %row.user_id, family_id = %row.family_id, "Refresh token reused; revoking its family.");
-        revoke_family(db, &row.family_id).await?;
-        return Err(invalid());
+        return Err(reused(db, &row).await);
     }
     if row.expires_at <= now || row.family_expires_at <= now {
         return Err(invalid());
     }
-    // Claim the token atomically: of two concurrent uses only one wins, the other is a reuse.
+    let txn = db.begin().await?;
+    // Of two concurrent uses only one claims the token; the other waits for its transaction.
     let claimed = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::Id.eq(row.id.clone()))
         .filter(refresh_token::Column::UsedAt.is_null())
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
-        revoke_family(db, &row.family_id).await?;
-        return Err(invalid());
+        txn.rollback().await?;
+        return Err(reused(db, &row).await);
     }
     let user = user::Entity::find_by_id(row.user_id.clone())
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(invalid)?;
     if !user.active {
+        txn.rollback().await?;
         revoke_family(db, &row.family_id).await?;
         return Err(ApiError::new(
             ErrorCode::AccountDeactivated,
             "this account is deactivated",
         ));
     }
-    let next = issue(db, &user.id, &row.family_id, row.family_expires_at, config).await?;
+    let next = issue(
+        &txn,
+        &user.id,
+        &row.family_id,
+        row.family_expires_at,
+        config,
+    )
+    .await?;
+    txn.commit().await?;
     Ok((user, next))
+}
+
+/// A used or revoked token was presented: its family is revoked, and the answer is 401.
+async fn reused(db: &DatabaseConnection, row: &refresh_token::Model) -> ApiError {
+    tracing::warn!(user_id = %row.user_id, family_id = %row.family_id, "Refresh token reused; revoking its family.");
+    match revoke_family(db, &row.family_id).await {
+        Ok(()) => invalid(),
+        Err(err) => err,
+    }
 }
 
 /// Revokes the session a refresh token belongs to (logout). Unknown tokens are ignored.

@@ -7,6 +7,7 @@ use platform::error::{FieldErrors, Problem};
 use platform::extract::{Json, Query};
 use platform::pagination::{Page, PageParams};
 use platform::{ApiError, ErrorCode};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -80,6 +81,8 @@ pub struct UpdateMeRequest {
         (status = 200, body = UserView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many current-password checks for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks waiting; try again (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
@@ -100,7 +103,13 @@ async fn update_me(
             password::check_policy(new_password, &user.email),
         );
         let current_ok = match request.current_password.clone() {
-            Some(current) => password::verify(current, Some(user.password_hash.clone())).await?,
+            Some(current) => {
+                // A stolen access token must not become a way to guess the password.
+                state
+                    .per_account
+                    .take(&format!("current password of {}", user.id))?;
+                password::verify(current, Some(user.password_hash.clone())).await?
+            }
             None => false,
         };
         if !current_ok {
@@ -171,6 +180,11 @@ async fn list_users(
             a.parse::<bool>().map_err(|_| "must be true or false"),
         )
     });
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if q.is_some_and(|q| q.chars().any(char::is_control)) {
+        // No email has them, and PostgreSQL refuses a NUL byte outright.
+        errors.add("q", "must not contain control characters");
+    }
     errors.into_invalid_parameters()?;
     let mut select = user::Entity::find();
     if let Some(role) = role {
@@ -179,8 +193,9 @@ async fn list_users(
     if let Some(active) = active {
         select = select.filter(user::Column::Active.eq(active));
     }
-    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        select = select.filter(user::Column::Email.contains(q.to_lowercase()));
+    if let Some(q) = q {
+        select = select
+            .filter(Expr::col(user::Column::Email).like(platform::db::contains(&q.to_lowercase())));
     }
     let total = select.clone().count(&state.db).await?;
     let items = select
@@ -229,6 +244,9 @@ async fn update_user(
             ErrorCode::Conflict,
             "an admin cannot change their own role or status; ask another admin",
         ));
+    }
+    if !platform::db::plausible_id(&id) {
+        return Err(ApiError::not_found("user"));
     }
     let user = user::Entity::find_by_id(id.clone())
         .one(&state.db)

@@ -347,6 +347,36 @@ platform::backend_tests! {
         app.close().await;
     }
 
+    async fn concurrent_uses_of_one_refresh_token_never_leave_a_live_session(db) {
+        // Two refreshes with the same cookie at once: at most one gets a new token, and the
+        // other's reuse revokes the family, the winner's new token included.
+        let app = spawn(&db, config()).await;
+        let mut cookie = app.register("ivan@shop.example").await.cookie.unwrap();
+        for attempt in 0..30 {
+            let (a, b) = tokio::join!(app.refresh(&cookie), app.refresh(&cookie));
+            let winners: Vec<&Reply> = [&a, &b]
+                .into_iter()
+                .filter(|r| r.status == StatusCode::OK)
+                .collect();
+            assert!(winners.len() <= 1, "attempt {attempt}: both refreshes succeeded");
+            for reply in [&a, &b] {
+                if reply.status != StatusCode::OK {
+                    assert_problem(reply, StatusCode::UNAUTHORIZED, "invalid_token");
+                }
+            }
+            if let Some(winner) = winners.first() {
+                let issued = winner.cookie.clone().unwrap();
+                assert_problem(
+                    &app.refresh(&issued).await,
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                );
+            }
+            cookie = app.login("ivan@shop.example", PASSWORD).await.cookie.unwrap();
+        }
+        app.close().await;
+    }
+
     async fn logout_revokes_the_session_on_the_server(db) {
         let app = spawn(&db, config()).await;
         let cookie = app.register("ivan@shop.example").await.cookie.unwrap();
@@ -509,6 +539,85 @@ platform::backend_tests! {
         assert_eq!(app.login("quinn@shop.example", PASSWORD).await.status, StatusCode::OK);
         // Sign-up attempts for an email count against the same account budget.
         assert_problem(&app.register("pat@shop.example").await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        app.close().await;
+    }
+
+    async fn admin_user_search_takes_like_wildcards_literally(db) {
+        let app = spawn(&db, config()).await;
+        let (admin, _) = app.admin().await;
+        for email in ["per_cent@shop.example", "perxcent@shop.example", "100%real@shop.example"] {
+            assert_eq!(app.register(email).await.status, StatusCode::CREATED);
+        }
+        let emails = |page: &Reply| -> Vec<String> {
+            let mut found: Vec<String> = page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|user| user["email"].as_str().unwrap().to_owned())
+                .collect();
+            found.sort();
+            found
+        };
+        for (q, expected) in [
+            ("per_cent", vec!["per_cent@shop.example"]),
+            ("_", vec!["per_cent@shop.example"]),
+            ("%", vec!["100%real@shop.example"]),
+            ("%%", vec![]),
+        ] {
+            let page = app.get(&format!("/api/v1/users?q={}", q.replace('%', "%25")), &admin).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            assert_eq!(emails(&page), expected, "q={q}");
+        }
+        // NUL bytes, which PostgreSQL cannot compare, are client errors, never 500.
+        assert_problem(&app.get("/api/v1/users?q=%00", &admin).await, StatusCode::BAD_REQUEST, "invalid_parameter");
+        let nul_id = app.patch("/api/v1/users/%00", &admin, json!({ "active": false })).await;
+        assert_problem(&nul_id, StatusCode::NOT_FOUND, "not_found");
+        app.close().await;
+    }
+
+    async fn a_strangers_wrong_guesses_do_not_lock_the_owner_out(db) {
+        let app = spawn(&db, UsersConfig { rate_per_account: 3, trust_forwarded_for: true, ..config() }).await;
+        app.register("rosa@shop.example").await;
+        let login_from = |client: String, password: &'static str| {
+            app.send(
+                app.http
+                    .post(app.server.url("/api/v1/auth/login"))
+                    .header("x-forwarded-for", client)
+                    .json(&json!({ "email": "rosa@shop.example", "password": password })),
+            )
+        };
+        for _ in 0..3 {
+            assert_eq!(login_from("203.0.113.9".into(), "wrong password here").await.status, StatusCode::UNAUTHORIZED);
+        }
+        assert_problem(&login_from("203.0.113.9".into(), PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        // The owner, elsewhere, still logs in.
+        assert_eq!(login_from("198.51.100.7".into(), PASSWORD).await.status, StatusCode::OK);
+        // Guesses spread over many clients meet the account's ceiling: ten times the limit.
+        let mut limited = false;
+        for n in 0..40 {
+            if login_from(format!("192.0.2.{n}"), "wrong password here").await.status == StatusCode::TOO_MANY_REQUESTS {
+                limited = true;
+                break;
+            }
+        }
+        assert!(limited, "40 guesses from 40 clients were never limited");
+        app.close().await;
+    }
+
+    async fn guessing_the_current_password_with_an_access_token_is_rate_limited(db) {
+        let app = spawn(&db, UsersConfig { rate_per_account: 5, ..config() }).await;
+        let access = token(&app.register("sam@shop.example").await);
+        let guess = json!({ "new_password": "another fine password", "current_password": "a wrong guess" });
+        for _ in 0..5 {
+            let reply = app.patch("/api/v1/users/me", &access, guess.clone()).await;
+            assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
+        let limited = app.patch("/api/v1/users/me", &access, guess).await;
+        assert_problem(&limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        assert!(limited.headers.contains_key("retry-after"));
+        // A name change checks no password and is not limited.
+        let renamed = app.patch("/api/v1/users/me", &access, json!({ "display_name": "Sam" })).await;
+        assert_eq!(renamed.status, StatusCode::OK);
         app.close().await;
     }
 }

@@ -226,13 +226,16 @@ async fn run_http(
     ctx.gates.extend(realtime.as_ref().map(|r| r.live.clone()));
     let app = platform::http::finish(api, &ctx);
     // Socket.IO sits in front of the REST middleware: its long-polls and upgrades must not be
-    // cut by the request timeout, and it answers in its own protocol, not problem+json.
+    // cut by the request timeout, and it answers in its own protocol, not problem+json. It wraps
+    // the whole application once: layered onto the router, every route (and every method of a
+    // route) would get an engine, and a session opened through one would be unknown to another.
     let app = match realtime {
-        Some(realtime) => app
-            .layer(realtime.layer)
-            .layer(tower::util::MapRequestLayer::new(
-                notifications::trim_upgrade_request,
-            )),
+        Some(realtime) => axum::Router::new().fallback_service(
+            tower::ServiceBuilder::new()
+                .map_request(notifications::trim_upgrade_request)
+                .layer(realtime.layer)
+                .service(app),
+        ),
         None => app,
     };
     let listener = tokio::net::TcpListener::bind(serve.listen)
