@@ -13,7 +13,8 @@ usage: cargo xtask <task>
 
 tasks:
   codegen [--check]   regenerate the files made from code (docs/openapi.json, the chart's
-                      CRD, operator ClusterRole and RabbitMQ definitions); with --check,
+                      CRD, operator ClusterRole and RabbitMQ definitions, the storefront's
+                      API client); with --check,
                       fail when a committed file is stale instead
   images [options]    build the image bookstore:<version> and bookstore:dev (Dockerfile)
       --prebuilt PATH       package this bookstore binary instead of compiling in the image
@@ -168,6 +169,24 @@ fn codegen(check: bool) -> anyhow::Result<()> {
             eprintln!("updated {}", file.path);
         }
     }
+    // The storefront's API client is generated from docs/openapi.json, so it comes after it.
+    eprintln!("generating {STOREFRONT_CLIENT}");
+    let script = if check { "codegen:check" } else { "codegen" };
+    let output = Command::new("npm")
+        .current_dir(root.join("services/storefront"))
+        .args(["run", "--silent", script])
+        .output()
+        .context("cannot run npm (the storefront needs Node.js and npm)")?;
+    if !output.status.success() {
+        if check {
+            stale.push(STOREFRONT_CLIENT);
+        } else {
+            bail!(
+                "`npm run codegen` failed in services/storefront:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
     if !stale.is_empty() {
         bail!(
             "{} out of date; run `cargo xtask codegen` and commit the result",
@@ -176,6 +195,9 @@ fn codegen(check: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The storefront's typed API client, generated from docs/openapi.json by its npm script.
+const STOREFRONT_CLIENT: &str = "services/storefront/src/api/schema.d.ts";
 
 /// `cargo xtask images`: the options and what they choose.
 #[derive(Debug, Default)]
