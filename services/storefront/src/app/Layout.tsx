@@ -118,7 +118,7 @@ export function Layout() {
       </main>
       <footer className="border-t border-stone-200 bg-white">
         <div className="mx-auto max-w-7xl px-4 py-6 text-sm text-stone-700 sm:px-6">
-          Bookstore · Free returns within 30 days ·{" "}
+          Bookstore · Books to browse, buy and follow ·{" "}
           <a href="/api/v1/docs" className="underline underline-offset-2">
             API
           </a>

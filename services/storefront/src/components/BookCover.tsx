@@ -1,7 +1,7 @@
 import type { Book } from "../api/types";
 
 // A cover for books without one: a cloth-bound look in one of a few colours, picked from the
-// book's id so that a book always gets the same one.
+// book's title so that a book always gets the same one.
 const PALETTES = [
   "from-teal-800 to-teal-950 text-amber-50",
   "from-rose-800 to-rose-950 text-rose-50",
@@ -13,9 +13,9 @@ const PALETTES = [
   "from-sky-800 to-sky-950 text-sky-50",
 ] as const;
 
-function paletteFor(id: string): string {
+function paletteFor(key: string): string {
   let h = 0;
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
   return PALETTES[h % PALETTES.length] ?? PALETTES[0];
 }
 
@@ -32,7 +32,7 @@ export function BookCover({
   }
   if (size === "sm") {
     return (
-      <div aria-hidden="true" className={`${frame} relative bg-gradient-to-br ${paletteFor(book.id)}`}>
+      <div aria-hidden="true" className={`${frame} relative bg-gradient-to-br ${paletteFor(book.title)}`}>
         <div className="absolute inset-y-0 left-1 w-px bg-white/25" />
         <div className="absolute inset-1.5 flex items-center justify-center rounded-sm border border-white/30">
           <span className="font-serif text-2xl font-semibold">{book.title.trim().charAt(0)}</span>
@@ -42,7 +42,7 @@ export function BookCover({
   }
   const big = size === "lg";
   return (
-    <div aria-hidden="true" className={`${frame} relative bg-gradient-to-br ${paletteFor(book.id)}`}>
+    <div aria-hidden="true" className={`${frame} relative bg-gradient-to-br ${paletteFor(book.title)}`}>
       <div className="absolute inset-y-0 left-2 w-px bg-white/25" />
       <div className="absolute inset-x-3 top-3 bottom-3 flex flex-col justify-between rounded-sm border border-white/30 p-3">
         <p className={`font-serif font-semibold leading-tight line-clamp-5 ${big ? "text-2xl" : "text-sm sm:text-base"}`}>
