@@ -702,6 +702,7 @@ fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() 
         ("/api/v1/inventory", "shop-inventory"),
         ("/api/v1/orders", "shop-orders"),
         ("/socket.io", "shop-notifications"),
+        ("/", "shop-storefront"),
     ]
     .map(|(a, b)| (a.to_owned(), b.to_owned()))
     .into();

@@ -129,7 +129,7 @@ imagePullSecrets:
 
 {{/* The public components: those the ingress routes to. */}}
 {{- define "bookstore.publicComponents" -}}
-users catalog inventory orders notifications
+users catalog inventory orders notifications storefront
 {{- end -}}
 
 {{- /* The peers a rule admits: a namespace selector and a pod selector from values. */ -}}

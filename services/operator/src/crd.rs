@@ -180,6 +180,9 @@ pub struct Components {
     pub worker: ComponentSpec,
     #[serde(default)]
     pub notifications: ComponentSpec,
+    /// The web shop's files (`bookstore storefront`), which the Ingress serves at `/`.
+    #[serde(default)]
+    pub storefront: ComponentSpec,
 }
 
 /// One component's Deployment.
@@ -308,16 +311,18 @@ pub enum Component {
     Orders,
     Worker,
     Notifications,
+    Storefront,
 }
 
 impl Component {
-    pub const ALL: [Component; 6] = [
+    pub const ALL: [Component; 7] = [
         Self::Users,
         Self::Catalog,
         Self::Inventory,
         Self::Orders,
         Self::Worker,
         Self::Notifications,
+        Self::Storefront,
     ];
 
     /// The subcommand of `bookstore`, also the suffix of its objects' names.
@@ -329,6 +334,7 @@ impl Component {
             Self::Orders => "orders",
             Self::Worker => "worker",
             Self::Notifications => "notifications",
+            Self::Storefront => "storefront",
         }
     }
 
@@ -340,6 +346,7 @@ impl Component {
             Self::Orders => &components.orders,
             Self::Worker => &components.worker,
             Self::Notifications => &components.notifications,
+            Self::Storefront => &components.storefront,
         }
     }
 }

@@ -255,6 +255,8 @@ fn needs(component: Option<Component>) -> Needs {
             broker: true,
             ..Needs::default()
         },
+        // Static files only: no database, key, broker or secret.
+        Component::Storefront => Needs::default(),
     }
 }
 

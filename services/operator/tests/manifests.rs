@@ -195,8 +195,8 @@ fn desired_objects_of_several_specs_validate_against_the_kubernetes_schemas() {
     ];
     for (name, bookstore, autoscaler) in cases {
         let objects = built_in_objects(&bookstore, &plan(&bookstore, autoscaler));
-        // 1 ConfigMap, 6 x (Service, PDB, Deployment), the Job, and the HPA when there is one.
-        let expected = 20 + usize::from(autoscaler == Some(Autoscaler::HorizontalPodAutoscaler));
+        // 1 ConfigMap, 7 x (Service, PDB, Deployment), the Job, and the HPA when there is one.
+        let expected = 23 + usize::from(autoscaler == Some(Autoscaler::HorizontalPodAutoscaler));
         assert_eq!(objects.len(), expected, "{name}");
         assert_valid(name, &yaml(&objects));
     }

@@ -233,13 +233,14 @@ fn running(version: &str, autoscaler: Option<&str>) -> Value {
     status
 }
 
-const COMPONENTS: [&str; 6] = [
+const COMPONENTS: [&str; 7] = [
     "users",
     "catalog",
     "inventory",
     "orders",
     "worker",
     "notifications",
+    "storefront",
 ];
 
 /// The requests every pass starts with: the ConfigMap, then each component's Service and
@@ -527,7 +528,7 @@ async fn a_scaling_change_patches_replicas_without_a_migration() {
         .iter()
         .map(|d| d["spec"]["replicas"].as_i64().unwrap())
         .collect();
-    assert_eq!(replicas, [1, 0, 1, 3, 1, 1]);
+    assert_eq!(replicas, [1, 0, 1, 3, 1, 1, 1]);
 }
 
 #[tokio::test]
