@@ -33,7 +33,9 @@ tasks:
       --cluster-name NAME   the cluster's name (default: bookstore-e2e-<number>)
       --skip-build          use the image bookstore:<version> already in Docker
   bench pipeline      the order pipeline benchmark (release build), next to pgbench
-  bench notify        1,000 Socket.IO clients: push latency and gateway memory per socket";
+  bench notify        1,000 Socket.IO clients: push latency and gateway memory per socket
+  bench storefront    Lighthouse scores and the first page's JavaScript of the web shop
+                      against `bookstore all` (release build; needs Node.js and Chromium)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
             &["bench", "--package", "bookstore", "--bench", "notify"],
             &[],
         ),
+        ["bench", "storefront"] => bench_storefront(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -79,6 +82,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask bench storefront`: a release build of the binary, the benchmark's own packages
+/// (Lighthouse, kept out of the app's), then `services/storefront/bench/run.mjs`.
+fn bench_storefront() -> anyhow::Result<()> {
+    cargo(&["build", "--release", "--package", "bookstore"], &[])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bin = target.join("release/bookstore");
+    let bench = root().join("services/storefront/bench");
+    let install = Command::new("npm")
+        .current_dir(&bench)
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+        .status()
+        .context("cannot run npm")?;
+    if !install.success() {
+        bail!("npm ci failed in {}", bench.display());
+    }
+    let run = Command::new("node")
+        .current_dir(&bench)
+        .arg("run.mjs")
+        .arg(&bin)
+        .status()
+        .context("cannot run node")?;
+    if !run.success() {
+        bail!("the storefront benchmark failed");
+    }
+    Ok(())
 }
 
 /// Runs cargo in the repository with `args`, passing its output through.
