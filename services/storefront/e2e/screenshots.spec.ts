@@ -1,9 +1,24 @@
 import path from "node:path";
 import type { Page } from "@playwright/test";
-import { apiSignUp, expect, findBooks, logIn, logInAsAdmin, placeOrder, test, waitForStatus } from "./support/fixtures";
-import { ROOT } from "./support/shop";
+import { apiSignUp, expect, findBooks, logIn, logInAsAdmin, placeOrder, test as base, waitForStatus } from "./support/fixtures";
+import { ROOT, startShop, type Shop } from "./support/shop";
 
 // The main pages at both widths, into screenshots/ (committed; regenerate when the UI changes).
+// A shop of their own, so that stock and lists look the same from run to run.
+const test = base.extend<object, { shop: Shop }>({
+  shop: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this pattern
+    async ({}, use) => {
+      const shop = await startShop({ name: "screenshots" });
+      await use(shop);
+      await shop.stop();
+    },
+    { scope: "worker" },
+  ],
+  baseURL: async ({ shop }, use) => {
+    await use(shop.baseUrl);
+  },
+});
 const DIR = process.env.STOREFRONT_SCREENSHOT_DIR ?? path.join(ROOT, "screenshots");
 const WIDTHS = [390, 1280] as const;
 
@@ -22,16 +37,17 @@ async function shoot(page: Page, name: string) {
   }
 }
 
-test("screenshots of the main pages", async ({ page, request }) => {
-  const reader = await apiSignUp(request, "Grace Hopper");
-  const books = await findBooks(request, "in_stock=true&genre=Fantasy&limit=2");
+test("screenshots of the main pages", async ({ page, request, shop }) => {
+  const api = shop.apiUrl;
+  const reader = await apiSignUp(request, "Grace Hopper", api);
+  const books = await findBooks(request, "in_stock=true&genre=Fantasy&limit=2", api);
   const [a, b] = books;
   if (!a || !b) throw new Error("need two books in stock");
   const order = await placeOrder(request, reader.token, [
     { book_id: a.id, quantity: 1 },
     { book_id: b.id, quantity: 2 },
-  ]);
-  await waitForStatus(request, reader.token, order.id, "completed");
+  ], api);
+  await waitForStatus(request, reader.token, order.id, "completed", api);
   await logIn(page, reader.email, reader.password);
 
   await page.goto("/");
@@ -55,7 +71,7 @@ test("screenshots of the main pages", async ({ page, request }) => {
   await shoot(page, "order");
 
   await page.getByRole("button", { name: "Log out" }).click();
-  await logInAsAdmin(page);
+  await logInAsAdmin(page, { email: shop.adminEmail, password: shop.adminPassword });
   await page.goto("/admin/books");
   await expect(page.getByRole("table")).toBeVisible();
   await shoot(page, "admin-books");

@@ -48,9 +48,9 @@ interface SessionBody {
   user: { id: string };
 }
 
-export async function apiSignUp(request: APIRequestContext, name = "Reader") {
+export async function apiSignUp(request: APIRequestContext, name = "Reader", api = apiUrl()) {
   const email = uniqueEmail(name.toLowerCase().replace(/\W+/g, "-"));
-  const res = await request.post(`${apiUrl()}/api/v1/auth/register`, {
+  const res = await request.post(`${api}/api/v1/auth/register`, {
     data: { email, password: PASSWORD, display_name: name },
   });
   expect(res.status(), await res.text()).toBe(201);
@@ -77,8 +77,8 @@ export interface BookJson {
   price: string;
 }
 
-export async function findBooks(request: APIRequestContext, query: string): Promise<BookJson[]> {
-  const res = await request.get(`${apiUrl()}/api/v1/books?${query}`);
+export async function findBooks(request: APIRequestContext, query: string, api = apiUrl()): Promise<BookJson[]> {
+  const res = await request.get(`${api}/api/v1/books?${query}`);
   expect(res.ok()).toBe(true);
   return ((await res.json()) as { items: BookJson[] }).items;
 }
@@ -95,8 +95,9 @@ export async function placeOrder(
   request: APIRequestContext,
   token: string,
   lines: { book_id: string; quantity: number }[],
+  api = apiUrl(),
 ): Promise<{ id: string; status: string }> {
-  const res = await request.post(`${apiUrl()}/api/v1/orders`, {
+  const res = await request.post(`${api}/api/v1/orders`, {
     headers: { authorization: `Bearer ${token}` },
     data: { lines },
   });
@@ -104,10 +105,16 @@ export async function placeOrder(
   return (await res.json()) as { id: string; status: string };
 }
 
-export async function waitForStatus(request: APIRequestContext, token: string, orderId: string, status: string) {
+export async function waitForStatus(
+  request: APIRequestContext,
+  token: string,
+  orderId: string,
+  status: string,
+  api = apiUrl(),
+) {
   await expect
     .poll(async () => {
-      const res = await request.get(`${apiUrl()}/api/v1/orders/${orderId}/status`, {
+      const res = await request.get(`${api}/api/v1/orders/${orderId}/status`, {
         headers: { authorization: `Bearer ${token}` },
       });
       return ((await res.json()) as { status: string }).status;
@@ -123,8 +130,7 @@ export async function logIn(page: Page, email: string, password: string) {
   await expect(page.getByRole("link", { name: /\(profile\)/ })).toBeVisible();
 }
 
-export async function logInAsAdmin(page: Page) {
-  const a = admin();
+export async function logInAsAdmin(page: Page, a = admin()) {
   await logIn(page, a.email, a.password);
   await expect(page.getByRole("link", { name: "Admin", exact: true })).toBeVisible();
 }

@@ -18,13 +18,30 @@ function useFocusOnNavigate() {
       first.current = false;
       return;
     }
-    // Move focus to the new page's heading so screen readers announce it.
-    const id = requestAnimationFrame(() => {
-      const h1 = document.querySelector<HTMLElement>("main h1");
-      (h1 ?? document.getElementById("main"))?.focus({ preventScroll: false });
-    });
     window.scrollTo(0, 0);
-    return () => cancelAnimationFrame(id);
+    const main = document.getElementById("main");
+    if (!main) return;
+    // Move focus to the new page's heading so screen readers announce it; a page that loads
+    // its data first gets its heading a moment later, so wait for it (unless the user has moved
+    // on inside the page meanwhile).
+    const focusHeading = () => {
+      const h1 = main.querySelector<HTMLElement>("h1");
+      if (!h1) return false;
+      const active = document.activeElement;
+      if (active === null || active === document.body || active === main || !main.contains(active)) h1.focus();
+      return true;
+    };
+    if (focusHeading()) return;
+    main.focus();
+    const observer = new MutationObserver(() => {
+      if (focusHeading()) observer.disconnect();
+    });
+    observer.observe(main, { childList: true, subtree: true });
+    const timer = setTimeout(() => observer.disconnect(), 5000);
+    return () => {
+      observer.disconnect();
+      clearTimeout(timer);
+    };
   }, [pathname]);
 }
 
