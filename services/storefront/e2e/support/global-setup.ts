@@ -2,7 +2,7 @@ import { buildApp, startShop } from "./shop";
 
 // One shop for the whole run; the tests find it through these environment variables.
 export default async function globalSetup() {
-  buildApp();
+  if (process.env.BOOKSTORE_E2E_SERVE !== "embedded") buildApp();
   const shop = await startShop({ name: "main" });
   process.env.E2E_BASE_URL = shop.baseUrl;
   process.env.E2E_API_URL = shop.apiUrl;

@@ -1,10 +1,12 @@
 // Starts a real shop for the end-to-end tests: `bookstore all` on a free port with a fresh data
 // folder, and the built app in front of it.
 //
-// How the app is served is decided in one place, `serveMode()`: once the binary serves the
-// folder named by BOOKSTORE_STOREFRONT_DIR itself (its `all --help` mentions that variable),
-// the tests talk to the binary directly; until then `vite preview` serves `dist/` and proxies
-// /api and /socket.io to the binary.
+// How the app is served is decided in one place, `serveMode()`:
+// - "binary": the binary serves the folder named by BOOKSTORE_STOREFRONT_DIR (this run's
+//   `dist/`), chosen when its `all --help` mentions that variable;
+// - "embedded": the binary serves the copy of the app built into it (BOOKSTORE_E2E_SERVE=embedded);
+// - "vite-preview" otherwise: `vite preview` serves `dist/` and proxies /api and /socket.io to
+//   the binary.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -27,7 +29,7 @@ export interface Shop {
   stop: () => Promise<void>;
 }
 
-export type ServeMode = "binary" | "vite-preview";
+export type ServeMode = "binary" | "embedded" | "vite-preview";
 
 export function bookstoreBin(): string {
   const bin = process.env.BOOKSTORE_BIN;
@@ -39,7 +41,7 @@ export function bookstoreBin(): string {
 /** The one switch between the two ways of serving the app. */
 export function serveMode(bin: string): ServeMode {
   const forced = process.env.BOOKSTORE_E2E_SERVE;
-  if (forced === "binary" || forced === "vite-preview") return forced;
+  if (forced === "binary" || forced === "embedded" || forced === "vite-preview") return forced;
   const help = execFileSync(bin, ["all", "--help"], { encoding: "utf8" });
   return help.includes("BOOKSTORE_STOREFRONT_DIR") ? "binary" : "vite-preview";
 }
