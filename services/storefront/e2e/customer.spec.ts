@@ -15,7 +15,8 @@ import {
   waitForStatus,
 } from "./support/fixtures";
 
-test("a new reader signs up, searches and filters, buys two books and watches the order complete live", async ({ page }) => {
+// Tagged @split: it also runs against the split deployment behind a path-routing proxy.
+test("a new reader signs up, searches and filters, buys two books and watches the order complete live", { tag: "@split" }, async ({ page }) => {
   await recordStatuses(page);
   await slowCompletedPushes(page, 700);
 

@@ -3,7 +3,8 @@ import type { Page } from "@playwright/test";
 import { apiSignUp, expect, findBooks, logIn, logInAsAdmin, placeOrder, test as base, waitForStatus } from "./support/fixtures";
 import { ROOT, startShop, type Shop } from "./support/shop";
 
-// The main pages at both widths, into screenshots/ (committed; regenerate when the UI changes).
+// The main pages at both widths, into docs/screenshots/ at the repository's root (committed and
+// shown in the README; every run regenerates them).
 // A shop of their own, so that stock and lists look the same from run to run.
 const test = base.extend<object, { shop: Shop }>({
   shop: [
@@ -19,7 +20,7 @@ const test = base.extend<object, { shop: Shop }>({
     await use(shop.baseUrl);
   },
 });
-const DIR = process.env.STOREFRONT_SCREENSHOT_DIR ?? path.join(ROOT, "screenshots");
+const DIR = process.env.STOREFRONT_SCREENSHOT_DIR ?? path.join(ROOT, "../../docs/screenshots");
 const WIDTHS = [390, 1280] as const;
 
 async function shoot(page: Page, name: string) {

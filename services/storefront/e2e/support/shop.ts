@@ -2,11 +2,11 @@
 // folder, and the built app in front of it.
 //
 // How the app is served is decided in one place, `serveMode()`:
-// - "binary": the binary serves the folder named by BOOKSTORE_STOREFRONT_DIR (this run's
-//   `dist/`), chosen when its `all --help` mentions that variable;
-// - "embedded": the binary serves the copy of the app built into it (BOOKSTORE_E2E_SERVE=embedded);
-// - "vite-preview" otherwise: `vite preview` serves `dist/` and proxies /api and /socket.io to
-//   the binary.
+// - "embedded" (the default): the binary serves the copy of the app built into it, which cargo
+//   rebuilds from these sources whenever they change;
+// - "vite-preview" (BOOKSTORE_E2E_SERVE=vite-preview): `vite preview` serves this folder's
+//   `dist/` and proxies /api and /socket.io to the binary, to try the app against a binary
+//   built from other sources.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -29,7 +29,7 @@ export interface Shop {
   stop: () => Promise<void>;
 }
 
-export type ServeMode = "binary" | "embedded" | "vite-preview";
+export type ServeMode = "embedded" | "vite-preview";
 
 export function bookstoreBin(): string {
   const bin = process.env.BOOKSTORE_BIN;
@@ -39,11 +39,8 @@ export function bookstoreBin(): string {
 }
 
 /** The one switch between the two ways of serving the app. */
-export function serveMode(bin: string): ServeMode {
-  const forced = process.env.BOOKSTORE_E2E_SERVE;
-  if (forced === "binary" || forced === "embedded" || forced === "vite-preview") return forced;
-  const help = execFileSync(bin, ["all", "--help"], { encoding: "utf8" });
-  return help.includes("BOOKSTORE_STOREFRONT_DIR") ? "binary" : "vite-preview";
+export function serveMode(): ServeMode {
+  return process.env.BOOKSTORE_E2E_SERVE === "vite-preview" ? "vite-preview" : "embedded";
 }
 
 export function freePort(): Promise<number> {
@@ -90,7 +87,7 @@ export interface ShopOptions {
 
 export async function startShop(options: ShopOptions): Promise<Shop> {
   const bin = bookstoreBin();
-  const mode = serveMode(bin);
+  const mode = serveMode();
   mkdirSync(TMP, { recursive: true });
   const dataDir = mkdtempSync(path.join(tmpdir(), `bookstore-e2e-${options.name}-`));
   const port = await freePort();
@@ -100,9 +97,7 @@ export async function startShop(options: ShopOptions): Promise<Shop> {
   // Many sign-ups come from one address in a test run.
   args.push("--auth-rate-per-client", "100000", "--auth-rate-per-account", "100000");
   if (options.accessTokenTtlSeconds) args.push("--access-token-ttl-seconds", String(options.accessTokenTtlSeconds));
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (mode === "binary") env.BOOKSTORE_STOREFRONT_DIR = DIST;
-  const shop = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const shop = spawn(bin, args, { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
   shop.stdout.pipe(log);
   shop.stderr.pipe(log);
   const children: ChildProcess[] = [shop];

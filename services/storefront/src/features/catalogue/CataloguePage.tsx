@@ -34,7 +34,8 @@ export function CataloguePage() {
           <h1 tabIndex={-1} className="font-serif text-3xl font-bold text-stone-900 focus:outline-none">
             {filters.q ? `Results for “${filters.q}”` : "Find your next book"}
           </h1>
-          <p className="mt-1 text-stone-700" aria-live="polite">
+          {/* The line keeps its height while the count loads, so nothing below it moves. */}
+          <p className="mt-1 min-h-6 text-stone-700" aria-live="polite">
             {books.data ? `${books.data.total} ${books.data.total === 1 ? "book" : "books"}` : " "}
           </p>
         </div>
@@ -86,7 +87,11 @@ export function CataloguePage() {
             </label>
           </div>
           {books.isPending ? (
-            <LoadingState label="Loading books" />
+            // As tall as the screen, as the grid will be: the footer stays out of view instead
+            // of jumping down when the books arrive.
+            <div className="min-h-screen">
+              <LoadingState label="Loading books" />
+            </div>
           ) : books.isError ? (
             <ErrorState title="We could not load the catalogue" error={books.error} onRetry={() => void books.refetch()} />
           ) : books.data.items.length === 0 ? (
