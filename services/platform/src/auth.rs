@@ -502,6 +502,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unsigned_token_is_refused() {
+        let (signer, verifier, _) = pair();
+        let genuine = signer.sign("user-1", Role::Customer).unwrap();
+        let payload = genuine.split('.').nth(1).unwrap();
+        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"None"}"#] {
+            let header = URL_SAFE_NO_PAD.encode(header);
+            for forged in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+                assert_eq!(
+                    verifier.verify(&forged).unwrap_err().code,
+                    ErrorCode::InvalidToken,
+                    "{forged}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_token_not_valid_before_a_future_time_is_refused_until_then() {
         let (signer, verifier, keys) = pair();
         let genuine = signer.sign("user-1", Role::Customer).unwrap();
