@@ -508,7 +508,10 @@ mod tests {
         let payload = genuine.split('.').nth(1).unwrap();
         for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"None"}"#] {
             let header = URL_SAFE_NO_PAD.encode(header);
-            for forged in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+            for forged in [
+                format!("{header}.{payload}."),
+                format!("{header}.{payload}"),
+            ] {
                 assert_eq!(
                     verifier.verify(&forged).unwrap_err().code,
                     ErrorCode::InvalidToken,
