@@ -385,6 +385,8 @@ pub struct AllArgs {
     pub tuning: WorkerTuning,
     #[command(flatten)]
     pub outbox: OutboxArgs,
+    #[command(flatten)]
+    pub order_limits: OrderLimitArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -441,6 +443,8 @@ pub struct OrdersArgs {
     pub broker: BrokerArgs,
     #[command(flatten)]
     pub outbox: OutboxArgs,
+    #[command(flatten)]
+    pub order_limits: OrderLimitArgs,
     /// Base URL of the catalogue service, where order lines are checked and priced.
     #[arg(long, env = "BOOKSTORE_CATALOG_URL")]
     pub catalog_url: String,
@@ -516,6 +520,51 @@ impl OutboxArgs {
             &self.outbox_retention_seconds,
             0,
         )
+    }
+}
+
+/// What one customer may hold and place.
+#[derive(Debug, Clone, Args)]
+pub struct OrderLimitArgs {
+    /// Units of one book a customer may hold in open orders (pending, or completed and not yet
+    /// shipped).
+    #[arg(
+        long,
+        env = "BOOKSTORE_ORDER_MAX_UNITS_PER_BOOK",
+        default_value = "100"
+    )]
+    pub order_max_units_per_book: String,
+    /// Units of all books a customer may hold in open orders.
+    #[arg(long, env = "BOOKSTORE_ORDER_MAX_UNITS", default_value = "500")]
+    pub order_max_units: String,
+    /// Orders one customer may have pending at once.
+    #[arg(long, env = "BOOKSTORE_ORDER_MAX_PENDING", default_value = "20")]
+    pub order_max_pending: String,
+    /// New orders one customer may place a minute (counted in each process).
+    #[arg(long, env = "BOOKSTORE_ORDER_RATE_PER_MINUTE", default_value = "60")]
+    pub order_rate_per_minute: String,
+}
+
+impl OrderLimitArgs {
+    pub fn limits(&self) -> Result<orders::limits::OrderLimits, ConfigError> {
+        Ok(orders::limits::OrderLimits {
+            units_per_book: i64::from(positive(
+                "BOOKSTORE_ORDER_MAX_UNITS_PER_BOOK",
+                &self.order_max_units_per_book,
+            )?),
+            units: i64::from(positive(
+                "BOOKSTORE_ORDER_MAX_UNITS",
+                &self.order_max_units,
+            )?),
+            pending_orders: u64::from(positive(
+                "BOOKSTORE_ORDER_MAX_PENDING",
+                &self.order_max_pending,
+            )?),
+            orders_per_minute: positive(
+                "BOOKSTORE_ORDER_RATE_PER_MINUTE",
+                &self.order_rate_per_minute,
+            )?,
+        })
     }
 }
 

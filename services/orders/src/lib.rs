@@ -3,6 +3,7 @@
 mod api;
 pub mod catalog;
 pub mod entity;
+pub mod limits;
 mod metrics;
 pub mod orders;
 pub mod status;
@@ -16,6 +17,7 @@ use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::catalog::Catalog;
+use crate::limits::{Limiter, OrderLimits};
 pub use crate::metrics::OrdersMetrics;
 use crate::orders::OrderWriter;
 
@@ -31,6 +33,7 @@ pub struct OrdersState {
     catalog: Arc<dyn Catalog>,
     outbox: Outbox,
     writer: OrderWriter,
+    limiter: Limiter,
     metrics: OrdersMetrics,
 }
 
@@ -49,8 +52,15 @@ impl OrdersState {
             service_token,
             catalog,
             outbox,
+            limiter: Limiter::new(OrderLimits::default()),
             metrics: OrdersMetrics::unregistered(),
         }
+    }
+
+    /// This state, holding each customer to `limits` (the defaults otherwise).
+    pub fn with_limits(mut self, limits: OrderLimits) -> Self {
+        self.limiter = Limiter::new(limits);
+        self
     }
 
     /// This state, recording orders placed and settled in the process's registry.

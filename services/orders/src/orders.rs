@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 
 use crate::catalog::{BookFacts, Catalog};
 use crate::entity::{order, order_line};
+use crate::limits::Limiter;
 use crate::status::{Actor, OrderStatus, Transition, check_transition};
 
 /// Most lines in one order.
@@ -407,12 +408,14 @@ fn check_shape(request: &PlaceOrder, errors: &mut FieldErrors) -> Vec<(usize, St
 /// and prices from it, and writes the order (`pending`), its lines and `order.placed` in one
 /// transaction. `order.placed` is also the announcement of the first status: no
 /// `order.status_changed` is written for it. With an idempotency key, a repeat of the
-/// same request (even a concurrent one) answers the order placed first.
+/// same request (even a concurrent one) answers the order placed first. A new order must keep
+/// the customer within their limits (`limits`).
 #[tracing::instrument(skip_all, fields(user_id = %user_id))]
 pub async fn place(
     db: &DatabaseConnection,
     writer: &OrderWriter,
     catalog: &dyn Catalog,
+    limiter: &Limiter,
     user_id: &str,
     idempotency_key: Option<&str>,
     request: &PlaceOrder,
@@ -455,6 +458,12 @@ pub async fn place(
         }
     }
     errors.into_validation()?;
+    let wanted: Vec<(&str, i64)> = request
+        .lines
+        .iter()
+        .map(|line| (line.book_id.as_str(), line.quantity))
+        .collect();
+    limiter.check(db, user_id, &wanted).await?;
 
     let order_id = uuid::Uuid::now_v7().to_string();
     let at = now();

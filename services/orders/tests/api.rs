@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use migration::MigratorTrait;
 use orders::catalog::{BookFacts, Catalog, HttpCatalog};
 use orders::entity::{order, order_line};
+use orders::limits::OrderLimits;
 use orders::orders::OrderView;
 use orders::{OrdersState, router};
 use platform::ApiError;
@@ -113,7 +114,19 @@ async fn start(db: &TestDatabase) -> Api {
     start_with(db, Arc::new(MapCatalog::sample())).await
 }
 
+/// Limits so high that only the limit tests ever meet them.
+const NO_LIMITS: OrderLimits = OrderLimits {
+    units_per_book: 1_000_000,
+    units: 1_000_000,
+    pending_orders: 1_000_000,
+    orders_per_minute: 1_000_000,
+};
+
 async fn start_with(db: &TestDatabase, catalog: Arc<dyn Catalog>) -> Api {
+    start_limited(db, catalog, NO_LIMITS).await
+}
+
+async fn start_limited(db: &TestDatabase, catalog: Arc<dyn Catalog>, limits: OrderLimits) -> Api {
     let conn = db.connect().await.unwrap();
     migration::Migrator::up(&conn, None).await.unwrap();
     let keys = KeyPair::generate();
@@ -121,6 +134,7 @@ async fn start_with(db: &TestDatabase, catalog: Arc<dyn Catalog>) -> Api {
     let service_token = ServiceToken::generate();
     let metrics = platform::metrics::Metrics::new();
     let state = OrdersState::new(conn.clone(), verifier, service_token.clone(), catalog)
+        .with_limits(limits)
         .with_metrics(&metrics);
     let (routes, _) = router(state).split_for_parts();
     let server = TestServer::start(routes, vec![conn.clone()]).await;
@@ -994,6 +1008,64 @@ platform::backend_tests! {
                 cancel.body
             );
         }
+        api.finish().await;
+    }
+
+    async fn a_customer_holds_at_most_the_units_of_a_book_and_in_all_that_the_limits_allow(db) {
+        let limits = OrderLimits { units_per_book: 5, units: 8, ..NO_LIMITS };
+        let api = start_limited(&db, Arc::new(MapCatalog::sample()), limits).await;
+        let first = api.order(&api.alice, &[(1, 3)]).await;
+        // 3 + 3 units of book 1: over the 5 of one book.
+        let reply = api.place(&api.alice, &lines(&[(1, 3)])).await;
+        reply.assert_problem(StatusCode::CONFLICT, "order_limit");
+        assert!(reply.body["detail"].as_str().unwrap().contains("of one book"), "{}", reply.body);
+        // Another customer is not held to alice's orders.
+        api.order(&api.bob, &[(1, 5)]).await;
+        let second = api.order(&api.alice, &[(1, 2), (2, 3)]).await;
+        // 8 units held in all: one more of any book is over the 8.
+        let reply = api.place(&api.alice, &lines(&[(3, 1)])).await;
+        reply.assert_problem(StatusCode::CONFLICT, "order_limit");
+        assert!(reply.body["detail"].as_str().unwrap().contains("over the 8"), "{}", reply.body);
+        // A shipped order no longer holds its units; a cancelled one neither.
+        for order in [&first, &second] {
+            let completed = api.service_status(&order.id, &json!({ "status": "completed" })).await;
+            assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+        }
+        let shipped = api.user_status(&api.admin, &first.id, &json!({ "status": "shipped" })).await;
+        assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+        assert_eq!(api.cancel(&api.admin, &second.id).await.status, StatusCode::OK);
+        api.order(&api.alice, &[(1, 5)]).await;
+        assert_eq!(api.orders_stored().await, 4);
+        api.finish().await;
+    }
+
+    async fn a_customer_has_at_most_the_pending_orders_the_limit_allows(db) {
+        let limits = OrderLimits { pending_orders: 2, ..NO_LIMITS };
+        let api = start_limited(&db, Arc::new(MapCatalog::sample()), limits).await;
+        let first = api.order(&api.alice, &[(1, 1)]).await;
+        api.order(&api.alice, &[(2, 1)]).await;
+        let reply = api.place(&api.alice, &lines(&[(3, 1)])).await;
+        reply.assert_problem(StatusCode::CONFLICT, "order_limit");
+        assert!(reply.body["detail"].as_str().unwrap().contains("pending"), "{}", reply.body);
+        // A repeat of a placed order (same Idempotency-Key) is still answered.
+        let repeat = api.send(api.place_with_key_request(&api.bob, "k-1", &lines(&[(1, 1)]))).await;
+        assert_eq!(repeat.status, StatusCode::ACCEPTED);
+        // Once one is processed, there is room again.
+        api.service_status(&first.id, &json!({ "status": "completed" })).await;
+        api.order(&api.alice, &[(3, 1)]).await;
+        api.finish().await;
+    }
+
+    async fn a_customer_places_at_most_the_orders_a_minute_the_limit_allows(db) {
+        let limits = OrderLimits { orders_per_minute: 3, ..NO_LIMITS };
+        let api = start_limited(&db, Arc::new(MapCatalog::sample()), limits).await;
+        for n in 0..3 {
+            api.order(&api.alice, &[(n, 1)]).await;
+        }
+        let reply = api.place(&api.alice, &lines(&[(4, 1)])).await;
+        reply.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        api.order(&api.bob, &[(4, 1)]).await;
+        assert_eq!(api.orders_stored().await, 4);
         api.finish().await;
     }
 

@@ -30,6 +30,7 @@ pub enum ErrorCode {
     Conflict,
     EmailTaken,
     IsbnTaken,
+    OrderLimit,
     RateLimited,
     Internal,
     Unavailable,
@@ -38,7 +39,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the catalogue (docs/errors.md lists them the same way).
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::BadRequest,
         Self::InvalidParameter,
         Self::MalformedJson,
@@ -55,6 +56,7 @@ impl ErrorCode {
         Self::Conflict,
         Self::EmailTaken,
         Self::IsbnTaken,
+        Self::OrderLimit,
         Self::RateLimited,
         Self::Internal,
         Self::Unavailable,
@@ -79,6 +81,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::EmailTaken => "email_taken",
             Self::IsbnTaken => "isbn_taken",
+            Self::OrderLimit => "order_limit",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
@@ -100,7 +103,9 @@ impl ErrorCode {
             Self::AccountDeactivated | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict | Self::EmailTaken | Self::IsbnTaken => StatusCode::CONFLICT,
+            Self::Conflict | Self::EmailTaken | Self::IsbnTaken | Self::OrderLimit => {
+                StatusCode::CONFLICT
+            }
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -126,6 +131,7 @@ impl ErrorCode {
             Self::Conflict => "Conflict",
             Self::EmailTaken => "Email already registered",
             Self::IsbnTaken => "ISBN already in the catalogue",
+            Self::OrderLimit => "Order limit reached",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::Unavailable => "Service unavailable",

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod pagination;
+pub mod rate_limit;
 pub mod readiness;
 pub mod shutdown;
 pub mod telemetry;

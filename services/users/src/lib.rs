@@ -5,7 +5,6 @@ mod auth_api;
 pub mod email;
 pub mod entity;
 pub mod password;
-pub mod rate_limit;
 pub mod sessions;
 mod users_api;
 
@@ -17,7 +16,7 @@ use platform::auth::{KeyPair, PublicKey, TokenSigner, TokenVerifier};
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::rate_limit::RateLimiter;
+use platform::rate_limit::RateLimiter;
 
 /// Tunables of the users service.
 #[derive(Debug, Clone)]

@@ -238,8 +238,13 @@ mod tests {
             .unwrap()
     }
 
+    /// The tests that use the process's hashing threads take turns: a burst would turn the other
+    /// test's checks away.
+    static HASHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_burst_of_checks_is_bounded_in_memory_and_the_excess_is_told_to_retry() {
+        let _turn = HASHING.lock().await;
         // 300 checks at once: one per core runs, 64 wait, the rest are 503 at once. Unbounded,
         // each would hold 19 MiB on a thread of its own (gigabytes in all).
         let before = resident_kib();
@@ -273,6 +278,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify() {
+        let _turn = HASHING.lock().await;
         let hash = hash("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(

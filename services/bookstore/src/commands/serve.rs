@@ -34,6 +34,7 @@ const ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
 /// process on the in-process bus, the schema migrated and the sample loaded on first start.
 pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
+    let order_limits = args.order_limits.limits()?;
     let retention = args.outbox.retention()?;
     let default_url = format!("sqlite://{}/bookstore.db", args.data_dir.display());
     let db = connect(&args.database, Some(default_url)).await?;
@@ -68,7 +69,8 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         verifier.clone(),
         worker_config.service_token.clone(),
         catalog_port,
-    );
+    )
+    .with_limits(order_limits);
     let again = orders::orders::republish_pending(&db, orders.outbox())
         .await
         .map_err(api_error)?;
@@ -229,6 +231,7 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
 /// `bookstore orders`: the orders service and its outbox relay.
 pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
+    let order_limits = args.order_limits.limits()?;
     let retention = args.outbox.retention()?;
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
@@ -242,6 +245,7 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
         args.service_token.required()?,
         catalog_port,
     )
+    .with_limits(order_limits)
     .with_metrics(&metrics);
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.relay(

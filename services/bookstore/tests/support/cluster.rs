@@ -226,6 +226,11 @@ impl Cluster {
             ),
             ("BOOKSTORE_AUTH_RATE_PER_CLIENT", "100000".into()),
             ("BOOKSTORE_AUTH_RATE_PER_ACCOUNT", "100000".into()),
+            // Load tests and benchmarks place thousands of orders for a few customers.
+            ("BOOKSTORE_ORDER_MAX_UNITS_PER_BOOK", "1000000".into()),
+            ("BOOKSTORE_ORDER_MAX_UNITS", "1000000".into()),
+            ("BOOKSTORE_ORDER_MAX_PENDING", "1000000".into()),
+            ("BOOKSTORE_ORDER_RATE_PER_MINUTE", "1000000".into()),
             ("BOOKSTORE_LOG_FORMAT", "json".into()),
             ("RUST_LOG", "info,sqlx=warn,sea_orm=warn".into()),
         ]

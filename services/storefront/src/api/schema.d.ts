@@ -2231,7 +2231,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with different lines */
+            /** @description Idempotency-Key reused with different lines (`conflict`), or a limit of what one customer may hold or have pending reached (`order_limit`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2259,6 +2259,15 @@ export interface operations {
             };
             /** @description Invalid lines, per line */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many new orders from this customer; Retry-After says when to try again */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

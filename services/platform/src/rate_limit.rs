@@ -1,4 +1,5 @@
-//! Per-key rate limits for sign-up, login and password checks: a token bucket per key.
+//! Per-key rate limits (sign-up, login, password checks, new orders): a token bucket per key,
+//! in the process's memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,10 +28,10 @@ impl RateLimiter {
     }
 
     /// Takes one token for `key`, or answers 429 with how long to wait.
-    pub fn take(&self, key: &str) -> Result<(), platform::ApiError> {
+    pub fn take(&self, key: &str) -> Result<(), crate::ApiError> {
         self.check(key).map_err(|wait| {
-            tracing::warn!(key, "Authentication rate limit reached.");
-            platform::ApiError::rate_limited(wait.as_secs() + 1)
+            tracing::warn!(key, "Rate limit reached.");
+            crate::ApiError::rate_limited(wait.as_secs() + 1)
         })
     }
 
