@@ -1,4 +1,6 @@
-import type { OrderStatus } from "../api/types";
+import { useSearchParams } from "react-router";
+import { ORDER_STATUSES, type OrderStatus } from "../api/types";
+import { SelectField } from "./ui";
 
 const STYLES: Record<OrderStatus, string> = {
   pending: "bg-amber-100 text-amber-950 ring-amber-300",
@@ -33,4 +35,32 @@ const REASONS: Record<string, string> = {
 export function reasonText(reason: string | null | undefined): string | null {
   if (!reason) return null;
   return REASONS[reason] ?? reason.replace(/_/g, " ");
+}
+
+/** The status an order list shows, from the URL's `status`: "" for every order. */
+export function parseStatus(value: string | null): OrderStatus | "" {
+  return (ORDER_STATUSES as readonly string[]).includes(value ?? "") ? (value as OrderStatus) : "";
+}
+
+/** "Show: All orders / Pending / ..." for an order list, kept in the URL's `status`. */
+export function StatusFilter({ status }: { status: string }) {
+  const [, setParams] = useSearchParams();
+  return (
+    <SelectField
+      label="Show"
+      value={status}
+      onChange={(e) => {
+        const next = new URLSearchParams();
+        if (e.target.value) next.set("status", e.target.value);
+        setParams(next);
+      }}
+    >
+      <option value="">All orders</option>
+      {ORDER_STATUSES.map((s) => (
+        <option key={s} value={s}>
+          {STATUS_LABELS[s]}
+        </option>
+      ))}
+    </SelectField>
+  );
 }

@@ -1,6 +1,7 @@
-import { useState, type SubmitEvent } from "react";
+import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { Pager } from "../../components/Pager";
+import { SearchForm } from "../../components/SearchForm";
 import { Button, buttonClass, EmptyState, ErrorState, FormError, LoadingState, PageHeader } from "../../components/ui";
 import { formatMoney } from "../../lib/money";
 import { useBooks } from "../catalogue/api";
@@ -16,14 +17,7 @@ export function AdminBooksPage() {
   const books = useBooks({ limit: String(PAGE_SIZE), page: String(page), ...(q ? { q } : { sort: "newest" }) });
   const del = useDeleteBook();
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [text, setText] = useState(q);
-
-  const search = (e: SubmitEvent) => {
-    e.preventDefault();
-    const next = new URLSearchParams();
-    if (text.trim()) next.set("q", text.trim());
-    setParams(next);
-  };
+  const search = (text: string) => setParams(text ? new URLSearchParams({ q: text }) : new URLSearchParams());
 
   return (
     <div>
@@ -32,22 +26,16 @@ export function AdminBooksPage() {
           Add a book
         </Link>
       </PageHeader>
-      <form role="search" onSubmit={search} className="mb-4 flex max-w-md gap-2">
-        <label htmlFor="admin-book-search" className="sr-only">
-          Search books
-        </label>
-        <input
-          id="admin-book-search"
-          type="search"
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          placeholder="Title, author or ISBN"
-          className="min-h-11 w-full rounded-lg border border-stone-300 bg-white px-3 py-2 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30"
-        />
-        <Button type="submit" variant="secondary">
-          Search
-        </Button>
-      </form>
+      <SearchForm
+        key={q}
+        id="admin-book-search"
+        label="Search books"
+        placeholder="Title, author or ISBN"
+        className="mb-4 max-w-md"
+        buttonVariant="secondary"
+        initial={q}
+        onSearch={search}
+      />
       <FormError error={del.error} />
       {books.isPending ? (
         <LoadingState label="Loading books" />

@@ -1,9 +1,9 @@
 import { useEffect } from "react";
 import { Link, useSearchParams } from "react-router";
-import { ORDER_STATUSES, type Order, type OrderListQuery, type OrderStatus } from "../../api/types";
+import type { Order, OrderListQuery, OrderStatus } from "../../api/types";
 import { Pager } from "../../components/Pager";
-import { reasonText, STATUS_LABELS, StatusBadge } from "../../components/StatusBadge";
-import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader, SelectField } from "../../components/ui";
+import { parseStatus, reasonText, StatusBadge, StatusFilter } from "../../components/StatusBadge";
+import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader } from "../../components/ui";
 import { formatMoney } from "../../lib/money";
 import { useCancelOrder, useSetOrderStatus } from "../orders/api";
 import { useLive } from "../orders/live";
@@ -11,12 +11,8 @@ import { useAdminOrders } from "./api";
 
 const PAGE_SIZE = 25;
 
-function parseStatus(value: string | null): OrderStatus | "" {
-  return (ORDER_STATUSES as readonly string[]).includes(value ?? "") ? (value as OrderStatus) : "";
-}
-
 export function AdminOrdersPage() {
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
   const status = parseStatus(params.get("status"));
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
   const { connected, pollInterval } = useLive();
@@ -31,22 +27,7 @@ export function AdminOrdersPage() {
         <div className="flex w-full flex-wrap items-end justify-between gap-3 sm:w-auto">
           <p className="order-2 text-sm text-stone-700 sm:order-1">{connected ? "Live updates on" : "Checking for updates"}</p>
           <div className="order-1 w-48 sm:order-2">
-            <SelectField
-              label="Show"
-              value={status}
-              onChange={(e) => {
-                const next = new URLSearchParams();
-                if (e.target.value) next.set("status", e.target.value);
-                setParams(next);
-              }}
-            >
-              <option value="">All orders</option>
-              {ORDER_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {STATUS_LABELS[s]}
-                </option>
-              ))}
-            </SelectField>
+            <StatusFilter status={status} />
           </div>
         </div>
       </PageHeader>

@@ -1,7 +1,7 @@
-import { useState, type SubmitEvent } from "react";
 import { useSearchParams } from "react-router";
 import type { Role, UserListQuery } from "../../api/types";
 import { Pager } from "../../components/Pager";
+import { SearchForm } from "../../components/SearchForm";
 import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader } from "../../components/ui";
 import { useSession } from "../auth/use-session";
 import { useUpdateUser, useUsers } from "./api";
@@ -17,34 +17,21 @@ export function AdminUsersPage() {
   const update = useUpdateUser();
   const state = useSession();
   const me = state.status === "authenticated" ? state.user.id : "";
-  const [text, setText] = useState(q);
-
-  const search = (e: SubmitEvent) => {
-    e.preventDefault();
-    const next = new URLSearchParams();
-    if (text.trim()) next.set("q", text.trim());
-    setParams(next);
-  };
+  const search = (text: string) => setParams(text ? new URLSearchParams({ q: text }) : new URLSearchParams());
 
   return (
     <div>
       <PageHeader title="Users" />
-      <form role="search" onSubmit={search} className="mb-4 flex max-w-md gap-2">
-        <label htmlFor="admin-user-search" className="sr-only">
-          Search by email
-        </label>
-        <input
-          id="admin-user-search"
-          type="search"
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          placeholder="Part of an email address"
-          className="min-h-11 w-full rounded-lg border border-stone-300 bg-white px-3 py-2 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30"
-        />
-        <Button type="submit" variant="secondary">
-          Search
-        </Button>
-      </form>
+      <SearchForm
+        key={q}
+        id="admin-user-search"
+        label="Search by email"
+        placeholder="Part of an email address"
+        className="mb-4 max-w-md"
+        buttonVariant="secondary"
+        initial={q}
+        onSearch={search}
+      />
       <FormError error={update.error} />
       {users.isPending ? (
         <LoadingState label="Loading users" />

@@ -1,6 +1,7 @@
-import { useState, type SubmitEvent } from "react";
+import { useState } from "react";
 import { useSearchParams } from "react-router";
 import { Pager } from "../../components/Pager";
+import { SearchForm } from "../../components/SearchForm";
 import { Button, EmptyState, ErrorState, LoadingState, TextLink } from "../../components/ui";
 import { useBooks } from "./api";
 import { BookCard } from "./BookCard";
@@ -39,7 +40,15 @@ export function CataloguePage() {
             {books.data ? `${books.data.total} ${books.data.total === 1 ? "book" : "books"}` : " "}
           </p>
         </div>
-        <SearchForm key={filters.q} initial={filters.q} onSearch={(q) => apply({ q, sort: q ? "relevance" : "" })} />
+        <SearchForm
+          key={filters.q}
+          id="catalogue-search"
+          label="Search by title, author or ISBN"
+          placeholder="Title, author or ISBN"
+          className="lg:max-w-md"
+          initial={filters.q}
+          onSearch={(q) => apply({ q, sort: q ? "relevance" : "" })}
+        />
       </div>
 
       <div className="grid gap-6 lg:grid-cols-[15rem_1fr]">
@@ -122,30 +131,5 @@ export function CataloguePage() {
         </section>
       </div>
     </div>
-  );
-}
-
-function SearchForm({ initial, onSearch }: { initial: string; onSearch: (q: string) => void }) {
-  const [text, setText] = useState(initial);
-  const submit = (e: SubmitEvent) => {
-    e.preventDefault();
-    onSearch(text.trim());
-  };
-  return (
-    <form role="search" onSubmit={submit} className="flex w-full gap-2 lg:max-w-md">
-      <label htmlFor="catalogue-search" className="sr-only">
-        Search by title, author or ISBN
-      </label>
-      <input
-        id="catalogue-search"
-        type="search"
-        value={text}
-        maxLength={200}
-        onChange={(e) => setText(e.target.value)}
-        placeholder="Title, author or ISBN"
-        className="min-h-11 w-full rounded-lg border border-stone-300 bg-white px-3 py-2 text-stone-900 placeholder:text-stone-500 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30"
-      />
-      <Button type="submit">Search</Button>
-    </form>
   );
 }

@@ -1,22 +1,18 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { orderKeys } from "../../api/keys";
-import { ORDER_STATUSES, type OrderListQuery, type OrderStatus } from "../../api/types";
+import type { OrderListQuery } from "../../api/types";
 import { Pager } from "../../components/Pager";
-import { STATUS_LABELS, StatusBadge, reasonText } from "../../components/StatusBadge";
-import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader, SelectField, TextLink } from "../../components/ui";
+import { parseStatus, STATUS_LABELS, StatusBadge, StatusFilter, reasonText } from "../../components/StatusBadge";
+import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader, TextLink } from "../../components/ui";
 import { api, unwrap } from "../../lib/api-client";
 import { formatMoney } from "../../lib/money";
 import { useCancelOrder } from "./api";
 
 const PAGE_SIZE = 20;
 
-function parseStatus(value: string | null): OrderStatus | "" {
-  return (ORDER_STATUSES as readonly string[]).includes(value ?? "") ? (value as OrderStatus) : "";
-}
-
 export function MyOrdersPage() {
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
   const status = parseStatus(params.get("status"));
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
   const query: OrderListQuery = { limit: String(PAGE_SIZE), page: String(page), ...(status ? { status } : {}) };
@@ -36,22 +32,7 @@ export function MyOrdersPage() {
     <div className="mx-auto max-w-4xl">
       <PageHeader title="Your orders">
         <div className="w-full sm:w-56">
-          <SelectField
-            label="Show"
-            value={status}
-            onChange={(e) => {
-              const next = new URLSearchParams();
-              if (e.target.value) next.set("status", e.target.value);
-              setParams(next);
-            }}
-          >
-            <option value="">All orders</option>
-            {ORDER_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS_LABELS[s]}
-              </option>
-            ))}
-          </SelectField>
+          <StatusFilter status={status} />
         </div>
       </PageHeader>
       <FormError error={cancel.error} />
