@@ -288,19 +288,7 @@ fn lines(lines: &[LineRef]) -> serde_json::Value {
 
 /// Reads an event of the expected kind and a schema version this worker understands.
 fn read<E: Event>(delivery: &Delivery) -> Result<E, Outcome> {
-    let envelope = &delivery.envelope;
-    if envelope.kind != E::KIND || envelope.schema_version != E::VERSION {
-        return Err(Outcome::Reject(format!(
-            "expected {} v{}, got {} v{}",
-            E::KIND,
-            E::VERSION,
-            envelope.kind,
-            envelope.schema_version
-        )));
-    }
-    envelope
-        .decode()
-        .map_err(|err| Outcome::Reject(format!("unreadable {} payload: {err}", E::KIND)))
+    E::read(&delivery.envelope).map_err(Outcome::Reject)
 }
 
 /// `order.placed`: reserve the order's stock, then complete it, or fail it when stock is short.

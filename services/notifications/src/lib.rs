@@ -180,24 +180,22 @@ impl Gateway {
 impl Handler for Gateway {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
         let envelope = &delivery.envelope;
+        // Checked for its schema version like every other consumer: a version this build does
+        // not know is dead-lettered, not guessed at.
         let change = match envelope.kind.as_str() {
-            OrderPlaced::KIND => {
-                envelope
-                    .decode::<OrderPlaced>()
-                    .map(|placed| OrderStatusChanged {
-                        order_id: placed.order_id,
-                        user_id: placed.user_id,
-                        status: OrderPlaced::STATUS.to_owned(),
-                        reason: None,
-                        at: placed.placed_at,
-                    })
-            }
-            OrderStatusChanged::KIND => envelope.decode::<OrderStatusChanged>(),
+            OrderPlaced::KIND => OrderPlaced::read(envelope).map(|placed| OrderStatusChanged {
+                order_id: placed.order_id,
+                user_id: placed.user_id,
+                status: OrderPlaced::STATUS.to_owned(),
+                reason: None,
+                at: placed.placed_at,
+            }),
+            OrderStatusChanged::KIND => OrderStatusChanged::read(envelope),
             _ => return Outcome::Ack,
         };
         let change = match change {
             Ok(change) => change,
-            Err(err) => return Outcome::Reject(format!("unreadable {}: {err}", envelope.kind)),
+            Err(err) => return Outcome::Reject(err),
         };
         if self.seen_before(&envelope.id) {
             self.metrics.duplicates.inc();
@@ -269,4 +267,47 @@ async fn on_connect(socket: SocketRef, State(metrics): State<GatewayMetrics>) {
     socket.on_disconnect(async |State(metrics): State<GatewayMetrics>| {
         metrics.sockets.dec();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn delivery(envelope: platform::messaging::Envelope) -> Delivery {
+        Delivery {
+            envelope,
+            attempt: 1,
+            first_failure_at: None,
+            last_error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn events_of_an_unknown_schema_version_are_dead_lettered() {
+        let keys = platform::auth::KeyPair::generate();
+        let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
+        let (_layer, gateway) = Gateway::new(verifier, &platform::metrics::Metrics::new());
+        let change = OrderStatusChanged {
+            order_id: "o-1".into(),
+            user_id: "u-1".into(),
+            status: "completed".into(),
+            reason: None,
+            at: chrono::Utc::now(),
+        };
+        let known = delivery(change.envelope().unwrap());
+        assert_eq!(gateway.handle(&known).await, Outcome::Ack);
+        let mut future = delivery(change.envelope().unwrap());
+        future.envelope.schema_version = OrderStatusChanged::VERSION + 1;
+        let outcome = gateway.handle(&future).await;
+        let got = format!(
+            "got order.status_changed v{}",
+            OrderStatusChanged::VERSION + 1
+        );
+        assert!(
+            matches!(&outcome, Outcome::Reject(reason) if reason.contains(&got)),
+            "{outcome:?}"
+        );
+    }
 }

@@ -16,6 +16,24 @@ pub trait Event: Serialize + DeserializeOwned {
     fn envelope(&self) -> Result<Envelope, serde_json::Error> {
         Envelope::new(Self::KIND, Self::VERSION, self)
     }
+
+    /// Reads an envelope that must hold this event at the schema version this build knows; any
+    /// other kind, another version or an unreadable payload is an error saying which, for the
+    /// dead-letter queue (a consumer never guesses at a version it does not know).
+    fn read(envelope: &Envelope) -> Result<Self, String> {
+        if envelope.kind != Self::KIND || envelope.schema_version != Self::VERSION {
+            return Err(format!(
+                "expected {} v{}, got {} v{}",
+                Self::KIND,
+                Self::VERSION,
+                envelope.kind,
+                envelope.schema_version
+            ));
+        }
+        envelope
+            .decode()
+            .map_err(|err| format!("unreadable {} payload: {err}", Self::KIND))
+    }
 }
 
 /// One line of an order as the pipeline needs it.

@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod readiness;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::{ApiError, ErrorCode};
