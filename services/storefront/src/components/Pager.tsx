@@ -2,6 +2,15 @@ import { Link } from "react-router";
 import { buttonClass } from "./ui";
 
 /** Previous / next links for a paged list; `hrefFor` builds each page's URL. */
+/** The links of a pager over a list whose view is the URL's query: the same query, another page. */
+export function pageHrefs(params: URLSearchParams): (page: number) => string {
+  return (page) => {
+    const next = new URLSearchParams(params);
+    next.set("page", String(page));
+    return `?${next.toString()}`;
+  };
+}
+
 export function Pager({
   page,
   total,

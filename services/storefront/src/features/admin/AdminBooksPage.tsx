@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { Pager } from "../../components/Pager";
+import { Pager, pageHrefs } from "../../components/Pager";
 import { SearchForm } from "../../components/SearchForm";
 import { Button, buttonClass, EmptyState, ErrorState, FormError, LoadingState, PageHeader } from "../../components/ui";
 import { formatMoney } from "../../lib/money";
@@ -100,11 +100,7 @@ export function AdminBooksPage() {
             total={books.data.total}
             pageSize={PAGE_SIZE}
             label="Book pages"
-            hrefFor={(p) => {
-              const next = new URLSearchParams(params);
-              next.set("page", String(p));
-              return `?${next.toString()}`;
-            }}
+            hrefFor={pageHrefs(params)}
           />
         </>
       )}

@@ -1,7 +1,7 @@
 import { useEffect } from "react";
 import { Link, useSearchParams } from "react-router";
 import type { Order, OrderListQuery, OrderStatus } from "../../api/types";
-import { Pager } from "../../components/Pager";
+import { Pager, pageHrefs } from "../../components/Pager";
 import { parseStatus, reasonText, StatusBadge, StatusFilter } from "../../components/StatusBadge";
 import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader } from "../../components/ui";
 import { formatMoney } from "../../lib/money";
@@ -47,11 +47,7 @@ export function AdminOrdersPage() {
           total={orders.data.total}
           pageSize={PAGE_SIZE}
           label="Order pages"
-          hrefFor={(p) => {
-            const next = new URLSearchParams(params);
-            next.set("page", String(p));
-            return `?${next.toString()}`;
-          }}
+          hrefFor={pageHrefs(params)}
         />
       )}
       {!connected && <PollWhileOffline refetch={() => void orders.refetch()} interval={pollInterval * 5} />}

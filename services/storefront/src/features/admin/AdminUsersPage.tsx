@@ -1,6 +1,6 @@
 import { useSearchParams } from "react-router";
-import type { Role, UserListQuery } from "../../api/types";
-import { Pager } from "../../components/Pager";
+import type { Role, User, UserListQuery } from "../../api/types";
+import { Pager, pageHrefs } from "../../components/Pager";
 import { SearchForm } from "../../components/SearchForm";
 import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader } from "../../components/ui";
 import { useSession } from "../auth/use-session";
@@ -55,27 +55,11 @@ export function AdminUsersPage() {
                     <label className="sr-only" htmlFor={`role-card-${u.id}`}>
                       Role of {u.email}
                     </label>
-                    <select
-                      id={`role-card-${u.id}`}
-                      value={u.role}
-                      disabled={self || update.isPending}
-                      onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
-                      className="min-h-11 rounded-lg border border-stone-300 bg-white px-2 py-1 disabled:bg-stone-100"
-                    >
-                      <option value="customer">Customer</option>
-                      <option value="admin">Admin</option>
-                    </select>
+                    <RoleSelect id={`role-card-${u.id}`} user={u} disabled={self || update.isPending} onChange={(role) => update.mutate({ id: u.id, role })} />
                     {self ? (
                       <span className="text-sm text-stone-600">You</span>
                     ) : (
-                      <Button
-                        variant={u.active ? "ghost" : "secondary"}
-                        disabled={update.isPending}
-                        onClick={() => update.mutate({ id: u.id, active: !u.active })}
-                        aria-label={`${u.active ? "Deactivate" : "Reactivate"} ${u.email}`}
-                      >
-                        {u.active ? "Deactivate" : "Reactivate"}
-                      </Button>
+                      <ActiveToggle user={u} disabled={update.isPending} onToggle={() => update.mutate({ id: u.id, active: !u.active })} />
                     )}
                   </div>
                 </li>
@@ -106,16 +90,7 @@ export function AdminUsersPage() {
                         <label className="sr-only" htmlFor={`role-${u.id}`}>
                           Role of {u.email}
                         </label>
-                        <select
-                          id={`role-${u.id}`}
-                          value={u.role}
-                          disabled={self || update.isPending}
-                          onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
-                          className="min-h-11 rounded-lg border border-stone-300 bg-white px-2 py-1 disabled:bg-stone-100"
-                        >
-                          <option value="customer">Customer</option>
-                          <option value="admin">Admin</option>
-                        </select>
+                        <RoleSelect id={`role-${u.id}`} user={u} disabled={self || update.isPending} onChange={(role) => update.mutate({ id: u.id, role })} />
                       </td>
                       <td className={`px-4 py-3 font-medium ${u.active ? "text-emerald-800" : "text-red-800"}`}>
                         {u.active ? "Active" : "Deactivated"}
@@ -124,14 +99,7 @@ export function AdminUsersPage() {
                         {self ? (
                           <span className="text-stone-600">You</span>
                         ) : (
-                          <Button
-                            variant={u.active ? "ghost" : "secondary"}
-                            disabled={update.isPending}
-                            onClick={() => update.mutate({ id: u.id, active: !u.active })}
-                            aria-label={`${u.active ? "Deactivate" : "Reactivate"} ${u.email}`}
-                          >
-                            {u.active ? "Deactivate" : "Reactivate"}
-                          </Button>
+                          <ActiveToggle user={u} disabled={update.isPending} onToggle={() => update.mutate({ id: u.id, active: !u.active })} />
                         )}
                       </td>
                     </tr>
@@ -145,14 +113,36 @@ export function AdminUsersPage() {
             total={users.data.total}
             pageSize={PAGE_SIZE}
             label="User pages"
-            hrefFor={(p) => {
-              const next = new URLSearchParams(params);
-              next.set("page", String(p));
-              return `?${next.toString()}`;
-            }}
+            hrefFor={pageHrefs(params)}
           />
         </>
       )}
     </div>
+  );
+}
+
+/** The role of an account, changed as soon as another is chosen. */
+function RoleSelect({ id, user, disabled, onChange }: { id: string; user: User; disabled: boolean; onChange: (role: Role) => void }) {
+  return (
+    <select
+      id={id}
+      value={user.role}
+      disabled={disabled}
+      onChange={(e) => onChange(e.target.value as Role)}
+      className="min-h-11 rounded-lg border border-stone-300 bg-white px-2 py-1 disabled:bg-stone-100"
+    >
+      <option value="customer">Customer</option>
+      <option value="admin">Admin</option>
+    </select>
+  );
+}
+
+/** Deactivates an active account, or reactivates a deactivated one. */
+function ActiveToggle({ user, disabled, onToggle }: { user: User; disabled: boolean; onToggle: () => void }) {
+  const action = user.active ? "Deactivate" : "Reactivate";
+  return (
+    <Button variant={user.active ? "ghost" : "secondary"} disabled={disabled} onClick={onToggle} aria-label={`${action} ${user.email}`}>
+      {action}
+    </Button>
   );
 }

@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { orderKeys } from "../../api/keys";
 import type { OrderListQuery } from "../../api/types";
-import { Pager } from "../../components/Pager";
+import { Pager, pageHrefs } from "../../components/Pager";
 import { parseStatus, STATUS_LABELS, StatusBadge, StatusFilter, reasonText } from "../../components/StatusBadge";
 import { Button, EmptyState, ErrorState, FormError, LoadingState, PageHeader, TextLink } from "../../components/ui";
 import { api, unwrap } from "../../lib/api-client";
@@ -22,11 +22,6 @@ export function MyOrdersPage() {
   });
   const cancel = useCancelOrder();
 
-  const hrefFor = (p: number) => {
-    const next = new URLSearchParams(params);
-    next.set("page", String(p));
-    return `?${next.toString()}`;
-  };
 
   return (
     <div className="mx-auto max-w-4xl">
@@ -82,7 +77,7 @@ export function MyOrdersPage() {
               </li>
             ))}
           </ul>
-          <Pager page={page} total={orders.data.total} pageSize={PAGE_SIZE} hrefFor={hrefFor} label="Order pages" />
+          <Pager page={page} total={orders.data.total} pageSize={PAGE_SIZE} hrefFor={pageHrefs(params)} label="Order pages" />
         </>
       )}
     </div>
