@@ -1,8 +1,10 @@
 //! How services reach each other inside one process (`bookstore all`): the orders service's
-//! catalogue port answered by the catalogue's own code instead of over HTTP.
+//! catalogue port and the catalogue's purchases port, answered by the other service's own code
+//! instead of over HTTP.
 
 use std::collections::HashMap;
 
+use catalog::purchases::{Buyer, Purchases};
 use orders::catalog::{BookFacts, Catalog};
 use platform::ApiError;
 use platform::money::Money;
@@ -36,5 +38,30 @@ impl Catalog for LocalCatalog {
                 ))
             })
             .collect()
+    }
+}
+
+/// The orders service's record of purchases, in process.
+pub struct LocalPurchases {
+    db: DatabaseConnection,
+}
+
+impl LocalPurchases {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait::async_trait]
+impl Purchases for LocalPurchases {
+    async fn has_bought(&self, buyer: &Buyer<'_>, book_id: &str) -> Result<bool, ApiError> {
+        let order = orders::orders::newest_with_book(
+            &self.db,
+            buyer.user_id,
+            book_id,
+            &orders::status::OrderStatus::BOUGHT,
+        )
+        .await?;
+        Ok(order.is_some())
     }
 }

@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Every service in one process with embedded defaults (the default command).
-    All(AllArgs),
+    All(Box<AllArgs>),
     /// The users service alone (accounts and authentication).
     Users(UsersArgs),
     /// The catalogue service alone (with its stock read model fed from RabbitMQ).
@@ -387,6 +387,8 @@ pub struct AllArgs {
     pub outbox: OutboxArgs,
     #[command(flatten)]
     pub order_limits: OrderLimitArgs,
+    #[command(flatten)]
+    pub object_store: ObjectStoreArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -411,6 +413,12 @@ pub struct CatalogArgs {
     pub verify: VerifyArgs,
     #[command(flatten)]
     pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub object_store: ObjectStoreArgs,
+    /// Base URL of the orders service, asked whether a customer bought a book before its
+    /// document is handed out.
+    #[arg(long, env = "BOOKSTORE_ORDERS_URL")]
+    pub orders_url: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -520,6 +528,71 @@ impl OutboxArgs {
             &self.outbox_retention_seconds,
             0,
         )
+    }
+}
+
+/// Where the catalogue keeps uploaded covers and documents.
+#[derive(Debug, Clone, Args)]
+pub struct ObjectStoreArgs {
+    /// `s3://bucket[/prefix]` for an S3-compatible bucket, or a folder (`file:///path` or a
+    /// plain path). Required by `bookstore catalog`; `bookstore all` uses `<data dir>/objects`.
+    #[arg(long, env = "BOOKSTORE_OBJECT_STORE_URL")]
+    pub object_store_url: Option<String>,
+    /// The S3-compatible store's address, for anything but AWS (e.g. `http://minio:9000`).
+    #[arg(long, env = "BOOKSTORE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region (any value for stores that have none).
+    #[arg(long, env = "BOOKSTORE_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Access key id; unset, the store is called without credentials.
+    #[arg(long, env = "BOOKSTORE_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    #[arg(long, env = "BOOKSTORE_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    #[arg(long, env = "BOOKSTORE_S3_SECRET_ACCESS_KEY_FILE")]
+    pub s3_secret_access_key_file: Option<PathBuf>,
+}
+
+impl ObjectStoreArgs {
+    /// The configured location, or `default` when none is set (an error without a default).
+    pub fn location(
+        &self,
+        default: Option<PathBuf>,
+    ) -> Result<catalog::storage::StorageLocation, ConfigError> {
+        const VAR: &str = "BOOKSTORE_OBJECT_STORE_URL";
+        let Some(url) = self
+            .object_store_url
+            .as_deref()
+            .filter(|url| !url.is_empty())
+        else {
+            return default
+                .map(catalog::storage::StorageLocation::Folder)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        VAR,
+                        "is required: s3://bucket[/prefix], or a folder that every replica shares",
+                    )
+                });
+        };
+        if let Some(endpoint) = &self.s3_endpoint {
+            service_url("BOOKSTORE_S3_ENDPOINT", endpoint)?;
+        }
+        let secret = secret(
+            "BOOKSTORE_S3_SECRET_ACCESS_KEY",
+            self.s3_secret_access_key.clone(),
+            self.s3_secret_access_key_file.as_ref(),
+        )?;
+        catalog::storage::StorageLocation::parse(url, |bucket, prefix| {
+            catalog::storage::S3Settings {
+                bucket,
+                prefix,
+                endpoint: self.s3_endpoint.clone(),
+                region: self.s3_region.clone(),
+                access_key_id: self.s3_access_key_id.clone(),
+                secret_access_key: secret,
+            }
+        })
+        .map_err(|err| ConfigError::new(VAR, err))
     }
 }
 

@@ -16,12 +16,12 @@ async fn main() -> std::process::ExitCode {
             Ok(Cli {
                 command: Some(Command::All(args)),
                 ..
-            }) => commands::all(args).await,
+            }) => commands::all(*args).await,
             _ => Err(anyhow::anyhow!(
                 "cannot read the configuration of `bookstore all`"
             )),
         },
-        Some(Command::All(args)) => commands::all(args).await,
+        Some(Command::All(args)) => commands::all(*args).await,
         Some(Command::Users(args)) => commands::users(args).await,
         Some(Command::Catalog(args)) => commands::catalog(args).await,
         Some(Command::Inventory(args)) => commands::inventory(args).await,

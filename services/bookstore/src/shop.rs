@@ -179,7 +179,16 @@ pub fn openapi_document() -> anyhow::Result<utoipa::openapi::OpenApi> {
             &keys,
             users::UsersConfig::default(),
         )?),
-        catalog: Some(catalog::CatalogState::new(db.clone(), verifier.clone())),
+        catalog: Some(catalog::CatalogState::new(
+            db.clone(),
+            verifier.clone(),
+            catalog::files::Files::new(
+                catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
+                    std::env::temp_dir(),
+                ))?,
+                std::sync::Arc::new(crate::adapters::LocalPurchases::new(db.clone())),
+            ),
+        )),
         inventory: Some(inventory::InventoryState::new(
             db.clone(),
             verifier.clone(),

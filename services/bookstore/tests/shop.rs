@@ -37,7 +37,18 @@ async fn spawn(db: &TestDatabase) -> Shop {
     let catalog_port = Arc::new(bookstore::adapters::LocalCatalog::new(conn.clone()));
     let services = Services {
         users: Some(users::UsersState::new(conn.clone(), &keys, config).unwrap()),
-        catalog: Some(catalog::CatalogState::new(conn.clone(), verifier.clone())),
+        catalog: Some(catalog::CatalogState::new(
+            conn.clone(),
+            verifier.clone(),
+            catalog::files::Files::new(
+                catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
+                    std::env::temp_dir()
+                        .join(format!("bookstore-shop-{}", uuid::Uuid::new_v4().simple())),
+                ))
+                .unwrap(),
+                Arc::new(bookstore::adapters::LocalPurchases::new(conn.clone())),
+            ),
+        )),
         inventory: Some(inventory::InventoryState::new(
             conn.clone(),
             verifier.clone(),

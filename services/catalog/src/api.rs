@@ -205,6 +205,7 @@ async fn delete_book(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     find(&state, &id).await?.delete(&state.db).await?;
+    crate::files::delete_book_files(&state.files.storage, &id).await;
     tracing::info!("Book deleted.");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,12 +4,15 @@ use chrono::{DateTime, Utc};
 use platform::error::FieldErrors;
 use platform::money::Money;
 use platform::{ApiError, ErrorCode};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::document::{CheckedDocument, DocumentKind};
 use crate::entity::book;
 use crate::isbn::Isbn;
+use crate::storage::{self, CoverSize};
 
 /// How a book is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -59,10 +62,18 @@ pub struct BookView {
     pub genre: String,
     pub price: Money,
     pub description: String,
-    /// Where the cover image is served, when there is one.
+    /// The cover for the book's page (600 px wide at most), when there is one. The URL changes
+    /// whenever the cover does, so its answer may be cached for good.
     pub cover_url: Option<String>,
-    /// Where the book's document is served, when there is one.
+    /// The same cover for lists and grids (300 px wide at most).
+    pub cover_thumbnail_url: Option<String>,
+    /// Where the book's document is downloaded (by admins and the customers who bought the
+    /// book), when there is one.
     pub document_url: Option<String>,
+    /// What the document is, when there is one.
+    pub document_kind: Option<DocumentKind>,
+    /// The document's size in bytes, when there is one.
+    pub document_bytes: Option<i64>,
     /// Units available to order.
     pub available: i32,
     pub in_stock: bool,
@@ -80,15 +91,30 @@ impl TryFrom<book::Model> for BookView {
             .parse()
             .map_err(|err: String| ApiError::internal(anyhow::anyhow!(err)))?;
         let price = Money::from_cents(model.price_cents).map_err(ApiError::internal)?;
+        let cover_url = |size: &str| {
+            model.cover_key.as_deref().map(|key| {
+                format!(
+                    "/api/v1/books/{}/cover?size={size}&v={}",
+                    model.id,
+                    storage::version_of(key)
+                )
+            })
+        };
+        let document_kind = match (&model.document_key, &model.document_kind) {
+            (Some(_), Some(kind)) => Some(DocumentKind::parse(kind).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("unknown document kind {kind:?}"))
+            })?),
+            _ => None,
+        };
         Ok(Self {
-            cover_url: model
-                .cover_key
-                .as_ref()
-                .map(|_| format!("/api/v1/books/{}/cover", model.id)),
+            cover_url: cover_url(CoverSize::Large.as_str()),
+            cover_thumbnail_url: cover_url(CoverSize::Small.as_str()),
             document_url: model
                 .document_key
                 .as_ref()
                 .map(|_| format!("/api/v1/books/{}/document", model.id)),
+            document_kind,
+            document_bytes: model.document_key.as_ref().and(model.document_bytes),
             id: model.id,
             isbn: model.isbn,
             title: model.title,
@@ -326,6 +352,9 @@ pub async fn insert(
         description: Set(String::new()),
         cover_key: Set(None),
         document_key: Set(None),
+        document_kind: Set(None),
+        document_bytes: Set(None),
+        document_sha256: Set(None),
         available: Set(available),
         available_at: Set(None),
         created_at: Set(now),
@@ -356,4 +385,79 @@ pub async fn update(
             ApiError::internal(err)
         }
     })
+}
+
+/// One of the files a book may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileSlot {
+    Cover,
+    Document,
+}
+
+impl FileSlot {
+    /// The key the book's row holds for this file.
+    pub fn key(self, book: &book::Model) -> Option<&str> {
+        match self {
+            Self::Cover => book.cover_key.as_deref(),
+            Self::Document => book.document_key.as_deref(),
+        }
+    }
+
+    fn key_column(self) -> book::Column {
+        match self {
+            Self::Cover => book::Column::CoverKey,
+            Self::Document => book::Column::DocumentKey,
+        }
+    }
+}
+
+/// A stored file for a book to point at.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub key: String,
+    /// What was learnt of a document while it was checked (`None` for a cover).
+    pub document: Option<CheckedDocument>,
+}
+
+/// Points `book`'s `slot` at `new` (or at nothing) if it still holds `expected`: a
+/// compare-and-swap, so that of two uploads racing for one book each learns whether it won and
+/// which file it replaced. Answers the updated book, or `None` when the slot changed meanwhile
+/// (or the book is gone).
+pub async fn swap_file(
+    db: &impl ConnectionTrait,
+    book: &book::Model,
+    slot: FileSlot,
+    expected: Option<&str>,
+    new: Option<&StoredFile>,
+) -> Result<Option<book::Model>, ApiError> {
+    let column = slot.key_column();
+    let now = Utc::now();
+    let mut update = book::Entity::update_many()
+        .col_expr(column, Expr::value(new.map(|file| file.key.clone())))
+        .col_expr(book::Column::UpdatedAt, Expr::value(now))
+        .filter(book::Column::Id.eq(book.id.as_str()))
+        .filter(match expected {
+            Some(key) => column.eq(key),
+            None => column.is_null(),
+        });
+    if slot == FileSlot::Document {
+        let document = new.and_then(|file| file.document.as_ref());
+        update = update
+            .col_expr(
+                book::Column::DocumentKind,
+                Expr::value(document.map(|doc| doc.kind.as_str())),
+            )
+            .col_expr(
+                book::Column::DocumentBytes,
+                Expr::value(document.map(|doc| i64::try_from(doc.bytes).unwrap_or(i64::MAX))),
+            )
+            .col_expr(
+                book::Column::DocumentSha256,
+                Expr::value(document.map(|doc| doc.sha256.clone())),
+            );
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Ok(None);
+    }
+    find(db, &book.id).await
 }

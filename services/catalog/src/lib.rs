@@ -1,16 +1,23 @@
-//! The catalogue service: books, their search and filters, and the sample catalogue.
+//! The catalogue service: books, their search and filters, their cover and document, and the
+//! sample catalogue.
 
 mod api;
 pub mod availability;
 pub mod books;
+pub mod cover;
+pub mod document;
 pub mod entity;
+pub mod files;
 pub mod isbn;
+pub mod purchases;
 pub mod search;
 pub mod seed;
+pub mod storage;
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use files::Files;
 use platform::auth::TokenVerifier;
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,11 +27,16 @@ use utoipa_axum::router::OpenApiRouter;
 pub struct CatalogState {
     pub db: DatabaseConnection,
     verifier: Arc<TokenVerifier>,
+    files: Files,
 }
 
 impl CatalogState {
-    pub fn new(db: DatabaseConnection, verifier: Arc<TokenVerifier>) -> Self {
-        Self { db, verifier }
+    pub fn new(db: DatabaseConnection, verifier: Arc<TokenVerifier>, files: Files) -> Self {
+        Self {
+            db,
+            verifier,
+            files,
+        }
     }
 }
 
@@ -36,5 +48,5 @@ impl FromRef<CatalogState> for Arc<TokenVerifier> {
 
 /// The routes of the catalogue service: `/api/v1/books/*`.
 pub fn router(state: CatalogState) -> OpenApiRouter {
-    api::routes().with_state(state)
+    api::routes().merge(files::routes()).with_state(state)
 }

@@ -159,6 +159,20 @@ struct Facets {
     genres: Vec<GenreCount>,
 }
 
+/// The orders service's answer for these tests, which never download documents.
+struct NobodyBoughtAnything;
+
+#[async_trait::async_trait]
+impl catalog::purchases::Purchases for NobodyBoughtAnything {
+    async fn has_bought(
+        &self,
+        _buyer: &catalog::purchases::Buyer<'_>,
+        _book_id: &str,
+    ) -> Result<bool, platform::ApiError> {
+        Ok(false)
+    }
+}
+
 struct Api {
     server: TestServer,
     conn: DatabaseConnection,
@@ -173,8 +187,13 @@ async fn start(db: &TestDatabase) -> Api {
     migration::Migrator::up(&conn, None).await.unwrap();
     let keys = KeyPair::generate();
     let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
-    let (router, _) =
-        catalog::router(catalog::CatalogState::new(conn.clone(), verifier)).split_for_parts();
+    let storage = catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
+        std::env::temp_dir().join(format!("bookstore-api-{}", uuid::Uuid::new_v4().simple())),
+    ))
+    .unwrap();
+    let files = catalog::files::Files::new(storage, Arc::new(NobodyBoughtAnything));
+    let (router, _) = catalog::router(catalog::CatalogState::new(conn.clone(), verifier, files))
+        .split_for_parts();
     let server = TestServer::start(router, vec![conn.clone()]).await;
     let signer = TokenSigner::new(&keys, Duration::from_secs(900)).unwrap();
     Api {

@@ -1,5 +1,6 @@
-//! `/api/v1/orders`: placing, listing, reading and polling orders, the pending-for-book lookup,
-//! cancelling, and the status endpoint of the order worker (and of admins for shipping).
+//! `/api/v1/orders`: placing, listing, reading and polling orders, the pending-for-book and
+//! bought-book look-ups, cancelling, and the status endpoint of the order worker (and of admins
+//! for shipping).
 //! Another user's order is always answered as not found, so ids cannot be probed.
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub fn routes() -> OpenApiRouter<OrdersState> {
     OpenApiRouter::with_openapi(service_token_openapi())
         .routes(routes!(place_order, list_orders))
         .routes(routes!(pending_order))
+        .routes(routes!(bought_order))
         .routes(routes!(get_order))
         .routes(routes!(get_status, set_status))
         .routes(routes!(set_statuses))
@@ -174,16 +176,26 @@ async fn list_orders(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct PendingQuery {
-    /// The book the pending order must contain (required).
+pub struct BookQuery {
+    /// The book the order must contain (required).
     book_id: Option<String>,
+}
+
+impl BookQuery {
+    fn book_id(self) -> Result<String, ApiError> {
+        self.book_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+            let mut errors = FieldErrors::new();
+            errors.add("book_id", "is required");
+            ApiError::invalid_parameters(errors)
+        })
+    }
 }
 
 /// The caller's newest pending order containing a book: what a book page shows while the
 /// purchase is being processed.
 #[utoipa::path(
     get, path = "/api/v1/orders/pending", tag = "orders", security(("bearer" = [])),
-    params(PendingQuery),
+    params(BookQuery),
     responses(
         (status = 200, body = OrderView),
         (status = 400, description = "Missing book_id", body = Problem, content_type = "application/problem+json"),
@@ -195,16 +207,37 @@ pub struct PendingQuery {
 async fn pending_order(
     State(state): State<OrdersState>,
     caller: AuthUser,
-    Query(query): Query<PendingQuery>,
+    Query(query): Query<BookQuery>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let Some(book_id) = query.book_id.filter(|id| !id.is_empty()) else {
-        let mut errors = FieldErrors::new();
-        errors.add("book_id", "is required");
-        return Err(ApiError::invalid_parameters(errors));
-    };
-    let order = orders::pending_for_book(&state.db, &caller.id, &book_id)
+    let book_id = query.book_id()?;
+    let order = orders::newest_with_book(&state.db, &caller.id, &book_id, &[OrderStatus::Pending])
         .await?
         .ok_or_else(|| ApiError::not_found("pending order with this book"))?;
+    Ok(Json(order.try_into()?))
+}
+
+/// The caller's newest order that bought a book (completed, shipped or delivered): the proof of
+/// purchase the catalogue asks for before it hands out a book's document.
+#[utoipa::path(
+    get, path = "/api/v1/orders/bought", tag = "orders", security(("bearer" = [])),
+    params(BookQuery),
+    responses(
+        (status = 200, body = OrderView),
+        (status = 400, description = "Missing book_id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The caller has not bought that book", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+async fn bought_order(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    Query(query): Query<BookQuery>,
+) -> Result<Json<OrderView>, ApiError> {
+    let book_id = query.book_id()?;
+    let order = orders::newest_with_book(&state.db, &caller.id, &book_id, &OrderStatus::BOUGHT)
+        .await?
+        .ok_or_else(|| ApiError::not_found("bought order with this book"))?;
     Ok(Json(order.try_into()?))
 }
 

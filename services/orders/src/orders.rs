@@ -303,11 +303,12 @@ pub async fn list(
     Ok((with_lines(db, rows).await?, total))
 }
 
-/// `user_id`'s newest pending order with a line for `book_id`.
-pub async fn pending_for_book(
+/// `user_id`'s newest order in one of `statuses` with a line for `book_id`.
+pub async fn newest_with_book(
     db: &impl ConnectionTrait,
     user_id: &str,
     book_id: &str,
+    statuses: &[OrderStatus],
 ) -> Result<Option<StoredOrder>, ApiError> {
     if !plausible_id(book_id) {
         return Ok(None);
@@ -319,7 +320,7 @@ pub async fn pending_for_book(
         .to_owned();
     let row = order::Entity::find()
         .filter(order::Column::UserId.eq(user_id))
-        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::Status.is_in(statuses.iter().map(|status| status.as_str())))
         .filter(order::Column::Id.in_subquery(with_book))
         .order_by_desc(order::Column::CreatedAt)
         .order_by_desc(order::Column::Id)

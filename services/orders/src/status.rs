@@ -37,6 +37,10 @@ impl OrderStatus {
         Self::Delivered,
     ];
 
+    /// The statuses of an order whose books the customer has bought: paid for and never
+    /// cancelled (a bought ebook may be downloaded).
+    pub const BOUGHT: [OrderStatus; 3] = [Self::Completed, Self::Shipped, Self::Delivered];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",

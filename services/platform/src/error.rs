@@ -31,6 +31,7 @@ pub enum ErrorCode {
     EmailTaken,
     IsbnTaken,
     OrderLimit,
+    RangeNotSatisfiable,
     RateLimited,
     Internal,
     Unavailable,
@@ -39,7 +40,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the catalogue (docs/errors.md lists them the same way).
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         Self::BadRequest,
         Self::InvalidParameter,
         Self::MalformedJson,
@@ -57,6 +58,7 @@ impl ErrorCode {
         Self::EmailTaken,
         Self::IsbnTaken,
         Self::OrderLimit,
+        Self::RangeNotSatisfiable,
         Self::RateLimited,
         Self::Internal,
         Self::Unavailable,
@@ -82,6 +84,7 @@ impl ErrorCode {
             Self::EmailTaken => "email_taken",
             Self::IsbnTaken => "isbn_taken",
             Self::OrderLimit => "order_limit",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
@@ -106,6 +109,7 @@ impl ErrorCode {
             Self::Conflict | Self::EmailTaken | Self::IsbnTaken | Self::OrderLimit => {
                 StatusCode::CONFLICT
             }
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -132,6 +136,7 @@ impl ErrorCode {
             Self::EmailTaken => "Email already registered",
             Self::IsbnTaken => "ISBN already in the catalogue",
             Self::OrderLimit => "Order limit reached",
+            Self::RangeNotSatisfiable => "Range not satisfiable",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::Unavailable => "Service unavailable",
@@ -150,6 +155,7 @@ impl ErrorCode {
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::UNPROCESSABLE_ENTITY => Self::ValidationFailed,
+            StatusCode::RANGE_NOT_SATISFIABLE => Self::RangeNotSatisfiable,
             StatusCode::TOO_MANY_REQUESTS => Self::RateLimited,
             StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => Self::Timeout,
             StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,

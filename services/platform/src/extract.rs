@@ -1,18 +1,45 @@
 //! Request extractors whose rejections are problem+json: JSON bodies and query strings.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::http::DEFAULT_BODY_LIMIT;
 
 /// `axum::Json` whose rejections become problem+json: 400 for bad syntax, 415 for a wrong
-/// content type, 413 for an oversized body and 422 for a body of the wrong shape.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// content type, 413 for an oversized body and 422 for a body of the wrong shape. A body whose
+/// `Content-Length` announces more than [`DEFAULT_BODY_LIMIT`] is refused before any of it is
+/// read; one that grows past it while streaming is cut off there.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let announced = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if announced.is_some_and(|length| length > DEFAULT_BODY_LIMIT as u64) {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {DEFAULT_BODY_LIMIT} bytes"),
+            ));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+        Ok(Self(value))
+    }
+}
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {

@@ -32,8 +32,14 @@ use crate::readiness::Gate;
 use crate::shutdown::Draining;
 use crate::telemetry;
 
-/// Default cap on request bodies; upload routes raise it for themselves.
+/// The cap on what a route's extractors read of a body, unless the route raises it for itself
+/// with `DefaultBodyLimit::max` (the upload routes do, up to [`LARGEST_BODY_LIMIT`]).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The largest body any route accepts: a book's document (50 MiB) in a multipart form, with
+/// room for the form's own headers. A body announced or streamed past it is refused before any
+/// route sees it.
+pub const LARGEST_BODY_LIMIT: usize = 50 * 1024 * 1024 + 64 * 1024;
 
 /// What the shared endpoints and middleware need.
 #[derive(Clone)]
@@ -85,10 +91,11 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
             StatusCode::GATEWAY_TIMEOUT,
             ctx.request_timeout,
         ))
-        // Refuses a body announced as too large before reading it, and cuts off one that grows
-        // past the limit while streaming; the extractors' own default limit is then redundant.
-        .layer(RequestBodyLimitLayer::new(DEFAULT_BODY_LIMIT))
-        .layer(DefaultBodyLimit::disable())
+        // Refuses a body announced as larger than any route takes before reading it, and cuts
+        // off one that grows past that while streaming. Each route's extractors then read at
+        // most DEFAULT_BODY_LIMIT, or what the route allows itself.
+        .layer(RequestBodyLimitLayer::new(LARGEST_BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(cors(&ctx.cors_origins))
         .layer(middleware::from_fn(request_context))

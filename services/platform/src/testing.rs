@@ -39,6 +39,66 @@ pub fn require_real_backends() -> bool {
     std::env::var("BOOKSTORE_REQUIRE_REAL_BACKENDS").is_ok_and(|v| v == "1" || v == "true")
 }
 
+/// A fresh bucket on the S3-compatible server of the tests (`BOOKSTORE_TEST_S3_ENDPOINT`,
+/// `http://127.0.0.1:9000` by default: the moto server `.ci/run` starts). Everything the code
+/// under test does goes through its S3 client; only the bucket is made here, as an operator
+/// would make it.
+#[derive(Debug, Clone)]
+pub struct TestBucket {
+    pub endpoint: String,
+    pub name: String,
+}
+
+impl TestBucket {
+    /// A new empty bucket, or `None` (said on stderr) when no server answers and real backends
+    /// are not required; with `BOOKSTORE_REQUIRE_REAL_BACKENDS=1` a missing server panics.
+    pub async fn create() -> Option<Self> {
+        let endpoint = std::env::var("BOOKSTORE_TEST_S3_ENDPOINT")
+            .unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+        let name = format!(
+            "bookstore-test-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..16]
+        );
+        let made = reqwest::Client::new()
+            .put(format!("{endpoint}/{name}"))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status);
+        match made {
+            Ok(_) => Some(Self { endpoint, name }),
+            Err(err) if !require_real_backends() => {
+                eprintln!(
+                    "no S3-compatible server answers at {endpoint} ({err}); the S3 part of this test does not run"
+                );
+                None
+            }
+            Err(err) => panic!(
+                "an S3-compatible server is required (BOOKSTORE_REQUIRE_REAL_BACKENDS=1) but none answers at {endpoint}: {err}; \
+                 start one with `moto_server -p 9000` (.ci/run does)"
+            ),
+        }
+    }
+
+    /// The keys in the bucket, as the server lists them.
+    pub async fn keys(&self) -> Vec<String> {
+        let url = format!("{}/{}?list-type=2", self.endpoint, self.name);
+        let listed = match reqwest::get(&url).await {
+            Ok(response) => response.error_for_status(),
+            Err(err) => Err(err),
+        };
+        let listing = match listed {
+            Ok(response) => response.text().await,
+            Err(err) => Err(err),
+        }
+        .unwrap_or_else(|err| panic!("cannot list {url}: {err}"));
+        listing
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+            .collect()
+    }
+}
+
 /// A database made for one test, dropped by [`TestDatabase::drop_database`].
 pub struct TestDatabase {
     pub url: String,

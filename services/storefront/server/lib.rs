@@ -143,7 +143,7 @@ fn respond(asset: &'static Asset, request: &HeaderMap) -> Response {
             HeaderValue::from_static("same-origin"),
         );
     }
-    if matches_etag(request, &etag) {
+    if platform::conditional::none_match_hits(request, &etag) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     // The server sends no body in answer to HEAD, and keeps the length.
@@ -188,17 +188,6 @@ fn negotiate(asset: &Asset, request: &HeaderMap) -> Encoding {
     } else {
         Encoding::Identity
     }
-}
-
-/// Whether `If-None-Match` names `etag` (or `*`); weak comparison, as RFC 9110 asks for it.
-fn matches_etag(request: &HeaderMap, etag: &str) -> bool {
-    request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == etag)
 }
 
 #[cfg(test)]

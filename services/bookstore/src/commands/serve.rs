@@ -18,7 +18,7 @@ use sea_orm::DatabaseConnection;
 
 use super::admin::seed_sample;
 use super::{Background, api_error, connect, require_current_schema};
-use crate::adapters::LocalCatalog;
+use crate::adapters::{LocalCatalog, LocalPurchases};
 use crate::cli::{
     self, AllArgs, BrokerArgs, CatalogArgs, InventoryArgs, NotificationsArgs, OrdersArgs,
     StorefrontArgs, UsersArgs, VerifyArgs, WorkerArgs, WorkerTuning,
@@ -36,6 +36,11 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let order_limits = args.order_limits.limits()?;
     let retention = args.outbox.retention()?;
+    let storage = catalog::storage::Storage::open(
+        &args
+            .object_store
+            .location(Some(args.data_dir.join("objects")))?,
+    )?;
     let default_url = format!("sqlite://{}/bookstore.db", args.data_dir.display());
     let db = connect(&args.database, Some(default_url)).await?;
     Migrator::up(&db, None)
@@ -114,7 +119,11 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
 
     let services = Services {
         users: Some(users::UsersState::new(db.clone(), &keys, users_config)?),
-        catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
+        catalog: Some(catalog::CatalogState::new(
+            db.clone(),
+            verifier,
+            catalog::files::Files::new(storage, Arc::new(LocalPurchases::new(db.clone()))),
+        )),
         inventory: Some(inventory),
         orders: Some(orders),
     };
@@ -177,6 +186,11 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
 /// `bookstore catalog`: the catalogue service and its availability read model.
 pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
+    let storage = catalog::storage::Storage::open(&args.object_store.location(None)?)?;
+    let orders_url = cli::service_url("BOOKSTORE_ORDERS_URL", &args.orders_url)?;
+    let purchases = Arc::new(catalog::purchases::HttpPurchases::new(&url::Url::parse(
+        &orders_url,
+    )?)?);
     let db = connect(&args.database, None).await?;
     require_current_schema(&db).await?;
     let verifier = verifier(&args.verify)?;
@@ -189,7 +203,11 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
         Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
     );
     let services = Services {
-        catalog: Some(catalog::CatalogState::new(db.clone(), verifier)),
+        catalog: Some(catalog::CatalogState::new(
+            db.clone(),
+            verifier,
+            catalog::files::Files::new(storage, purchases),
+        )),
         ..Services::default()
     };
     background

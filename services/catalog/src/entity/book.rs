@@ -24,6 +24,11 @@ pub struct Model {
     pub description: String,
     pub cover_key: Option<String>,
     pub document_key: Option<String>,
+    /// `pdf`, `epub` or `text`, with the document.
+    pub document_kind: Option<String>,
+    pub document_bytes: Option<i64>,
+    /// Lower-case hex SHA-256 of the document's bytes.
+    pub document_sha256: Option<String>,
     /// Units available to order, as last reported by inventory.
     pub available: i32,
     /// When `available` was last set from an inventory event.
