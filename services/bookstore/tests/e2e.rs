@@ -449,3 +449,136 @@ async fn customers_reach_only_their_own_orders_and_never_internal_endpoints() {
     }
     cluster.stop().await;
 }
+
+/// Uploads a book's cover or document to the catalogue component as the admin.
+async fn upload(cluster: &Cluster, book: &str, what: &str, bytes: &[u8]) -> Value {
+    let (content_type, body) =
+        platform::testing::file_form("file", "upload.bin", "application/octet-stream", bytes);
+    let response = reqwest::Client::new()
+        .put(cluster.url("catalog", &format!("/api/v1/books/{book}/{what}")))
+        .bearer_auth(&cluster.admin)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{what}: {}",
+        cluster.log("catalog")
+    );
+    response.json().await.unwrap()
+}
+
+/// A GET of the catalogue's `path`: the status and the bytes.
+async fn download(cluster: &Cluster, path: &str, token: Option<&str>) -> (StatusCode, Vec<u8>) {
+    let mut request = reqwest::Client::new().get(cluster.url("catalog", path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn uploads_live_in_s3_survive_a_restart_and_only_buyers_download_documents() {
+    let Some(broker) = broker().await else { return };
+    let Some(bucket) = platform::testing::TestBucket::create().await else {
+        return;
+    };
+    let mut cluster = Cluster::start_with(
+        broker,
+        &[
+            (
+                "BOOKSTORE_OBJECT_STORE_URL",
+                &format!("s3://{}/shop", bucket.name),
+            ),
+            ("BOOKSTORE_S3_ENDPOINT", &bucket.endpoint),
+            ("BOOKSTORE_S3_ACCESS_KEY_ID", "testing"),
+            ("BOOKSTORE_S3_SECRET_ACCESS_KEY", "testing"),
+        ],
+    )
+    .await;
+    let book = cluster.book_with_stock(5).await;
+    let mut cover = Vec::new();
+    image::RgbImage::from_pixel(400, 600, image::Rgb([120, 40, 40]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut cover),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let with_cover = upload(&cluster, &book, "cover", &cover).await;
+    let text = "It is a truth universally acknowledged, that a single man in possession of a good \
+                fortune, must be in want of a wife.\n"
+        .repeat(200);
+    let with_document = upload(&cluster, &book, "document", text.as_bytes()).await;
+    assert_eq!(with_document["document_kind"], "text");
+    let cover_url = with_cover["cover_url"].as_str().unwrap().to_owned();
+    let document_path = format!("/api/v1/books/{book}/document");
+    // Everything is in the bucket, under its prefix.
+    let keys = bucket.keys().await;
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|key| key.starts_with(&format!("shop/books/{book}/"))),
+        "{keys:?}"
+    );
+
+    // The catalogue asks the orders service, with the customer's own token, who bought it.
+    let buyer = cluster.customer("reader@shop.example").await;
+    let browser = cluster.customer("browser@shop.example").await;
+    let (status, order) = cluster.place(&buyer, &book, 1, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+    let order_id = order["id"].as_str().unwrap();
+    assert_eq!(
+        download(&cluster, &document_path, Some(&buyer)).await.0,
+        StatusCode::FORBIDDEN,
+        "pending is not bought"
+    );
+    cluster
+        .wait_status(&buyer, order_id, "completed", Duration::from_secs(30))
+        .await;
+    let (status, bytes) = download(&cluster, &document_path, Some(&buyer)).await;
+    assert_eq!(status, StatusCode::OK, "{}", cluster.log("catalog"));
+    assert_eq!(bytes, text.as_bytes());
+    assert_eq!(
+        download(&cluster, &document_path, Some(&browser)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        download(&cluster, &document_path, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        download(&cluster, &document_path, Some(&cluster.admin))
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // A new catalogue process serves the same files from the bucket.
+    cluster.kill("catalog").await;
+    cluster.spawn("catalog", "catalog").await;
+    let (status, jpeg) = download(&cluster, &cover_url, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), 400);
+    assert_eq!(
+        download(&cluster, &document_path, Some(&buyer)).await,
+        (StatusCode::OK, text.into_bytes())
+    );
+
+    // Deleting the book deletes its objects.
+    let (status, _) = cluster
+        .request(
+            reqwest::Method::DELETE,
+            cluster.url("catalog", &format!("/api/v1/books/{book}")),
+            Some(&cluster.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(bucket.keys().await.is_empty(), "{:?}", bucket.keys().await);
+    cluster.stop().await;
+}

@@ -471,20 +471,20 @@ async fn get_document(
             .map_err(storage_error)?;
         let body = Body::from_stream(found.into_stream().map_err(std::io::Error::other));
         let mut response = Response::new(body);
-        let headers = response.headers_mut();
-        if let Some(range) = part {
-            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-            response.headers_mut().insert(
-                header::CONTENT_RANGE,
-                header_value(&format!("bytes {}-{}/{size}", range.start, range.end - 1))?,
-            );
-            response.headers_mut().insert(
-                header::CONTENT_LENGTH,
-                HeaderValue::from(range.end - range.start),
-            );
-        } else {
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-        }
+        let length = match part {
+            Some(range) => {
+                *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                response.headers_mut().insert(
+                    header::CONTENT_RANGE,
+                    header_value(&format!("bytes {}-{}/{size}", range.start, range.end - 1))?,
+                );
+                range.end - range.start
+            }
+            None => size,
+        };
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         response
     };
     let headers = response.headers_mut();

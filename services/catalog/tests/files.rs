@@ -21,7 +21,7 @@ use image::{ImageEncoder, ImageFormat, Rgb, RgbImage};
 use migration::MigratorTrait;
 use platform::ApiError;
 use platform::auth::{KeyPair, Role, TokenSigner, TokenVerifier};
-use platform::testing::{Backend, Reply, TestBucket, TestDatabase, TestServer};
+use platform::testing::{Backend, Reply, TestBucket, TestDatabase, TestServer, file_form as form};
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
@@ -145,18 +145,6 @@ async fn start(db: &TestDatabase, store: Store) -> Shop {
         buyer: signer.sign("buyer-1", Role::Customer).unwrap(),
         book: list.body["items"][0].clone(),
     }
-}
-
-/// A `multipart/form-data` body with one file field, as a browser sends it.
-fn form(field: &str, file_name: &str, declared_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "----bookstore-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: {declared_type}\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 impl Shop {

@@ -797,6 +797,41 @@ platform::backend_tests! {
         api.finish().await;
     }
 
+    async fn bought_finds_the_callers_order_that_bought_a_book(db) {
+        let api = start(&db).await;
+        let bought = |n: usize| format!("/api/v1/orders/bought?book_id={}", book_id(n));
+        let order = api.order(&api.alice, &[(1, 1), (2, 3)]).await;
+        // Pending is not bought yet.
+        api.get(&bought(1), &api.alice).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+        api.service_status(&order.id, &json!({ "status": "completed" })).await;
+        for n in [1, 2] {
+            let reply = api.get(&bought(n), &api.alice).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert_eq!(reply.json::<OrderView>().id, order.id);
+        }
+        // Shipped and delivered orders still count.
+        for status in ["shipped", "delivered"] {
+            let reply = api.user_status(&api.admin, &order.id, &json!({ "status": status })).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert_eq!(api.get(&bought(1), &api.alice).await.json::<OrderView>().id, order.id);
+        }
+        // Another book, another customer, an admin: not bought by them.
+        api.get(&bought(3), &api.alice).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+        api.get(&bought(1), &api.bob).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+        api.get(&bought(1), &api.admin).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+        // Failed and cancelled orders never bought anything.
+        let failed = api.order(&api.bob, &[(1, 1)]).await;
+        api.service_status(&failed.id, &json!({ "status": "failed", "reason": "out_of_stock" })).await;
+        let cancelled = api.order(&api.bob, &[(1, 1)]).await;
+        api.service_status(&cancelled.id, &json!({ "status": "completed" })).await;
+        api.cancel(&api.admin, &cancelled.id).await;
+        api.get(&bought(1), &api.bob).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+        for path in ["/api/v1/orders/bought", "/api/v1/orders/bought?book_id="] {
+            api.get(path, &api.alice).await.assert_problem(StatusCode::BAD_REQUEST, "invalid_parameter");
+        }
+        api.finish().await;
+    }
+
     // -----------------------------------------------------------------------------------------
     // The state machine
 

@@ -99,6 +99,24 @@ impl TestBucket {
     }
 }
 
+/// A `multipart/form-data` body with one file field, as a browser sends it: the `Content-Type`
+/// header's value and the body.
+pub fn file_form(
+    field: &str,
+    file_name: &str,
+    declared_type: &str,
+    bytes: &[u8],
+) -> (String, Vec<u8>) {
+    let boundary = "----bookstore-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: {declared_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// A database made for one test, dropped by [`TestDatabase::drop_database`].
 pub struct TestDatabase {
     pub url: String,

@@ -231,6 +231,11 @@ impl Cluster {
             ("BOOKSTORE_ORDER_MAX_UNITS", "1000000".into()),
             ("BOOKSTORE_ORDER_MAX_PENDING", "1000000".into()),
             ("BOOKSTORE_ORDER_RATE_PER_MINUTE", "1000000".into()),
+            // Uploads in a folder of the test's own; a test may name a bucket instead.
+            (
+                "BOOKSTORE_OBJECT_STORE_URL",
+                dir.join("objects").display().to_string(),
+            ),
             ("BOOKSTORE_LOG_FORMAT", "json".into()),
             ("RUST_LOG", "info,sqlx=warn,sea_orm=warn".into()),
         ]
@@ -351,6 +356,9 @@ impl Cluster {
         let mut extra = vec![("BOOKSTORE_LISTEN".to_owned(), listen)];
         if command == "orders" {
             extra.push(("BOOKSTORE_CATALOG_URL".into(), self.urls["catalog"].clone()));
+        }
+        if command == "catalog" {
+            extra.push(("BOOKSTORE_ORDERS_URL".into(), self.urls["orders"].clone()));
         }
         self.launch(name, &args, extra, &self.urls[command].clone())
             .await;
