@@ -667,7 +667,25 @@ fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() 
     );
     assert_eq!(
         spec["storage"],
-        json!({"persistentVolumeClaim": "shop-uploads"})
+        json!({"s3": {"url": "s3://shop-uploads/covers-and-documents", "endpoint": "https://objects.example",
+                      "region": "eu-west-1", "credentialsSecret": "shop-uploads-s3"}})
+    );
+    // Keys given as values are kept in a Secret of the chart's.
+    let mut with_keys = MINIMAL.to_vec();
+    with_keys.extend([
+        "--set",
+        "bookstore.storage.s3.url=s3://uploads",
+        "--set",
+        "bookstore.storage.s3.accessKeyId=AKIDEXAMPLE",
+        "--set",
+        "bookstore.storage.s3.secretAccessKey=wJalrXUtnFEMI",
+    ]);
+    let keyed = template(&with_keys);
+    let secret = find(&keyed, "Secret", &format!("{RELEASE}-s3"));
+    assert_eq!(secret["data"]["access-key-id"], "QUtJREVYQU1QTEU=");
+    assert_eq!(
+        find(&keyed, "Bookstore", RELEASE)["spec"]["storage"],
+        json!({"s3": {"url": "s3://uploads", "region": "us-east-1", "credentialsSecret": format!("{RELEASE}-s3")}})
     );
     assert_eq!(
         spec["openai"],
@@ -859,6 +877,11 @@ fn bad_values_are_rejected() {
             "replicas",
         ),
         (&["--set", "unknownKey=1"], "unknownKey"),
+        (&["--set", "bookstore.storage.s3.url=gs://uploads"], "url"),
+        (
+            &["--set", "bookstore.storage.s3.endpoint=minio:9000"],
+            "endpoint",
+        ),
         (
             &["--set", "bookstore.components.payments.replicas=1"],
             "payments",
@@ -925,9 +948,9 @@ fn bad_values_are_rejected() {
                 stderr.contains(expected),
                 "helm {major}: {args:?}: expected {expected:?} in:\n{stderr}"
             );
-            // The first fourteen cases are the schema's, the others the templates'.
+            // The first sixteen cases are the schema's, the others the templates'.
             let by_schema = stderr.contains("don't meet the specifications of the schema");
-            assert_eq!(by_schema, index < 14, "helm {major}: {args:?}:\n{stderr}");
+            assert_eq!(by_schema, index < 16, "helm {major}: {args:?}:\n{stderr}");
         }
     }
     // The defaults alone lack the key pair, and say how to make one.

@@ -106,6 +106,14 @@ Arguments: ctx, secret (name), key, value, length.
 {{- end -}}
 {{- end -}}
 
+{{- define "bookstore.s3Secret" -}}
+{{- if .Values.bookstore.storage.s3.existingSecret -}}
+{{- .Values.bookstore.storage.s3.existingSecret -}}
+{{- else if .Values.bookstore.storage.s3.secretAccessKey -}}
+{{- printf "%s-s3" (include "bookstore.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The hardened container security context shared by every container of the chart. */}}
 {{- define "bookstore.containerSecurityContext" -}}
 allowPrivilegeEscalation: false

@@ -560,6 +560,9 @@ impl ObjectStoreArgs {
         default: Option<PathBuf>,
     ) -> Result<catalog::storage::StorageLocation, ConfigError> {
         const VAR: &str = "BOOKSTORE_OBJECT_STORE_URL";
+        if let Some(endpoint) = &self.s3_endpoint {
+            service_url("BOOKSTORE_S3_ENDPOINT", endpoint)?;
+        }
         let Some(url) = self
             .object_store_url
             .as_deref()
@@ -574,9 +577,6 @@ impl ObjectStoreArgs {
                     )
                 });
         };
-        if let Some(endpoint) = &self.s3_endpoint {
-            service_url("BOOKSTORE_S3_ENDPOINT", endpoint)?;
-        }
         let secret = secret(
             "BOOKSTORE_S3_SECRET_ACCESS_KEY",
             self.s3_secret_access_key.clone(),

@@ -245,6 +245,9 @@ async fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
         ("BOOKSTORE_AUTH_RATE_PER_CLIENT", "0"),
         ("BOOKSTORE_CORS_ORIGINS", "not a url"),
         ("BOOKSTORE_ADMIN_EMAIL", "admin@shop.example"),
+        ("BOOKSTORE_OBJECT_STORE_URL", "gs://a-bucket"),
+        ("BOOKSTORE_OBJECT_STORE_URL", "s3://"),
+        ("BOOKSTORE_S3_ENDPOINT", "minio:9000"),
     ] {
         let (code, _, stderr) = run(bookstore(&["all"])
             .env("BOOKSTORE_DATA_DIR", &data_dir)
@@ -282,7 +285,12 @@ platform::backend_tests! {
         let url = db.url.clone();
 
         // Split components refuse an unmigrated database.
-        let (code, _, stderr) = run(bookstore(&["catalog"]).env("DATABASE_URL", &url).env("BOOKSTORE_JWT_PUBLIC_KEY_FILE", &public)).await;
+        let catalog_settings = [
+            ("BOOKSTORE_JWT_PUBLIC_KEY_FILE", public.display().to_string()),
+            ("BOOKSTORE_ORDERS_URL", "http://127.0.0.1:9".to_owned()),
+            ("BOOKSTORE_OBJECT_STORE_URL", dir.join("objects").display().to_string()),
+        ];
+        let (code, _, stderr) = run(bookstore(&["catalog"]).env("DATABASE_URL", &url).envs(catalog_settings.clone())).await;
         assert_ne!(code, 0);
         assert!(stderr.contains("bookstore migrate up"), "{stderr}");
 
@@ -315,7 +323,7 @@ platform::backend_tests! {
         let mut catalog = bookstore(&["catalog"])
             .env("DATABASE_URL", &url)
             .env("BOOKSTORE_LISTEN", format!("127.0.0.1:{catalog_port}"))
-            .env("BOOKSTORE_JWT_PUBLIC_KEY_FILE", &public)
+            .envs(catalog_settings)
             .env("AMQP_URL", amqp_url())
             .env("BOOKSTORE_AMQP_NAMESPACE", &namespace)
             .stdout(Stdio::null())

@@ -212,6 +212,7 @@ async fn discard(storage: &Storage, slot: FileSlot, key: &str) {
 #[into_params(parameter_in = Query)]
 pub struct CoverQuery {
     /// `small` (300 px wide, for lists) or `large` (600 px, the default).
+    #[param(inline)]
     size: Option<CoverSize>,
     /// The cover's version, as the book's `cover_url` carries it. With the current version the
     /// answer may be cached for a year; without it, it is revalidated every time.

@@ -140,15 +140,43 @@ fn default_public_key() -> String {
     "public.pem".into()
 }
 
-/// Uploads storage.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+/// Where uploads (covers and documents) are kept: a bucket of an S3-compatible store, or else the
+/// data directory of the catalogue's pods.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageSpec {
-    /// An existing PersistentVolumeClaim mounted as the data directory of the catalogue and the
-    /// worker. Several replicas on several nodes need a ReadWriteMany volume. Without storage,
-    /// each pod gets an empty directory that goes with it.
+    /// An S3-compatible bucket: what more than one catalogue replica needs, since each replica
+    /// must see every upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Spec>,
+    /// Without a bucket, an existing PersistentVolumeClaim mounted as the data directory of the
+    /// catalogue and the worker (several replicas on several nodes need a ReadWriteMany
+    /// volume). With neither, each pod gets an empty directory that goes with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
-    pub persistent_volume_claim: String,
+    pub persistent_volume_claim: Option<String>,
+}
+
+/// A bucket of an S3-compatible store.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Spec {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    #[schemars(length(min = 6, max = 1024), regex(pattern = r"^s3://[^/]+"))]
+    pub url: String,
+    /// The store's address, for anything but AWS (e.g. `http://minio.storage:9000`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://"))]
+    pub endpoint: Option<String>,
+    /// The bucket's region (default `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub region: Option<String>,
+    /// A Secret with the keys `access-key-id` and `secret-access-key`; without it, requests
+    /// are unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub credentials_secret: Option<String>,
 }
 
 /// The OpenAI-compatible API.

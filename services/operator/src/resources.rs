@@ -143,6 +143,21 @@ pub fn config_map(bookstore: &Bookstore, owner: &OwnerReference) -> ConfigMap {
     if let Some(base_url) = spec.openai.as_ref().and_then(|o| o.base_url.clone()) {
         data.insert("OPENAI_BASE_URL".to_owned(), base_url);
     }
+    let s3 = spec
+        .storage
+        .as_ref()
+        .and_then(|storage| storage.s3.as_ref());
+    let object_store = match s3 {
+        Some(s3) => s3.url.clone(),
+        None => format!("{DATA_DIR}/objects"),
+    };
+    data.insert("BOOKSTORE_OBJECT_STORE_URL".to_owned(), object_store);
+    if let Some(endpoint) = s3.and_then(|s3| s3.endpoint.clone()) {
+        data.insert("BOOKSTORE_S3_ENDPOINT".to_owned(), endpoint);
+    }
+    if let Some(region) = s3.and_then(|s3| s3.region.clone()) {
+        data.insert("BOOKSTORE_S3_REGION".to_owned(), region);
+    }
     ConfigMap {
         metadata: metadata(bookstore, owner, object_name(bookstore, "config"), "config"),
         data: Some(data),
@@ -369,6 +384,34 @@ fn pod_spec(
             "BOOKSTORE_SERVICE_TOKEN_FILE",
         ));
     }
+    let s3_credentials = spec
+        .storage
+        .as_ref()
+        .and_then(|storage| storage.s3.as_ref())
+        .and_then(|s3| s3.credentials_secret.as_deref());
+    if needs.storage
+        && let Some(secret) = s3_credentials
+    {
+        secrets.push(secret_file(
+            "s3",
+            secret,
+            "secret-access-key",
+            "secret-access-key",
+            "BOOKSTORE_S3_SECRET_ACCESS_KEY_FILE",
+        ));
+        env.push(EnvVar {
+            name: "BOOKSTORE_S3_ACCESS_KEY_ID".to_owned(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret.to_owned(),
+                    key: "access-key-id".to_owned(),
+                    optional: Some(false),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+    }
     for (volume, mount, var) in secrets {
         volumes.push(volume);
         mounts.push(mount);
@@ -391,15 +434,17 @@ fn pod_spec(
         });
     }
     if needs.storage {
+        let claim = spec
+            .storage
+            .as_ref()
+            .and_then(|storage| storage.persistent_volume_claim.clone());
         volumes.push(Volume {
             name: "data".to_owned(),
-            persistent_volume_claim: spec.storage.as_ref().map(|storage| {
-                PersistentVolumeClaimVolumeSource {
-                    claim_name: storage.persistent_volume_claim.clone(),
-                    read_only: Some(false),
-                }
+            empty_dir: claim.is_none().then(EmptyDirVolumeSource::default),
+            persistent_volume_claim: claim.map(|claim_name| PersistentVolumeClaimVolumeSource {
+                claim_name,
+                read_only: Some(false),
             }),
-            empty_dir: spec.storage.is_none().then(EmptyDirVolumeSource::default),
             ..Volume::default()
         });
         mounts.push(VolumeMount {

@@ -61,7 +61,7 @@ fn production(keda: bool) -> Value {
         "jwt": {"secretName": "access-tokens", "privateKeyKey": "ed25519.pem", "publicKeyKey": "ed25519.pub"},
         "serviceToken": {"name": "internal", "key": "service-token"},
         "worker": {"autoscaling": {"minReplicas": 2, "maxReplicas": 30, "targetCpuUtilization": 60}},
-        "storage": {"persistentVolumeClaim": "uploads"},
+        "storage": {"s3": {"url": "s3://shop-uploads/prod", "endpoint": "http://minio.storage:9000", "credentialsSecret": "uploads-s3"}},
         "openai": {"secretRef": {"name": "openai"}, "baseUrl": "http://openai-compatible.internal:8000/v1"},
         "log": "info,orders=debug",
     });
@@ -410,8 +410,10 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
     assert_eq!(
         vars(Component::Worker),
         [
+            "BOOKSTORE_S3_ACCESS_KEY_ID",
             "AMQP_URL_FILE",
             "BOOKSTORE_SERVICE_TOKEN_FILE",
+            "BOOKSTORE_S3_SECRET_ACCESS_KEY_FILE",
             "OPENAI_API_KEY"
         ]
     );
@@ -420,6 +422,128 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
     assert_eq!(worker.spec.replicas, None);
     let catalog = resources::deployment(&bookstore, &owner, Component::Catalog, "i:1", &plan, "h");
     assert_eq!(catalog.spec.replicas, Some(3));
+}
+
+#[test]
+fn uploads_go_to_the_configured_bucket_or_else_the_data_directory() {
+    let config = |spec: Value| {
+        let bookstore = bookstore(spec);
+        resources::config_map(&bookstore, &owner(&bookstore))
+            .data
+            .unwrap()
+    };
+    let in_bucket = config(production(false));
+    assert_eq!(
+        in_bucket["BOOKSTORE_OBJECT_STORE_URL"],
+        "s3://shop-uploads/prod"
+    );
+    assert_eq!(
+        in_bucket["BOOKSTORE_S3_ENDPOINT"],
+        "http://minio.storage:9000"
+    );
+    assert!(!in_bucket.contains_key("BOOKSTORE_S3_REGION"));
+    // The catalogue reads the key id from the Secret and the secret key from a file of it.
+    let shop = bookstore(production(false));
+    let shop_owner = owner(&shop);
+    let shop_plan = plan(&shop, None);
+    let catalog = resources::deployment(
+        &shop,
+        &shop_owner,
+        Component::Catalog,
+        "i:1",
+        &shop_plan,
+        "h",
+    );
+    let catalog_pod = pod(&catalog);
+    let env = catalog_pod.containers[0].env.clone().unwrap();
+    let key_id = env
+        .iter()
+        .find(|v| v.name == "BOOKSTORE_S3_ACCESS_KEY_ID")
+        .unwrap();
+    let from = key_id
+        .value_from
+        .as_ref()
+        .unwrap()
+        .secret_key_ref
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (from.name.as_str(), from.key.as_str()),
+        ("uploads-s3", "access-key-id")
+    );
+    let secret_file = env
+        .iter()
+        .find(|v| v.name == "BOOKSTORE_S3_SECRET_ACCESS_KEY_FILE")
+        .unwrap();
+    assert!(
+        secret_file
+            .value
+            .as_ref()
+            .unwrap()
+            .ends_with("/s3/secret-access-key")
+    );
+    let volume = catalog_pod
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == "s3")
+        .unwrap();
+    assert_eq!(
+        volume.secret.as_ref().unwrap().secret_name.as_deref(),
+        Some("uploads-s3")
+    );
+    // Users, inventory and orders never see the store's secret.
+    for component in [Component::Users, Component::Inventory, Component::Orders] {
+        let deployment =
+            resources::deployment(&shop, &shop_owner, component, "i:1", &shop_plan, "h");
+        let env = pod_env_names(&deployment);
+        assert!(
+            !env.iter().any(|name| name.starts_with("BOOKSTORE_S3")),
+            "{component:?}: {env:?}"
+        );
+    }
+    // Without a bucket, a folder of the data directory (an emptyDir, or the claim).
+    let in_folder = config(minimal());
+    assert_eq!(
+        in_folder["BOOKSTORE_OBJECT_STORE_URL"],
+        "/var/lib/bookstore/objects"
+    );
+    assert!(!in_folder.contains_key("BOOKSTORE_S3_ENDPOINT"));
+    let mut with_claim = minimal();
+    with_claim["storage"] = json!({"persistentVolumeClaim": "uploads"});
+    let bookstore = bookstore(with_claim);
+    let plan = plan(&bookstore, None);
+    let catalog = resources::deployment(
+        &bookstore,
+        &owner(&bookstore),
+        Component::Catalog,
+        "i:1",
+        &plan,
+        "h",
+    );
+    let data = pod(&catalog)
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == "data")
+        .unwrap();
+    assert_eq!(
+        data.persistent_volume_claim.as_ref().unwrap().claim_name,
+        "uploads"
+    );
+    assert!(data.empty_dir.is_none());
+}
+
+fn pod_env_names(deployment: &Deployment) -> Vec<String> {
+    pod(deployment).containers[0]
+        .env
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect()
 }
 
 #[test]
