@@ -1,6 +1,8 @@
-import { apiSignUp, expect, findBooks, logIn, logInAsAdmin, placeOrder, test, waitForStatus } from "./support/fixtures";
+import { readFileSync } from "node:fs";
+import { apiSignUp, expect, expectAccessible, findBooks, loadedWidth, logIn, logInAsAdmin, placeOrder, test, waitForStatus } from "./support/fixtures";
+import { png } from "./support/files";
 
-test("an admin adds a book and gives it stock, and a reader finds it in stock", async ({ page, browser, request }) => {
+test("an admin adds a book with stock, a cover and a document; a reader finds it; a buyer downloads it", async ({ page, browser, request }) => {
   const title = `The Lighthouse Keeper ${Date.now().toString(36)}`;
   await logInAsAdmin(page);
   await page.getByRole("link", { name: "Admin", exact: true }).click();
@@ -38,18 +40,71 @@ test("an admin adds a book and gives it stock, and a reader finds it in stock", 
   await stock.getByRole("button", { name: "Adjust stock" }).click();
   await expect(stock.getByRole("status").first()).toContainText("5 available");
 
-  // A reader (not signed in) finds it, in stock.
+  // A cover: a file that is not an image is refused in words next to the field, a PNG is taken.
+  const documentText = "Chapter 1\nThe light turned, and turned again, all night long.\n";
+  const cover = page.getByRole("region", { name: "Cover" });
+  const coverInput = cover.getByLabel(/Cover image/);
+  await coverInput.setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from(documentText) });
+  await cover.getByRole("button", { name: "Upload cover" }).click();
+  await expect(coverInput).toHaveAttribute("aria-invalid", "true");
+  await expect(cover).toContainText("The file is not a JPEG, PNG or WebP image");
+  await expectAccessible(page, "a book's edit page with a refused cover");
+  await coverInput.setInputFiles({ name: "lighthouse.png", mimeType: "image/png", buffer: png(200, 300) });
+  await cover.getByRole("button", { name: "Upload cover" }).click();
+  await expect(cover.getByText("Cover saved.")).toBeVisible();
+  const preview = cover.getByRole("img", { name: `Current cover of ${title}` });
+  await expect(preview).toHaveAttribute("src", /\/cover\?size=small&v=/);
+  await expect.poll(() => loadedWidth(preview)).toBe(200);
+
+  // A document: plain text.
+  const size = `${Buffer.byteLength(documentText)} bytes`;
+  const documentPanel = page.getByRole("region", { name: "Document" });
+  await documentPanel.getByLabel(/Document \(PDF, EPUB or plain UTF-8 text/).setInputFiles({
+    name: "keeper.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from(documentText),
+  });
+  await documentPanel.getByRole("button", { name: "Upload document" }).click();
+  await expect(documentPanel.getByText("Document saved.")).toBeVisible();
+  await expect(documentPanel).toContainText(`Current document: plain text, ${size}`);
+
+  // A reader (not signed in) finds it, in stock, with its cover in the grid and on its page.
   const reader = await browser.newPage();
   await expect.poll(async () => (await findBooks(request, `q=${encodeURIComponent(title)}`))[0]?.available).toBe(5);
+  const [found] = await findBooks(request, `q=${encodeURIComponent(title)}`);
+  if (!found?.cover_thumbnail_url || !found.cover_url) throw new Error("the book has no cover");
   await reader.goto(`/?q=${encodeURIComponent(title)}`);
   const card = reader.getByRole("region", { name: "Books" }).getByRole("listitem").filter({ hasText: title });
   await expect(card).toContainText("In stock");
   await expect(card).toContainText("$19.50");
+  const thumbnail = card.locator("img");
+  await expect(thumbnail).toHaveAttribute("src", found.cover_thumbnail_url);
+  await expect.poll(() => loadedWidth(thumbnail)).toBe(200);
   await card.getByRole("link").first().click();
   await expect(reader.getByRole("heading", { level: 1, name: title })).toBeVisible();
   await expect(reader.getByText("In stock · 5 available")).toBeVisible();
   await expect(reader.getByRole("definition").filter({ hasText: "Mara Quill, Tomas Reed" })).toBeVisible();
+  const large = reader.getByRole("img", { name: `Cover of ${title}` });
+  await expect(large).toHaveAttribute("src", found.cover_url);
+  await expect.poll(() => loadedWidth(large)).toBe(200);
+  await expect(reader.getByRole("button", { name: /Download/ })).toHaveCount(0);
   await reader.close();
+
+  // A customer is told when the e-book becomes downloadable, buys it, and downloads it.
+  const customer = await apiSignUp(request, "Keeper Fan");
+  const buyerContext = await browser.newContext();
+  const buyer = await buyerContext.newPage();
+  await logIn(buyer, customer.email, customer.password);
+  await buyer.goto(`/books/${found.id}`);
+  await expect(buyer.getByText(`The e-book (plain text, ${size}) becomes downloadable once your order is completed.`)).toBeVisible();
+  await buyer.getByRole("button", { name: "Buy now" }).click();
+  const download = buyer.getByRole("button", { name: `Download (plain text, ${size})` });
+  await expect(download).toBeVisible();
+  await expectAccessible(buyer, "a bought book's page with its download");
+  const [file] = await Promise.all([buyer.waitForEvent("download"), download.click()]);
+  expect(file.suggestedFilename()).toBe(`${title}.txt`);
+  expect(readFileSync(await file.path(), "utf8")).toBe(documentText);
+  await buyerContext.close();
 
   // The admin deletes it again.
   await page.goto(`/admin/books?q=${encodeURIComponent(title)}`);

@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { test as base, expect, type APIRequestContext, type Page } from "@playwright/test";
+import { test as base, expect, type APIRequestContext, type Locator, type Page } from "@playwright/test";
 
 export { expect };
 
@@ -75,6 +75,14 @@ export interface BookJson {
   available: number;
   in_stock: boolean;
   price: string;
+  cover_url?: string | null;
+  cover_thumbnail_url?: string | null;
+}
+
+/** The image has loaded (not only been asked for): its natural width, once it is complete. */
+export async function loadedWidth(image: Locator): Promise<number> {
+  await image.scrollIntoViewIfNeeded();
+  return image.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0));
 }
 
 export async function findBooks(request: APIRequestContext, query: string, api = apiUrl()): Promise<BookJson[]> {

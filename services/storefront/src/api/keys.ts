@@ -8,7 +8,8 @@ export const bookKeys = {
   list: (query: BookListQuery) => [...bookKeys.lists(), query] as const,
   details: () => [...bookKeys.all, "detail"] as const,
   detail: (id: string) => [...bookKeys.details(), id] as const,
-  lookup: (ids: readonly string[]) => [...bookKeys.all, "lookup", [...ids].sort()] as const,
+  lookups: () => [...bookKeys.all, "lookup"] as const,
+  lookup: (ids: readonly string[]) => [...bookKeys.lookups(), [...ids].sort()] as const,
 };
 
 export const orderKeys = {
@@ -20,6 +21,9 @@ export const orderKeys = {
   detail: (id: string) => [...orderKeys.details(), id] as const,
   pendings: () => [...orderKeys.all, "pending"] as const,
   pending: (bookId: string) => [...orderKeys.pendings(), bookId] as const,
+  /** The reader's order that bought a book (null: not bought), which opens its document. */
+  boughts: () => [...orderKeys.all, "bought"] as const,
+  bought: (bookId: string) => [...orderKeys.boughts(), bookId] as const,
 };
 
 export const stockKeys = {

@@ -7,6 +7,7 @@ type Schemas = components["schemas"];
 export type Book = Schemas["BookView"];
 export type BookInput = Schemas["BookInput"];
 export type BookPage = Schemas["Page_BookView"];
+export type DocumentKind = Schemas["DocumentKind"];
 export type Format = Schemas["Format"];
 export type GenreCount = Schemas["GenreCount"];
 export type Order = Schemas["OrderView"];

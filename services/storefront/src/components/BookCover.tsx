@@ -1,3 +1,4 @@
+import { useState } from "react";
 import type { Book } from "../api/types";
 
 // A cover for books without one: a cloth-bound look in one of a few colours, picked from the
@@ -19,16 +20,43 @@ function paletteFor(key: string): string {
   return PALETTES[h % PALETTES.length] ?? PALETTES[0];
 }
 
-export function BookCover({
-  book,
-  size = "md",
-}: {
-  book: Pick<Book, "id" | "title" | "authors" | "cover_url">;
-  size?: "sm" | "md" | "lg";
-}) {
+type CoverFields = Pick<Book, "id" | "title" | "authors" | "cover_url" | "cover_thumbnail_url">;
+type CoverSize = "sm" | "md" | "lg";
+
+/**
+ * The image for a size: the 300 px thumbnail in grids, cards and cart lines, the 600 px cover on
+ * the book's page (each falling back to the other); null when the book has no cover.
+ */
+export function coverSource(book: Pick<CoverFields, "cover_url" | "cover_thumbnail_url">, size: CoverSize): string | null {
+  const large = book.cover_url ?? null;
+  const small = book.cover_thumbnail_url ?? null;
+  return size === "lg" ? (large ?? small) : (small ?? large);
+}
+
+/**
+ * A book's cover, in a 2:3 frame whatever the image's shape, so nothing moves when it loads.
+ * `alt` is empty by default: next to the title (cards, cart lines) the cover adds nothing to
+ * read; the book's page names it.
+ */
+export function BookCover({ book, size = "md", alt = "" }: { book: CoverFields; size?: CoverSize; alt?: string }) {
   const frame = "aspect-[2/3] w-full overflow-hidden rounded-md shadow-md ring-1 ring-black/10";
-  if (book.cover_url) {
-    return <img src={book.cover_url} alt="" className={`${frame} object-cover`} loading="lazy" />;
+  const src = coverSource(book, size);
+  // A cover that fails to load (the store is down) gives way to the made-up one.
+  const [failed, setFailed] = useState<string | null>(null);
+  if (src && failed !== src) {
+    const large = size === "lg";
+    return (
+      <img
+        src={src}
+        alt={alt}
+        width={large ? 600 : 300}
+        height={large ? 900 : 450}
+        loading={large ? "eager" : "lazy"}
+        decoding="async"
+        onError={() => setFailed(src)}
+        className={`${frame} bg-stone-100 object-cover`}
+      />
+    );
   }
   if (size === "sm") {
     return (

@@ -1,6 +1,6 @@
 // Small building blocks shared by every feature: buttons, fields, and the loading, empty and
 // error states that each page renders on purpose.
-import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
+import { useId, type ComponentPropsWithRef, type InputHTMLAttributes, type ReactNode, type Ref, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 import { Link } from "react-router";
 import { describeError } from "../lib/problem";
 
@@ -23,7 +23,7 @@ export function Button({
   className = "",
   type = "button",
   ...props
-}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant }) {
+}: ComponentPropsWithRef<"button"> & { variant?: Variant }) {
   return <button type={type} className={buttonClass(variant, className)} {...props} />;
 }
 
@@ -196,6 +196,49 @@ export function SelectField({
         {children}
       </select>
     </FieldShell>
+  );
+}
+
+/**
+ * A file input. What it accepts stays in view under it (an error does not replace it), and both
+ * are read out with the field. `inputRef` lets the form clear the choice after an upload.
+ */
+export function FileField({
+  label,
+  hint,
+  error,
+  inputRef,
+  ...props
+}: Omit<InputHTMLAttributes<HTMLInputElement>, "type"> & {
+  label: string;
+  hint: string;
+  error?: string | undefined;
+  inputRef?: Ref<HTMLInputElement>;
+}) {
+  const id = useId();
+  return (
+    <div>
+      <label htmlFor={id} className="block text-sm font-medium text-stone-800">
+        {label}
+      </label>
+      <p id={`${id}-hint`} className="mt-1 text-xs text-stone-600">
+        {hint}
+      </p>
+      <input
+        ref={inputRef}
+        id={id}
+        type="file"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-hint ${id}-error` : `${id}-hint`}
+        className={`mt-1 block w-full min-h-11 rounded-lg border bg-white px-2 py-1.5 text-sm text-stone-900 file:mr-3 file:rounded-md file:border-0 file:bg-stone-100 file:px-3 file:py-1.5 file:text-sm file:font-semibold file:text-stone-900 hover:file:bg-stone-200 focus:border-teal-700 focus:outline-none focus:ring-2 focus:ring-teal-700/30 ${error ? "border-red-700" : "border-stone-300"}`}
+        {...props}
+      />
+      {error && (
+        <p id={`${id}-error`} className="mt-1 text-sm text-red-800">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
 

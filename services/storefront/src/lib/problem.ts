@@ -97,6 +97,21 @@ export function fieldErrors(problem: Problem | undefined | null): Record<string,
   return out;
 }
 
+/**
+ * The words for the one field a request was about (an upload's `file`): the field's own
+ * `errors` entry; else, when the server refused the body as a whole as too large (413) or of a
+ * kind it does not take (415), its detail, which names the limit or the kinds; else the error in
+ * general words.
+ */
+export function fieldMessage(error: unknown, field: string): string {
+  if (error instanceof ApiError) {
+    const own = fieldErrors(error.problem)[field];
+    if (own) return own;
+    if ((error.status === 413 || error.status === 415) && error.problem.detail) return sentence(error.problem.detail);
+  }
+  return describeError(error);
+}
+
 /** Words for any error a query or mutation can throw. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) return problemMessage(error.problem);

@@ -79,8 +79,24 @@ export const user: User = {
   created_at: "2026-12-01T00:00:00Z",
 };
 
+export const admin: User = { ...user, id: "u0", email: "admin@bookstore.local", display_name: "Admin", role: "admin" };
+
 export function sessionBody(token: string, expiresIn = 900, who: User = user): Session {
   return { access_token: token, token_type: "Bearer", expires_in: expiresIn, user: who };
+}
+
+/** A book with a cover (both sizes, versioned URLs as the API makes them). */
+export function withCover(b: Book, version = "v1"): Book {
+  return {
+    ...b,
+    cover_url: `/api/v1/books/${b.id}/cover?size=large&v=${version}`,
+    cover_thumbnail_url: `/api/v1/books/${b.id}/cover?size=small&v=${version}`,
+  };
+}
+
+/** A book with a document of `kind` and `bytes`. */
+export function withDocument(b: Book, kind: NonNullable<Book["document_kind"]> = "pdf", bytes = 1_234_567): Book {
+  return { ...b, document_url: `/api/v1/books/${b.id}/document`, document_kind: kind, document_bytes: bytes };
 }
 
 export function book(overrides: Partial<Book> = {}): Book {
@@ -95,7 +111,10 @@ export function book(overrides: Partial<Book> = {}): Book {
     price: "12.50",
     description: "",
     cover_url: null,
+    cover_thumbnail_url: null,
     document_url: null,
+    document_kind: null,
+    document_bytes: null,
     available: 5,
     in_stock: true,
     created_at: "2026-12-01T00:00:00Z",

@@ -6,6 +6,7 @@ import { fieldErrors, isNotFound, problemOf } from "../../lib/problem";
 import { useBook } from "../book/api";
 import { FORMAT_LABELS } from "../catalogue/BookCard";
 import { useDeleteBook, useSaveBook } from "./api";
+import { CoverPanel, DocumentPanel } from "./BookFilePanels";
 import { StockPanel } from "./StockPanel";
 
 export function AdminNewBookPage() {
@@ -38,7 +39,13 @@ export function AdminEditBookPage() {
       </PageHeader>
       <div className="space-y-6">
         <StockPanel bookId={book.data.id} />
-        <BookForm key={book.data.updated_at} book={book.data} />
+        <div className="grid gap-6 md:grid-cols-2">
+          <CoverPanel book={book.data} />
+          <DocumentPanel book={book.data} />
+        </div>
+        {/* Started again when the details change (after a save), not when an upload does: a
+            draft being typed survives a new cover. */}
+        <BookForm key={JSON.stringify(draftOf(book.data))} book={book.data} />
         <DeleteBook book={book.data} />
       </div>
     </div>

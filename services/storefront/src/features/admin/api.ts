@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { bookKeys, orderKeys, stockKeys, userKeys } from "../../api/keys";
 import type { Book, BookInput, OrderListQuery, Role, Stock, User, UserListQuery } from "../../api/types";
-import { api, unwrap } from "../../lib/api-client";
+import { api, fileBody, unwrap } from "../../lib/api-client";
 
 export function useAdminOrders(query: OrderListQuery) {
   return useQuery({
@@ -52,6 +52,59 @@ export function useDeleteBook() {
     onSuccess: (_, id) => {
       qc.removeQueries({ queryKey: bookKeys.detail(id) });
       void qc.invalidateQueries({ queryKey: bookKeys.lists() });
+    },
+  });
+}
+
+/** A book's two uploads: its cover image and its document (the book itself, to download). */
+export type BookFile = "cover" | "document";
+
+/** What a book looks like without the file: its JSON's fields for it are null. */
+function withoutFile(book: Book, slot: BookFile): Book {
+  return slot === "cover"
+    ? { ...book, cover_url: null, cover_thumbnail_url: null }
+    : { ...book, document_url: null, document_kind: null, document_bytes: null };
+}
+
+/**
+ * Sets or replaces a book's cover or document. The upload goes through the one client like
+ * every call (token refresh included); the answer is the book, which goes straight into the
+ * cache so the new cover shows at once, and the lists that show it are asked again.
+ */
+export function useUploadBookFile(bookId: string, slot: BookFile) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (file: File): Promise<Book> => {
+      const options = { params: { path: { id: bookId } }, ...fileBody(file) };
+      return unwrap(
+        slot === "cover"
+          ? await api.PUT("/api/v1/books/{id}/cover", options)
+          : await api.PUT("/api/v1/books/{id}/document", options),
+      );
+    },
+    onSuccess: (book) => {
+      qc.setQueryData(bookKeys.detail(book.id), book);
+      void qc.invalidateQueries({ queryKey: bookKeys.lists() });
+      void qc.invalidateQueries({ queryKey: bookKeys.lookups() });
+    },
+  });
+}
+
+export function useRemoveBookFile(bookId: string, slot: BookFile) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async () => {
+      const options = { params: { path: { id: bookId } } };
+      const { error, response } =
+        slot === "cover"
+          ? await api.DELETE("/api/v1/books/{id}/cover", options)
+          : await api.DELETE("/api/v1/books/{id}/document", options);
+      if (!response.ok) unwrap({ error, response });
+    },
+    onSuccess: () => {
+      // The answer is 204: clear the file here, then take the book as the server has it.
+      qc.setQueryData<Book>(bookKeys.detail(bookId), (old) => old && withoutFile(old, slot));
+      void qc.invalidateQueries({ queryKey: bookKeys.all });
     },
   });
 }

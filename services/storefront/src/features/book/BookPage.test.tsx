@@ -1,13 +1,21 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { createSession } from "../../lib/session";
-import { book, json, mockFetch, problem, renderRoutes, sessionBody } from "../../testing/test-utils";
+import { vi } from "vitest";
+import type { User } from "../../api/types";
+import { createSession, session } from "../../lib/session";
+import { admin, book, json, mockFetch, problem, renderRoutes, requestsOf, sessionBody, user, withCover, withDocument, type Handler } from "../../testing/test-utils";
 import { SessionContext } from "../auth/use-session";
 import { BookPage } from "./BookPage";
 
-function signedIn() {
+function signedIn(who: User = user) {
   const store = createSession({ fetch: (r) => globalThis.fetch(r) });
-  store.accept(sessionBody("t1"));
+  store.accept(sessionBody("t1", 900, who));
+  return store;
+}
+
+function anonymous() {
+  const store = createSession({ fetch: (r) => globalThis.fetch(r) });
+  store.end(false);
   return store;
 }
 
@@ -85,5 +93,119 @@ describe("the book page", () => {
     renderBook();
     expect(await screen.findByRole("heading", { name: "Book not found" })).toBeInTheDocument();
     expect(screen.queryByRole("heading", { name: "Summary" })).not.toBeInTheDocument();
+  });
+});
+
+describe("the book's cover and document", () => {
+  const completedOrder = { ...pendingOrder, id: "o7", status: "completed" };
+  const pdf = withDocument(book(), "pdf", 1_234_567);
+
+  // The page learns who is signed in from the store it is given; the API client sends the token
+  // of the app's own session, which the test that checks the token signs in.
+  function shop(b: ReturnType<typeof book>, bought: Handler, document: Handler = () => problem(500, "internal")) {
+    return mockFetch((request) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/api/v1/orders/pending") return problem(404, "not_found");
+      if (url.pathname === "/api/v1/orders/bought") return bought(request);
+      if (url.pathname === "/api/v1/books/b1/document") return document(request);
+      return json(b);
+    });
+  }
+
+  let saved: { blob: Blob | null; names: string[] };
+  beforeEach(() => {
+    saved = { blob: null, names: [] };
+    vi.spyOn(URL, "createObjectURL").mockImplementation((blob) => {
+      saved.blob = blob as Blob;
+      return "blob:saved";
+    });
+    vi.spyOn(URL, "revokeObjectURL").mockImplementation(() => undefined);
+    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      saved.names.push(this.download);
+    });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    session.end(false);
+  });
+
+  it("shows the large cover, named after the book", async () => {
+    shop(withCover(book()), () => problem(404, "not_found"));
+    renderBook(anonymous());
+    const img = await screen.findByRole("img", { name: "Cover of The Hobbit" });
+    expect(img).toHaveAttribute("src", "/api/v1/books/b1/cover?size=large&v=v1");
+  });
+
+  it("gives a buyer a Download button that fetches the document with the token and saves it under the server's name", async () => {
+    session.accept(sessionBody("reader-token"));
+    const fetch = shop(
+      pdf,
+      (request) => {
+        expect(new URL(request.url).searchParams.get("book_id")).toBe("b1");
+        return json(completedOrder);
+      },
+      (request) => {
+        expect(request.headers.get("authorization")).toBe("Bearer reader-token");
+        return new Response("%PDF-1.7 the book", {
+          headers: {
+            "content-type": "application/pdf",
+            "content-disposition": `attachment; filename="The Hobbit.pdf"; filename*=UTF-8''The%20Hobbit%20%E2%80%93%20or%20There%20and%20Back.pdf`,
+          },
+        });
+      },
+    );
+    const userE = userEvent.setup();
+    renderBook();
+    await userE.click(await screen.findByRole("button", { name: "Download (PDF, 1.2 MB)" }));
+    await waitFor(() => expect(saved.names).toEqual(["The Hobbit – or There and Back.pdf"]));
+    expect(await saved.blob?.text()).toBe("%PDF-1.7 the book");
+    expect(requestsOf(fetch).filter((r) => new URL(r.url).pathname === "/api/v1/books/b1/document")).toHaveLength(1);
+  });
+
+  it("falls back to the title when the answer names no file, and says why a refused download failed", async () => {
+    let refuse = false;
+    shop(withDocument(book(), "epub", 3_000_000), () => json(completedOrder), () =>
+      refuse ? problem(403, "forbidden") : new Response("PK epub", { headers: { "content-type": "application/epub+zip" } }),
+    );
+    const userE = userEvent.setup();
+    renderBook();
+    const button = await screen.findByRole("button", { name: "Download (EPUB, 3 MB)" });
+    await userE.click(button);
+    await waitFor(() => expect(saved.names).toEqual(["The Hobbit.epub"]));
+    refuse = true;
+    await userE.click(button);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Only readers whose order for this book is completed can download it.");
+    expect(button).toHaveAccessibleDescription(/Only readers whose order/);
+  });
+
+  it("tells a reader who has not bought the book when it becomes downloadable, without a button", async () => {
+    shop(pdf, () => problem(404, "not_found"));
+    renderBook();
+    expect(await screen.findByText("The e-book (PDF, 1.2 MB) becomes downloadable once your order is completed.")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Download/ })).not.toBeInTheDocument();
+  });
+
+  it("gives an admin the button without asking whether they bought it", async () => {
+    const fetch = shop(pdf, () => problem(404, "not_found"));
+    renderBook(signedIn(admin));
+    expect(await screen.findByRole("button", { name: "Download (PDF, 1.2 MB)" })).toBeInTheDocument();
+    expect(requestsOf(fetch).some((r) => new URL(r.url).pathname === "/api/v1/orders/bought")).toBe(false);
+  });
+
+  it("shows nothing extra to someone not signed in, or for a book without a document", async () => {
+    const fetch = shop(pdf, () => json(completedOrder));
+    const { unmount } = renderBook(anonymous());
+    expect(await screen.findByRole("heading", { level: 1, name: "The Hobbit" })).toBeInTheDocument();
+    expect(screen.queryByText(/downloadable/)).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Download/ })).not.toBeInTheDocument();
+    unmount();
+
+    const second = shop(book(), () => json(completedOrder));
+    renderBook();
+    expect(await screen.findByRole("button", { name: "Buy now" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Download/ })).not.toBeInTheDocument();
+    for (const mock of [fetch, second]) {
+      expect(requestsOf(mock).some((r) => new URL(r.url).pathname === "/api/v1/orders/bought")).toBe(false);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { useSession } from "../auth/use-session";
 import { AddToCartButton } from "../cart/AddToCartButton";
 import { FORMAT_LABELS } from "../catalogue/BookCard";
 import { useBook, useBuyNow, usePendingOrder } from "./api";
+import { BookDocument } from "./BookDocument";
 
 export function BookPage() {
   const { id = "" } = useParams();
@@ -34,7 +35,7 @@ function BookDetails({ book }: { book: Book }) {
   return (
     <article className="grid gap-8 md:grid-cols-[minmax(0,18rem)_1fr] lg:gap-12">
       <div className="mx-auto w-48 md:w-full">
-        <BookCover book={book} size="lg" />
+        <BookCover book={book} size="lg" alt={`Cover of ${book.title}`} />
       </div>
       <div className="max-w-2xl">
         <nav aria-label="Breadcrumb" className="mb-2 text-sm text-stone-700">
@@ -59,6 +60,7 @@ function BookDetails({ book }: { book: Book }) {
             </p>
           </div>
           <PurchaseActions book={book} />
+          <BookDocument book={book} className="mt-4 border-t border-stone-200 pt-4" />
         </div>
 
         <BookSummary book={book} />

@@ -29,7 +29,16 @@ export function CartLines({
         return (
           <li key={item.bookId} className="flex gap-4 py-4">
             <div className="w-16 shrink-0 sm:w-20">
-              <BookCover size="sm" book={{ id: item.bookId, title: item.title, authors: item.authors, cover_url: book?.cover_url ?? null }} />
+              <BookCover
+                size="sm"
+                book={{
+                  id: item.bookId,
+                  title: item.title,
+                  authors: item.authors,
+                  cover_url: book?.cover_url ?? null,
+                  cover_thumbnail_url: book?.cover_thumbnail_url ?? null,
+                }}
+              />
             </div>
             <div className="min-w-0 flex-1">
               <div className="flex flex-wrap items-start justify-between gap-2">

@@ -19,6 +19,16 @@ export async function fetchPendingOrder(bookId: string): Promise<Order | null> {
   }
 }
 
+/** The reader's order that bought a book (completed, shipped or delivered), or null when none did. */
+export async function fetchBoughtOrder(bookId: string): Promise<Order | null> {
+  try {
+    return unwrap(await api.GET("/api/v1/orders/bought", { params: { query: { book_id: bookId } } }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
 export async function placeOrder(lines: { book_id: string; quantity: number }[], key: string): Promise<Order> {
   return unwrap(
     await api.POST("/api/v1/orders", {
@@ -37,6 +47,8 @@ export function orderChanged(qc: QueryClient, order: Pick<Order, "id" | "status"
   if (order.status !== "pending") {
     void qc.invalidateQueries({ queryKey: bookKeys.all });
     void qc.invalidateQueries({ queryKey: stockKeys.all });
+    // A completed order opens its books' documents; a cancelled one may close them.
+    void qc.invalidateQueries({ queryKey: orderKeys.boughts() });
   }
 }
 
