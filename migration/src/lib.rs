@@ -11,6 +11,7 @@ mod m20261123_000005_create_orders;
 mod m20261123_000006_add_books_available_at;
 mod m20261201_000007_index_orders_by_status_and_time;
 mod m20261207_000008_add_books_document_facts;
+mod m20261207_000009_add_book_summaries;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_add_books_available_at::Migration),
             Box::new(m20261201_000007_index_orders_by_status_and_time::Migration),
             Box::new(m20261207_000008_add_books_document_facts::Migration),
+            Box::new(m20261207_000009_add_book_summaries::Migration),
         ]
     }
 }

@@ -1,8 +1,10 @@
-//! The order worker: turns placed orders into stock reservations and final statuses, and
-//! returns the stock of cancelled orders. It talks to inventory and orders over HTTP with the
-//! service token, reserving and settling the orders its concurrent handlers hold in batches
-//! (`platform::batch`), and classifies every failure as transient (retried with back-off) or
-//! permanent (dead-lettered).
+//! The worker: turns placed orders into stock reservations and final statuses, returns the
+//! stock of cancelled orders, and writes books' summaries (`summaries`). It talks to inventory
+//! and orders over HTTP with the service token, reserving and settling the orders its concurrent
+//! handlers hold in batches (`platform::batch`), and classifies every failure as transient
+//! (retried with back-off) or permanent (dead-lettered).
+
+pub mod summaries;
 
 use std::time::Duration;
 

@@ -389,6 +389,8 @@ pub struct AllArgs {
     pub order_limits: OrderLimitArgs,
     #[command(flatten)]
     pub object_store: ObjectStoreArgs,
+    #[command(flatten)]
+    pub summaries: SummaryArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -415,6 +417,10 @@ pub struct CatalogArgs {
     pub broker: BrokerArgs,
     #[command(flatten)]
     pub object_store: ObjectStoreArgs,
+    #[command(flatten)]
+    pub service_token: ServiceTokenArgs,
+    #[command(flatten)]
+    pub outbox: OutboxArgs,
     /// Base URL of the orders service, asked whether a customer bought a book before its
     /// document is handed out.
     #[arg(long, env = "BOOKSTORE_ORDERS_URL")]
@@ -674,6 +680,100 @@ pub struct WorkerArgs {
     /// Base URL of the orders service.
     #[arg(long, env = "BOOKSTORE_ORDERS_URL")]
     pub orders_url: String,
+    /// Base URL of the catalogue service, where documents are read and summaries stored.
+    #[arg(long, env = "BOOKSTORE_CATALOG_URL")]
+    pub catalog_url: String,
+    #[command(flatten)]
+    pub summaries: SummaryArgs,
+}
+
+/// What writes books' summaries: a model behind an OpenAI-compatible API, or else the built-in
+/// extractive summariser.
+#[derive(Debug, Clone, Args)]
+pub struct SummaryArgs {
+    /// Base URL of an OpenAI-compatible API (`https://api.openai.com/v1`,
+    /// `http://llama:8080/v1`). With it or a key, summaries come from that model; with neither,
+    /// from the built-in extractive summariser.
+    #[arg(long, env = "OPENAI_BASE_URL")]
+    pub openai_base_url: Option<String>,
+    /// The API key.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    #[arg(long, env = "OPENAI_API_KEY_FILE")]
+    pub openai_api_key_file: Option<PathBuf>,
+    /// The model's name.
+    #[arg(long, env = "BOOKSTORE_SUMMARY_MODEL", default_value = "gpt-4o-mini")]
+    pub summary_model: String,
+    /// Longest one call to the model may take.
+    #[arg(long, env = "BOOKSTORE_SUMMARY_TIMEOUT_SECONDS", default_value = "120")]
+    pub summary_timeout_seconds: String,
+    /// Estimated tokens of document text per call.
+    #[arg(long, env = "BOOKSTORE_SUMMARY_CHUNK_TOKENS", default_value = "1500")]
+    pub summary_chunk_tokens: String,
+    /// The most chunks of one book the model reads.
+    #[arg(long, env = "BOOKSTORE_SUMMARY_MAX_CHUNKS", default_value = "24")]
+    pub summary_max_chunks: String,
+    /// The most tokens of one answer of the model.
+    #[arg(
+        long,
+        env = "BOOKSTORE_SUMMARY_MAX_OUTPUT_TOKENS",
+        default_value = "400"
+    )]
+    pub summary_max_output_tokens: String,
+    /// Calls to the model one process makes at once.
+    #[arg(long, env = "BOOKSTORE_SUMMARY_CONCURRENCY", default_value = "2")]
+    pub summary_concurrency: String,
+}
+
+impl SummaryArgs {
+    pub fn summariser(&self) -> Result<worker::summaries::Summariser, ConfigError> {
+        let api_key = secret(
+            "OPENAI_API_KEY",
+            self.openai_api_key.clone(),
+            self.openai_api_key_file.as_ref(),
+        )?;
+        let base_url = match self
+            .openai_base_url
+            .as_deref()
+            .filter(|url| !url.is_empty())
+        {
+            Some(url) => Some(service_url("OPENAI_BASE_URL", url)?),
+            None => None,
+        };
+        if base_url.is_none() && api_key.is_none() {
+            return Ok(worker::summaries::Summariser::Extractive);
+        }
+        if self.summary_model.trim().is_empty() {
+            return Err(ConfigError::new(
+                "BOOKSTORE_SUMMARY_MODEL",
+                "must name a model",
+            ));
+        }
+        Ok(worker::summaries::Summariser::Model(
+            worker::summaries::model::ModelSettings {
+                base_url: base_url.unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
+                api_key,
+                model: self.summary_model.trim().to_owned(),
+                timeout: seconds(
+                    "BOOKSTORE_SUMMARY_TIMEOUT_SECONDS",
+                    &self.summary_timeout_seconds,
+                    1,
+                )?,
+                chunk_tokens: positive(
+                    "BOOKSTORE_SUMMARY_CHUNK_TOKENS",
+                    &self.summary_chunk_tokens,
+                )? as usize,
+                max_chunks: positive("BOOKSTORE_SUMMARY_MAX_CHUNKS", &self.summary_max_chunks)?
+                    as usize,
+                max_output_tokens: positive(
+                    "BOOKSTORE_SUMMARY_MAX_OUTPUT_TOKENS",
+                    &self.summary_max_output_tokens,
+                )?,
+                concurrency: positive("BOOKSTORE_SUMMARY_CONCURRENCY", &self.summary_concurrency)?
+                    as usize,
+            },
+        ))
+    }
 }
 
 /// A base URL of another service, checked and without a trailing slash.

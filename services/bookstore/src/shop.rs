@@ -182,6 +182,7 @@ pub fn openapi_document() -> anyhow::Result<utoipa::openapi::OpenApi> {
         catalog: Some(catalog::CatalogState::new(
             db.clone(),
             verifier.clone(),
+            token.clone(),
             catalog::files::Files::new(
                 catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
                     std::env::temp_dir(),

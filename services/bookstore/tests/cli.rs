@@ -288,6 +288,7 @@ platform::backend_tests! {
         let catalog_settings = [
             ("BOOKSTORE_JWT_PUBLIC_KEY_FILE", public.display().to_string()),
             ("BOOKSTORE_ORDERS_URL", "http://127.0.0.1:9".to_owned()),
+            ("BOOKSTORE_SERVICE_TOKEN", platform::auth::ServiceToken::generate().as_str().to_owned()),
             ("BOOKSTORE_OBJECT_STORE_URL", dir.join("objects").display().to_string()),
         ];
         let (code, _, stderr) = run(bookstore(&["catalog"]).env("DATABASE_URL", &url).envs(catalog_settings.clone())).await;

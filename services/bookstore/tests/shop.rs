@@ -40,6 +40,7 @@ async fn spawn(db: &TestDatabase) -> Shop {
         catalog: Some(catalog::CatalogState::new(
             conn.clone(),
             verifier.clone(),
+            token.clone(),
             catalog::files::Files::new(
                 catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
                     std::env::temp_dir()

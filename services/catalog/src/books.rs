@@ -13,6 +13,7 @@ use crate::document::{CheckedDocument, DocumentKind};
 use crate::entity::book;
 use crate::isbn::Isbn;
 use crate::storage::{self, CoverSize};
+use crate::summary::SummaryView;
 
 /// How a book is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -74,6 +75,10 @@ pub struct BookView {
     pub document_kind: Option<DocumentKind>,
     /// The document's size in bytes, when there is one.
     pub document_bytes: Option<i64>,
+    /// The document's SHA-256 (lower-case hex), when there is one.
+    pub document_sha256: Option<String>,
+    /// The summary of the document.
+    pub summary: SummaryView,
     /// Units available to order.
     pub available: i32,
     pub in_stock: bool,
@@ -106,6 +111,7 @@ impl TryFrom<book::Model> for BookView {
             })?),
             _ => None,
         };
+        let summary = SummaryView::of(&model)?;
         Ok(Self {
             cover_url: cover_url(CoverSize::Large.as_str()),
             cover_thumbnail_url: cover_url(CoverSize::Small.as_str()),
@@ -115,6 +121,11 @@ impl TryFrom<book::Model> for BookView {
                 .map(|_| format!("/api/v1/books/{}/document", model.id)),
             document_kind,
             document_bytes: model.document_key.as_ref().and(model.document_bytes),
+            document_sha256: model
+                .document_key
+                .as_ref()
+                .and(model.document_sha256.clone()),
+            summary,
             id: model.id,
             isbn: model.isbn,
             title: model.title,
@@ -355,6 +366,13 @@ pub async fn insert(
         document_kind: Set(None),
         document_bytes: Set(None),
         document_sha256: Set(None),
+        summary_status: Set(crate::summary::SummaryStatus::None.as_str().to_owned()),
+        summary_text: Set(None),
+        summary_method: Set(None),
+        summary_model: Set(None),
+        summary_reason: Set(None),
+        summary_sha256: Set(None),
+        summary_at: Set(None),
         available: Set(available),
         available_at: Set(None),
         created_at: Set(now),

@@ -16,12 +16,13 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path as Key;
 use object_store::{GetOptions, GetRange, ObjectStoreExt, PutPayload, WriteMultipart};
-use platform::auth::{AdminUser, AuthUser};
+use platform::auth::{AdminUser, ServiceOrUser};
 use platform::conditional::{self, RangeAnswer};
 use platform::error::{FieldErrors, Problem};
 use platform::extract::{Json, Query};
 use platform::http::LARGEST_BODY_LIMIT;
 use platform::{ApiError, ErrorCode};
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 use utoipa::IntoParams;
@@ -37,6 +38,7 @@ use crate::document::{
 use crate::entity::book;
 use crate::purchases::{Buyer, Purchases};
 use crate::storage::{self, CoverSize, Storage};
+use crate::summary;
 
 // The largest document must fit in the largest body the HTTP layer lets through.
 const _: () = assert!(MAX_DOCUMENT_BYTES < LARGEST_BODY_LIMIT as u64);
@@ -172,14 +174,29 @@ async fn replace(
             return Err(ApiError::not_found("book"));
         };
         let old_key = slot.key(&current).map(str::to_owned);
-        if let Some(updated) =
-            books::swap_file(&state.db, &current, slot, old_key.as_deref(), new.as_ref()).await?
+        let txn = state.db.begin().await?;
+        if books::swap_file(&txn, &current, slot, old_key.as_deref(), new.as_ref())
+            .await?
+            .is_none()
         {
-            if let Some(old_key) = old_key {
-                discard(&files.storage, slot, &old_key).await;
-            }
-            return Ok(updated);
+            txn.rollback().await?;
+            continue;
         }
+        // A new document is summarised; a removed one takes its summary with it.
+        let mut announced = Vec::new();
+        if slot == FileSlot::Document {
+            match new.as_ref().and_then(|file| file.document.as_ref()) {
+                Some(document) => announced
+                    .push(summary::request(&txn, &state.outbox, book_id, &document.sha256).await?),
+                None => summary::clear(&txn, book_id).await?,
+            }
+        }
+        txn.commit().await?;
+        state.outbox.committed(announced);
+        if let Some(old_key) = old_key {
+            discard(&files.storage, slot, &old_key).await;
+        }
+        return find(state, book_id).await;
     }
     if let Some(key) = &new_key {
         discard(&files.storage, slot, key).await;
@@ -387,11 +404,11 @@ struct FileUpload {
     file: Vec<u8>,
 }
 
-/// A book's document (admins, and customers with a completed, shipped or delivered order for the
-/// book). Supports one `Range` (and `If-Range`), and `If-None-Match`; saved under a name made
+/// A book's document (admins, customers with a completed, shipped or delivered order for the
+/// book, and the worker with the service token). Supports one `Range` (and `If-Range`), and `If-None-Match`; saved under a name made
 /// from the book's title.
 #[utoipa::path(
-    get, path = "/api/v1/books/{id}/document", tag = "files", security(("bearer" = [])),
+    get, path = "/api/v1/books/{id}/document", tag = "files", security(("bearer" = []), ("service_token" = [])),
     params(("id" = String, Path, description = "Book id")),
     responses(
         (status = 200, description = "The document (PDF, EPUB or UTF-8 text)", content_type = "application/octet-stream"),
@@ -404,15 +421,19 @@ struct FileUpload {
         (status = 503, description = "The file store or the orders service cannot be reached", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(book_id = %id, user_id = %caller.id))]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
 async fn get_document(
     State(state): State<CatalogState>,
-    caller: AuthUser,
+    caller: ServiceOrUser,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let book = find(&state, &id).await?;
-    if !caller.is_admin() {
+    // The worker (reading the document to summarise it) and admins may; a customer must have
+    // bought the book.
+    if let ServiceOrUser::User(caller) = &caller
+        && !caller.is_admin()
+    {
         let authorization = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())

@@ -13,12 +13,15 @@ pub mod purchases;
 pub mod search;
 pub mod seed;
 pub mod storage;
+pub mod summary;
+mod summary_api;
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use files::Files;
-use platform::auth::TokenVerifier;
+use platform::auth::{ServiceToken, TokenVerifier};
+use platform::outbox::Outbox;
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -27,16 +30,38 @@ use utoipa_axum::router::OpenApiRouter;
 pub struct CatalogState {
     pub db: DatabaseConnection,
     verifier: Arc<TokenVerifier>,
+    /// What the worker presents when it reads a document and stores its summary.
+    service_token: ServiceToken,
     files: Files,
+    outbox: Outbox,
 }
 
 impl CatalogState {
-    pub fn new(db: DatabaseConnection, verifier: Arc<TokenVerifier>, files: Files) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        verifier: Arc<TokenVerifier>,
+        service_token: ServiceToken,
+        files: Files,
+    ) -> Self {
         Self {
             db,
             verifier,
+            service_token,
             files,
+            outbox: Outbox::new(summary::OUTBOX_TABLE),
         }
+    }
+
+    /// The outbox that summary requests and settled summaries are written to. The process runs
+    /// its relay.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+}
+
+impl FromRef<CatalogState> for ServiceToken {
+    fn from_ref(state: &CatalogState) -> Self {
+        state.service_token.clone()
     }
 }
 
@@ -48,5 +73,8 @@ impl FromRef<CatalogState> for Arc<TokenVerifier> {
 
 /// The routes of the catalogue service: `/api/v1/books/*`.
 pub fn router(state: CatalogState) -> OpenApiRouter {
-    api::routes().merge(files::routes()).with_state(state)
+    api::routes()
+        .merge(files::routes())
+        .merge(summary_api::routes())
+        .with_state(state)
 }

@@ -192,8 +192,13 @@ async fn start(db: &TestDatabase) -> Api {
     ))
     .unwrap();
     let files = catalog::files::Files::new(storage, Arc::new(NobodyBoughtAnything));
-    let (router, _) = catalog::router(catalog::CatalogState::new(conn.clone(), verifier, files))
-        .split_for_parts();
+    let (router, _) = catalog::router(catalog::CatalogState::new(
+        conn.clone(),
+        verifier,
+        platform::auth::ServiceToken::generate(),
+        files,
+    ))
+    .split_for_parts();
     let server = TestServer::start(router, vec![conn.clone()]).await;
     let signer = TokenSigner::new(&keys, Duration::from_secs(900)).unwrap();
     Api {

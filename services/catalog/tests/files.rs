@@ -123,8 +123,13 @@ async fn start(db: &TestDatabase, store: Store) -> Shop {
     let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
     let purchases = Arc::new(BuyerOneBoughtEverything::default());
     let files = Files::new(Storage::open(&store.location()).unwrap(), purchases.clone());
-    let (router, _) = catalog::router(catalog::CatalogState::new(conn.clone(), verifier, files))
-        .split_for_parts();
+    let (router, _) = catalog::router(catalog::CatalogState::new(
+        conn.clone(),
+        verifier,
+        platform::auth::ServiceToken::generate(),
+        files,
+    ))
+    .split_for_parts();
     let server = TestServer::start(router, vec![conn]).await;
     let signer = TokenSigner::new(&keys, Duration::from_secs(900)).unwrap();
     let http = reqwest::Client::new();

@@ -1,6 +1,7 @@
 //! The real-time gateway: Socket.IO at `/socket.io` for clients holding an access token, each
-//! socket in its user's room (admins also in the admin room), and order status changes from the
-//! bus pushed to the order's owner and the admins, once each.
+//! socket in its user's room (admins also in the admin room), order status changes from the bus
+//! pushed to the order's owner and the admins, once each, and settled book summaries pushed to
+//! the admins.
 
 mod metrics;
 mod recent;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use platform::auth::{Role, TokenVerifier};
-use platform::events::{Event, OrderPlaced, OrderStatusChanged};
+use platform::events::{BookSummaryReady, Event, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Handler, Outcome};
 use platform::shutdown::ShutdownToken;
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ pub use upgrade::trim_upgrade_request;
 
 /// The event a client receives when one of its orders changes status.
 pub const STATUS_EVENT: &str = "order_status_change";
+/// The event admins receive when a book's summary is settled (ready or failed).
+pub const SUMMARY_EVENT: &str = "book.summary_ready";
 /// The event a client receives just before the gateway disconnects it because its access token
 /// expired; it reconnects with a fresh token.
 pub const EXPIRED_EVENT: &str = "session_expired";
@@ -51,6 +54,19 @@ pub struct StatusChange {
     pub order_id: String,
     pub user_id: String,
     pub status: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What an admin receives in `book.summary_ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummarySettled {
+    /// The bus event's id: the same summary delivered twice has the same id.
+    pub event_id: String,
+    pub book_id: String,
+    /// `ready` or `failed`.
+    pub status: String,
+    pub method: Option<String>,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
 }
@@ -135,6 +151,7 @@ impl Gateway {
         vec![
             OrderPlaced::KIND.to_owned(),
             OrderStatusChanged::KIND.to_owned(),
+            BookSummaryReady::KIND.to_owned(),
         ]
     }
 
@@ -191,6 +208,7 @@ impl Handler for Gateway {
                 at: placed.placed_at,
             }),
             OrderStatusChanged::KIND => OrderStatusChanged::read(envelope),
+            BookSummaryReady::KIND => return self.summary_settled(delivery).await,
             _ => return Outcome::Ack,
         };
         let change = match change {
@@ -218,6 +236,33 @@ impl Handler for Gateway {
         }
         self.metrics.pushed(&message.status, message.at);
         tracing::debug!(order_id = %message.order_id, status = %message.status, "Pushed a status change.");
+        Outcome::Ack
+    }
+}
+
+impl Gateway {
+    /// Tells the admins that a book's summary is settled.
+    async fn summary_settled(&self, delivery: &Delivery) -> Outcome {
+        let envelope = &delivery.envelope;
+        let settled = match BookSummaryReady::read(envelope) {
+            Ok(settled) => settled,
+            Err(err) => return Outcome::Reject(err),
+        };
+        if self.seen_before(&envelope.id) {
+            self.metrics.duplicates.inc();
+            return Outcome::Ack;
+        }
+        let message = SummarySettled {
+            event_id: envelope.id.clone(),
+            book_id: settled.book_id,
+            status: settled.status,
+            method: settled.method,
+            reason: settled.reason,
+            at: settled.at,
+        };
+        if let Err(err) = self.io.to(ADMIN_ROOM).emit(SUMMARY_EVENT, &message).await {
+            tracing::warn!(book_id = %message.book_id, error = %err, "Some admins could not be told of a summary.");
+        }
         Outcome::Ack
     }
 }

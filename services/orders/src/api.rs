@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use platform::ApiError;
 use platform::auth::{
-    AdminUser, AuthUser, SERVICE_TOKEN_HEADER, ServiceCaller, ServiceToken, TokenVerifier,
+    AdminUser, AuthUser, ServiceCaller, ServiceOrUser, ServiceToken, TokenVerifier,
     service_token_openapi,
 };
 use platform::error::{FieldErrors, Problem, check_list_length};
@@ -346,12 +346,9 @@ where
     /// A request carrying the service token is judged by it alone (a wrong one is 403, never a
     /// fall-back to the access token); anything else must be an admin's access token.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if parts.headers.contains_key(SERVICE_TOKEN_HEADER) {
-            ServiceCaller::from_request_parts(parts, state).await?;
-            Ok(Self::Service)
-        } else {
-            let AdminUser(admin) = AdminUser::from_request_parts(parts, state).await?;
-            Ok(Self::Admin(admin))
+        match ServiceOrUser::from_request_parts(parts, state).await? {
+            ServiceOrUser::Service => Ok(Self::Service),
+            ServiceOrUser::User(user) => Ok(Self::Admin(AdminUser::require(user)?.0)),
         }
     }
 }

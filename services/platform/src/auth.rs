@@ -316,6 +316,17 @@ where
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminUser(pub AuthUser);
 
+impl AdminUser {
+    /// The user, if an admin; else the 403 every admin-only endpoint answers.
+    pub fn require(user: AuthUser) -> Result<Self, ApiError> {
+        if user.is_admin() {
+            Ok(Self(user))
+        } else {
+            Err(ApiError::forbidden("this action needs the admin role"))
+        }
+    }
+}
+
 impl<S> FromRequestParts<S> for AdminUser
 where
     Arc<TokenVerifier>: FromRef<S>,
@@ -324,12 +335,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        if user.is_admin() {
-            Ok(Self(user))
-        } else {
-            Err(ApiError::forbidden("this action needs the admin role"))
-        }
+        Self::require(AuthUser::from_request_parts(parts, state).await?)
     }
 }
 
@@ -424,6 +430,35 @@ where
                 ErrorCode::Unauthenticated,
                 "this endpoint is for bookstore services only",
             )),
+        }
+    }
+}
+
+/// A bookstore service holding the service token, or else a signed-in user: the caller of an
+/// endpoint that serves both. A request carrying the service token header is judged by the token
+/// alone (a wrong one is a 403, never a fall-back to the access token).
+#[derive(Debug, Clone)]
+pub enum ServiceOrUser {
+    Service,
+    User(AuthUser),
+}
+
+impl<S> FromRequestParts<S> for ServiceOrUser
+where
+    Arc<TokenVerifier>: FromRef<S>,
+    ServiceToken: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(SERVICE_TOKEN_HEADER) {
+            ServiceCaller::from_request_parts(parts, state).await?;
+            Ok(Self::Service)
+        } else {
+            Ok(Self::User(
+                AuthUser::from_request_parts(parts, state).await?,
+            ))
         }
     }
 }

@@ -94,6 +94,40 @@ impl Event for OrderCancelled {
     const VERSION: u32 = 1;
 }
 
+/// A summary of a book's document is wanted: the document was uploaded, or an admin asked
+/// again. Written by the catalogue next to the book's `pending` summary state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookSummaryRequested {
+    pub book_id: String,
+    /// The document to summarise; a request for a document since replaced is dropped.
+    pub document_sha256: String,
+    pub requested_at: DateTime<Utc>,
+}
+
+impl Event for BookSummaryRequested {
+    const KIND: &'static str = "book.summary_requested";
+    const VERSION: u32 = 1;
+}
+
+/// A book's summary was settled, ready or failed. Written by the catalogue when the worker
+/// stores the outcome; the notification gateway tells the admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookSummaryReady {
+    pub book_id: String,
+    /// `ready` or `failed`.
+    pub status: String,
+    /// What made the summary (`extractive` or `model`), when it is ready.
+    pub method: Option<String>,
+    /// Why it failed, when it did.
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl Event for BookSummaryReady {
+    const KIND: &'static str = "book.summary_ready";
+    const VERSION: u32 = 1;
+}
+
 /// The units available of some books changed, all in one inventory transaction: a batch of
 /// reservations announces every book it took from in one event rather than one event per book.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,9 @@ use platform::auth::{PublicKey, ServiceToken, TokenVerifier};
 use platform::config::{ConfigError, positive, seconds};
 use platform::messaging::memory::MemoryBus;
 use platform::messaging::rabbitmq::RabbitBus;
-use platform::messaging::topology::{CATALOG_STOCK, ORDER_STATUS_WORKER, ORDER_WORKER, Topology};
+use platform::messaging::topology::{
+    CATALOG_STOCK, ORDER_STATUS_WORKER, ORDER_WORKER, SUMMARY_WORKER, Topology,
+};
 use platform::messaging::{Bus, MessagingMetrics};
 use platform::metrics::Metrics;
 use platform::outbox::OutboxMetrics;
@@ -58,6 +60,7 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         local_url(serve.listen),
         ServiceToken::generate(),
     )?;
+    let summariser = args.summaries.summariser()?;
     let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
     let inventory = inventory::InventoryState::new(
         db.clone(),
@@ -94,7 +97,20 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     );
     let inventory = inventory.with_metrics(&metrics);
     let orders = orders.with_metrics(&metrics);
+    let catalog = catalog::CatalogState::new(
+        db.clone(),
+        verifier.clone(),
+        worker_config.service_token.clone(),
+        catalog::files::Files::new(storage, Arc::new(LocalPurchases::new(db.clone()))),
+    );
     let outbox_metrics = OutboxMetrics::new(&metrics);
+    background.relay(
+        catalog.outbox().clone(),
+        db.clone(),
+        bus.clone(),
+        outbox_metrics.clone(),
+        retention,
+    );
     background.relay(
         inventory.outbox().clone(),
         db.clone(),
@@ -114,16 +130,24 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         CATALOG_STOCK,
         Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
     );
-    start_worker(&mut background, bus.clone(), worker_config, &metrics)?;
+    let summaries = summary_settings(
+        &worker_config,
+        local_url(serve.listen),
+        summariser,
+        &Topology::standard(""),
+    );
+    start_worker(
+        &mut background,
+        bus.clone(),
+        worker_config,
+        summaries,
+        &metrics,
+    )?;
     background.notifications(bus, verifier.clone(), &metrics);
 
     let services = Services {
         users: Some(users::UsersState::new(db.clone(), &keys, users_config)?),
-        catalog: Some(catalog::CatalogState::new(
-            db.clone(),
-            verifier,
-            catalog::files::Files::new(storage, Arc::new(LocalPurchases::new(db.clone()))),
-        )),
+        catalog: Some(catalog),
         inventory: Some(inventory),
         orders: Some(orders),
     };
@@ -186,6 +210,8 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
 /// `bookstore catalog`: the catalogue service and its availability read model.
 pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
+    let retention = args.outbox.retention()?;
+    let service_token = args.service_token.required()?;
     let storage = catalog::storage::Storage::open(&args.object_store.location(None)?)?;
     let orders_url = cli::service_url("BOOKSTORE_ORDERS_URL", &args.orders_url)?;
     let purchases = Arc::new(catalog::purchases::HttpPurchases::new(&url::Url::parse(
@@ -198,16 +224,25 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let metrics = background.metrics("catalog", Some(&db));
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.consume(
-        bus,
+        bus.clone(),
         CATALOG_STOCK,
         Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
     );
+    let state = catalog::CatalogState::new(
+        db.clone(),
+        verifier,
+        service_token,
+        catalog::files::Files::new(storage, purchases),
+    );
+    background.relay(
+        state.outbox().clone(),
+        db.clone(),
+        bus,
+        OutboxMetrics::new(&metrics),
+        retention,
+    );
     let services = Services {
-        catalog: Some(catalog::CatalogState::new(
-            db.clone(),
-            verifier,
-            catalog::files::Files::new(storage, purchases),
-        )),
+        catalog: Some(state),
         ..Services::default()
     };
     background
@@ -300,6 +335,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let inventory_url = cli::service_url("BOOKSTORE_INVENTORY_URL", &args.inventory_url)?;
     let orders_url = cli::service_url("BOOKSTORE_ORDERS_URL", &args.orders_url)?;
+    let catalog_url = cli::service_url("BOOKSTORE_CATALOG_URL", &args.catalog_url)?;
     let (config, concurrency) = worker_settings(
         &args.tuning,
         inventory_url,
@@ -307,14 +343,21 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         args.service_token.required()?,
     )?;
     let topology = with_concurrency(args.broker.topology()?, concurrency);
+    let summaries = summary_settings(
+        &config,
+        catalog_url,
+        args.summaries.summariser()?,
+        &topology,
+    );
     let mut background = Background::new();
     let metrics = background.metrics("worker", None);
     let bus = rabbit(&args.broker, topology, &metrics)?;
-    start_worker(&mut background, bus.clone(), config, &metrics)?;
+    start_worker(&mut background, bus.clone(), config, summaries, &metrics)?;
     let watched = vec![
         ORDER_WORKER.to_owned(),
         ORDER_STATUS_WORKER.to_owned(),
         CATALOG_STOCK.to_owned(),
+        SUMMARY_WORKER.to_owned(),
     ];
     let (watch_metrics, token) = (metrics.clone(), background.token());
     background.spawn(async move {
@@ -382,6 +425,7 @@ fn start_worker(
     background: &mut Background,
     bus: Arc<dyn Bus>,
     config: worker::WorkerConfig,
+    summaries: worker::summaries::SummaryConfig,
     metrics: &Metrics,
 ) -> anyhow::Result<()> {
     let worker_metrics = worker::WorkerMetrics::new(metrics);
@@ -390,9 +434,34 @@ fn start_worker(
         worker_metrics.clone(),
     )?);
     let status = Arc::new(worker::OrderStatusHandler::new(config, worker_metrics)?);
+    let summary = Arc::new(worker::summaries::SummaryHandler::new(
+        summaries,
+        worker::summaries::metrics::SummaryMetrics::new(metrics),
+    )?);
     background.consume(bus.clone(), ORDER_WORKER, placed);
-    background.consume(bus, ORDER_STATUS_WORKER, status);
+    background.consume(bus.clone(), ORDER_STATUS_WORKER, status);
+    background.consume(bus, SUMMARY_WORKER, summary);
     Ok(())
+}
+
+/// The summary consumer's settings: the catalogue at `catalog_url`, called like the other
+/// services, and the attempts its queue allows.
+fn summary_settings(
+    worker: &worker::WorkerConfig,
+    catalog_url: String,
+    summariser: worker::summaries::Summariser,
+    topology: &Topology,
+) -> worker::summaries::SummaryConfig {
+    let max_attempts = topology
+        .consumer(SUMMARY_WORKER)
+        .map_or(1, |consumer| consumer.retry.max_attempts);
+    worker::summaries::SummaryConfig {
+        catalog_url,
+        service_token: worker.service_token.clone(),
+        call_timeout: worker.request_timeout,
+        summariser,
+        max_attempts,
+    }
 }
 
 async fn bootstrap(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<()> {

@@ -29,6 +29,19 @@ pub struct Model {
     pub document_bytes: Option<i64>,
     /// Lower-case hex SHA-256 of the document's bytes.
     pub document_sha256: Option<String>,
+    /// `none`, `pending`, `ready` or `failed`.
+    pub summary_status: String,
+    pub summary_text: Option<String>,
+    /// `extractive` or `model`, when ready.
+    pub summary_method: Option<String>,
+    /// The model that wrote the summary, when one did.
+    pub summary_model: Option<String>,
+    /// Why the summary failed, when it did.
+    pub summary_reason: Option<String>,
+    /// The document the summary (or the pending request) is for.
+    pub summary_sha256: Option<String>,
+    /// When the summary state last changed.
+    pub summary_at: Option<DateTimeUtc>,
     /// Units available to order, as last reported by inventory.
     pub available: i32,
     /// When `available` was last set from an inventory event.

@@ -28,6 +28,8 @@ pub const ORDER_WORKER: &str = "worker.order-placed";
 pub const ORDER_STATUS_WORKER: &str = "worker.order-status";
 /// The catalogue's availability read model, fed by inventory.
 pub const CATALOG_STOCK: &str = "catalog.stock-changed";
+/// The consumer that summarises books' documents.
+pub const SUMMARY_WORKER: &str = "worker.book-summary";
 
 /// The notification gateway's subscription to status changes; each replica has its own queue.
 pub const NOTIFICATIONS: &str = "notifications";
@@ -41,6 +43,7 @@ impl Topology {
                 ConsumerSpec::new(ORDER_WORKER, &[crate::events::OrderPlaced::KIND]),
                 ConsumerSpec::new(ORDER_STATUS_WORKER, &[crate::events::OrderCancelled::KIND]),
                 ConsumerSpec::new(CATALOG_STOCK, &[crate::events::StockChanged::KIND]),
+                ConsumerSpec::new(SUMMARY_WORKER, &[crate::events::BookSummaryRequested::KIND]),
             ],
         }
     }

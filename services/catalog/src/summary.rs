@@ -1,0 +1,333 @@
+//! Book summaries as the catalogue keeps them: each book's summary state, the request that asks
+//! the worker for one (an event in the catalogue's outbox, written in the transaction that makes
+//! the state `pending`), and the outcome the worker stores. The types here are also the body the
+//! worker sends (`PUT /api/v1/books/{id}/summary`).
+
+use chrono::{DateTime, Utc};
+use platform::events::{BookSummaryReady, BookSummaryRequested, Event};
+use platform::messaging::Envelope;
+use platform::outbox::Outbox;
+use platform::{ApiError, ErrorCode};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::entity::book;
+
+/// The outbox table of the catalogue.
+pub const OUTBOX_TABLE: &str = "catalog_outbox";
+
+/// The longest summary stored, in characters.
+pub const MAX_SUMMARY_CHARS: usize = 4000;
+
+/// The longest failure reason stored, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Where a book's summary stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryStatus {
+    /// No document, or never asked for.
+    None,
+    /// Asked for; the worker has not settled it yet.
+    Pending,
+    Ready,
+    Failed,
+}
+
+impl SummaryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Pending => "pending",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::None, Self::Pending, Self::Ready, Self::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == raw)
+    }
+}
+
+/// What wrote a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryMethod {
+    /// The built-in summariser: sentences of the document, ranked.
+    Extractive,
+    /// A language model through an OpenAI-compatible API.
+    Model,
+}
+
+impl SummaryMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Extractive => "extractive",
+            Self::Model => "model",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::Extractive, Self::Model]
+            .into_iter()
+            .find(|method| method.as_str() == raw)
+    }
+}
+
+/// A book's summary as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SummaryView {
+    pub status: SummaryStatus,
+    /// The summary, plain text (never markup), when ready.
+    pub text: Option<String>,
+    pub method: Option<SummaryMethod>,
+    /// The model that wrote it, when a model did.
+    pub model: Option<String>,
+    /// Why it failed, when it did.
+    pub reason: Option<String>,
+    /// The SHA-256 of the document it is (or will be) made from.
+    pub document_sha256: Option<String>,
+    /// When the state last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl SummaryView {
+    pub fn of(book: &book::Model) -> Result<Self, ApiError> {
+        let corrupt = |what: &str| ApiError::internal(anyhow::anyhow!("unknown summary {what}"));
+        Ok(Self {
+            status: SummaryStatus::parse(&book.summary_status).ok_or_else(|| corrupt("status"))?,
+            text: book.summary_text.clone(),
+            method: book
+                .summary_method
+                .as_deref()
+                .map(|raw| SummaryMethod::parse(raw).ok_or_else(|| corrupt("method")))
+                .transpose()?,
+            model: book.summary_model.clone(),
+            reason: book.summary_reason.clone(),
+            document_sha256: book.summary_sha256.clone(),
+            updated_at: book.summary_at,
+        })
+    }
+}
+
+/// How a summary attempt ended, as the worker reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "status", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SummaryResult {
+    Ready {
+        /// Plain text, at most 4000 characters.
+        text: String,
+        method: SummaryMethod,
+        /// The model, when `method` is `model`.
+        model: Option<String>,
+    },
+    Failed {
+        /// Why, for the admins (at most 500 characters).
+        reason: String,
+    },
+}
+
+/// The body of `PUT /api/v1/books/{id}/summary`: the outcome for one document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SummaryOutcome {
+    /// The document the summary was made from; an outcome for a document since replaced is
+    /// refused (409).
+    pub document_sha256: String,
+    pub result: SummaryResult,
+}
+
+/// Marks `book`'s summary `pending` for document `sha256` and writes the request into the
+/// outbox, inside the caller's transaction. Hand the envelope to [`Outbox::committed`] after
+/// the commit.
+pub async fn request(
+    txn: &impl ConnectionTrait,
+    outbox: &Outbox,
+    book_id: &str,
+    sha256: &str,
+) -> Result<Envelope, ApiError> {
+    let now = Utc::now();
+    book::Entity::update_many()
+        .col_expr(
+            book::Column::SummaryStatus,
+            Expr::value(SummaryStatus::Pending.as_str()),
+        )
+        .col_expr(
+            book::Column::SummaryText,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            book::Column::SummaryMethod,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            book::Column::SummaryModel,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            book::Column::SummaryReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(book::Column::SummarySha256, Expr::value(sha256))
+        .col_expr(book::Column::SummaryAt, Expr::value(now))
+        .filter(book::Column::Id.eq(book_id))
+        .exec(txn)
+        .await?;
+    let envelope = BookSummaryRequested {
+        book_id: book_id.to_owned(),
+        document_sha256: sha256.to_owned(),
+        requested_at: now,
+    }
+    .envelope()
+    .map_err(ApiError::internal)?;
+    outbox.add(txn, &envelope).await?;
+    Ok(envelope)
+}
+
+/// Forgets `book`'s summary (its document is gone), inside the caller's transaction.
+pub async fn clear(txn: &impl ConnectionTrait, book_id: &str) -> Result<(), ApiError> {
+    book::Entity::update_many()
+        .col_expr(
+            book::Column::SummaryStatus,
+            Expr::value(SummaryStatus::None.as_str()),
+        )
+        .col_expr(
+            book::Column::SummaryText,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            book::Column::SummaryMethod,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            book::Column::SummaryModel,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            book::Column::SummaryReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            book::Column::SummarySha256,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(book::Column::SummaryAt, Expr::value(Utc::now()))
+        .filter(book::Column::Id.eq(book_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+impl SummaryOutcome {
+    /// Checks the outcome's own rules.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let mut errors = platform::error::FieldErrors::new();
+        match &self.result {
+            SummaryResult::Ready {
+                text,
+                method,
+                model,
+            } => {
+                let length = text.chars().count();
+                if text.trim().is_empty() || length > MAX_SUMMARY_CHARS {
+                    errors.add(
+                        "result.text",
+                        format!("must have 1 to {MAX_SUMMARY_CHARS} characters"),
+                    );
+                }
+                if (*method == SummaryMethod::Model) != model.is_some() {
+                    errors.add(
+                        "result.model",
+                        "is given exactly when the method is `model`",
+                    );
+                }
+            }
+            SummaryResult::Failed { reason } => {
+                if reason.trim().is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+                    errors.add(
+                        "result.reason",
+                        format!("must have 1 to {MAX_REASON_CHARS} characters"),
+                    );
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// Stores the worker's outcome for `book`, if the book still has the document it was made from,
+/// and writes `book.summary_ready` into the outbox, inside the caller's transaction. Hand the
+/// envelope to [`Outbox::committed`] after the commit.
+pub async fn settle(
+    txn: &impl ConnectionTrait,
+    outbox: &Outbox,
+    book: &book::Model,
+    outcome: &SummaryOutcome,
+) -> Result<Envelope, ApiError> {
+    if book.document_sha256.as_deref() != Some(outcome.document_sha256.as_str()) {
+        return Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "the book's document has changed since this summary was asked for",
+        ));
+    }
+    let now = Utc::now();
+    let (status, text, method, model, reason) = match &outcome.result {
+        SummaryResult::Ready {
+            text,
+            method,
+            model,
+        } => (
+            SummaryStatus::Ready,
+            Some(text.clone()),
+            Some(method.as_str()),
+            model.clone(),
+            None,
+        ),
+        SummaryResult::Failed { reason } => (
+            SummaryStatus::Failed,
+            None,
+            None,
+            None,
+            Some(reason.clone()),
+        ),
+    };
+    let updated = book::Entity::update_many()
+        .col_expr(book::Column::SummaryStatus, Expr::value(status.as_str()))
+        .col_expr(book::Column::SummaryText, Expr::value(text))
+        .col_expr(book::Column::SummaryMethod, Expr::value(method))
+        .col_expr(book::Column::SummaryModel, Expr::value(model))
+        .col_expr(book::Column::SummaryReason, Expr::value(reason.clone()))
+        .col_expr(
+            book::Column::SummarySha256,
+            Expr::value(outcome.document_sha256.as_str()),
+        )
+        .col_expr(book::Column::SummaryAt, Expr::value(now))
+        .filter(book::Column::Id.eq(book.id.as_str()))
+        .filter(book::Column::DocumentSha256.eq(outcome.document_sha256.as_str()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "the book's document has changed since this summary was asked for",
+        ));
+    }
+    let envelope = BookSummaryReady {
+        book_id: book.id.clone(),
+        status: status.as_str().to_owned(),
+        method: method.map(str::to_owned),
+        reason,
+        at: now,
+    }
+    .envelope()
+    .map_err(ApiError::internal)?;
+    outbox.add(txn, &envelope).await?;
+    Ok(envelope)
+}
