@@ -301,6 +301,20 @@ impl Harness {
             .unwrap_or(0.0)
     }
 
+    /// Waits until the metric reaches `value`: the handler counts an outcome after it stored it,
+    /// so the book may show it a moment earlier.
+    async fn metric_reaches(&self, line_start: &str, value: f64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.metric(line_start) < value {
+            assert!(
+                Instant::now() < deadline,
+                "{line_start} stayed at {}",
+                self.metric(line_start)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn finish(self) {
         self.stop.trigger();
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -360,7 +374,9 @@ async fn the_model_gets_the_fixed_prompt_the_document_as_data_and_the_limits() {
         .expect("the chunk with the injected text was sent");
     let user = injected.1["messages"][1]["content"].as_str().unwrap();
     assert!(user.starts_with("<document>\n"));
-    assert_eq!(harness.metric("summaries_total{outcome=\"ready\"}"), 1.0);
+    harness
+        .metric_reaches("summaries_total{outcome=\"ready\"}", 1.0)
+        .await;
     assert_eq!(
         harness.metric("summary_tokens_total{kind=\"prompt\"}"),
         100.0 * requests.len() as f64
@@ -409,6 +425,9 @@ async fn server_errors_time_outs_and_malformed_answers_are_tried_again_later() {
     assert_eq!(summary["status"], "ready", "{summary}");
     // Each failure went back to the bus and was tried again after its back-off.
     assert_eq!(harness.stub.calls(), 4);
+    harness
+        .metric_reaches("summaries_total{outcome=\"ready\"}", 1.0)
+        .await;
     assert_eq!(harness.metric("summaries_total{outcome=\"retry\"}"), 3.0);
     assert_eq!(
         harness.bus.dead_letter_count(SUMMARY_WORKER).await.unwrap(),
