@@ -111,6 +111,9 @@ struct Shop {
     admin: String,
     customer: String,
     buyer: String,
+    /// The service token the worker would present.
+    service_token: platform::auth::ServiceToken,
+    conn: sea_orm::DatabaseConnection,
     /// A book of the sample catalogue.
     book: Value,
 }
@@ -123,14 +126,15 @@ async fn start(db: &TestDatabase, store: Store) -> Shop {
     let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
     let purchases = Arc::new(BuyerOneBoughtEverything::default());
     let files = Files::new(Storage::open(&store.location()).unwrap(), purchases.clone());
+    let service_token = platform::auth::ServiceToken::generate();
     let (router, _) = catalog::router(catalog::CatalogState::new(
         conn.clone(),
         verifier,
-        platform::auth::ServiceToken::generate(),
+        service_token.clone(),
         files,
     ))
     .split_for_parts();
-    let server = TestServer::start(router, vec![conn]).await;
+    let server = TestServer::start(router, vec![conn.clone()]).await;
     let signer = TokenSigner::new(&keys, Duration::from_secs(900)).unwrap();
     let http = reqwest::Client::new();
     let list = Reply::read(
@@ -148,6 +152,8 @@ async fn start(db: &TestDatabase, store: Store) -> Shop {
         admin: signer.sign("admin-1", Role::Admin).unwrap(),
         customer: signer.sign("customer-1", Role::Customer).unwrap(),
         buyer: signer.sign("buyer-1", Role::Customer).unwrap(),
+        service_token,
+        conn,
         book: list.body["items"][0].clone(),
     }
 }
@@ -769,6 +775,202 @@ async fn deleting_a_book_deletes_its_files(db: &TestDatabase, store: Store) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Summaries: what the catalogue records of them.
+
+/// The kinds of the events in the catalogue's outbox, oldest first.
+async fn announced(conn: &sea_orm::DatabaseConnection) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT kind FROM catalog_outbox ORDER BY occurred_at, id",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "kind").unwrap())
+        .collect()
+}
+
+async fn summaries_are_requested_and_settled_for_the_current_document(
+    db: &TestDatabase,
+    store: Store,
+) {
+    let shop = start(db, store).await;
+    let id = shop.book_id();
+    let path = format!("/api/v1/books/{id}/summary");
+    // Events of earlier tests on the same database come first.
+    let earlier = announced(&shop.conn).await.len();
+    let news = || async { announced(&shop.conn).await.split_off(earlier) };
+    assert_eq!(shop.book_now().await["summary"]["status"], "none");
+    // Nothing to summarise yet.
+    let none = Reply::read(
+        shop.http
+            .post(shop.url(&path))
+            .bearer_auth(&shop.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.body);
+
+    // Uploading a document asks for its summary, in the same transaction as the upload.
+    let uploaded = shop
+        .upload(
+            "document",
+            "d.txt",
+            b"A quiet story about a town by the sea.",
+        )
+        .await;
+    let sha = uploaded.body["document_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(uploaded.body["summary"]["status"], "pending");
+    assert_eq!(uploaded.body["summary"]["document_sha256"], sha.as_str());
+    assert_eq!(news().await, ["book.summary_requested"]);
+
+    // Only the worker stores a summary, and only for the document the book has now.
+    let store_summary = |token: Option<&str>, body: Value| {
+        let mut request = shop.http.put(shop.url(&path)).json(&body);
+        if let Some(token) = token {
+            request = request.header("x-service-token", token);
+        }
+        async move { Reply::read(request.send().await.unwrap()).await }
+    };
+    let ready = serde_json::json!({"document_sha256": sha, "result": {"status": "ready", "text": "A town by the sea, quietly.", "method": "model", "model": "test-model"}});
+    assert_eq!(
+        store_summary(None, ready.clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        store_summary(Some("not-the-token-not-the-token-not-it"), ready.clone())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let customer = Reply::read(
+        shop.http
+            .put(shop.url(&path))
+            .bearer_auth(&shop.admin)
+            .json(&ready)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        customer.status,
+        StatusCode::UNAUTHORIZED,
+        "an admin's token is not the service token"
+    );
+    let token = shop.service_token.as_str().to_owned();
+    let stale = serde_json::json!({"document_sha256": "0".repeat(64), "result": {"status": "failed", "reason": "x"}});
+    assert_eq!(
+        store_summary(Some(&token), stale).await.status,
+        StatusCode::CONFLICT
+    );
+    for bad in [
+        serde_json::json!({"document_sha256": sha, "result": {"status": "ready", "text": " ", "method": "extractive", "model": null}}),
+        serde_json::json!({"document_sha256": sha, "result": {"status": "ready", "text": "x".repeat(4001), "method": "extractive", "model": null}}),
+        serde_json::json!({"document_sha256": sha, "result": {"status": "ready", "text": "fine", "method": "model", "model": null}}),
+        serde_json::json!({"document_sha256": sha, "result": {"status": "failed", "reason": ""}}),
+    ] {
+        assert_eq!(
+            store_summary(Some(&token), bad).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    let stored = store_summary(Some(&token), ready.clone()).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    let summary = &stored.body["summary"];
+    assert_eq!(summary["status"], "ready");
+    assert_eq!(summary["text"], "A town by the sea, quietly.");
+    assert_eq!(summary["method"], "model");
+    assert_eq!(summary["model"], "test-model");
+    assert_eq!(
+        news().await,
+        ["book.summary_requested", "book.summary_ready"]
+    );
+
+    // An admin asks again: pending, and a new request.
+    let customer = Reply::read(
+        shop.http
+            .post(shop.url(&path))
+            .bearer_auth(&shop.customer)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(customer.status, StatusCode::FORBIDDEN);
+    let again = Reply::read(
+        shop.http
+            .post(shop.url(&path))
+            .bearer_auth(&shop.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    assert_eq!(again.body["summary"]["status"], "pending");
+    assert!(again.body["summary"]["text"].is_null());
+    assert_eq!(
+        news().await,
+        [
+            "book.summary_requested",
+            "book.summary_ready",
+            "book.summary_requested"
+        ]
+    );
+
+    // A new document replaces the request; the old document's outcome is refused.
+    let replaced = shop
+        .upload(
+            "document",
+            "d.txt",
+            b"Another story entirely, about mountains.",
+        )
+        .await;
+    assert_ne!(replaced.body["document_sha256"], sha.as_str());
+    assert_eq!(
+        store_summary(Some(&token), ready).await.status,
+        StatusCode::CONFLICT
+    );
+    // Without a document there is no summary.
+    assert_eq!(
+        shop.delete(&format!("/api/v1/books/{id}/document")).await,
+        StatusCode::NO_CONTENT
+    );
+    let book = shop.book_now().await;
+    assert_eq!(book["summary"]["status"], "none");
+    assert!(book["summary"]["document_sha256"].is_null());
+}
+
+// The service token also reads a document, without asking anyone who bought it.
+async fn the_worker_reads_a_document_with_the_service_token(db: &TestDatabase, store: Store) {
+    let shop = start(db, store).await;
+    let id = shop.book_id();
+    shop.upload("document", "d.pdf", &pdf()).await;
+    let path = format!("/api/v1/books/{id}/document");
+    let token = shop.service_token.as_str().to_owned();
+    let response = shop.get(&path, None, &[("x-service-token", &token)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.unwrap(), pdf());
+    let wrong = shop
+        .get(&path, Some(&shop.admin), &[("x-service-token", "wrong")])
+        .await;
+    assert_eq!(
+        wrong.status(),
+        StatusCode::FORBIDDEN,
+        "a wrong token never falls back to the bearer token"
+    );
+    assert!(shop.purchases.asked_with.lock().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 // The tests: each on a folder, and on a bucket of the S3-compatible server.
 
 macro_rules! on_both_stores {
@@ -807,12 +1009,15 @@ on_both_stores!(
     document_lifecycle,
     bad_documents_leave_nothing,
     deleting_a_book_deletes_its_files,
+    summaries_are_requested_and_settled_for_the_current_document,
+    the_worker_reads_a_document_with_the_service_token,
 );
 
 // The file columns are written with a compare-and-swap on every database.
 platform::backend_tests! {
-    async fn covers_and_documents_are_recorded_on_every_database(db) {
+    async fn covers_documents_and_summaries_are_recorded_on_every_database(db) {
         cover_lifecycle(&db, Store::folder()).await;
         document_lifecycle(&db, Store::folder()).await;
+        summaries_are_requested_and_settled_for_the_current_document(&db, Store::folder()).await;
     }
 }
