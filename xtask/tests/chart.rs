@@ -689,7 +689,7 @@ fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() 
     );
     assert_eq!(
         spec["openai"],
-        json!({"secretRef": {"name": "shop-openai", "key": "api-key"}, "baseUrl": "https://llm.example/v1"})
+        json!({"secretRef": {"name": "shop-openai", "key": "api-key"}, "baseUrl": "https://llm.example/v1", "model": "llama-3.1-8b-instruct"})
     );
 
     // The ingress: each prefix to the Service the operator makes for its owner.
@@ -822,9 +822,9 @@ fn network_policies_deny_by_default_and_admit_only_the_needed_callers() {
         |items: &[&str]| -> BTreeSet<String> { items.iter().map(|s| s.to_string()).collect() };
     for (component, callers) in [
         ("users", set(&["smoke-test"])),
-        ("catalog", set(&["smoke-test", "orders"])),
+        ("catalog", set(&["smoke-test", "orders", "worker"])),
         ("inventory", set(&["smoke-test", "worker"])),
-        ("orders", set(&["smoke-test", "worker"])),
+        ("orders", set(&["smoke-test", "catalog", "worker"])),
         ("notifications", set(&["smoke-test"])),
     ] {
         let policy = find(&docs, "NetworkPolicy", &format!("shop-{component}"));

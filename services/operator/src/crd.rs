@@ -71,7 +71,8 @@ pub struct BookstoreSpec {
     /// Where uploads (covers, documents) are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSpec>,
-    /// The OpenAI-compatible API of book summaries; without it summaries answer "not configured".
+    /// The OpenAI-compatible API of book summaries; without it the built-in extractive
+    /// summariser writes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openai: Option<OpenAiSpec>,
     /// `RUST_LOG` of every component, e.g. `info` or `info,orders=debug`.
@@ -189,6 +190,10 @@ pub struct OpenAiSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://"))]
     pub base_url: Option<String>,
+    /// The model that writes summaries (default `gpt-4o-mini`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub model: Option<String>,
 }
 
 /// Replicas and resources of each component.

@@ -143,6 +143,9 @@ pub fn config_map(bookstore: &Bookstore, owner: &OwnerReference) -> ConfigMap {
     if let Some(base_url) = spec.openai.as_ref().and_then(|o| o.base_url.clone()) {
         data.insert("OPENAI_BASE_URL".to_owned(), base_url);
     }
+    if let Some(model) = spec.openai.as_ref().and_then(|o| o.model.clone()) {
+        data.insert("BOOKSTORE_SUMMARY_MODEL".to_owned(), model);
+    }
     let s3 = spec
         .storage
         .as_ref()
@@ -243,12 +246,14 @@ fn needs(component: Option<Component>) -> Needs {
             private_key: true,
             ..Needs::default()
         },
+        // The catalogue keeps the uploads, and checks the worker's service token when it reads
+        // a document and stores its summary.
         Component::Catalog => Needs {
             database: true,
             public_key: true,
+            service_token: true,
             broker: true,
             storage: true,
-            openai: true,
             ..Needs::default()
         },
         Component::Inventory | Component::Orders => Needs {
@@ -258,10 +263,10 @@ fn needs(component: Option<Component>) -> Needs {
             broker: true,
             ..Needs::default()
         },
+        // The worker writes the summaries (it reads documents through the catalogue).
         Component::Worker => Needs {
             service_token: true,
             broker: true,
-            storage: true,
             openai: true,
             ..Needs::default()
         },

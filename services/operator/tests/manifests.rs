@@ -62,7 +62,7 @@ fn production(keda: bool) -> Value {
         "serviceToken": {"name": "internal", "key": "service-token"},
         "worker": {"autoscaling": {"minReplicas": 2, "maxReplicas": 30, "targetCpuUtilization": 60}},
         "storage": {"s3": {"url": "s3://shop-uploads/prod", "endpoint": "http://minio.storage:9000", "credentialsSecret": "uploads-s3"}},
-        "openai": {"secretRef": {"name": "openai"}, "baseUrl": "http://openai-compatible.internal:8000/v1"},
+        "openai": {"secretRef": {"name": "openai"}, "baseUrl": "http://openai-compatible.internal:8000/v1", "model": "llama-3.1-8b-instruct"},
         "log": "info,orders=debug",
     });
     if keda {
@@ -410,10 +410,8 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
     assert_eq!(
         vars(Component::Worker),
         [
-            "BOOKSTORE_S3_ACCESS_KEY_ID",
             "AMQP_URL_FILE",
             "BOOKSTORE_SERVICE_TOKEN_FILE",
-            "BOOKSTORE_S3_SECRET_ACCESS_KEY_FILE",
             "OPENAI_API_KEY"
         ]
     );
@@ -442,6 +440,10 @@ fn uploads_go_to_the_configured_bucket_or_else_the_data_directory() {
         "http://minio.storage:9000"
     );
     assert!(!in_bucket.contains_key("BOOKSTORE_S3_REGION"));
+    assert_eq!(
+        in_bucket["BOOKSTORE_SUMMARY_MODEL"],
+        "llama-3.1-8b-instruct"
+    );
     // The catalogue reads the key id from the Secret and the secret key from a file of it.
     let shop = bookstore(production(false));
     let shop_owner = owner(&shop);
@@ -493,8 +495,13 @@ fn uploads_go_to_the_configured_bucket_or_else_the_data_directory() {
         volume.secret.as_ref().unwrap().secret_name.as_deref(),
         Some("uploads-s3")
     );
-    // Users, inventory and orders never see the store's secret.
-    for component in [Component::Users, Component::Inventory, Component::Orders] {
+    // Only the catalogue sees the store's secret.
+    for component in [
+        Component::Users,
+        Component::Inventory,
+        Component::Orders,
+        Component::Worker,
+    ] {
         let deployment =
             resources::deployment(&shop, &shop_owner, component, "i:1", &shop_plan, "h");
         let env = pod_env_names(&deployment);
