@@ -368,3 +368,71 @@ async fn a_gateway_without_the_broker_is_unready_and_delivers_again_once_it_is_b
     clients.stop().await;
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admins_hear_when_a_books_summary_is_ready_and_customers_do_not() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let admin = cluster.admin.clone();
+    let mut clients = Clients::connect(
+        &gateway,
+        "websocket",
+        &[("alice", Some(&alice)), ("admin", Some(&admin))],
+    )
+    .await;
+    clients.connected("alice").await;
+    clients.connected("admin").await;
+
+    // The document goes to the catalogue; its relay announces the request, a worker summarises
+    // it (the built-in summariser: no model is configured here) and the catalogue announces
+    // the summary.
+    let book = cluster.book_with_stock(1).await;
+    let text = "The lighthouse keeper kept a careful log of every ship that passed the rocks. \
+                One stormy night a ship without lights drifted towards the shore. \
+                The keeper rowed out alone and guided its crew to the harbour.";
+    let (content_type, body) =
+        platform::testing::file_form("file", "story.txt", "text/plain", text.as_bytes());
+    let uploaded = reqwest::Client::new()
+        .put(cluster.url("catalog", &format!("/api/v1/books/{book}/document")))
+        .bearer_auth(&admin)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let heard = clients
+        .wait_for("the admin to hear of the summary", WAIT, |line| {
+            line["socket"] == "admin"
+                && line["type"] == "event"
+                && line["event"] == "book.summary_ready"
+        })
+        .await;
+    let data = &heard["data"];
+    assert_eq!(data["book_id"], book.as_str());
+    assert_eq!(data["status"], "ready");
+    assert_eq!(data["method"], "extractive");
+    assert!(data["event_id"].as_str().is_some_and(|id| !id.is_empty()));
+    let (_, view) = cluster
+        .get("catalog", &format!("/api/v1/books/{book}"), None)
+        .await;
+    assert_eq!(view["summary"]["status"], "ready", "{view}");
+    assert!(
+        view["summary"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("lighthouse keeper")
+    );
+    clients.collect(Duration::from_millis(500)).await;
+    assert!(
+        !clients
+            .seen
+            .iter()
+            .any(|line| line["socket"] == "alice" && line["event"] == "book.summary_ready"),
+        "a customer heard of a summary"
+    );
+    clients.stop().await;
+    cluster.stop().await;
+}

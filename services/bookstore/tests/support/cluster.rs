@@ -378,6 +378,10 @@ impl Cluster {
                 self.urls["orders"].clone(),
             ),
             (
+                "BOOKSTORE_CATALOG_URL".to_owned(),
+                self.urls["catalog"].clone(),
+            ),
+            (
                 "BOOKSTORE_WORKER_CALL_TIMEOUT_SECONDS".to_owned(),
                 "2".into(),
             ),
