@@ -157,8 +157,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A book's document (admins, and customers with a completed, shipped or delivered order for the
-         *     book). Supports one `Range` (and `If-Range`), and `If-None-Match`; saved under a name made
+         * A book's document (admins, customers with a completed, shipped or delivered order for the
+         *     book, and the worker with the service token). Supports one `Range` (and `If-Range`), and `If-None-Match`; saved under a name made
          *     from the book's title.
          */
         get: operations["get_document"];
@@ -171,6 +171,30 @@ export interface paths {
         post?: never;
         /** Removes a book's document (admin only). */
         delete: operations["delete_document"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/books/{id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Stores the outcome of a summary (the worker, with the service token). Repeating it changes
+         *     nothing but the time; an outcome for a document that has since been replaced is a 409.
+         */
+        put: operations["store_summary"];
+        /**
+         * Asks for a new summary of the book's document (admin only), for instance after a failure or
+         *     with another model configured. The summary becomes `pending`; the worker settles it.
+         */
+        post: operations["request_summary"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -548,6 +572,8 @@ export interface components {
              */
             document_bytes?: number | null;
             document_kind?: components["schemas"]["DocumentKind"] | null;
+            /** @description The document's SHA-256 (lower-case hex), when there is one. */
+            document_sha256?: string | null;
             /**
              * @description Where the book's document is downloaded (by admins and the customers who bought the
              *     book), when there is one.
@@ -560,6 +586,8 @@ export interface components {
             isbn: string;
             price: components["schemas"]["Money"];
             publisher: string;
+            /** @description The summary of the document. */
+            summary: components["schemas"]["SummaryView"];
             title: string;
             /** Format: date-time */
             updated_at: string;
@@ -675,6 +703,8 @@ export interface components {
                  */
                 document_bytes?: number | null;
                 document_kind?: components["schemas"]["DocumentKind"] | null;
+                /** @description The document's SHA-256 (lower-case hex), when there is one. */
+                document_sha256?: string | null;
                 /**
                  * @description Where the book's document is downloaded (by admins and the customers who bought the
                  *     book), when there is one.
@@ -687,6 +717,8 @@ export interface components {
                 isbn: string;
                 price: components["schemas"]["Money"];
                 publisher: string;
+                /** @description The summary of the document. */
+                summary: components["schemas"]["SummaryView"];
                 title: string;
                 /** Format: date-time */
                 updated_at: string;
@@ -897,6 +929,58 @@ export interface components {
              */
             available: number;
             book_id: string;
+        };
+        /**
+         * @description What wrote a summary.
+         * @enum {string}
+         */
+        SummaryMethod: "extractive" | "model";
+        /** @description The body of `PUT /api/v1/books/{id}/summary`: the outcome for one document. */
+        SummaryOutcome: {
+            /**
+             * @description The document the summary was made from; an outcome for a document since replaced is
+             *     refused (409).
+             */
+            document_sha256: string;
+            result: components["schemas"]["SummaryResult"];
+        };
+        /** @description How a summary attempt ended, as the worker reports it. */
+        SummaryResult: {
+            method: components["schemas"]["SummaryMethod"];
+            /** @description The model, when `method` is `model`. */
+            model?: string | null;
+            /** @enum {string} */
+            status: "ready";
+            /** @description Plain text, at most 4000 characters. */
+            text: string;
+        } | {
+            /** @description Why, for the admins (at most 500 characters). */
+            reason: string;
+            /** @enum {string} */
+            status: "failed";
+        };
+        /**
+         * @description Where a book's summary stands.
+         * @enum {string}
+         */
+        SummaryStatus: "none" | "pending" | "ready" | "failed";
+        /** @description A book's summary as the API shows it. */
+        SummaryView: {
+            /** @description The SHA-256 of the document it is (or will be) made from. */
+            document_sha256?: string | null;
+            method?: components["schemas"]["SummaryMethod"] | null;
+            /** @description The model that wrote it, when a model did. */
+            model?: string | null;
+            /** @description Why it failed, when it did. */
+            reason?: string | null;
+            status: components["schemas"]["SummaryStatus"];
+            /** @description The summary, plain text (never markup), when ready. */
+            text?: string | null;
+            /**
+             * Format: date-time
+             * @description When the state last changed.
+             */
+            updated_at?: string | null;
         };
         UpdateMeRequest: {
             current_password?: string | null;
@@ -2187,6 +2271,196 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (opaque, with a trace id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request took longer than the request timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    store_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SummaryOutcome"];
+            };
+        };
+        responses: {
+            /** @description Stored; the book with its summary */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookView"];
+                };
+            };
+            /** @description Malformed JSON, or another bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No service token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A wrong service token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The document has changed since */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (opaque, with a trace id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request took longer than the request timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Book id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asked for; the book with its summary pending */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookView"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The book has no document */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
