@@ -32,6 +32,44 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Adds columns to a table, one statement each: SQLite alters a table one column at a time.
+pub(crate) async fn add_columns(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + Clone,
+    columns: Vec<ColumnDef>,
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(table.clone())
+                    .add_column(column)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops columns of a table, one statement each.
+pub(crate) async fn drop_columns<C: IntoIden>(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + Clone,
+    columns: impl IntoIterator<Item = C>,
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(table.clone())
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Column definitions shared by the migrations, so every table spells a type the same way.
 pub(crate) mod columns {
     use sea_orm_migration::prelude::*;

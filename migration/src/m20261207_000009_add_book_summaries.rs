@@ -15,69 +15,59 @@ const OUTBOX: &str = "catalog_outbox";
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
-        // One column per statement: SQLite alters a table one column at a time.
-        for column in [
-            ColumnDef::new(Books::SummaryStatus)
-                .string_len(16)
-                .not_null()
-                .default("none")
-                .to_owned(),
-            ColumnDef::new(Books::SummaryText).text().null().to_owned(),
-            ColumnDef::new(Books::SummaryMethod)
-                .string_len(16)
-                .null()
-                .to_owned(),
-            ColumnDef::new(Books::SummaryModel)
-                .string_len(200)
-                .null()
-                .to_owned(),
-            ColumnDef::new(Books::SummaryReason)
-                .string_len(500)
-                .null()
-                .to_owned(),
-            ColumnDef::new(Books::SummarySha256)
-                .string_len(64)
-                .null()
-                .to_owned(),
-            columns::timestamp_null(Books::SummaryAt, backend),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Books::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        crate::add_columns(
+            manager,
+            Books::Table,
+            vec![
+                ColumnDef::new(Books::SummaryStatus)
+                    .string_len(16)
+                    .not_null()
+                    .default("none")
+                    .to_owned(),
+                ColumnDef::new(Books::SummaryText).text().null().to_owned(),
+                ColumnDef::new(Books::SummaryMethod)
+                    .string_len(16)
+                    .null()
+                    .to_owned(),
+                ColumnDef::new(Books::SummaryModel)
+                    .string_len(200)
+                    .null()
+                    .to_owned(),
+                ColumnDef::new(Books::SummaryReason)
+                    .string_len(500)
+                    .null()
+                    .to_owned(),
+                ColumnDef::new(Books::SummarySha256)
+                    .string_len(64)
+                    .null()
+                    .to_owned(),
+                columns::timestamp_null(Books::SummaryAt, backend),
+            ],
+        )
+        .await?;
         outbox::create(manager, OUTBOX).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         outbox::drop(manager, OUTBOX).await?;
-        for column in [
-            Books::SummaryStatus,
-            Books::SummaryText,
-            Books::SummaryMethod,
-            Books::SummaryModel,
-            Books::SummaryReason,
-            Books::SummarySha256,
-            Books::SummaryAt,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Books::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        crate::drop_columns(
+            manager,
+            Books::Table,
+            [
+                Books::SummaryStatus,
+                Books::SummaryText,
+                Books::SummaryMethod,
+                Books::SummaryModel,
+                Books::SummaryReason,
+                Books::SummarySha256,
+                Books::SummaryAt,
+            ],
+        )
+        .await
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Books {
     Table,
     SummaryStatus,

@@ -58,27 +58,38 @@ async fn start_shop(settings: &[(&str, String)]) -> Shop {
         .spawn()
         .unwrap();
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("bookstore all exited with {status}");
-        }
-        if let Ok(response) = http.get(format!("{base}/readyz")).send().await
-            && response.status() == StatusCode::OK
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "bookstore all did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_healthy(
+        &mut child,
+        &format!("{base}/readyz"),
+        Duration::from_secs(60),
+    )
+    .await;
     Shop {
         child,
         base,
         http,
         _data: data,
+    }
+}
+
+/// Waits until `url` answers 200, failing when `child` exits first or `within` passes.
+async fn wait_healthy(child: &mut Child, url: &str, within: Duration) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the process behind {url} exited with {status}");
+        }
+        if let Ok(response) = http.get(url).send().await
+            && response.status() == StatusCode::OK
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer 200 in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -208,23 +219,12 @@ async fn a_real_local_model_summarises_an_uploaded_book_through_the_openai_api()
         .spawn()
         .unwrap();
     let base_url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(Some(status)) = llama.try_wait() {
-            panic!("llama-server exited with {status}");
-        }
-        if let Ok(response) = http.get(format!("{base_url}/health")).send().await
-            && response.status() == StatusCode::OK
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "llama-server did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_healthy(
+        &mut llama,
+        &format!("{base_url}/health"),
+        Duration::from_secs(120),
+    )
+    .await;
     let shop = start_shop(&[
         ("OPENAI_BASE_URL", format!("{base_url}/v1")),
         ("OPENAI_API_KEY", "not-needed-by-llama-server".to_owned()),

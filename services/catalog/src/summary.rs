@@ -140,6 +140,49 @@ pub struct SummaryOutcome {
     pub result: SummaryResult,
 }
 
+/// A book's summary columns as one state.
+struct SummaryState<'a> {
+    status: SummaryStatus,
+    text: Option<&'a str>,
+    method: Option<SummaryMethod>,
+    model: Option<&'a str>,
+    reason: Option<&'a str>,
+    /// The document the state is about.
+    sha256: Option<&'a str>,
+}
+
+impl SummaryState<'_> {
+    /// Writes the state into `book_id`'s row at `at`, if the book has the document
+    /// `document` (any document when `None`); answers whether a row was written.
+    async fn write(
+        &self,
+        txn: &impl ConnectionTrait,
+        book_id: &str,
+        document: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let mut update = book::Entity::update_many()
+            .col_expr(
+                book::Column::SummaryStatus,
+                Expr::value(self.status.as_str()),
+            )
+            .col_expr(book::Column::SummaryText, Expr::value(self.text))
+            .col_expr(
+                book::Column::SummaryMethod,
+                Expr::value(self.method.map(SummaryMethod::as_str)),
+            )
+            .col_expr(book::Column::SummaryModel, Expr::value(self.model))
+            .col_expr(book::Column::SummaryReason, Expr::value(self.reason))
+            .col_expr(book::Column::SummarySha256, Expr::value(self.sha256))
+            .col_expr(book::Column::SummaryAt, Expr::value(at))
+            .filter(book::Column::Id.eq(book_id));
+        if let Some(document) = document {
+            update = update.filter(book::Column::DocumentSha256.eq(document));
+        }
+        Ok(update.exec(txn).await?.rows_affected > 0)
+    }
+}
+
 /// Marks `book`'s summary `pending` for document `sha256` and writes the request into the
 /// outbox, inside the caller's transaction. Hand the envelope to [`Outbox::committed`] after
 /// the commit.
@@ -150,32 +193,15 @@ pub async fn request(
     sha256: &str,
 ) -> Result<Envelope, ApiError> {
     let now = Utc::now();
-    book::Entity::update_many()
-        .col_expr(
-            book::Column::SummaryStatus,
-            Expr::value(SummaryStatus::Pending.as_str()),
-        )
-        .col_expr(
-            book::Column::SummaryText,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            book::Column::SummaryMethod,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            book::Column::SummaryModel,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            book::Column::SummaryReason,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(book::Column::SummarySha256, Expr::value(sha256))
-        .col_expr(book::Column::SummaryAt, Expr::value(now))
-        .filter(book::Column::Id.eq(book_id))
-        .exec(txn)
-        .await?;
+    let pending = SummaryState {
+        status: SummaryStatus::Pending,
+        text: None,
+        method: None,
+        model: None,
+        reason: None,
+        sha256: Some(sha256),
+    };
+    pending.write(txn, book_id, None, now).await?;
     let envelope = BookSummaryRequested {
         book_id: book_id.to_owned(),
         document_sha256: sha256.to_owned(),
@@ -189,35 +215,15 @@ pub async fn request(
 
 /// Forgets `book`'s summary (its document is gone), inside the caller's transaction.
 pub async fn clear(txn: &impl ConnectionTrait, book_id: &str) -> Result<(), ApiError> {
-    book::Entity::update_many()
-        .col_expr(
-            book::Column::SummaryStatus,
-            Expr::value(SummaryStatus::None.as_str()),
-        )
-        .col_expr(
-            book::Column::SummaryText,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            book::Column::SummaryMethod,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            book::Column::SummaryModel,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            book::Column::SummaryReason,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            book::Column::SummarySha256,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(book::Column::SummaryAt, Expr::value(Utc::now()))
-        .filter(book::Column::Id.eq(book_id))
-        .exec(txn)
-        .await?;
+    let none = SummaryState {
+        status: SummaryStatus::None,
+        text: None,
+        method: None,
+        model: None,
+        reason: None,
+        sha256: None,
+    };
+    none.write(txn, book_id, None, Utc::now()).await?;
     Ok(())
 }
 
@@ -271,49 +277,34 @@ pub async fn settle(
     book: &book::Model,
     outcome: &SummaryOutcome,
 ) -> Result<Envelope, ApiError> {
-    if book.document_sha256.as_deref() != Some(outcome.document_sha256.as_str()) {
-        return Err(ApiError::conflict(
-            ErrorCode::Conflict,
-            "the book's document has changed since this summary was asked for",
-        ));
-    }
     let now = Utc::now();
-    let (status, text, method, model, reason) = match &outcome.result {
+    let state = match &outcome.result {
         SummaryResult::Ready {
             text,
             method,
             model,
-        } => (
-            SummaryStatus::Ready,
-            Some(text.clone()),
-            Some(method.as_str()),
-            model.clone(),
-            None,
-        ),
-        SummaryResult::Failed { reason } => (
-            SummaryStatus::Failed,
-            None,
-            None,
-            None,
-            Some(reason.clone()),
-        ),
+        } => SummaryState {
+            status: SummaryStatus::Ready,
+            text: Some(text),
+            method: Some(*method),
+            model: model.as_deref(),
+            reason: None,
+            sha256: Some(&outcome.document_sha256),
+        },
+        SummaryResult::Failed { reason } => SummaryState {
+            status: SummaryStatus::Failed,
+            text: None,
+            method: None,
+            model: None,
+            reason: Some(reason),
+            sha256: Some(&outcome.document_sha256),
+        },
     };
-    let updated = book::Entity::update_many()
-        .col_expr(book::Column::SummaryStatus, Expr::value(status.as_str()))
-        .col_expr(book::Column::SummaryText, Expr::value(text))
-        .col_expr(book::Column::SummaryMethod, Expr::value(method))
-        .col_expr(book::Column::SummaryModel, Expr::value(model))
-        .col_expr(book::Column::SummaryReason, Expr::value(reason.clone()))
-        .col_expr(
-            book::Column::SummarySha256,
-            Expr::value(outcome.document_sha256.as_str()),
-        )
-        .col_expr(book::Column::SummaryAt, Expr::value(now))
-        .filter(book::Column::Id.eq(book.id.as_str()))
-        .filter(book::Column::DocumentSha256.eq(outcome.document_sha256.as_str()))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected == 0 {
+    // The document may have been replaced since it was read: then nothing is written.
+    if !state
+        .write(txn, &book.id, Some(&outcome.document_sha256), now)
+        .await?
+    {
         return Err(ApiError::conflict(
             ErrorCode::Conflict,
             "the book's document has changed since this summary was asked for",
@@ -321,9 +312,9 @@ pub async fn settle(
     }
     let envelope = BookSummaryReady {
         book_id: book.id.clone(),
-        status: status.as_str().to_owned(),
-        method: method.map(str::to_owned),
-        reason,
+        status: state.status.as_str().to_owned(),
+        method: state.method.map(|method| method.as_str().to_owned()),
+        reason: state.reason.map(str::to_owned),
         at: now,
     }
     .envelope()
