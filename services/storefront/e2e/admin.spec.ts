@@ -1,8 +1,21 @@
 import { readFileSync } from "node:fs";
-import { apiSignUp, expect, expectAccessible, findBooks, loadedWidth, logIn, logInAsAdmin, placeOrder, test, waitForStatus } from "./support/fixtures";
+import {
+  apiSignUp,
+  expect,
+  expectAccessible,
+  findBooks,
+  loadedWidth,
+  logIn,
+  logInAsAdmin,
+  placeOrder,
+  recordedTexts,
+  recordTexts,
+  test,
+  waitForStatus,
+} from "./support/fixtures";
 import { png } from "./support/files";
 
-test("an admin adds a book with stock, a cover and a document; a reader finds it; a buyer downloads it", async ({ page, browser, request }) => {
+test("an admin adds a book with stock, a cover and a document whose summary appears; a reader finds it; a buyer downloads it", async ({ page, browser, request }) => {
   const title = `The Lighthouse Keeper ${Date.now().toString(36)}`;
   await logInAsAdmin(page);
   await page.getByRole("link", { name: "Admin", exact: true }).click();
@@ -68,6 +81,28 @@ test("an admin adds a book with stock, a cover and a document; a reader finds it
   await expect(documentPanel.getByText("Document saved.")).toBeVisible();
   await expect(documentPanel).toContainText(`Current document: plain text, ${size}`);
 
+  // Its summary, from the built-in extractive summariser: a sentence of the text, on the book's
+  // page within a few seconds (pushed to the admin's socket, or polled).
+  const sentence = "The light turned, and turned again, all night long.";
+  const summaryPanel = page.getByRole("region", { name: "Summary" });
+  const summaryStatus = summaryPanel.getByTestId("summary-status");
+  await page.getByRole("link", { name: "See it in the shop" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
+  const summary = page.getByRole("region", { name: "Summary" });
+  await expect(summary).toContainText(sentence, { timeout: 10_000 });
+  await expect(summary).toContainText("Key sentences from the book");
+  await expectAccessible(page, "a book's page with its summary");
+  await page.goBack();
+  await expect(summaryStatus).toHaveText("Ready");
+  await expect(summaryPanel).toContainText(sentence);
+
+  // Asked for again: pending (perhaps only for a moment), then ready again by itself.
+  await recordTexts(page, '[data-testid="summary-status"]');
+  await summaryPanel.getByRole("button", { name: "Ask for a new summary" }).click();
+  await expect.poll(() => recordedTexts(page), { timeout: 10_000 }).toEqual(["Ready", "Being written", "Ready"]);
+  await expect(summaryStatus).toHaveText("Ready");
+  await expect(summaryPanel).toContainText(sentence);
+
   // A reader (not signed in) finds it, in stock, with its cover in the grid and on its page.
   const reader = await browser.newPage();
   await expect.poll(async () => (await findBooks(request, `q=${encodeURIComponent(title)}`))[0]?.available).toBe(5);
@@ -88,6 +123,7 @@ test("an admin adds a book with stock, a cover and a document; a reader finds it
   await expect(large).toHaveAttribute("src", found.cover_url);
   await expect.poll(() => loadedWidth(large)).toBe(200);
   await expect(reader.getByRole("button", { name: /Download/ })).toHaveCount(0);
+  await expect(reader.getByRole("region", { name: "Summary" })).toContainText(sentence);
   await reader.close();
 
   // A customer is told when the e-book becomes downloadable, buys it, and downloads it.

@@ -170,6 +170,30 @@ export async function recordedStatuses(page: Page): Promise<string[]> {
 }
 
 /**
+ * Records, from now on, every text the element `selector` finds shows (one entry per change), so
+ * a test can see a state that lasts only a moment; read them with `recordedTexts`.
+ */
+export async function recordTexts(page: Page, selector: string) {
+  await page.evaluate((sel) => {
+    const w = window as unknown as { __texts?: string[]; __textsObserver?: MutationObserver };
+    w.__textsObserver?.disconnect();
+    const texts: string[] = [];
+    w.__texts = texts;
+    const note = () => {
+      const text = document.querySelector(sel)?.textContent.trim();
+      if (text && texts[texts.length - 1] !== text) texts.push(text);
+    };
+    note();
+    w.__textsObserver = new MutationObserver(note);
+    w.__textsObserver.observe(document, { subtree: true, childList: true, characterData: true });
+  }, selector);
+}
+
+export async function recordedTexts(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __texts?: string[] }).__texts ?? []);
+}
+
+/**
  * Holds back each pushed `completed` status for `ms` on its way to the page, as a slower order
  * pipeline would: `bookstore all` completes an order within milliseconds, often before the
  * page has shown it as pending.

@@ -97,7 +97,10 @@ export async function startShop(options: ShopOptions): Promise<Shop> {
   // Many sign-ups come from one address in a test run.
   args.push("--auth-rate-per-client", "100000", "--auth-rate-per-account", "100000");
   if (options.accessTokenTtlSeconds) args.push("--access-token-ttl-seconds", String(options.accessTokenTtlSeconds));
-  const shop = spawn(bin, args, { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  // Summaries come from the built-in extractive summariser, whatever model the caller's
+  // environment names: the journeys check the summary's text.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OPENAI_")));
+  const shop = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   shop.stdout.pipe(log);
   shop.stderr.pipe(log);
   const children: ChildProcess[] = [shop];

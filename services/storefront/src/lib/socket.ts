@@ -1,6 +1,12 @@
-// Live order updates over Socket.IO. The client library is loaded only once someone signs in,
-// so the first page of an anonymous visitor does not carry it.
-import type { OrderStatus } from "../api/types";
+// Live updates over Socket.IO: order status changes for every signed-in user, settled book
+// summaries for admins. The client library is loaded only once someone signs in, so the first
+// page of an anonymous visitor does not carry it.
+import type { OrderStatus, SummaryMethod, SummaryStatus } from "../api/types";
+
+/** The event every signed-in user receives when one of their orders changes (admins: any order). */
+export const STATUS_EVENT = "order_status_change";
+/** The event admins (only) receive when a book's summary is settled, ready or failed. */
+export const SUMMARY_EVENT = "book.summary_ready";
 
 /** The payload of `order_status_change` (docs/notifications.md). */
 export interface OrderStatusChange {
@@ -8,6 +14,16 @@ export interface OrderStatusChange {
   order_id: string;
   user_id: string;
   status: OrderStatus;
+  reason: string | null;
+  at: string;
+}
+
+/** The payload of `book.summary_ready` (docs/summaries.md). */
+export interface SummarySettled {
+  event_id: string;
+  book_id: string;
+  status: Extract<SummaryStatus, "ready" | "failed">;
+  method: SummaryMethod | null;
   reason: string | null;
   at: string;
 }
@@ -43,4 +59,10 @@ export function isStatusChange(value: unknown): value is OrderStatusChange {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.order_id === "string" && typeof v.status === "string" && typeof v.at === "string";
+}
+
+export function isSummarySettled(value: unknown): value is SummarySettled {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.book_id === "string" && typeof v.status === "string" && typeof v.at === "string";
 }

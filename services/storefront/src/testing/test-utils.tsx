@@ -4,7 +4,7 @@ import { render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { createMemoryRouter, RouterProvider, useLocation, type RouteObject } from "react-router";
 import { vi } from "vitest";
-import type { Book, Session, User } from "../api/types";
+import type { Book, Session, Summary, User } from "../api/types";
 
 export function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), {
@@ -94,9 +94,40 @@ export function withCover(b: Book, version = "v1"): Book {
   };
 }
 
-/** A book with a document of `kind` and `bytes`. */
-export function withDocument(b: Book, kind: NonNullable<Book["document_kind"]> = "pdf", bytes = 1_234_567): Book {
-  return { ...b, document_url: `/api/v1/books/${b.id}/document`, document_kind: kind, document_bytes: bytes };
+export const DOCUMENT_SHA256 = "b8fc1b5f7cfca4f5d2a1e0c9b7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4";
+
+/** A book with a document of `kind` and `bytes` (its summary as it was, unless given). */
+export function withDocument(
+  b: Book,
+  kind: NonNullable<Book["document_kind"]> = "pdf",
+  bytes = 1_234_567,
+  sha256 = DOCUMENT_SHA256,
+): Book {
+  return { ...b, document_url: `/api/v1/books/${b.id}/document`, document_kind: kind, document_bytes: bytes, document_sha256: sha256 };
+}
+
+/** No summary: what a book without a document has. */
+export const NO_SUMMARY: Summary = {
+  status: "none",
+  text: null,
+  method: null,
+  model: null,
+  reason: null,
+  document_sha256: null,
+  updated_at: null,
+};
+
+/** A book with a summary of its document (`status` and the rest as given; the document's hash by default). */
+export function withSummary(b: Book, summary: Partial<Summary> & Pick<Summary, "status">): Book {
+  return {
+    ...b,
+    summary: {
+      ...NO_SUMMARY,
+      document_sha256: b.document_sha256 ?? DOCUMENT_SHA256,
+      updated_at: "2026-12-07T10:00:00Z",
+      ...summary,
+    },
+  };
 }
 
 export function book(overrides: Partial<Book> = {}): Book {
@@ -115,6 +146,8 @@ export function book(overrides: Partial<Book> = {}): Book {
     document_url: null,
     document_kind: null,
     document_bytes: null,
+    document_sha256: null,
+    summary: NO_SUMMARY,
     available: 5,
     in_stock: true,
     created_at: "2026-12-01T00:00:00Z",

@@ -8,6 +8,7 @@ import { FORMAT_LABELS } from "../catalogue/BookCard";
 import { useDeleteBook, useSaveBook } from "./api";
 import { CoverPanel, DocumentPanel } from "./BookFilePanels";
 import { StockPanel } from "./StockPanel";
+import { SummaryPanel } from "./SummaryPanel";
 
 export function AdminNewBookPage() {
   return (
@@ -43,6 +44,7 @@ export function AdminEditBookPage() {
           <CoverPanel book={book.data} />
           <DocumentPanel book={book.data} />
         </div>
+        <SummaryPanel book={book.data} />
         {/* Started again when the details change (after a save), not when an upload does: a
             draft being typed survives a new cover. */}
         <BookForm key={JSON.stringify(draftOf(book.data))} book={book.data} />

@@ -2,6 +2,8 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { bookKeys, orderKeys, stockKeys, userKeys } from "../../api/keys";
 import type { Book, BookInput, OrderListQuery, Role, Stock, User, UserListQuery } from "../../api/types";
 import { api, fileBody, unwrap } from "../../lib/api-client";
+import { ApiError } from "../../lib/problem";
+import { withNewestSummary } from "../book/summary";
 
 export function useAdminOrders(query: OrderListQuery) {
   return useQuery({
@@ -83,9 +85,30 @@ export function useUploadBookFile(bookId: string, slot: BookFile) {
       );
     },
     onSuccess: (book) => {
-      qc.setQueryData(bookKeys.detail(book.id), book);
+      // A new document's summary is pending: the book is then asked for again until it settles.
+      qc.setQueryData<Book>(bookKeys.detail(book.id), (cached) => withNewestSummary(book, cached));
       void qc.invalidateQueries({ queryKey: bookKeys.lists() });
       void qc.invalidateQueries({ queryKey: bookKeys.lookups() });
+    },
+  });
+}
+
+/**
+ * Asks for a new summary of the book's document: `202` answers the book with its summary
+ * pending, which goes into the cache; `409` when the book has no document.
+ */
+export function useRequestSummary(bookId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (): Promise<Book> =>
+      unwrap(await api.POST("/api/v1/books/{id}/summary", { params: { path: { id: bookId } } })),
+    onSuccess: (book) => {
+      qc.setQueryData<Book>(bookKeys.detail(book.id), (cached) => withNewestSummary(book, cached));
+      void qc.invalidateQueries({ queryKey: bookKeys.lists() });
+    },
+    onError: (error) => {
+      // Refused for want of a document: the document may have been removed elsewhere.
+      if (error instanceof ApiError && error.status === 409) void qc.invalidateQueries({ queryKey: bookKeys.detail(bookId) });
     },
   });
 }

@@ -1,10 +1,11 @@
-import { screen, waitFor } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { vi } from "vitest";
 import type { User } from "../../api/types";
 import { createSession, session } from "../../lib/session";
-import { admin, book, json, mockFetch, problem, renderRoutes, requestsOf, sessionBody, user, withCover, withDocument, type Handler } from "../../testing/test-utils";
+import { admin, book, json, mockFetch, problem, renderRoutes, requestsOf, sessionBody, user, withCover, withDocument, withSummary, type Handler } from "../../testing/test-utils";
 import { SessionContext } from "../auth/use-session";
+import { LiveProvider } from "../orders/live";
 import { BookPage } from "./BookPage";
 
 function signedIn(who: User = user) {
@@ -30,15 +31,20 @@ const pendingOrder = {
   updated_at: "2026-12-06T10:00:00Z",
 };
 
-function renderBook(store = signedIn()) {
+/** The book page; with `pollInterval`, inside the app's live provider (its socket never connects), polling that fast. */
+function renderBook(store = signedIn(), { pollInterval }: { pollInterval?: number } = {}) {
+  const page =
+    pollInterval === undefined ? (
+      <BookPage />
+    ) : (
+      <LiveProvider open={() => new Promise<never>(() => undefined)} pollInterval={pollInterval}>
+        <BookPage />
+      </LiveProvider>
+    );
   return renderRoutes([
     {
       path: "/books/:id",
-      element: (
-        <SessionContext.Provider value={store}>
-          <BookPage />
-        </SessionContext.Provider>
-      ),
+      element: <SessionContext.Provider value={store}>{page}</SessionContext.Provider>,
     },
   ], { path: "/books/b1" });
 }
@@ -77,22 +83,96 @@ describe("the book page", () => {
     await waitFor(() => expect(screen.getByRole("button", { name: "Order is being processed" })).toBeDisabled());
   });
 
-  it("shows the summary only when the API has one", async () => {
-    mockFetch((request) =>
-      new URL(request.url).pathname === "/api/v1/orders/pending"
-        ? problem(404, "not_found")
-        : json({ ...book(), summary: "A hobbit goes there and back again." }),
-    );
-    renderBook();
-    expect(await screen.findByRole("heading", { name: "Summary" })).toBeInTheDocument();
-    expect(screen.getByText("A hobbit goes there and back again.")).toBeInTheDocument();
-  });
-
-  it("has no summary section without one, and says when the book does not exist", async () => {
+  it("says when the book does not exist", async () => {
     mockFetch((request) => (new URL(request.url).pathname === "/api/v1/books/b1" ? problem(404, "not_found") : json({})));
     renderBook();
     expect(await screen.findByRole("heading", { name: "Book not found" })).toBeInTheDocument();
     expect(screen.queryByRole("heading", { name: "Summary" })).not.toBeInTheDocument();
+  });
+});
+
+describe("the book's summary", () => {
+  const withText = (b: ReturnType<typeof book>, text: string, rest: Parameters<typeof withSummary>[1]) =>
+    withSummary(withDocument(b, "text", 2_048), { ...rest, text });
+
+  // The book as `answer` has it each time it is asked for; no pending order.
+  function shop(answer: () => ReturnType<typeof book>) {
+    return mockFetch((request) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/api/v1/orders/pending" || url.pathname === "/api/v1/orders/bought") return problem(404, "not_found");
+      return json(answer());
+    });
+  }
+  const bookCalls = (fetch: ReturnType<typeof mockFetch>) =>
+    requestsOf(fetch).filter((r) => new URL(r.url).pathname === "/api/v1/books/b1").length;
+  const day = new Date("2026-12-07T10:00:00Z").toLocaleDateString(undefined, { dateStyle: "medium" });
+
+  it("shows a model's summary as plain text, paragraphs kept, saying which model wrote it and when", async () => {
+    shop(() =>
+      withText(book(), "Bilbo leaves the Shire.\n\nHe comes back <b>rich</b> & changed.", {
+        status: "ready",
+        method: "model",
+        model: "gpt-4o-mini",
+      }),
+    );
+    renderBook(anonymous());
+    const section = await screen.findByRole("region", { name: "Summary" });
+    const paragraphs = within(section).getAllByText(/Bilbo|He comes back/);
+    expect(paragraphs.map((p) => p.textContent)).toEqual(["Bilbo leaves the Shire.", "He comes back <b>rich</b> & changed."]);
+    // Text from the API stays text: no element was made of it.
+    expect(section.querySelector("b")).toBeNull();
+    const date = within(section).getByText(day);
+    expect(date).toHaveAttribute("datetime", "2026-12-07T10:00:00Z");
+    expect(date.parentElement).toHaveTextContent(`Summarised by gpt-4o-mini · ${day}`);
+  });
+
+  it("says an extractive summary is the book's key sentences", async () => {
+    shop(() => withText(book(), "In a hole in the ground there lived a hobbit.", { status: "ready", method: "extractive" }));
+    renderBook(anonymous());
+    const section = await screen.findByRole("region", { name: "Summary" });
+    expect(within(section).getByText("In a hole in the ground there lived a hobbit.")).toBeInTheDocument();
+    expect(within(section).getByText(day).parentElement).toHaveTextContent(`Key sentences from the book · ${day}`);
+  });
+
+  it("says a summary is being written, asks for the book again until it is ready, then stops", async () => {
+    let calls = 0;
+    const fetch = shop(() => {
+      calls += 1;
+      return calls < 3
+        ? withSummary(withDocument(book(), "text", 2_048), { status: "pending" })
+        : withText(book(), "Bilbo goes there and back again.", { status: "ready", method: "extractive" });
+    });
+    renderBook(anonymous(), { pollInterval: 20 });
+    const section = await screen.findByRole("region", { name: "Summary" });
+    expect(within(section).getByText("A summary is being written…")).toBeInTheDocument();
+    expect(await within(section).findByText("Bilbo goes there and back again.")).toBeInTheDocument();
+    expect(within(section).queryByText("A summary is being written…")).not.toBeInTheDocument();
+    const settled = bookCalls(fetch);
+    expect(settled).toBe(3);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(bookCalls(fetch)).toBe(settled);
+  });
+
+  it("shows nothing for a book without a summary", async () => {
+    shop(() => book());
+    renderBook(signedIn(admin));
+    expect(await screen.findByRole("heading", { level: 1, name: "The Hobbit" })).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "Summary" })).not.toBeInTheDocument();
+  });
+
+  it("tells an admin why a summary failed, and a customer nothing", async () => {
+    const failed = withSummary(withDocument(book(), "text", 2_048), { status: "failed", reason: "the document has no text" });
+    shop(() => failed);
+    const { unmount } = renderBook(signedIn(user));
+    expect(await screen.findByRole("button", { name: "Buy now" })).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "Summary" })).not.toBeInTheDocument();
+    expect(screen.queryByText(/failed/)).not.toBeInTheDocument();
+    unmount();
+
+    renderBook(signedIn(admin));
+    const section = await screen.findByRole("region", { name: "Summary" });
+    expect(within(section).getByText("The summary failed: the document has no text")).toBeInTheDocument();
+    expect(within(section).getByRole("link", { name: /Ask for a new summary/ })).toHaveAttribute("href", "/admin/books/b1");
   });
 });
 

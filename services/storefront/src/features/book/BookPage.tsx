@@ -10,6 +10,7 @@ import { AddToCartButton } from "../cart/AddToCartButton";
 import { FORMAT_LABELS } from "../catalogue/BookCard";
 import { useBook, useBuyNow, usePendingOrder } from "./api";
 import { BookDocument } from "./BookDocument";
+import { paragraphs, summaryDate, summaryMethod } from "./summary";
 
 export function BookPage() {
   const { id = "" } = useParams();
@@ -98,16 +99,61 @@ function BookDetails({ book }: { book: Book }) {
   );
 }
 
-/** The AI summary, shown only once the API has one for this book. */
+/**
+ * The summary of the book's document: its text once ready, with how and when it was made, and a
+ * note while it is being written (the book is asked for again meanwhile, see `useBook`). Nothing
+ * for a book without one; a failure is told to admins only. The text is plain text from the API
+ * and is rendered as text.
+ */
 export function BookSummary({ book }: { book: Book }) {
-  const summary = "summary" in book && typeof book.summary === "string" ? book.summary.trim() : "";
-  if (!summary) return null;
+  const state = useSession();
+  const isAdmin = state.status === "authenticated" && state.user.role === "admin";
+  const { summary } = book;
+  const text = summary.status === "ready" ? paragraphs(summary.text ?? "") : [];
+  const shown = summary.status === "pending" || text.length > 0 || (summary.status === "failed" && isAdmin);
+  if (!shown) return null;
+
+  let content;
+  if (summary.status === "pending") {
+    content = <p className="mt-2 text-stone-800">A summary is being written…</p>;
+  } else if (summary.status === "failed") {
+    content = (
+      <>
+        <p className="mt-2 text-red-900">
+          {summary.reason ? `The summary failed: ${summary.reason}` : "The summary failed."}
+        </p>
+        <p className="mt-2 text-sm text-stone-800">
+          <TextLink to={`/admin/books/${book.id}`}>Ask for a new summary on the book’s edit page</TextLink>
+        </p>
+      </>
+    );
+  } else {
+    const method = summaryMethod(summary);
+    const date = summaryDate(summary);
+    content = (
+      <>
+        {text.map((paragraph, i) => (
+          <p key={i} className="mt-2 whitespace-pre-line leading-relaxed text-stone-800">
+            {paragraph}
+          </p>
+        ))}
+        {(method !== null || date !== null) && (
+          <p className="mt-3 text-sm text-stone-700">
+            {method}
+            {method && date && " · "}
+            {date && summary.updated_at && <time dateTime={summary.updated_at}>{date}</time>}
+          </p>
+        )}
+      </>
+    );
+  }
   return (
     <section aria-labelledby="summary-heading" className="mt-8 rounded-xl border border-amber-200 bg-amber-50 p-5">
       <h2 id="summary-heading" className="text-lg font-semibold text-stone-900">
         Summary
       </h2>
-      <p className="mt-2 leading-relaxed text-stone-800">{summary}</p>
+      {/* Read out when a pending summary arrives. */}
+      <div aria-live="polite">{content}</div>
     </section>
   );
 }

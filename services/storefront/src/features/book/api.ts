@@ -9,9 +9,22 @@ import { fetchBook } from "../catalogue/api";
 import { useSession } from "../auth/use-session";
 import { fetchBoughtOrder, fetchPendingOrder, orderChanged, placeOrder, withPushedStatus } from "../orders/api";
 import { useLive } from "../orders/live";
+import { summaryPollInterval } from "./summary";
 
+/**
+ * One book. While its summary is pending the book is asked for again every few seconds (stopping
+ * once it settles); an admin with a live socket is also told when it settles, so for them this
+ * is only a slow fallback.
+ */
 export function useBook(id: string) {
-  return useQuery({ queryKey: bookKeys.detail(id), queryFn: () => fetchBook(id) });
+  const state = useSession();
+  const { connected, pollInterval } = useLive();
+  const pushed = connected && state.status === "authenticated" && state.user.role === "admin";
+  return useQuery({
+    queryKey: bookKeys.detail(id),
+    queryFn: () => fetchBook(id),
+    refetchInterval: (query) => summaryPollInterval(query.state.data, pushed, pollInterval),
+  });
 }
 
 /** The reader's pending order for this book (null: none); polled while the socket is down. */

@@ -1,10 +1,12 @@
 import { QueryClientProvider } from "@tanstack/react-query";
 import { act, render, screen, waitFor } from "@testing-library/react";
-import type { Order } from "../../api/types";
+import { bookKeys } from "../../api/keys";
+import type { Order, User } from "../../api/types";
 import type { LiveSocket } from "../../lib/socket";
 import { createSession } from "../../lib/session";
-import { json, mockFetch, newQueryClient, sessionBody } from "../../testing/test-utils";
+import { admin, book, json, mockFetch, newQueryClient, sessionBody, user, withDocument, withSummary } from "../../testing/test-utils";
 import { SessionContext } from "../auth/use-session";
+import { useBook } from "../book/api";
 import { applyStatusChange, withPushedStatus } from "./api";
 import { LiveProvider, useLiveOrder } from "./live";
 
@@ -156,5 +158,76 @@ describe("a status pushed before the order is known", () => {
     const placed = { ...order("pending"), id: "o7", updated_at: "2026-12-06T10:00:00.1Z" };
     expect(withPushedStatus(placed).status).toBe("completed");
     expect(withPushedStatus({ ...placed, id: "o8" }).status).toBe("pending");
+  });
+});
+
+describe("a settled book summary pushed to admins", () => {
+  const pending = withSummary(withDocument(book()), { status: "pending" });
+  const ready = withSummary(withDocument(book()), { status: "ready", method: "extractive", text: "A hobbit.", updated_at: "2026-12-07T10:00:05Z" });
+  const settled = { event_id: "e9", book_id: "b1", status: "ready", method: "extractive", reason: null, at: "2026-12-07T10:00:05Z" };
+
+  function Summary() {
+    const q = useBook("b1");
+    return <p role="status">{q.data ? q.data.summary.status : "loading"}</p>;
+  }
+
+  // The book page's query for b1 (its summary pending), another book and a list in the cache;
+  // polling so slow that only the push can bring the change.
+  function setupBooks(who: User) {
+    let server = pending;
+    const fetch = mockFetch((request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/api/v1/books/b1") return json(server);
+      return json(order("completed"));
+    });
+    const store = createSession({ fetch: (r) => globalThis.fetch(r) });
+    store.accept(sessionBody("t1", 900, who));
+    const socket = new FakeSocket();
+    const client = newQueryClient();
+    client.setQueryData(bookKeys.detail("b2"), book({ id: "b2" }));
+    client.setQueryData(bookKeys.list({ q: "hobbit" }), { items: [pending], total: 1, limit: 20, offset: 0 });
+    render(
+      <SessionContext.Provider value={store}>
+        <QueryClientProvider client={client}>
+          <LiveProvider open={() => Promise.resolve(socket)} pollInterval={60_000}>
+            <Summary />
+          </LiveProvider>
+        </QueryClientProvider>
+      </SessionContext.Provider>,
+    );
+    const bookCalls = () => fetch.mock.calls.filter(([r]) => new URL((r as Request).url).pathname === "/api/v1/books/b1").length;
+    return {
+      socket,
+      client,
+      bookCalls,
+      settle: () => {
+        server = ready;
+      },
+    };
+  }
+
+  it("has an admin's page ask for the book again, and the lists, not other books", async () => {
+    const { socket, client, bookCalls, settle } = setupBooks(admin);
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("pending"));
+    act(() => socket.emit("connect"));
+    await waitFor(() => expect(bookCalls()).toBe(2)); // caught up on connect: the summary was pending
+    settle();
+    act(() => socket.emit("book.summary_ready", settled));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("ready"));
+    expect(bookCalls()).toBe(3);
+    expect(client.getQueryState(bookKeys.list({ q: "hobbit" }))?.isInvalidated).toBe(true);
+    expect(client.getQueryState(bookKeys.detail("b2"))?.isInvalidated).toBe(false);
+  });
+
+  it("is not listened for on a customer's socket", async () => {
+    const { socket, client, bookCalls, settle } = setupBooks(user);
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("pending"));
+    act(() => socket.emit("connect"));
+    settle();
+    act(() => socket.emit("book.summary_ready", settled));
+    await act(() => new Promise((r) => setTimeout(r, 30)));
+    expect(screen.getByRole("status")).toHaveTextContent("pending");
+    expect(bookCalls()).toBe(1);
+    expect(client.getQueryState(bookKeys.list({ q: "hobbit" }))?.isInvalidated).toBe(false);
   });
 });

@@ -1,13 +1,15 @@
-// Live order status: one Socket.IO connection per signed-in session. Pushed changes update the
-// query cache; when the socket cannot connect, the pages that wait for a change poll instead.
+// Live updates: one Socket.IO connection per signed-in session. Pushed order status changes
+// update the query cache; for admins, a settled book summary has the book asked for again. When
+// the socket cannot connect, the pages that wait for a change poll instead.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { orderKeys } from "../../api/keys";
 import type { Order } from "../../api/types";
-import { isStatusChange, openSocket, type LiveSocket } from "../../lib/socket";
+import { isStatusChange, isSummarySettled, openSocket, STATUS_EVENT, SUMMARY_EVENT, type LiveSocket } from "../../lib/socket";
 import { isNotFound } from "../../lib/problem";
 import type { SessionStore } from "../../lib/session";
 import { useSession, useSessionStore } from "../auth/use-session";
+import { catchUpOnSummaries, summarySettled } from "../book/summary";
 import { applyStatusChange, fetchOrder, FINAL, newest } from "./api";
 
 interface Live {
@@ -40,6 +42,7 @@ export function LiveProvider({
   const qc = useQueryClient();
   const [connected, setConnected] = useState(false);
   const userId = state.status === "authenticated" ? state.user.id : null;
+  const isAdmin = state.status === "authenticated" && state.user.role === "admin";
 
   useEffect(() => {
     if (userId === null) return;
@@ -58,6 +61,7 @@ export function LiveProvider({
       setConnected(true);
       // Changes made while we were not connected are not pushed later: catch up over REST.
       void qc.invalidateQueries({ queryKey: orderKeys.all });
+      if (isAdmin) catchUpOnSummaries(qc);
     };
     const onDisconnect = (reason: unknown) => {
       setConnected(false);
@@ -76,6 +80,10 @@ export function LiveProvider({
     const onChange = (payload: unknown) => {
       if (isStatusChange(payload)) applyStatusChange(qc, payload);
     };
+    // Only admins' sockets are sent settled summaries; others do not listen for them.
+    const onSummary = (payload: unknown) => {
+      if (isSummarySettled(payload)) summarySettled(qc, payload);
+    };
 
     void open(() => store.currentToken())
       .then((s) => {
@@ -87,7 +95,8 @@ export function LiveProvider({
         s.on("connect", onConnect);
         s.on("disconnect", onDisconnect);
         s.on("connect_error", onConnectError);
-        s.on("order_status_change", onChange);
+        s.on(STATUS_EVENT, onChange);
+        if (isAdmin) s.on(SUMMARY_EVENT, onSummary);
         if (s.connected) onConnect();
       })
       .catch(() => setConnected(false));
@@ -99,11 +108,12 @@ export function LiveProvider({
         socket.off("connect", onConnect);
         socket.off("disconnect", onDisconnect);
         socket.off("connect_error", onConnectError);
-        socket.off("order_status_change", onChange);
+        socket.off(STATUS_EVENT, onChange);
+        socket.off(SUMMARY_EVENT, onSummary);
         socket.disconnect();
       }
     };
-  }, [userId, open, store, qc]);
+  }, [userId, isAdmin, open, store, qc]);
 
   return <LiveContext.Provider value={{ connected, pollInterval }}>{children}</LiveContext.Provider>;
 }
