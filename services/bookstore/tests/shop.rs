@@ -121,7 +121,7 @@ fn new_book(isbn: &str) -> Value {
 }
 
 /// Every operation the API documents, as (method, path template).
-const OPERATIONS: [(&str, &str); 29] = [
+const OPERATIONS: [(&str, &str); 38] = [
     ("get", "/api/v1/auth/jwks.json"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
@@ -133,6 +133,14 @@ const OPERATIONS: [(&str, &str); 29] = [
     ("delete", "/api/v1/books/{id}"),
     ("patch", "/api/v1/books/{id}"),
     ("post", "/api/v1/books/lookup"),
+    ("get", "/api/v1/books/{id}/cover"),
+    ("put", "/api/v1/books/{id}/cover"),
+    ("delete", "/api/v1/books/{id}/cover"),
+    ("get", "/api/v1/books/{id}/document"),
+    ("put", "/api/v1/books/{id}/document"),
+    ("delete", "/api/v1/books/{id}/document"),
+    ("post", "/api/v1/books/{id}/summary"),
+    ("put", "/api/v1/books/{id}/summary"),
     ("post", "/api/v1/inventory/reservations"),
     ("post", "/api/v1/inventory/reservations/batch"),
     ("post", "/api/v1/inventory/reservations/{order_id}/release"),
@@ -142,6 +150,7 @@ const OPERATIONS: [(&str, &str); 29] = [
     ("get", "/api/v1/orders"),
     ("post", "/api/v1/orders"),
     ("get", "/api/v1/orders/pending"),
+    ("get", "/api/v1/orders/bought"),
     ("get", "/api/v1/orders/{id}"),
     ("post", "/api/v1/orders/{id}/cancel"),
     ("get", "/api/v1/orders/{id}/status"),
