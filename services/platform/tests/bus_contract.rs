@@ -560,3 +560,60 @@ async fn rabbitmq_consumers_and_publishers_recover_from_a_broker_outage() {
         .unwrap();
     bus.delete_topology().await.unwrap();
 }
+
+#[tokio::test]
+async fn rabbitmq_consumers_reconnect_promptly_after_each_of_many_short_outages() {
+    use platform::testing::{FaultMode, FaultProxy};
+    let probe = harness(Kind::Rabbit).await;
+    if probe.rabbit.is_none() {
+        assert!(!platform::testing::require_real_backends());
+        return;
+    }
+    let namespace = probe.rabbit.as_ref().unwrap().topology().namespace.clone();
+    probe.stop().await;
+    let proxy = FaultProxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    let bus = RabbitBus::new(
+        &format!("amqp://guest:guest@{}/%2f", proxy.addr),
+        topology(namespace.clone()),
+    );
+    // The publisher goes straight to the broker: only the consumer lives through the outages.
+    let publisher = RabbitBus::new("amqp://guest:guest@127.0.0.1:5672/%2f", topology(namespace));
+    let orders = Recorder::new(|_| Outcome::Ack);
+    let (trigger, token) = shutdown_pair();
+    let consumer = {
+        let (bus, orders) = (bus.clone(), orders.clone());
+        tokio::spawn(async move { bus.consume(ORDERS, orders, token).await })
+    };
+    publisher
+        .publish(&message("order.placed", "first"))
+        .await
+        .unwrap();
+    eventually("the first message", async || orders.count() == 1).await;
+    // Each outage is long enough for several failed attempts. Were the wait between attempts
+    // kept from one outage to the next, it would grow to its ten-second ceiling by the third.
+    for blip in 1..=5 {
+        proxy.set(FaultMode::Down);
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        proxy.set(FaultMode::Forward);
+        let restored = Instant::now();
+        let text = format!("after blip {blip}");
+        publisher
+            .publish(&message("order.placed", &text))
+            .await
+            .unwrap();
+        while !orders.seen().iter().any(|(d, _)| body(d) == text) {
+            assert!(
+                restored.elapsed() < Duration::from_secs(4),
+                "after blip {blip} the consumer took more than 4 s to come back"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    trigger.trigger();
+    tokio::time::timeout(Duration::from_secs(10), consumer)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    publisher.delete_topology().await.unwrap();
+}

@@ -42,6 +42,34 @@ const SUBSCRIPTION_PREFETCH: u16 = 64;
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// The wait before a consumer's or subscription's next reconnection attempt: it doubles with
+/// each attempt that fails, up to [`MAX_BACKOFF`], and starts over once a session is set up, so a
+/// blip after a long healthy run is retried at once rather than after the last outage's wait.
+#[derive(Debug)]
+struct Reconnect {
+    next: Duration,
+}
+
+impl Reconnect {
+    const FIRST: Duration = Duration::from_millis(200);
+
+    fn new() -> Self {
+        Self { next: Self::FIRST }
+    }
+
+    /// A session is set up: the next outage starts from the first wait.
+    fn connected(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    /// A session failed or could not be set up: how long to wait before the next attempt.
+    fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        wait
+    }
+}
+
 /// A bus on a RabbitMQ broker. Cloning shares the connection.
 #[derive(Clone)]
 pub struct RabbitBus(Arc<Inner>);
@@ -209,6 +237,7 @@ impl RabbitBus {
         spec: &ConsumerSpec,
         handler: &Arc<dyn Handler>,
         shutdown: &mut ShutdownToken,
+        reconnect: &mut Reconnect,
     ) -> Result<(), BusError> {
         let channel = self.channel().await?;
         let prefetch = u16::try_from(spec.concurrency.max(1)).unwrap_or(u16::MAX);
@@ -229,6 +258,7 @@ impl RabbitBus {
             )
             .await
             .map_err(unavailable)?;
+        reconnect.connected();
         let slots = Arc::new(Semaphore::new(spec.concurrency.max(1)));
         let mut in_flight = JoinSet::new();
         let result = loop {
@@ -278,6 +308,7 @@ impl RabbitBus {
         handler: &Arc<dyn Handler>,
         live: &Gate,
         shutdown: &mut ShutdownToken,
+        reconnect: &mut Reconnect,
     ) -> Result<(), BusError> {
         let channel = self.channel().await?;
         let queue = self.0.topology.replica_queue(name);
@@ -316,6 +347,7 @@ impl RabbitBus {
             .await
             .map_err(unavailable)?;
         live.open();
+        reconnect.connected();
         let result = loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => break Ok(()),
@@ -564,17 +596,20 @@ impl Bus for RabbitBus {
             .consumer(consumer)
             .cloned()
             .ok_or_else(|| BusError::UnknownConsumer(consumer.to_owned()))?;
-        let mut backoff = Duration::from_millis(200);
+        let mut reconnect = Reconnect::new();
         loop {
-            match self.consume_once(&spec, &handler, &mut shutdown).await {
+            match self
+                .consume_once(&spec, &handler, &mut shutdown, &mut reconnect)
+                .await
+            {
                 Ok(()) => return Ok(()),
                 Err(err) => {
-                    tracing::warn!(consumer = %spec.name, error = %err, retry_in_ms = backoff.as_millis() as u64, "Consumer lost the broker; reconnecting.");
+                    let wait = reconnect.failed();
+                    tracing::warn!(consumer = %spec.name, error = %err, retry_in_ms = wait.as_millis() as u64, "Consumer lost the broker; reconnecting.");
                     tokio::select! {
                         () = shutdown.cancelled() => return Ok(()),
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(wait) => {}
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
@@ -588,20 +623,27 @@ impl Bus for RabbitBus {
         live: Gate,
         mut shutdown: ShutdownToken,
     ) -> Result<(), BusError> {
-        let mut backoff = Duration::from_millis(200);
+        let mut reconnect = Reconnect::new();
         loop {
             match self
-                .subscribe_once(name, bindings, &handler, &live, &mut shutdown)
+                .subscribe_once(
+                    name,
+                    bindings,
+                    &handler,
+                    &live,
+                    &mut shutdown,
+                    &mut reconnect,
+                )
                 .await
             {
                 Ok(()) => return Ok(()),
                 Err(err) => {
-                    tracing::warn!(subscription = name, error = %err, retry_in_ms = backoff.as_millis() as u64, "Subscription lost the broker; reconnecting.");
+                    let wait = reconnect.failed();
+                    tracing::warn!(subscription = name, error = %err, retry_in_ms = wait.as_millis() as u64, "Subscription lost the broker; reconnecting.");
                     tokio::select! {
                         () = shutdown.cancelled() => return Ok(()),
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(wait) => {}
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
@@ -915,5 +957,24 @@ fn dead_letter_of(raw: &lapin::message::Delivery) -> DeadLetter {
             .unwrap_or(1),
         first_failure_at: header_time(&headers, H_FIRST_FAILURE),
         envelope,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reconnection_wait_doubles_while_attempts_fail_and_starts_over_once_connected() {
+        let mut reconnect = Reconnect::new();
+        let waits: Vec<u128> = (0..8).map(|_| reconnect.failed().as_millis()).collect();
+        assert_eq!(waits, [200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
+        // A session was set up: the next outage is retried after the first wait again, however
+        // long the last one lasted.
+        reconnect.connected();
+        assert_eq!(reconnect.failed(), Reconnect::FIRST);
+        assert_eq!(reconnect.failed(), Reconnect::FIRST * 2);
+        reconnect.connected();
+        assert_eq!(reconnect.failed(), Reconnect::FIRST);
     }
 }
