@@ -143,8 +143,15 @@ export async function logInAsAdmin(page: Page, a = admin()) {
   await expect(page.getByRole("link", { name: "Admin", exact: true })).toBeVisible();
 }
 
-/** axe-core on the page as it is: no serious or critical violation. */
+/**
+ * axe-core on the page once it has settled: no serious or critical violation. Colour
+ * transitions still running (a button enabled a moment ago fades from grey to teal in 150 ms)
+ * are waited out first, or the contrast check would judge a colour halfway between the two.
+ */
 export async function expectAccessible(page: Page, what: string) {
+  await page.waitForFunction(() =>
+    document.getAnimations().every((animation) => !(animation instanceof CSSTransition) || animation.playState !== "running"),
+  );
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();
   const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const summary = bad.map((v) => `${v.id} (${v.impact ?? "?"}): ${v.help}\n  ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join("\n  ")}`);
