@@ -12,6 +12,7 @@ mod m20261123_000006_add_books_available_at;
 mod m20261201_000007_index_orders_by_status_and_time;
 mod m20261207_000008_add_books_document_facts;
 mod m20261207_000009_add_book_summaries;
+mod m20261207_000010_index_refresh_tokens_by_revocation;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_index_orders_by_status_and_time::Migration),
             Box::new(m20261207_000008_add_books_document_facts::Migration),
             Box::new(m20261207_000009_add_book_summaries::Migration),
+            Box::new(m20261207_000010_index_refresh_tokens_by_revocation::Migration),
         ]
     }
 }

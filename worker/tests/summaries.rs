@@ -214,7 +214,7 @@ async fn start(script: Vec<Answer>) -> Harness {
         stub,
         bus,
         metrics,
-        admin: signer.sign("admin-1", Role::Admin).unwrap(),
+        admin: signer.sign("admin-1", Role::Admin, "test-session").unwrap(),
         book_id: page["items"][0]["id"].as_str().unwrap().to_owned(),
         stop,
     }

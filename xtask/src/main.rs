@@ -35,7 +35,9 @@ tasks:
   bench pipeline      the order pipeline benchmark (release build), next to pgbench
   bench notify        1,000 Socket.IO clients: push latency and gateway memory per socket
   bench storefront    Lighthouse scores and the first page's JavaScript of the web shop
-                      against `bookstore all` (release build; needs Node.js and Chromium)";
+                      against `bookstore all` (release build; needs Node.js and Chromium)
+  bench auth          the cost of checking an access token, with and without ended sessions
+                      to look through (release build)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -70,6 +72,10 @@ fn main() -> ExitCode {
             &[],
         ),
         ["bench", "storefront"] => bench_storefront(),
+        ["bench", "auth"] => cargo(
+            &["bench", "--package", "platform", "--bench", "token_check"],
+            &[],
+        ),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

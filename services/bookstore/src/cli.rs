@@ -401,6 +401,9 @@ pub struct UsersArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Where the users service announces ended sessions.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
 }

@@ -177,6 +177,10 @@ pub fn openapi_document() -> anyhow::Result<utoipa::openapi::OpenApi> {
         users: Some(users::UsersState::new(
             db.clone(),
             &keys,
+            verifier.clone(),
+            std::sync::Arc::new(platform::messaging::memory::MemoryBus::new(
+                platform::messaging::topology::Topology::standard(""),
+            )),
             users::UsersConfig::default(),
         )?),
         catalog: Some(catalog::CatalogState::new(

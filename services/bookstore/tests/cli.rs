@@ -312,15 +312,17 @@ platform::backend_tests! {
         assert_eq!(code, 0, "{stderr}");
 
         let (users_port, catalog_port) = (free_port(), free_port());
+        let namespace = format!("test-{}.", uuid::Uuid::new_v4().simple());
         let mut users = bookstore(&["users"])
             .env("DATABASE_URL", &url)
             .env("BOOKSTORE_LISTEN", format!("127.0.0.1:{users_port}"))
             .env("BOOKSTORE_JWT_PRIVATE_KEY_FILE", &private)
+            .env("AMQP_URL", amqp_url())
+            .env("BOOKSTORE_AMQP_NAMESPACE", &namespace)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let namespace = format!("test-{}.", uuid::Uuid::new_v4().simple());
         let mut catalog = bookstore(&["catalog"])
             .env("DATABASE_URL", &url)
             .env("BOOKSTORE_LISTEN", format!("127.0.0.1:{catalog_port}"))

@@ -150,7 +150,7 @@ async fn connections_without_a_valid_access_token_are_refused() {
     let gateway = cluster.spawn_gateway("gateway-a").await;
     let stranger = TokenSigner::new(&KeyPair::generate(), Duration::from_secs(600))
         .unwrap()
-        .sign("someone", Role::Admin)
+        .sign("someone", Role::Admin, "test-session")
         .unwrap();
     let mut clients = Clients::connect(
         &gateway,
@@ -433,6 +433,186 @@ async fn admins_hear_when_a_books_summary_is_ready_and_customers_do_not() {
             .any(|line| line["socket"] == "alice" && line["event"] == "book.summary_ready"),
         "a customer heard of a summary"
     );
+    clients.stop().await;
+    cluster.stop().await;
+}
+
+/// How soon every component refuses the access tokens of a session ended in the users service:
+/// the announcement crosses RabbitMQ in milliseconds; this bound leaves room for a loaded
+/// machine. Sockets are looked at once a second on top of that.
+const ENDED_SESSION_BOUND: Duration = Duration::from_secs(3);
+
+/// Waits until `check` (a request's status) is 401, within `ENDED_SESSION_BOUND`, and returns
+/// how long that took.
+async fn refused_within_bound<F, Fut>(what: &str, started: Instant, check: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = StatusCode>,
+{
+    loop {
+        let status = check().await;
+        if status == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < ENDED_SESSION_BOUND,
+            "{what} still answered {status} {:?} after the session ended",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_demoted_admin_and_a_deactivated_customer_are_refused_everywhere_within_seconds() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let book = cluster.book_with_stock(50).await;
+
+    // Olga is made an admin and logs in as one; Bob is a customer with an order.
+    let olga = cluster.customer("olga@shop.example").await;
+    let olga_id = cluster.user_id(&olga).await;
+    let patch_user = |id: String, body: Value| {
+        let (cluster, admin) = (&cluster, cluster.admin.clone());
+        async move {
+            cluster
+                .request(
+                    reqwest::Method::PATCH,
+                    cluster.url("users", &format!("/api/v1/users/{id}")),
+                    Some(&admin),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    let (status, body) = patch_user(olga_id.clone(), serde_json::json!({ "role": "admin" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let olga = cluster.login("olga@shop.example").await;
+    let bob = cluster.customer("bob@shop.example").await;
+    let bob_id = cluster.user_id(&bob).await;
+    order(&cluster, &bob, &book).await;
+
+    let set_stock = |token: String| {
+        let (cluster, book) = (&cluster, book.clone());
+        async move {
+            cluster
+                .request(
+                    reqwest::Method::PUT,
+                    cluster.url("inventory", &format!("/api/v1/inventory/{book}")),
+                    Some(&token),
+                    Some(serde_json::json!({ "available": 40 })),
+                )
+                .await
+                .0
+        }
+    };
+    let list_orders = |token: String| {
+        let cluster = &cluster;
+        async move {
+            cluster
+                .get("orders", "/api/v1/orders", Some(&token))
+                .await
+                .0
+        }
+    };
+    assert_eq!(set_stock(olga.clone()).await, StatusCode::OK);
+    assert_eq!(list_orders(olga.clone()).await, StatusCode::OK);
+    assert_eq!(list_orders(bob.clone()).await, StatusCode::OK);
+    let mut clients = Clients::connect(
+        &gateway,
+        "websocket",
+        &[
+            ("olga", Some(&olga)),
+            ("bob", Some(&bob)),
+            ("ops", Some(&cluster.admin.clone())),
+        ],
+    )
+    .await;
+    for name in ["olga", "bob", "ops"] {
+        clients.connected(name).await;
+    }
+
+    // Demotion: inventory and orders refuse her admin token, the gateway closes her socket.
+    let started = Instant::now();
+    let (status, body) = patch_user(olga_id, serde_json::json!({ "role": "customer" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let inventory = refused_within_bound("inventory", started, || set_stock(olga.clone())).await;
+    let orders = refused_within_bound("orders", started, || list_orders(olga.clone())).await;
+    let told = clients
+        .wait_for(
+            "olga's socket to be told",
+            ENDED_SESSION_BOUND + Duration::from_secs(2),
+            |l| l["socket"] == "olga" && l["event"] == "session_expired",
+        )
+        .await;
+    assert!(
+        told["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("session ended"),
+        "{told}"
+    );
+    clients
+        .wait_for("olga's socket to close", Duration::from_secs(5), |l| {
+            l["socket"] == "olga" && l["type"] == "disconnect"
+        })
+        .await;
+    println!(
+        "demoted admin refused by inventory after {inventory:?}, by orders after {orders:?}, socket closed after {:?}",
+        started.elapsed()
+    );
+
+    // Deactivation: the same for a customer's order list and socket.
+    let started = Instant::now();
+    let (status, body) = patch_user(bob_id, serde_json::json!({ "active": false })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let orders = refused_within_bound("orders", started, || list_orders(bob.clone())).await;
+    clients
+        .wait_for(
+            "bob's socket to close",
+            ENDED_SESSION_BOUND + Duration::from_secs(2),
+            |l| l["socket"] == "bob" && l["type"] == "disconnect",
+        )
+        .await;
+    println!(
+        "deactivated customer refused by orders after {orders:?}, socket closed after {:?}",
+        started.elapsed()
+    );
+
+    // A gateway started after both endings learns them from the users service's repetition:
+    // within its period, neither token connects there.
+    let late = cluster.spawn_gateway("gateway-b").await;
+    let deadline = Instant::now() + users::endings::REPEAT_EVERY + ENDED_SESSION_BOUND;
+    loop {
+        let mut attempt = Clients::connect(&late, "websocket", &[("olga", Some(&olga))]).await;
+        let line = attempt
+            .wait_for("olga's connection attempt", Duration::from_secs(20), |l| {
+                l["socket"] == "olga" && (l["type"] == "connect" || l["type"] == "connect_error")
+            })
+            .await;
+        attempt.stop().await;
+        if line["type"] == "connect_error" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the late gateway still accepted an ended session's token"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The admin who made the changes is untouched everywhere.
+    clients.collect(Duration::from_millis(1500)).await;
+    assert!(
+        !clients
+            .seen
+            .iter()
+            .any(|l| l["socket"] == "ops" && l["type"] == "disconnect")
+    );
+    let (status, _) = cluster
+        .get("orders", "/api/v1/orders", Some(&cluster.admin))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     clients.stop().await;
     cluster.stop().await;
 }

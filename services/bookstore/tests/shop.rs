@@ -36,7 +36,18 @@ async fn spawn(db: &TestDatabase) -> Shop {
     let token = platform::auth::ServiceToken::generate();
     let catalog_port = Arc::new(bookstore::adapters::LocalCatalog::new(conn.clone()));
     let services = Services {
-        users: Some(users::UsersState::new(conn.clone(), &keys, config).unwrap()),
+        users: Some(
+            users::UsersState::new(
+                conn.clone(),
+                &keys,
+                verifier.clone(),
+                Arc::new(platform::messaging::memory::MemoryBus::new(
+                    platform::messaging::topology::Topology::standard(""),
+                )),
+                config,
+            )
+            .unwrap(),
+        ),
         catalog: Some(catalog::CatalogState::new(
             conn.clone(),
             verifier.clone(),

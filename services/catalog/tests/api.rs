@@ -205,8 +205,10 @@ async fn start(db: &TestDatabase) -> Api {
         server,
         conn,
         http: reqwest::Client::new(),
-        admin: signer.sign("admin-1", Role::Admin).unwrap(),
-        customer: signer.sign("customer-1", Role::Customer).unwrap(),
+        admin: signer.sign("admin-1", Role::Admin, "test-session").unwrap(),
+        customer: signer
+            .sign("customer-1", Role::Customer, "test-session")
+            .unwrap(),
     }
 }
 
@@ -1409,7 +1411,7 @@ platform::backend_tests! {
         let book = api.page(&[]).await.items.remove(0);
         let foreign = TokenSigner::new(&KeyPair::generate(), Duration::from_secs(900))
             .unwrap()
-            .sign("admin-1", Role::Admin)
+            .sign("admin-1", Role::Admin, "test-session")
             .unwrap();
         for token in ["garbage", "a.b.c", foreign.as_str()] {
             for (method, path, body) in [

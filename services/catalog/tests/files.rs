@@ -149,9 +149,13 @@ async fn start(db: &TestDatabase, store: Store) -> Shop {
         http,
         store,
         purchases,
-        admin: signer.sign("admin-1", Role::Admin).unwrap(),
-        customer: signer.sign("customer-1", Role::Customer).unwrap(),
-        buyer: signer.sign("buyer-1", Role::Customer).unwrap(),
+        admin: signer.sign("admin-1", Role::Admin, "test-session").unwrap(),
+        customer: signer
+            .sign("customer-1", Role::Customer, "test-session")
+            .unwrap(),
+        buyer: signer
+            .sign("buyer-1", Role::Customer, "test-session")
+            .unwrap(),
         service_token,
         conn,
         book: list.body["items"][0].clone(),

@@ -74,8 +74,10 @@ async fn start(db: &TestDatabase) -> Api {
         server,
         conn,
         http: reqwest::Client::new(),
-        admin: signer.sign("admin-1", Role::Admin).unwrap(),
-        customer: signer.sign("customer-1", Role::Customer).unwrap(),
+        admin: signer.sign("admin-1", Role::Admin, "test-session").unwrap(),
+        customer: signer
+            .sign("customer-1", Role::Customer, "test-session")
+            .unwrap(),
         service,
         metrics,
     }

@@ -30,7 +30,8 @@ pub const STATUS_EVENT: &str = "order_status_change";
 /// The event admins receive when a book's summary is settled (ready or failed).
 pub const SUMMARY_EVENT: &str = "book.summary_ready";
 /// The event a client receives just before the gateway disconnects it because its access token
-/// expired; it reconnects with a fresh token.
+/// expired, or its session ended (logout, a password or role change, deactivation); it
+/// reconnects with a fresh token, which an ended session cannot get.
 pub const EXPIRED_EVENT: &str = "session_expired";
 /// Admins' sockets also join this room and so receive every order's changes.
 const ADMIN_ROOM: &str = "admins";
@@ -43,7 +44,7 @@ const WS_READ_BUFFER: usize = 256;
 /// Packets queued for one socket; a socket that falls this far behind misses events (its client
 /// can poll the order's status).
 const SEND_BUFFER_PACKETS: usize = 32;
-/// How often expired sessions are looked for.
+/// How often sockets with an expired token or an ended session are looked for.
 const EXPIRY_SWEEP: Duration = Duration::from_secs(1);
 
 /// What a client receives in `order_status_change`.
@@ -83,6 +84,7 @@ struct Identity {
     user_id: String,
     admin: bool,
     expires_at: i64,
+    session_id: String,
 }
 
 /// Why a connection was refused; the client sees the message in its `connect_error`.
@@ -116,6 +118,8 @@ pub struct Gateway {
     io: SocketIo,
     metrics: GatewayMetrics,
     recent: Arc<Mutex<RecentIds>>,
+    /// Knows the sessions ended since a socket connected.
+    verifier: Arc<TokenVerifier>,
 }
 
 impl Gateway {
@@ -126,7 +130,7 @@ impl Gateway {
     ) -> (SocketIoLayer, Self) {
         let metrics = GatewayMetrics::new(registry);
         let (layer, io) = SocketIo::builder()
-            .with_state(verifier)
+            .with_state(verifier.clone())
             .with_state(metrics.clone())
             .max_payload(MAX_CLIENT_MESSAGE as u64)
             .ws_max_message_size(MAX_CLIENT_MESSAGE)
@@ -141,6 +145,7 @@ impl Gateway {
             io,
             metrics,
             recent: Arc::new(Mutex::new(RecentIds::new(REMEMBERED_EVENTS))),
+            verifier,
         };
         (layer, gateway)
     }
@@ -155,7 +160,8 @@ impl Gateway {
         ]
     }
 
-    /// Tells and disconnects sockets whose access token has expired, until shutdown.
+    /// Tells and disconnects sockets whose access token has expired or whose session has
+    /// ended, until shutdown.
     pub async fn expire_sessions(&self, mut shutdown: ShutdownToken) {
         loop {
             tokio::select! {
@@ -164,17 +170,18 @@ impl Gateway {
             }
             let now = Utc::now().timestamp();
             for socket in self.io.sockets() {
-                let expired = socket
-                    .extensions
-                    .get::<Identity>()
-                    .is_some_and(|identity| identity.expires_at <= now);
-                if expired {
-                    let _ = socket.emit(
-                        EXPIRED_EVENT,
-                        &serde_json::json!({ "reason": "the access token expired; reconnect with a fresh one" }),
-                    );
-                    let _ = socket.disconnect();
-                }
+                let Some(identity) = socket.extensions.get::<Identity>() else {
+                    continue;
+                };
+                let reason = if self.verifier.session_ended(&identity.session_id) {
+                    "the session ended; log in again"
+                } else if identity.expires_at <= now {
+                    "the access token expired; reconnect with a fresh one"
+                } else {
+                    continue;
+                };
+                let _ = socket.emit(EXPIRED_EVENT, &serde_json::json!({ "reason": reason }));
+                let _ = socket.disconnect();
             }
         }
     }
@@ -288,6 +295,7 @@ async fn authenticate(
                 user_id: claims.sub,
                 admin: claims.role == Role::Admin,
                 expires_at: claims.exp,
+                session_id: claims.sid,
             });
             Ok(())
         }

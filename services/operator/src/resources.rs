@@ -241,9 +241,11 @@ fn needs(component: Option<Component>) -> Needs {
         };
     };
     match component {
+        // The users service announces ended sessions on the bus.
         Component::Users => Needs {
             database: true,
             private_key: true,
+            broker: true,
             ..Needs::default()
         },
         // The catalogue keeps the uploads, and checks the worker's service token when it reads

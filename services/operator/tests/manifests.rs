@@ -389,7 +389,11 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
     };
     assert_eq!(
         vars(Component::Users),
-        ["DATABASE_URL_FILE", "BOOKSTORE_JWT_PRIVATE_KEY_FILE"]
+        [
+            "DATABASE_URL_FILE",
+            "AMQP_URL_FILE",
+            "BOOKSTORE_JWT_PRIVATE_KEY_FILE"
+        ]
     );
     for component in [
         Component::Catalog,

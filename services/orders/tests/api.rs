@@ -143,9 +143,9 @@ async fn start_limited(db: &TestDatabase, catalog: Arc<dyn Catalog>, limits: Ord
         server,
         conn,
         http: reqwest::Client::new(),
-        alice: signer.sign(ALICE, Role::Customer).unwrap(),
-        bob: signer.sign(BOB, Role::Customer).unwrap(),
-        admin: signer.sign(ADMIN, Role::Admin).unwrap(),
+        alice: signer.sign(ALICE, Role::Customer, "test-session").unwrap(),
+        bob: signer.sign(BOB, Role::Customer, "test-session").unwrap(),
+        admin: signer.sign(ADMIN, Role::Admin, "test-session").unwrap(),
         service_token: service_token.as_str().to_owned(),
         metrics,
     }

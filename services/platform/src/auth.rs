@@ -1,5 +1,6 @@
 //! Access tokens: the EdDSA key pair, signing (users service only), verification (every
-//! service), the JWKS document, and the extractors that give handlers the caller's identity.
+//! service) with the sessions ended since their tokens were signed, the JWKS document, and the
+//! extractors that give handlers the caller's identity.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,8 @@ use kid::kid_for;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::events::{Event, SessionsEnded};
+use crate::messaging::{Delivery, Handler, Outcome};
 
 /// Who issues access tokens and who they are for.
 pub const ISSUER: &str = "bookstore-users";
@@ -64,6 +67,9 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// The session (refresh-token family) the token was issued in. Ending the session (logout,
+    /// a password change, a role change, deactivation) ends its access tokens too.
+    pub sid: String,
 }
 
 /// The signing key of the users service. Its public half verifies tokens everywhere else.
@@ -174,8 +180,8 @@ impl TokenSigner {
         self.ttl
     }
 
-    /// A fresh access token for `user_id` with `role`.
-    pub fn sign(&self, user_id: &str, role: Role) -> Result<String, ApiError> {
+    /// A fresh access token for `user_id` with `role`, in the session `session_id`.
+    pub fn sign(&self, user_id: &str, role: Role, session_id: &str) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -185,6 +191,7 @@ impl TokenSigner {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: session_id.to_owned(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -202,6 +209,9 @@ pub struct TokenVerifier {
     /// same token with every request until it expires, and checking an EdDSA signature costs
     /// more than the rest of a small request; only the expiry is checked again.
     verified: Arc<Mutex<HashMap<String, Claims>>>,
+    /// Sessions ended recently, each until the last access token it may have issued has
+    /// expired (unix seconds). Their tokens are refused, however valid their signature.
+    ended_sessions: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 /// Seconds a token is still accepted after its expiry, for clocks a little apart.
@@ -224,10 +234,50 @@ impl TokenVerifier {
             key,
             validation,
             verified: Arc::default(),
+            ended_sessions: Arc::default(),
         })
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let claims = self.verify_signed(token)?;
+        if self.session_ended(&claims.sid) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidToken,
+                "the session of this access token has ended; log in again",
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// Refuses from now on the access tokens of `session_ids`, until `until` (unix seconds), by
+    /// when every token they issued has expired.
+    pub fn end_sessions(&self, session_ids: impl IntoIterator<Item = String>, until: i64) {
+        let now = chrono::Utc::now().timestamp();
+        let mut ended = self.lock_ended();
+        // Forgotten once their tokens are dead: the map holds only the recent endings.
+        ended.retain(|_, refused_until| *refused_until >= now);
+        for session_id in session_ids {
+            let refused_until = ended.entry(session_id).or_insert(until);
+            *refused_until = (*refused_until).max(until);
+        }
+    }
+
+    /// Whether the access tokens of `session_id` are refused.
+    pub fn session_ended(&self, session_id: &str) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        self.lock_ended()
+            .get(session_id)
+            .is_some_and(|until| *until >= now)
+    }
+
+    fn lock_ended(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.ended_sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The claims of a token whose signature and claims hold, ended session or not.
+    fn verify_signed(&self, token: &str) -> Result<Claims, ApiError> {
         let now = chrono::Utc::now().timestamp();
         if let Some(claims) = self.remembered(token)
             && claims.exp + LEEWAY_SECONDS >= now
@@ -262,11 +312,44 @@ impl TokenVerifier {
     }
 }
 
+/// Teaches a verifier the sessions ended elsewhere: the handler of a process's subscription to
+/// `session.ended`.
+pub struct EndedSessionsListener {
+    verifier: Arc<TokenVerifier>,
+}
+
+impl EndedSessionsListener {
+    pub fn new(verifier: Arc<TokenVerifier>) -> Self {
+        Self { verifier }
+    }
+
+    /// The message kinds to subscribe to.
+    pub fn bindings() -> Vec<String> {
+        vec![SessionsEnded::KIND.to_owned()]
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for EndedSessionsListener {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        match SessionsEnded::read(&delivery.envelope) {
+            Ok(ended) => {
+                self.verifier
+                    .end_sessions(ended.session_ids, ended.refused_until.timestamp());
+                Outcome::Ack
+            }
+            Err(err) => Outcome::Reject(err),
+        }
+    }
+}
+
 /// The authenticated caller, taken from a `Bearer` access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
     pub id: String,
     pub role: Role,
+    /// The session the access token belongs to.
+    pub session_id: String,
 }
 
 impl AuthUser {
@@ -308,6 +391,7 @@ where
         Ok(Self {
             id: claims.sub,
             role: claims.role,
+            session_id: claims.sid,
         })
     }
 }
@@ -477,7 +561,7 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_with_its_claims() {
         let (signer, verifier, _) = pair();
-        let token = signer.sign("user-1", Role::Admin).unwrap();
+        let token = signer.sign("user-1", Role::Admin, "session-1").unwrap();
         let claims = verifier.verify(&token).unwrap();
         assert_eq!(claims.sub, "user-1");
         assert_eq!(claims.role, Role::Admin);
@@ -489,7 +573,7 @@ mod tests {
     #[test]
     fn a_verified_token_is_remembered_and_still_expires() {
         let (signer, verifier, _) = pair();
-        let token = signer.sign("user-1", Role::Customer).unwrap();
+        let token = signer.sign("user-1", Role::Customer, "session-1").unwrap();
         let first = verifier.verify(&token).unwrap();
         assert_eq!(verifier.remembered(&token).unwrap().jti, first.jti);
         assert_eq!(verifier.verify(&token).unwrap().jti, first.jti);
@@ -506,10 +590,63 @@ mod tests {
     }
 
     #[test]
+    fn tokens_of_an_ended_session_are_refused_until_they_would_have_expired() {
+        let (signer, verifier, _) = pair();
+        let ended = signer.sign("user-1", Role::Customer, "ended").unwrap();
+        let other = signer.sign("user-1", Role::Customer, "other").unwrap();
+        // Verified once, so the second check goes through the remembered claims.
+        assert!(verifier.verify(&ended).is_ok());
+        let now = chrono::Utc::now().timestamp();
+        verifier.end_sessions(["ended".to_owned()], now + 900);
+        let refused = verifier.verify(&ended).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidToken);
+        assert!(verifier.verify(&other).is_ok());
+        assert!(verifier.session_ended("ended"));
+
+        // A later, shorter ending does not shorten an earlier one; an ending in the past is
+        // forgotten when the next one arrives.
+        verifier.end_sessions(["ended".to_owned()], now - 1);
+        assert!(verifier.session_ended("ended"));
+        verifier.end_sessions(["old".to_owned()], now - 1);
+        verifier.end_sessions(["new".to_owned()], now + 10);
+        assert!(!verifier.session_ended("old"));
+        assert!(!verifier.lock_ended().contains_key("old"));
+    }
+
+    #[tokio::test]
+    async fn the_listener_ends_the_sessions_an_event_names() {
+        let (signer, verifier, _) = pair();
+        let verifier = Arc::new(verifier);
+        let token = signer.sign("user-1", Role::Admin, "s-1").unwrap();
+        let listener = EndedSessionsListener::new(verifier.clone());
+        let event = SessionsEnded {
+            session_ids: vec!["s-1".into(), "s-2".into()],
+            refused_until: chrono::Utc::now() + chrono::Duration::seconds(60),
+        };
+        let delivery = Delivery {
+            envelope: event.envelope().unwrap(),
+            attempt: 1,
+            first_failure_at: None,
+            last_error: None,
+        };
+        assert_eq!(listener.handle(&delivery).await, Outcome::Ack);
+        assert!(verifier.verify(&token).is_err());
+
+        let mut unknown = delivery.clone();
+        unknown.envelope.schema_version = 2;
+        assert!(matches!(
+            listener.handle(&unknown).await,
+            Outcome::Reject(_)
+        ));
+    }
+
+    #[test]
     fn a_token_signed_by_another_key_is_refused() {
         let (_, verifier, _) = pair();
         let (other_signer, _, _) = pair();
-        let token = other_signer.sign("user-1", Role::Customer).unwrap();
+        let token = other_signer
+            .sign("user-1", Role::Customer, "session-1")
+            .unwrap();
         assert_eq!(
             verifier.verify(&token).unwrap_err().code,
             ErrorCode::InvalidToken
@@ -519,7 +656,7 @@ mod tests {
     #[test]
     fn an_hs256_token_keyed_with_the_public_key_is_refused() {
         let (signer, verifier, keys) = pair();
-        let genuine = signer.sign("user-1", Role::Customer).unwrap();
+        let genuine = signer.sign("user-1", Role::Customer, "session-1").unwrap();
         let mut claims = verifier.verify(&genuine).unwrap();
         claims.role = Role::Admin;
         for secret in [
@@ -539,7 +676,7 @@ mod tests {
     #[test]
     fn an_unsigned_token_is_refused() {
         let (signer, verifier, _) = pair();
-        let genuine = signer.sign("user-1", Role::Customer).unwrap();
+        let genuine = signer.sign("user-1", Role::Customer, "session-1").unwrap();
         let payload = genuine.split('.').nth(1).unwrap();
         for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"None"}"#] {
             let header = URL_SAFE_NO_PAD.encode(header);
@@ -559,7 +696,7 @@ mod tests {
     #[test]
     fn a_token_not_valid_before_a_future_time_is_refused_until_then() {
         let (signer, verifier, keys) = pair();
-        let genuine = signer.sign("user-1", Role::Customer).unwrap();
+        let genuine = signer.sign("user-1", Role::Customer, "session-1").unwrap();
         let claims = verifier.verify(&genuine).unwrap();
         let private = EncodingKey::from_ed_der(keys.signing.to_pkcs8_der().unwrap().as_bytes());
         let header = Header::new(Algorithm::EdDSA);

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     MalformedJson,
     UnsupportedMediaType,
     PayloadTooLarge,
+    UriTooLong,
+    HeadersTooLarge,
     ValidationFailed,
     Unauthenticated,
     InvalidCredentials,
@@ -40,12 +42,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the catalogue (docs/errors.md lists them the same way).
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::BadRequest,
         Self::InvalidParameter,
         Self::MalformedJson,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
+        Self::UriTooLong,
+        Self::HeadersTooLarge,
         Self::ValidationFailed,
         Self::Unauthenticated,
         Self::InvalidCredentials,
@@ -72,6 +76,8 @@ impl ErrorCode {
             Self::MalformedJson => "malformed_json",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UriTooLong => "uri_too_long",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::ValidationFailed => "validation_failed",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
@@ -99,6 +105,8 @@ impl ErrorCode {
             }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidToken => {
                 StatusCode::UNAUTHORIZED
@@ -124,6 +132,8 @@ impl ErrorCode {
             Self::MalformedJson => "Malformed JSON body",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge => "Request body too large",
+            Self::UriTooLong => "URL too long",
+            Self::HeadersTooLarge => "Request headers too large",
             Self::ValidationFailed => "Validation failed",
             Self::Unauthenticated => "Authentication required",
             Self::InvalidCredentials => "Invalid email or password",
@@ -153,6 +163,8 @@ impl ErrorCode {
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             StatusCode::CONFLICT => Self::Conflict,
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::URI_TOO_LONG => Self::UriTooLong,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Self::HeadersTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::UNPROCESSABLE_ENTITY => Self::ValidationFailed,
             StatusCode::RANGE_NOT_SATISFIABLE => Self::RangeNotSatisfiable,

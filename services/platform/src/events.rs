@@ -128,6 +128,23 @@ impl Event for BookSummaryReady {
     const VERSION: u32 = 1;
 }
 
+/// Sessions ended (logout, a replayed refresh token, a password change, a role change, a
+/// deactivation): every process refuses their access tokens from now on. The users service
+/// publishes it when a session ends, and again every few seconds for every session ended within
+/// an access token's lifetime, so that a process that was not listening learns them too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsEnded {
+    pub session_ids: Vec<String>,
+    /// When the last access token these sessions may have issued expires: they need not be
+    /// remembered after it.
+    pub refused_until: DateTime<Utc>,
+}
+
+impl Event for SessionsEnded {
+    const KIND: &'static str = "session.ended";
+    const VERSION: u32 = 1;
+}
+
 /// The units available of some books changed, all in one inventory transaction: a batch of
 /// reservations announces every book it took from in one event rather than one event per book.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

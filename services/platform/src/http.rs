@@ -41,6 +41,21 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// route sees it.
 pub const LARGEST_BODY_LIMIT: usize = 50 * 1024 * 1024 + 64 * 1024;
 
+/// The longest request target (path and query) served; a longer one is `414 uri_too_long`.
+/// Browsers and proxies keep URLs far shorter, and nginx's default limit is the same.
+pub const MAX_URL_BYTES: usize = 8 * 1024;
+
+/// The most header fields a request may carry, and their total size (names and values); more is
+/// `431 headers_too_large`.
+pub const MAX_HEADER_COUNT: usize = 100;
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The HTTP/1 parser's own limits, kept well above ours so that what a client can fix gets a
+/// problem+json answer from [`refuse_oversized_heads`]. Only a head past these (or a URL past
+/// the parser's fixed 64 KiB) is answered by the parser itself, without a body.
+const PARSER_MAX_HEADERS: usize = 4 * MAX_HEADER_COUNT;
+const PARSER_MAX_BUFFER: usize = 512 * 1024;
+
 /// What the shared endpoints and middleware need.
 #[derive(Clone)]
 pub struct HttpContext {
@@ -97,6 +112,7 @@ pub fn finish(routes: Router, ctx: &HttpContext) -> Router {
         .layer(RequestBodyLimitLayer::new(LARGEST_BODY_LIMIT))
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
         .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn(refuse_oversized_heads))
         .layer(cors(&ctx.cors_origins))
         .layer(middleware::from_fn(request_context))
 }
@@ -208,6 +224,38 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         }
     }
     replaced
+}
+
+/// Refuses a request whose URL or headers pass the limits above, before any route sees it.
+async fn refuse_oversized_heads(request: Request, next: Next) -> Response {
+    let url_bytes = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if url_bytes > MAX_URL_BYTES {
+        return ApiError::new(
+            ErrorCode::UriTooLong,
+            format!("the URL has {url_bytes} bytes; at most {MAX_URL_BYTES} are served"),
+        )
+        .into_response();
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADER_COUNT || header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            ErrorCode::HeadersTooLarge,
+            format!(
+                "the request has {} header fields of {header_bytes} bytes; at most \
+                 {MAX_HEADER_COUNT} fields of {MAX_HEADER_BYTES} bytes in all are served",
+                headers.len()
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Gives every request a trace id (from its W3C `traceparent` when present), a span carrying it,
@@ -340,13 +388,16 @@ async fn accept_loop(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(PARSER_MAX_HEADERS)
+        .max_buf_size(PARSER_MAX_BUFFER);
     // HTTP/2 has no header timeout: pings find the peers that went silent. The CONNECT protocol
     // carries websockets over HTTP/2.
     builder
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(limits.header_read_timeout))
+        .max_header_list_size(u32::try_from(PARSER_MAX_BUFFER).unwrap_or(u32::MAX))
         .enable_connect_protocol();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let connections = GracefulShutdown::new();

@@ -468,3 +468,70 @@ fn build_info_names_component_version_and_commit() {
     );
     assert!(line.ends_with(" 1"), "{line}");
 }
+
+#[tokio::test]
+async fn urls_and_headers_too_large_are_problem_json() {
+    use platform::http::{MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URL_BYTES};
+    let app = start(context(), Duration::ZERO).await;
+    let http = reqwest::Client::new();
+    let problem = |response: reqwest::Response, status: StatusCode, code: &'static str| async move {
+        assert_eq!(response.status(), status);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(body["status"], status.as_u16());
+    };
+
+    // At the limit is served; past it, and far past it (up to the parser's own 64 KiB), is 414.
+    let path = "/items/1?q=";
+    let at_limit = format!("{path}{}", "a".repeat(MAX_URL_BYTES - path.len()));
+    let answer = http
+        .get(format!("{}{at_limit}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    for length in [MAX_URL_BYTES + 1, 60 * 1024] {
+        let url = format!("{path}{}", "a".repeat(length - path.len()));
+        let answer = http.get(format!("{}{url}", app.base)).send().await.unwrap();
+        problem(answer, StatusCode::URI_TOO_LONG, "uri_too_long").await;
+    }
+
+    // One header value as large as all headers may be, and a cookie jar far larger.
+    for size in [MAX_HEADER_BYTES, 200 * 1024] {
+        let answer = http
+            .get(format!("{}/items/1", app.base))
+            .header("cookie", "c".repeat(size))
+            .send()
+            .await
+            .unwrap();
+        problem(
+            answer,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+        )
+        .await;
+    }
+
+    // Too many fields, even small ones; a request with a few dozen is served.
+    let with_headers = |count: usize| {
+        let mut request = http.get(format!("{}/items/1", app.base));
+        for n in 0..count {
+            request = request.header(format!("x-extra-{n}"), "1");
+        }
+        request
+    };
+    assert_eq!(
+        with_headers(40).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    problem(
+        with_headers(MAX_HEADER_COUNT + 50).send().await.unwrap(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "headers_too_large",
+    )
+    .await;
+}

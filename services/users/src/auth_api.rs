@@ -92,17 +92,17 @@ async fn session_response(
     state: &UsersState,
     status: StatusCode,
     user: user::Model,
-    refresh: &str,
+    session: &sessions::Issued,
 ) -> Result<Response, ApiError> {
     let role = accounts::parse_role(&user.role);
-    let access_token = state.signer.sign(&user.id, role)?;
+    let access_token = state.signer.sign(&user.id, role, &session.session_id)?;
     let body = SessionResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: state.signer.ttl().as_secs(),
         user: user.into(),
     };
-    let cookie = HeaderValue::from_str(&sessions::cookie(refresh, &state.config))
+    let cookie = HeaderValue::from_str(&sessions::cookie(&session.refresh_token, &state.config))
         .map_err(ApiError::internal)?;
     Ok((
         status,
@@ -158,8 +158,8 @@ async fn register(
     limit_account(&state, account.email.as_str(), &client)?;
     let user = accounts::create(&state.db, account).await?;
     tracing::info!(user_id = %user.id, "Account created.");
-    let refresh = sessions::start(&state.db, &user.id, &state.config).await?;
-    session_response(&state, StatusCode::CREATED, user, &refresh).await
+    let session = sessions::start(&state.db, &user.id, &state.config).await?;
+    session_response(&state, StatusCode::CREATED, user, &session).await
 }
 
 /// Logs in with email and password. A wrong password and an unknown email get the same answer.
@@ -208,8 +208,8 @@ async fn login(
             "this account is deactivated",
         ));
     }
-    let refresh = sessions::start(&state.db, &user.id, &state.config).await?;
-    session_response(&state, StatusCode::OK, user, &refresh).await
+    let session = sessions::start(&state.db, &user.id, &state.config).await?;
+    session_response(&state, StatusCode::OK, user, &session).await
 }
 
 /// Exchanges the refresh cookie for a new access token and a new refresh cookie.
@@ -231,7 +231,7 @@ async fn refresh(
             "no refresh cookie; log in first",
         )
     })?;
-    let (user, next) = sessions::rotate(&state.db, &token, &state.config).await?;
+    let (user, next) = sessions::rotate(&state.db, &state.endings, &token, &state.config).await?;
     session_response(&state, StatusCode::OK, user, &next).await
 }
 
@@ -243,7 +243,7 @@ async fn refresh(
 #[tracing::instrument(skip_all)]
 async fn logout(State(state): State<UsersState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = sessions::from_cookies(&headers) {
-        sessions::end(&state.db, &token).await?;
+        sessions::end(&state.db, &state.endings, &token).await?;
     }
     let cookie = HeaderValue::from_str(&sessions::clear_cookie()).map_err(ApiError::internal)?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())

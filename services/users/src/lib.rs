@@ -3,6 +3,7 @@
 pub mod accounts;
 mod auth_api;
 pub mod email;
+pub mod endings;
 pub mod entity;
 pub mod password;
 pub mod sessions;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use platform::auth::{KeyPair, PublicKey, TokenSigner, TokenVerifier};
+use platform::messaging::Bus;
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -62,18 +64,25 @@ pub struct UsersState {
     per_account: Arc<RateLimiter>,
     /// Attempts on one account from all clients together: ten times `per_account`.
     per_account_ceiling: Arc<RateLimiter>,
+    endings: endings::SessionEndings,
 }
 
 impl UsersState {
+    /// The users service signing with `keys`; `verifier` checks the tokens it is sent (the
+    /// process's one verifier, which learns the sessions ended elsewhere), and `bus` carries the
+    /// news of sessions ended here to every other process.
     pub fn new(
         db: DatabaseConnection,
         keys: &KeyPair,
+        verifier: Arc<TokenVerifier>,
+        bus: Arc<dyn Bus>,
         config: UsersConfig,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             db,
             signer: Arc::new(TokenSigner::new(keys, config.access_ttl)?),
-            verifier: Arc::new(TokenVerifier::new(&keys.public())?),
+            endings: endings::SessionEndings::new(bus, verifier.clone(), config.access_ttl),
+            verifier,
             public: keys.public(),
             per_client: Arc::new(RateLimiter::new(config.rate_per_client)),
             per_account: Arc::new(RateLimiter::new(config.rate_per_account)),
@@ -82,6 +91,13 @@ impl UsersState {
             )),
             config,
         })
+    }
+}
+
+impl UsersState {
+    /// What announces ended sessions; its `repeat` runs for the life of the process.
+    pub fn endings(&self) -> endings::SessionEndings {
+        self.endings.clone()
     }
 }
 

@@ -1,5 +1,7 @@
-//! Refresh tokens: opaque random strings stored as SHA-256 hashes, rotated on every use. A token
-//! presented twice means it was stolen (or replayed): its whole family is revoked.
+//! Sessions and their refresh tokens: opaque random strings stored as SHA-256 hashes, rotated on
+//! every use, one family per session. A token presented twice means it was stolen (or
+//! replayed): its session ends. An ended session's access tokens are refused everywhere
+//! (`endings`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -8,11 +10,12 @@ use platform::{ApiError, ErrorCode};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    QuerySelect, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
 use crate::UsersConfig;
+use crate::endings::SessionEndings;
 use crate::entity::{refresh_token, user};
 
 /// The cookie that carries the refresh token, scoped to the auth endpoints.
@@ -28,22 +31,33 @@ fn to_chrono(duration: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::days(1))
 }
 
-/// Starts a new session (a new token family) for `user_id`; returns the refresh token.
+/// A refresh token just issued, and the session it belongs to (its family), which the access
+/// tokens issued with it name.
+pub struct Issued {
+    pub refresh_token: String,
+    pub session_id: String,
+}
+
+/// Starts a new session (a new token family) for `user_id`.
 pub async fn start(
     db: &impl ConnectionTrait,
     user_id: &str,
     config: &UsersConfig,
-) -> Result<String, ApiError> {
+) -> Result<Issued, ApiError> {
     let now = Utc::now();
     let family = uuid::Uuid::now_v7().to_string();
-    issue(
+    let refresh_token = issue(
         db,
         user_id,
         &family,
         now + to_chrono(config.refresh_absolute),
         config,
     )
-    .await
+    .await?;
+    Ok(Issued {
+        refresh_token,
+        session_id: family,
+    })
 }
 
 async fn issue(
@@ -79,14 +93,15 @@ fn invalid() -> ApiError {
 }
 
 /// Exchanges a refresh token for a new one of the same family and returns the user. A token
-/// already used or revoked revokes its family (reuse detection). The claim of the token and the
+/// already used or revoked ends its session (reuse detection). The claim of the token and the
 /// insert of its successor are one transaction: a concurrent use of the same token waits for it,
-/// then finds the token used and revokes the family with the successor in it.
+/// then finds the token used and ends the session with the successor in it.
 pub async fn rotate(
     db: &DatabaseConnection,
+    endings: &SessionEndings,
     token: &str,
     config: &UsersConfig,
-) -> Result<(user::Model, String), ApiError> {
+) -> Result<(user::Model, Issued), ApiError> {
     let now = Utc::now();
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash(token)))
@@ -96,7 +111,7 @@ pub async fn rotate(
         return Err(invalid());
     };
     if row.used_at.is_some() || row.revoked_at.is_some() {
-        return Err(reused(db, &row).await);
+        return Err(reused(db, endings, &row).await);
     }
     if row.expires_at <= now || row.family_expires_at <= now {
         return Err(invalid());
@@ -112,7 +127,7 @@ pub async fn rotate(
         .await?;
     if claimed.rows_affected != 1 {
         txn.rollback().await?;
-        return Err(reused(db, &row).await);
+        return Err(reused(db, endings, &row).await);
     }
     let user = user::Entity::find_by_id(row.user_id.clone())
         .one(&txn)
@@ -120,7 +135,7 @@ pub async fn rotate(
         .ok_or_else(invalid)?;
     if !user.active {
         txn.rollback().await?;
-        revoke_family(db, &row.family_id).await?;
+        revoke_family(db, endings, &row.family_id).await?;
         return Err(ApiError::new(
             ErrorCode::AccountDeactivated,
             "this account is deactivated",
@@ -135,48 +150,86 @@ pub async fn rotate(
     )
     .await?;
     txn.commit().await?;
-    Ok((user, next))
+    Ok((
+        user,
+        Issued {
+            refresh_token: next,
+            session_id: row.family_id,
+        },
+    ))
 }
 
-/// A used or revoked token was presented: its family is revoked, and the answer is 401.
-async fn reused(db: &DatabaseConnection, row: &refresh_token::Model) -> ApiError {
-    tracing::warn!(user_id = %row.user_id, family_id = %row.family_id, "Refresh token reused; revoking its family.");
-    match revoke_family(db, &row.family_id).await {
+/// A used or revoked token was presented: its session ends, and the answer is 401.
+async fn reused(
+    db: &DatabaseConnection,
+    endings: &SessionEndings,
+    row: &refresh_token::Model,
+) -> ApiError {
+    tracing::warn!(user_id = %row.user_id, family_id = %row.family_id, "Refresh token reused; ending its session.");
+    match revoke_family(db, endings, &row.family_id).await {
         Ok(()) => invalid(),
         Err(err) => err,
     }
 }
 
-/// Revokes the session a refresh token belongs to (logout). Unknown tokens are ignored.
-pub async fn end(db: &impl ConnectionTrait, token: &str) -> Result<(), ApiError> {
+/// Ends the session a refresh token belongs to (logout). Unknown tokens are ignored.
+pub async fn end(
+    db: &DatabaseConnection,
+    endings: &SessionEndings,
+    token: &str,
+) -> Result<(), ApiError> {
     if let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash(token)))
         .one(db)
         .await?
     {
-        revoke_family(db, &row.family_id).await?;
+        revoke_family(db, endings, &row.family_id).await?;
     }
     Ok(())
 }
 
-async fn revoke_family(db: &impl ConnectionTrait, family_id: &str) -> Result<(), ApiError> {
+async fn revoke_family(
+    db: &DatabaseConnection,
+    endings: &SessionEndings,
+    family_id: &str,
+) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    endings.announce(vec![family_id.to_owned()]).await;
     Ok(())
 }
 
-/// Revokes every session of a user (deactivation, role change).
-pub async fn end_all_for_user(db: &impl ConnectionTrait, user_id: &str) -> Result<(), ApiError> {
-    refresh_token::Entity::update_many()
+/// Ends every session of a user but `keep` (deactivation and role changes keep none; a password
+/// change keeps the session it was made in).
+pub async fn end_all_for_user(
+    db: &DatabaseConnection,
+    endings: &SessionEndings,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut open = refresh_token::Entity::find()
+        .select_only()
+        .column(refresh_token::Column::FamilyId)
+        .distinct()
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null());
+    let mut revoke = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
+        .filter(refresh_token::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        open = open.filter(refresh_token::Column::FamilyId.ne(keep));
+        revoke = revoke.filter(refresh_token::Column::FamilyId.ne(keep));
+    }
+    let ended: Vec<String> = open.into_tuple().all(db).await?;
+    // A session started between the two statements is revoked too, and announced by the next
+    // repetition (endings::REPEAT_EVERY).
+    revoke.exec(db).await?;
+    endings.announce(ended).await;
     Ok(())
 }
 

@@ -68,7 +68,8 @@ async fn get_me(
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     display_name: Option<String>,
-    /// A new password; needs `current_password`. Ends every session of the account (log in again).
+    /// A new password; needs `current_password`. Ends every other session of the account; this
+    /// one goes on.
     new_password: Option<String>,
     current_password: Option<String>,
 }
@@ -129,7 +130,14 @@ async fn update_me(
     active.updated_at = Set(Utc::now());
     let updated = active.update(&state.db).await?;
     if password_changed {
-        sessions::end_all_for_user(&state.db, &user_id).await?;
+        // Every other session ends (a thief's included); the one the change was made in goes on.
+        sessions::end_all_for_user(
+            &state.db,
+            &state.endings,
+            &user_id,
+            Some(&caller.session_id),
+        )
+        .await?;
     }
     Ok(Json(updated.into()))
 }
@@ -261,7 +269,7 @@ async fn update_user(
     }
     active.updated_at = Set(Utc::now());
     let updated = active.update(&state.db).await?;
-    sessions::end_all_for_user(&state.db, &updated.id).await?;
+    sessions::end_all_for_user(&state.db, &state.endings, &updated.id, None).await?;
     tracing::info!(admin_id = %admin.id, role = %updated.role, active = updated.active, "User changed by an admin.");
     Ok(Json(updated.into()))
 }

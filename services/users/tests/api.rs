@@ -3,12 +3,19 @@
 // Helpers of a test binary may unwrap too: a panic is how a test reports a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use migration::{Migrator, MigratorTrait};
-use platform::auth::{AUDIENCE, Claims, ISSUER, KeyPair, Role, TokenSigner};
+use platform::auth::{
+    AUDIENCE, Claims, EndedSessionsListener, ISSUER, KeyPair, Role, TokenSigner, TokenVerifier,
+};
+use platform::messaging::Bus;
+use platform::messaging::memory::MemoryBus;
+use platform::messaging::topology::Topology;
+use platform::readiness::Gate;
 use platform::testing::{TestDatabase, TestServer};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -23,6 +30,9 @@ struct App {
     db: DatabaseConnection,
     http: reqwest::Client,
     keys: KeyPair,
+    /// The bus the service announces ended sessions on, as another process would hear them.
+    bus: Arc<MemoryBus>,
+    state: UsersState,
 }
 
 /// Limits high enough that only the rate-limit tests ever meet them.
@@ -38,14 +48,18 @@ async fn spawn(db: &TestDatabase, config: UsersConfig) -> App {
     let conn = db.connect().await.unwrap();
     Migrator::up(&conn, None).await.unwrap();
     let keys = KeyPair::generate();
-    let state = UsersState::new(conn.clone(), &keys, config).unwrap();
-    let (router, _) = users::router(state).split_for_parts();
+    let bus = Arc::new(MemoryBus::new(Topology::standard("")));
+    let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
+    let state = UsersState::new(conn.clone(), &keys, verifier, bus.clone(), config).unwrap();
+    let (router, _) = users::router(state.clone()).split_for_parts();
     let server = TestServer::start(router, vec![conn.clone()]).await;
     App {
         server,
         db: conn,
         http: reqwest::Client::new(),
         keys,
+        bus,
+        state,
     }
 }
 
@@ -175,12 +189,54 @@ fn claims_for(user_id: &str, role: Role, exp_offset: i64) -> Claims {
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
         jti: "test".into(),
+        sid: "test-session".into(),
     }
 }
 
 fn sign_ed(keys: &KeyPair, claims: &Claims) -> String {
     let key = EncodingKey::from_ed_pem(keys.to_pem().unwrap().as_bytes()).unwrap();
     jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
+}
+
+/// Another process's verifier, told of ended sessions through its own subscription to the bus
+/// (as `bookstore catalog`, `orders`, `inventory` and `notifications` are).
+async fn listening_verifier(
+    app: &App,
+) -> (Arc<TokenVerifier>, platform::shutdown::ShutdownTrigger) {
+    let verifier = Arc::new(TokenVerifier::new(&app.keys.public()).unwrap());
+    let (stop, token) = platform::shutdown::shutdown_pair();
+    let live = Gate::new("ended-sessions");
+    let (bus, listener, gate) = (
+        app.bus.clone(),
+        Arc::new(EndedSessionsListener::new(verifier.clone())),
+        live.clone(),
+    );
+    tokio::spawn(async move {
+        bus.subscribe(
+            "ended-sessions",
+            &EndedSessionsListener::bindings(),
+            listener,
+            gate,
+            token,
+        )
+        .await
+        .unwrap();
+    });
+    wait_for("the subscription to be live", || live.is_open()).await;
+    (verifier, stop)
+}
+
+/// Waits up to 5 s (the bound a test states for something that happens within milliseconds
+/// here) for `condition`.
+async fn wait_for(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited 5 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 platform::backend_tests! {
@@ -272,7 +328,7 @@ platform::backend_tests! {
         assert_problem(&app.get("/api/v1/users/me", &tampered).await, StatusCode::UNAUTHORIZED, "invalid_token");
 
         let other_keys = KeyPair::generate();
-        let foreign = TokenSigner::new(&other_keys, Duration::from_secs(900)).unwrap().sign(&user_id, Role::Admin).unwrap();
+        let foreign = TokenSigner::new(&other_keys, Duration::from_secs(900)).unwrap().sign(&user_id, Role::Admin, "test-session").unwrap();
         assert_problem(&app.get("/api/v1/users", &foreign).await, StatusCode::UNAUTHORIZED, "invalid_token");
 
         let mut no_exp = serde_json::to_value(claims_for(&user_id, Role::Customer, 60)).unwrap();
@@ -486,7 +542,8 @@ platform::backend_tests! {
         assert_eq!(off.body["active"], false);
         assert_problem(&app.login("leo@shop.example", PASSWORD).await, StatusCode::FORBIDDEN, "account_deactivated");
         assert_problem(&app.refresh(&cookie).await, StatusCode::UNAUTHORIZED, "invalid_token");
-        assert_problem(&app.get("/api/v1/users/me", &access).await, StatusCode::FORBIDDEN, "account_deactivated");
+        // Deactivating ended the account's sessions: their access tokens are refused at once.
+        assert_problem(&app.get("/api/v1/users/me", &access).await, StatusCode::UNAUTHORIZED, "invalid_token");
         let on = app.patch(&format!("/api/v1/users/{id}"), &admin, json!({ "active": true })).await;
         assert_eq!(on.body["active"], true);
         assert_eq!(app.login("leo@shop.example", PASSWORD).await.status, StatusCode::OK);
@@ -498,6 +555,7 @@ platform::backend_tests! {
         let reply = app.register("mia@shop.example").await;
         let access = token(&reply);
         let cookie = reply.cookie.unwrap();
+        let elsewhere = app.login("mia@shop.example", PASSWORD).await;
         let renamed = app.patch("/api/v1/users/me", &access, json!({ "display_name": "Mia Ünïcødé 📚" })).await;
         assert_eq!(renamed.body["display_name"], "Mia Ünïcødé 📚");
         let no_current = app.patch("/api/v1/users/me", &access, json!({ "new_password": "another fine password" })).await;
@@ -509,8 +567,12 @@ platform::backend_tests! {
         assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
         assert_problem(&app.login("mia@shop.example", PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials");
         assert_eq!(app.login("mia@shop.example", "another fine password").await.status, StatusCode::OK);
-        // Changing the password ends the other sessions.
-        assert_problem(&app.refresh(&cookie).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        // Changing the password ends the other sessions, their access tokens at once; the
+        // session it was made in goes on.
+        assert_problem(&app.refresh(&elsewhere.cookie.clone().unwrap()).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        assert_problem(&app.get("/api/v1/users/me", &token(&elsewhere)).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        assert_eq!(app.get("/api/v1/users/me", &access).await.status, StatusCode::OK);
+        assert_eq!(app.refresh(&cookie).await.status, StatusCode::OK);
         app.close().await;
     }
 
@@ -618,6 +680,70 @@ platform::backend_tests! {
         // A name change checks no password and is not limited.
         let renamed = app.patch("/api/v1/users/me", &access, json!({ "display_name": "Sam" })).await;
         assert_eq!(renamed.status, StatusCode::OK);
+        app.close().await;
+    }
+
+    async fn ended_sessions_refuse_their_access_tokens_here_and_in_every_listening_process(db) {
+        let app = spawn(&db, config()).await;
+        let (elsewhere, _stop) = listening_verifier(&app).await;
+        let (root, _) = app.admin().await;
+
+        // Logout: that session's access token is refused; another session's is not.
+        let first = app.register("olga@shop.example").await;
+        let second = app.login("olga@shop.example", PASSWORD).await;
+        let (ended, kept) = (token(&first), token(&second));
+        let logout = app
+            .send(app.http.post(app.server.url("/api/v1/auth/logout")).header("cookie", format!("bookstore_refresh={}", first.cookie.clone().unwrap())))
+            .await;
+        assert_eq!(logout.status, StatusCode::NO_CONTENT);
+        assert_problem(&app.get("/api/v1/users/me", &ended).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        assert_eq!(app.get("/api/v1/users/me", &kept).await.status, StatusCode::OK);
+        wait_for("the other process to refuse the logged-out token", || elsewhere.verify(&ended).is_err()).await;
+        assert!(elsewhere.verify(&kept).is_ok());
+
+        // A demoted admin's token no longer carries admin rights anywhere.
+        let promoted_id = second.body["user"]["id"].as_str().unwrap().to_owned();
+        let promote = app.patch(&format!("/api/v1/users/{promoted_id}"), &root, json!({ "role": "admin" })).await;
+        assert_eq!(promote.status, StatusCode::OK, "{}", promote.body);
+        let as_admin = app.login("olga@shop.example", PASSWORD).await;
+        let admin_token = token(&as_admin);
+        assert_eq!(app.get("/api/v1/users", &admin_token).await.status, StatusCode::OK);
+        assert_eq!(elsewhere.verify(&admin_token).unwrap().role, Role::Admin);
+        let demote = app.patch(&format!("/api/v1/users/{promoted_id}"), &root, json!({ "role": "customer" })).await;
+        assert_eq!(demote.status, StatusCode::OK, "{}", demote.body);
+        assert_problem(&app.get("/api/v1/users", &admin_token).await, StatusCode::UNAUTHORIZED, "invalid_token");
+        wait_for("the other process to refuse the demoted admin's token", || elsewhere.verify(&admin_token).is_err()).await;
+
+        // A deactivated user's tokens, every session of them.
+        let customer = app.register("pia@shop.example").await;
+        let customer_id = customer.body["user"]["id"].as_str().unwrap().to_owned();
+        let other_session = token(&app.login("pia@shop.example", PASSWORD).await);
+        let off = app.patch(&format!("/api/v1/users/{customer_id}"), &root, json!({ "active": false })).await;
+        assert_eq!(off.status, StatusCode::OK);
+        for access in [token(&customer), other_session] {
+            assert_problem(&app.get("/api/v1/users/me", &access).await, StatusCode::UNAUTHORIZED, "invalid_token");
+            wait_for("the other process to refuse a deactivated user's token", || elsewhere.verify(&access).is_err()).await;
+        }
+        // The admin who did it is untouched.
+        assert!(elsewhere.verify(&root).is_ok());
+        app.close().await;
+    }
+
+    async fn a_process_that_was_not_listening_learns_the_ended_sessions_from_their_repetition(db) {
+        let app = spawn(&db, config()).await;
+        let reply = app.register("quinn@shop.example").await;
+        let access = token(&reply);
+        let logout = app
+            .send(app.http.post(app.server.url("/api/v1/auth/logout")).header("cookie", format!("bookstore_refresh={}", reply.cookie.clone().unwrap())))
+            .await;
+        assert_eq!(logout.status, StatusCode::NO_CONTENT);
+        // Started after the logout was announced: it heard nothing.
+        let (late, _stop) = listening_verifier(&app).await;
+        assert!(late.verify(&access).is_ok());
+        let (stop_repeating, token) = platform::shutdown::shutdown_pair();
+        tokio::spawn(app.state.endings().repeat(app.db.clone(), Duration::from_millis(100), token));
+        wait_for("the repetition to reach the late process", || late.verify(&access).is_err()).await;
+        stop_repeating.trigger();
         app.close().await;
     }
 }

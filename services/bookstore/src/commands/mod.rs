@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use platform::auth::TokenVerifier;
+use platform::auth::{EndedSessionsListener, TokenVerifier};
 use platform::config::{DatabaseArgs, ServeSettings};
 use platform::http::HttpContext;
-use platform::messaging::topology::NOTIFICATIONS;
+use platform::messaging::topology::{ENDED_SESSIONS, NOTIFICATIONS};
 use platform::messaging::{Bus, Handler};
 use platform::metrics::Metrics;
 use platform::outbox::{Outbox, OutboxMetrics};
@@ -143,6 +143,29 @@ impl Background {
             gateway.close().await;
         });
         self.realtime = Some(Realtime { layer, live });
+    }
+
+    /// Keeps `verifier` told of the sessions ended anywhere in the shop, through a subscription of
+    /// this process's own. Not part of readiness: while the broker is down the process serves
+    /// on, and learns the sessions ended meanwhile from the users service's next repetition
+    /// once it is back (`users::endings`).
+    fn ended_sessions(&mut self, bus: Arc<dyn Bus>, verifier: Arc<TokenVerifier>) {
+        let (live, token) = (Gate::new("ended-sessions"), self.token());
+        let listener = Arc::new(EndedSessionsListener::new(verifier));
+        self.spawn(async move {
+            if let Err(err) = bus
+                .subscribe(
+                    ENDED_SESSIONS,
+                    &EndedSessionsListener::bindings(),
+                    listener,
+                    live,
+                    token,
+                )
+                .await
+            {
+                tracing::error!(error = %err, "Subscription to ended sessions stopped.");
+            }
+        });
     }
 
     /// The process's metrics registry, with what every component reports: which build runs, and

@@ -143,10 +143,17 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         summaries,
         &metrics,
     )?;
-    background.notifications(bus, verifier.clone(), &metrics);
+    background.notifications(bus.clone(), verifier.clone(), &metrics);
+    background.ended_sessions(bus.clone(), verifier.clone());
+    let users = users::UsersState::new(db.clone(), &keys, verifier, bus, users_config)?;
+    background.spawn(users.endings().repeat(
+        db.clone(),
+        users::endings::REPEAT_EVERY,
+        background.token(),
+    ));
 
     let services = Services {
-        users: Some(users::UsersState::new(db.clone(), &keys, users_config)?),
+        users: Some(users),
         catalog: Some(catalog),
         inventory: Some(inventory),
         orders: Some(orders),
@@ -195,13 +202,22 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
     if let Some(admin) = args.auth.admin()? {
         bootstrap(&db, &admin.email, &admin.password).await?;
     }
-    let users = users::UsersState::new(db.clone(), &keys, args.auth.users_config()?)?;
+    let mut background = Background::new();
+    let metrics = background.metrics("users", Some(&db));
+    let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
+    let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
+    background.ended_sessions(bus.clone(), verifier.clone());
+    let users =
+        users::UsersState::new(db.clone(), &keys, verifier, bus, args.auth.users_config()?)?;
+    background.spawn(users.endings().repeat(
+        db.clone(),
+        users::endings::REPEAT_EVERY,
+        background.token(),
+    ));
     let services = Services {
         users: Some(users),
         ..Services::default()
     };
-    let mut background = Background::new();
-    let metrics = background.metrics("users", Some(&db));
     background
         .serve(serve, shop::api(services), metrics, vec![db], None)
         .await
@@ -223,6 +239,7 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let mut background = Background::new();
     let metrics = background.metrics("catalog", Some(&db));
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
+    background.ended_sessions(bus.clone(), verifier.clone());
     background.consume(
         bus.clone(),
         CATALOG_STOCK,
@@ -258,13 +275,15 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
     require_current_schema(&db).await?;
     let mut background = Background::new();
     let metrics = background.metrics("inventory", Some(&db));
+    let verifier = verifier(&args.verify)?;
     let state = inventory::InventoryState::new(
         db.clone(),
-        verifier(&args.verify)?,
+        verifier.clone(),
         args.service_token.required()?,
     )
     .with_metrics(&metrics);
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
+    background.ended_sessions(bus.clone(), verifier);
     background.relay(
         state.outbox().clone(),
         db.clone(),
@@ -292,15 +311,17 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     let catalog_port = Arc::new(orders::catalog::HttpCatalog::new(&catalog_url)?);
     let mut background = Background::new();
     let metrics = background.metrics("orders", Some(&db));
+    let verifier = verifier(&args.verify)?;
     let state = orders::OrdersState::new(
         db.clone(),
-        verifier(&args.verify)?,
+        verifier.clone(),
         args.service_token.required()?,
         catalog_port,
     )
     .with_limits(order_limits)
     .with_metrics(&metrics);
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
+    background.ended_sessions(bus.clone(), verifier);
     background.relay(
         state.outbox().clone(),
         db.clone(),
@@ -324,6 +345,7 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
     let mut background = Background::new();
     let metrics = background.metrics("notifications", None);
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
+    background.ended_sessions(bus.clone(), verifier.clone());
     background.notifications(bus, verifier, &metrics);
     background
         .serve(serve, axum::Router::new(), metrics, Vec::new(), None)

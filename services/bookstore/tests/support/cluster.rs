@@ -416,7 +416,7 @@ impl Cluster {
         let pem = std::fs::read_to_string(self.dir.join("jwt.pem")).unwrap();
         let signer =
             platform::auth::TokenSigner::new(&KeyPair::from_pem(&pem).unwrap(), ttl).unwrap();
-        signer.sign(user_id, role).unwrap()
+        signer.sign(user_id, role, "test-session").unwrap()
     }
 
     /// The id of the account a token belongs to.

@@ -34,6 +34,9 @@ pub const SUMMARY_WORKER: &str = "worker.book-summary";
 /// The notification gateway's subscription to status changes; each replica has its own queue.
 pub const NOTIFICATIONS: &str = "notifications";
 
+/// Each process's subscription to ended sessions, whose access tokens it then refuses.
+pub const ENDED_SESSIONS: &str = "ended-sessions";
+
 impl Topology {
     /// The bookstore's durable consumers.
     pub fn standard(namespace: &str) -> Self {
