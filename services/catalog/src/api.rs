@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<CatalogState> {
 #[serde(deny_unknown_fields)]
 pub struct Lookup {
     /// 1 to 100 book ids; repeats count once.
+    #[schema(min_items = 1, max_items = 100)]
     pub ids: Vec<String>,
 }
 

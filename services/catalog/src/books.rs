@@ -16,7 +16,7 @@ use crate::storage::{self, CoverSize};
 use crate::summary::SummaryView;
 
 /// How a book is published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Hardcover,
@@ -143,20 +143,60 @@ impl TryFrom<book::Model> for BookView {
     }
 }
 
-/// The fields of a book as a client sends them.
+/// The fields of a book as a client sends them: on `POST` every field but `description` is
+/// required (and not `null`); a `PATCH` changes the fields given and leaves `null` ones as they are.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookInput {
+    /// An ISBN-10 or ISBN-13 with a valid check digit, hyphens and spaces allowed.
+    #[schema(pattern = r"^[- ]*(?:[0-9][- ]*){9}(?:[0-9Xx]|(?:[0-9][- ]*){3}[0-9])[- ]*$")]
     pub isbn: Option<String>,
+    /// 1 to 300 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: Option<String>,
+    /// 1 to 20 names, each 1 to 100 characters, not only spaces, no control characters.
+    #[schema(min_items = 1, max_items = 20, inline, value_type = Option<Vec<AuthorName>>)]
     pub authors: Option<Vec<String>>,
+    /// 1 to 200 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub publisher: Option<String>,
+    #[schema(inline, value_type = Option<Format>)]
     pub format: Option<String>,
+    /// 1 to 64 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub genre: Option<String>,
-    /// Decimal string with two places, e.g. "24.90".
+    /// Decimal string with at most two places, from 0.00 to 1000000.00, e.g. "24.90".
+    #[schema(value_type = Option<Money>)]
     pub price: Option<String>,
+    /// At most 20000 characters; line breaks and tabs are the only control characters allowed.
+    #[schema(
+        max_length = 20000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub description: Option<String>,
 }
+
+/// One author's name in [`BookInput`].
+#[derive(ToSchema)]
+#[schema(
+    min_length = 1,
+    max_length = 100,
+    pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+)]
+#[allow(dead_code)]
+struct AuthorName(String);
 
 /// Validated book fields; in an update, `None` means "leave as is".
 #[derive(Debug, Default)]
@@ -170,6 +210,20 @@ pub struct BookFields {
     pub price: Option<Money>,
     pub description: Option<String>,
 }
+
+/// The longest title, in characters (the OpenAPI document states these limits too; a test in
+/// the binary's crate holds the two together).
+pub const MAX_TITLE: usize = 300;
+/// The longest author's name.
+pub const MAX_AUTHOR: usize = 100;
+/// The most authors of one book.
+pub const MAX_AUTHORS: usize = 20;
+/// The longest publisher's name.
+pub const MAX_PUBLISHER: usize = 200;
+/// The longest genre.
+pub const MAX_GENRE: usize = 64;
+/// The longest description.
+pub const MAX_DESCRIPTION: usize = 20_000;
 
 fn text(value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
@@ -187,10 +241,10 @@ fn text(value: &str, max: usize) -> Result<String, String> {
 }
 
 fn authors(values: &[String]) -> Result<Vec<String>, String> {
-    if values.is_empty() || values.len() > 20 {
-        return Err("must list 1 to 20 authors".into());
+    if values.is_empty() || values.len() > MAX_AUTHORS {
+        return Err(format!("must list 1 to {MAX_AUTHORS} authors"));
     }
-    values.iter().map(|name| text(name, 100)).collect()
+    values.iter().map(|name| text(name, MAX_AUTHOR)).collect()
 }
 
 impl BookInput {
@@ -217,7 +271,7 @@ impl BookInput {
             title: self
                 .title
                 .as_deref()
-                .and_then(|v| errors.check("title", text(v, 300))),
+                .and_then(|v| errors.check("title", text(v, MAX_TITLE))),
             authors: self
                 .authors
                 .as_deref()
@@ -225,7 +279,7 @@ impl BookInput {
             publisher: self
                 .publisher
                 .as_deref()
-                .and_then(|v| errors.check("publisher", text(v, 200))),
+                .and_then(|v| errors.check("publisher", text(v, MAX_PUBLISHER))),
             format: self
                 .format
                 .as_deref()
@@ -233,14 +287,17 @@ impl BookInput {
             genre: self
                 .genre
                 .as_deref()
-                .and_then(|v| errors.check("genre", text(v, 64))),
+                .and_then(|v| errors.check("genre", text(v, MAX_GENRE))),
             price: self
                 .price
                 .as_deref()
                 .and_then(|v| errors.check("price", v.parse::<Money>())),
             description: match self.description.as_deref() {
-                Some(v) if v.chars().count() > 20_000 => {
-                    errors.add("description", "must be at most 20000 characters");
+                Some(v) if v.chars().count() > MAX_DESCRIPTION => {
+                    errors.add(
+                        "description",
+                        format!("must be at most {MAX_DESCRIPTION} characters"),
+                    );
                     None
                 }
                 Some(v)

@@ -19,29 +19,55 @@ use crate::isbn::Isbn;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Free text matched against title, authors and ISBN (every word must match).
+    /// Free text matched against title, authors and ISBN (every word must match): 1 to 10
+    /// words, at most 200 characters, no control characters.
+    #[param(
+        max_length = 200,
+        pattern = r"^[ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\s\u0000-\u001F\u007F-\u009F]+(?:[ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+[^\s\u0000-\u001F\u007F-\u009F]+){0,9}[ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub q: Option<String>,
-    /// Exact genre, case-insensitive.
+    /// Exact genre, case-insensitive: at most 64 characters, not only spaces, no control
+    /// characters.
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub genre: Option<String>,
-    /// Part of an author's name, case-insensitive.
+    /// Part of an author's name, case-insensitive: at most 100 characters, not only spaces, no
+    /// control characters.
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub author: Option<String>,
     /// hardcover, paperback, ebook or audiobook.
+    #[param(inline, value_type = Option<Format>)]
     pub format: Option<String>,
     /// Lowest price, inclusive ("10.00").
+    #[param(value_type = Option<Money>)]
     pub min_price: Option<String>,
-    /// Highest price, inclusive ("30.00").
+    /// Highest price, inclusive ("30.00"), not below `min_price`.
+    #[param(value_type = Option<Money>)]
     pub max_price: Option<String>,
     /// `true`: only books with units available; `false`: only those without.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
-    /// relevance (default with `q`), title (default otherwise), price_asc, price_desc, newest.
+    /// relevance (default with `q`, and only with `q`), title (default otherwise), price_asc,
+    /// price_desc, newest.
+    #[param(inline, value_type = Option<Sort>)]
     pub sort: Option<String>,
-    /// Page number, from 1.
+    /// Page number, 1 to 10000 (default 1).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 10000)]
     pub page: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum Sort {
     Relevance,
     Title,
@@ -79,7 +105,11 @@ pub struct Search {
     pub page: PageRequest,
 }
 
-const MAX_WORDS: usize = 10;
+/// The most words of a search (`q`), and its longest text in characters.
+pub const MAX_WORDS: usize = 10;
+pub const MAX_QUERY: usize = 200;
+/// The longest `author` filter (the longest `genre` is a genre's own limit).
+pub const MAX_AUTHOR_FILTER: usize = 100;
 
 /// A search word as stored: any ISBN form ("978-0-7023-1872-6", "0521402301") becomes the stored
 /// ISBN-13, and other hyphenated digit runs lose their hyphens.
@@ -120,7 +150,7 @@ impl ListQuery {
         let q = self
             .q
             .as_deref()
-            .and_then(|v| errors.check("q", bounded_text(v, 200)));
+            .and_then(|v| errors.check("q", bounded_text(v, MAX_QUERY)));
         let words: Vec<String> = q
             .map(|q| q.split_whitespace().map(search_word).collect())
             .unwrap_or_default();
@@ -154,11 +184,11 @@ impl ListQuery {
             genre: self
                 .genre
                 .as_deref()
-                .and_then(|v| errors.check("genre", bounded_text(v, 64))),
+                .and_then(|v| errors.check("genre", bounded_text(v, crate::books::MAX_GENRE))),
             author: self
                 .author
                 .as_deref()
-                .and_then(|v| errors.check("author", bounded_text(v, 100))),
+                .and_then(|v| errors.check("author", bounded_text(v, MAX_AUTHOR_FILTER))),
             format: self
                 .format
                 .as_deref()

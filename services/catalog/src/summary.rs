@@ -119,14 +119,16 @@ impl SummaryView {
 #[serde(tag = "status", rename_all = "lowercase", deny_unknown_fields)]
 pub enum SummaryResult {
     Ready {
-        /// Plain text, at most 4000 characters.
+        /// Plain text, 1 to 4000 characters, not only spaces.
+        #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
         text: String,
         method: SummaryMethod,
         /// The model, when `method` is `model`.
         model: Option<String>,
     },
     Failed {
-        /// Why, for the admins (at most 500 characters).
+        /// Why, for the admins: 1 to 500 characters, not only spaces.
+        #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
         reason: String,
     },
 }

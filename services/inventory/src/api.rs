@@ -31,7 +31,13 @@ pub fn routes() -> OpenApiRouter<InventoryState> {
 #[serde(deny_unknown_fields)]
 pub struct SetStock {
     /// Units available, 0 to 1,000,000,000.
-    #[schema(required = true, minimum = 0, maximum = 1_000_000_000)]
+    #[schema(
+        required = true,
+        nullable = false,
+        minimum = 0,
+        maximum = 1_000_000_000
+    )]
+    #[serde(default, deserialize_with = "platform::extract::optional_whole_number")]
     pub available: Option<i64>,
 }
 
@@ -40,7 +46,8 @@ pub struct SetStock {
 #[serde(deny_unknown_fields)]
 pub struct AdjustStock {
     /// Units to add (negative: to remove), not 0, at most 1,000,000,000 either way.
-    #[schema(required = true, minimum = -1_000_000_000, maximum = 1_000_000_000)]
+    #[schema(required = true, nullable = false, minimum = -1_000_000_000, maximum = 1_000_000_000)]
+    #[serde(default, deserialize_with = "platform::extract::optional_whole_number")]
     pub delta: Option<i64>,
 }
 
@@ -63,7 +70,7 @@ fn path_id(name: &str, id: &str) -> Result<(), ApiError> {
 /// Units available of a book (0 for a book inventory has never heard of).
 #[utoipa::path(
     get, path = "/api/v1/inventory/{book_id}", tag = "inventory",
-    params(("book_id" = String, Path, description = "Book id")),
+    params(("book_id" = String, Path, description = "Book id, 1 to 36 characters, no spaces or control characters", min_length = 1, max_length = 36, pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]{1,36}$")),
     responses(
         (status = 200, body = StockView),
         (status = 400, description = "Invalid book id", body = Problem, content_type = "application/problem+json"),
@@ -81,7 +88,7 @@ async fn get_stock(
 /// Sets the units available of a book (admin only).
 #[utoipa::path(
     put, path = "/api/v1/inventory/{book_id}", tag = "inventory", security(("bearer" = [])),
-    params(("book_id" = String, Path, description = "Book id")),
+    params(("book_id" = String, Path, description = "Book id, 1 to 36 characters, no spaces or control characters", min_length = 1, max_length = 36, pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]{1,36}$")),
     request_body = SetStock,
     responses(
         (status = 200, body = StockView),
@@ -108,7 +115,7 @@ async fn set_stock(
 /// Adds or removes units of a book (admin only); going below zero is a 409.
 #[utoipa::path(
     post, path = "/api/v1/inventory/{book_id}/adjust", tag = "inventory", security(("bearer" = [])),
-    params(("book_id" = String, Path, description = "Book id")),
+    params(("book_id" = String, Path, description = "Book id, 1 to 36 characters, no spaces or control characters", min_length = 1, max_length = 36, pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]{1,36}$")),
     request_body = AdjustStock,
     responses(
         (status = 200, body = StockView),
@@ -228,7 +235,7 @@ async fn reserve_batch(
 #[utoipa::path(
     post, path = "/api/v1/inventory/reservations/{order_id}/release", tag = "inventory",
     security(("service_token" = [])),
-    params(("order_id" = String, Path, description = "Order id")),
+    params(("order_id" = String, Path, description = "Order id, 1 to 36 characters, no spaces or control characters", min_length = 1, max_length = 36, pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]{1,36}$")),
     responses(
         (status = 200, description = "The reservation as it now stands", body = ReservationView),
         (status = 400, body = Problem, content_type = "application/problem+json"),

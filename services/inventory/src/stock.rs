@@ -119,13 +119,22 @@ impl TryFrom<reservation::Model> for ReservationView {
 /// One line of a reservation request as a client sends it; checked by
 /// [`ReservationRequest::validate`].
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+// Named apart from the orders service's `LineRequest`: one component name for both hid one.
+#[schema(as = ReservationLineRequest)]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
-    /// The book, 1 to 36 characters.
-    #[schema(required = true)]
+    /// The book, 1 to 36 characters, no spaces or control characters.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 36,
+        pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]{1,36}$"
+    )]
     pub book_id: Option<String>,
     /// Units, 1 to 1000.
-    #[schema(required = true, minimum = 1, maximum = 1000)]
+    #[schema(required = true, nullable = false, minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "platform::extract::optional_whole_number")]
     pub quantity: Option<i64>,
 }
 
@@ -134,11 +143,18 @@ pub struct LineRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationRequest {
-    /// The order, 1 to 36 characters: the idempotency key of the reservation.
-    #[schema(required = true)]
+    /// The order, 1 to 36 characters, no spaces or control characters: the idempotency key of
+    /// the reservation.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 36,
+        pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]{1,36}$"
+    )]
     pub order_id: Option<String>,
     /// 1 to 50 lines; a book listed twice counts once with the quantities added.
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 50)]
     pub lines: Option<Vec<LineRequest>>,
 }
 
@@ -150,7 +166,7 @@ pub const MAX_BATCH: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct ReservationBatch {
     /// 1 to 100 reservations, decided in this order, each checked on its own.
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 100)]
     pub reservations: Option<Vec<ReservationRequest>>,
 }
 

@@ -62,7 +62,7 @@ async fn visible(
 #[utoipa::path(
     post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
     params(
-        ("Idempotency-Key" = Option<String>, Header,
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = r"^[!-~]{1,100}$",
          description = "1 to 100 visible ASCII characters. The same key from the same user answers the same order."),
     ),
     request_body = PlaceOrder,
@@ -122,10 +122,13 @@ pub struct ListOrdersQuery {
     /// Only this user's orders (admin; a customer only ever sees their own).
     user_id: Option<String>,
     /// Only orders with this status.
+    #[param(value_type = Option<OrderStatus>)]
     status: Option<String>,
-    /// Page number, from 1.
+    /// Page number, 1 to 10000 (default 1).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 10000)]
     page: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
@@ -177,7 +180,8 @@ async fn list_orders(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BookQuery {
-    /// The book the order must contain (required).
+    /// The book the order must contain.
+    #[param(value_type = String, min_length = 1)]
     book_id: Option<String>,
 }
 
@@ -323,8 +327,14 @@ async fn cancel_order(
 #[serde(deny_unknown_fields)]
 pub struct SetStatus {
     pub status: OrderStatus,
-    /// Required with `failed` (e.g. `out_of_stock`), optional with `cancelled`, else absent.
+    /// Required with `failed` (e.g. `out_of_stock`), optional with `cancelled`, else absent: 1
+    /// to 64 characters, not only spaces, no control characters.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -408,8 +418,14 @@ pub const MAX_STATUS_BATCH: usize = 100;
 pub struct StatusChangeRequest {
     pub order_id: String,
     pub status: OrderStatus,
-    /// As for a single order: required with `failed`, else absent.
+    /// As for a single order: required with `failed`, else absent (1 to 64 characters, not
+    /// only spaces, no control characters).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -418,6 +434,7 @@ pub struct StatusChangeRequest {
 #[serde(deny_unknown_fields)]
 pub struct StatusBatch {
     /// 1 to 100 changes, each decided on its own.
+    #[schema(min_items = 1, max_items = 100)]
     pub changes: Vec<StatusChangeRequest>,
 }
 

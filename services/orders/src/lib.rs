@@ -16,6 +16,7 @@ use platform::outbox::Outbox;
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use crate::api::MAX_STATUS_BATCH;
 use crate::catalog::Catalog;
 use crate::limits::{Limiter, OrderLimits};
 pub use crate::metrics::OrdersMetrics;

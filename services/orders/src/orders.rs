@@ -47,16 +47,21 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
     /// 1 to 50 lines, each book at most once.
+    #[schema(min_items = 1, max_items = 50)]
     pub lines: Vec<LineRequest>,
 }
 
 /// One line of a new order.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+// Named apart from inventory's `LineRequest`: one component name for both hid one of them.
+#[schema(as = OrderLineRequest)]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
     pub book_id: String,
     /// 1 to 100 units. Read as a wide integer so that 0 or 101 get a message naming the line
     /// rather than a type error.
+    #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "platform::extract::whole_number")]
     pub quantity: i64,
 }
 

@@ -1,14 +1,43 @@
-//! Request extractors whose rejections are problem+json: JSON bodies and query strings.
+//! Request extractors whose rejections are problem+json: JSON bodies and query strings, and the
+//! reading of whole numbers in JSON bodies.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::DEFAULT_BODY_LIMIT;
+
+/// Reads a JSON integer for `#[serde(deserialize_with)]`, also when it is written with a zero
+/// fraction (`3.0`): JSON Schema counts that as an integer, so a client generated from the
+/// OpenAPI document may send it, and serde's own `i64` would refuse it.
+pub fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_i64() {
+        return Ok(whole);
+    }
+    // i64::MAX as f64 rounds up to 2^63, which is already out of range.
+    const BOUND: f64 = 9_223_372_036_854_775_808.0;
+    match number.as_f64() {
+        #[allow(clippy::cast_possible_truncation)]
+        Some(value) if value.fract() == 0.0 && (-BOUND..BOUND).contains(&value) => Ok(value as i64),
+        _ => Err(D::Error::custom(format!(
+            "invalid value: {number}, expected a whole number"
+        ))),
+    }
+}
+
+/// [`whole_number`] for an optional field (with `#[serde(default)]`); `null` is `None`.
+pub fn optional_whole_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(value)| value))
+}
 
 /// `axum::Json` whose rejections become problem+json: 400 for bad syntax, 415 for a wrong
 /// content type, 413 for an oversized body and 422 for a body of the wrong shape. A body whose
@@ -69,5 +98,45 @@ pub struct Query<T>(pub T);
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::new(ErrorCode::InvalidParameter, rejection.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[serde(deserialize_with = "whole_number")]
+        count: i64,
+        #[serde(default, deserialize_with = "optional_whole_number")]
+        delta: Option<i64>,
+    }
+
+    fn read(json: &str) -> Result<Body, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn whole_numbers_are_read_with_or_without_a_zero_fraction() {
+        let body = read(r#"{"count": 205094.0, "delta": -3}"#).unwrap();
+        assert_eq!((body.count, body.delta), (205_094, Some(-3)));
+        let body = read(r#"{"count": 7, "delta": 1e3}"#).unwrap();
+        assert_eq!((body.count, body.delta), (7, Some(1000)));
+        assert_eq!(read(r#"{"count": 1, "delta": null}"#).unwrap().delta, None);
+        assert_eq!(read(r#"{"count": 1}"#).unwrap().delta, None);
+    }
+
+    #[test]
+    fn fractions_text_and_numbers_out_of_range_are_refused() {
+        for bad in [
+            r#"{"count": 1.5}"#,
+            r#"{"count": "1"}"#,
+            r#"{"count": 1e300}"#,
+            r#"{"count": 9223372036854775808}"#,
+            r#"{"count": 1, "delta": 0.25}"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad} should be refused");
+        }
     }
 }

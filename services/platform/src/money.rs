@@ -12,6 +12,9 @@ pub struct Money(i64);
 /// Largest accepted amount: 1,000,000.00; anything above is a typo or an attack.
 const MAX_CENTS: i64 = 100_000_000;
 
+/// The amounts [`Money`] reads, as its OpenAPI schema states them.
+pub const MONEY_PATTERN: &str = r"^(?:[0-9]{1,6}(?:\.[0-9]{1,2})?|1000000(?:\.00?)?)$";
+
 impl Money {
     pub fn from_cents(cents: i64) -> Result<Self, MoneyError> {
         if (0..=MAX_CENTS).contains(&cents) {
@@ -74,9 +77,13 @@ impl utoipa::PartialSchema for Money {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(r"^\d{1,7}(\.\d{1,2})?$"))
+            // ASCII digits only (`\d` matches any decimal digit in some regex dialects), and no
+            // more than `MAX_CENTS`: up to 999999.99, or 1000000 itself.
+            .pattern(Some(MONEY_PATTERN))
             .examples([serde_json::json!("24.90")])
-            .description(Some("Decimal amount with two places"))
+            .description(Some(
+                "Decimal amount with at most two places, from 0.00 to 1000000.00",
+            ))
             .into()
     }
 }

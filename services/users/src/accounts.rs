@@ -65,7 +65,9 @@ impl NewAccount {
         }
         let display_name = match (display_name.map(str::trim), &email) {
             (Some(name), _) => errors.check("display_name", display_name_rule(name)),
-            (None, Some(email)) => Some(email.local_part().chars().take(100).collect()),
+            (None, Some(email)) => {
+                Some(email.local_part().chars().take(MAX_DISPLAY_NAME).collect())
+            }
             (None, None) => None,
         };
         errors.into_validation()?;
@@ -83,13 +85,16 @@ impl NewAccount {
     }
 }
 
+/// The longest display name, in characters.
+pub const MAX_DISPLAY_NAME: usize = 100;
+
 /// Display names: 1 to 100 characters, no control characters.
 pub fn display_name_rule(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.is_empty() {
         Err("must not be empty".into())
-    } else if name.chars().count() > 100 {
-        Err("must be at most 100 characters".into())
+    } else if name.chars().count() > MAX_DISPLAY_NAME {
+        Err(format!("must be at most {MAX_DISPLAY_NAME} characters"))
     } else if name.chars().any(char::is_control) {
         Err("must not contain control characters".into())
     } else {

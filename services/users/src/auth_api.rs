@@ -33,16 +33,38 @@ pub fn routes() -> OpenApiRouter<UsersState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    /// An email address, at most 254 characters (64 before the `@`); compared trimmed and
+    /// lower-cased.
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    /// 10 to 128 characters, not a well-known password, not the email.
+    #[schema(min_length = 10, max_length = 128)]
     password: String,
+    /// 1 to 100 characters, not only spaces, no control characters (default: the email's part
+    /// before the `@`).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     display_name: Option<String>,
     /// Only `customer` is accepted: sign-up never grants admin.
+    #[schema(inline, value_type = Option<RegisterRole>)]
     role: Option<String>,
+}
+
+/// The one role sign-up takes.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum RegisterRole {
+    Customer,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// Any text: one that is not an email address is a wrong login (401), not a bad request.
     email: String,
     password: String,
 }

@@ -4,14 +4,17 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
+/// The longest address, in bytes (RFC 5321's path limit less its angle brackets).
+pub const MAX_LENGTH: usize = 254;
+
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let email = raw.trim().to_lowercase();
         if email.is_empty() {
             return Err("must not be empty".into());
         }
-        if email.len() > 254 {
-            return Err("must be at most 254 characters".into());
+        if email.len() > MAX_LENGTH {
+            return Err(format!("must be at most {MAX_LENGTH} characters"));
         }
         let Some((local, domain)) = email.rsplit_once('@') else {
             return Err("must be an email address like name@example.com".into());

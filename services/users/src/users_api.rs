@@ -67,9 +67,16 @@ async fn get_me(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    /// 1 to 100 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     display_name: Option<String>,
-    /// A new password; needs `current_password`. Ends every other session of the account; this
-    /// one goes on.
+    /// A new password, 10 to 128 characters; needs `current_password`. Ends every other session
+    /// of the account; this one goes on.
+    #[schema(min_length = 10, max_length = 128)]
     new_password: Option<String>,
     current_password: Option<String>,
 }
@@ -147,12 +154,19 @@ async fn update_me(
 #[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
     /// Only users with this role (`customer` or `admin`).
+    #[param(value_type = Option<Role>)]
     role: Option<String>,
     /// Only active (`true`) or deactivated (`false`) users.
+    #[param(value_type = Option<bool>)]
     active: Option<String>,
-    /// Part of the email address.
+    /// Part of the email address, without control characters.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     q: Option<String>,
+    /// Page number, 1 to 10000 (default 1).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 10000)]
     page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 

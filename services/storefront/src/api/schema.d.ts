@@ -518,7 +518,7 @@ export interface components {
              * Format: int64
              * @description Units to add (negative: to remove), not 0, at most 1,000,000,000 either way.
              */
-            delta: number | null;
+            delta: number;
         };
         /** @description The answer to a batch: one outcome per reservation, in the order they were sent. */
         BatchAnswer: {
@@ -532,16 +532,24 @@ export interface components {
             problem?: components["schemas"]["Problem"] | null;
             reservation?: components["schemas"]["ReservationView"] | null;
         };
-        /** @description The fields of a book as a client sends them. */
+        /**
+         * @description The fields of a book as a client sends them: on `POST` every field but `description` is
+         *     required (and not `null`); a `PATCH` changes the fields given and leaves `null` ones as they are.
+         */
         BookInput: {
+            /** @description 1 to 20 names, each 1 to 100 characters, not only spaces, no control characters. */
             authors?: string[] | null;
+            /** @description At most 20000 characters; line breaks and tabs are the only control characters allowed. */
             description?: string | null;
-            format?: string | null;
+            format?: ("hardcover" | "paperback" | "ebook" | "audiobook") | null;
+            /** @description 1 to 64 characters, not only spaces, no control characters. */
             genre?: string | null;
+            /** @description An ISBN-10 or ISBN-13 with a valid check digit, hyphens and spaces allowed. */
             isbn?: string | null;
-            /** @description Decimal string with two places, e.g. "24.90". */
-            price?: string | null;
+            price?: components["schemas"]["Money"] | null;
+            /** @description 1 to 200 characters, not only spaces, no control characters. */
             publisher?: string | null;
+            /** @description 1 to 300 characters, not only spaces, no control characters. */
             title?: string | null;
         };
         /** @description A page of books with the genre facets of the whole result. */
@@ -618,20 +626,8 @@ export interface components {
             /** Format: int64 */
             quantity: number;
         };
-        /**
-         * @description One line of a reservation request as a client sends it; checked by
-         *     [`ReservationRequest::validate`].
-         */
-        LineRequest: {
-            /** @description The book, 1 to 36 characters. */
-            book_id: string | null;
-            /**
-             * Format: int64
-             * @description Units, 1 to 1000.
-             */
-            quantity: number | null;
-        };
         LoginRequest: {
+            /** @description Any text: one that is not an email address is a wrong login (401), not a bad request. */
             email: string;
             password: string;
         };
@@ -646,10 +642,20 @@ export interface components {
             books: components["schemas"]["BookView"][];
         };
         /**
-         * @description Decimal amount with two places
+         * @description Decimal amount with at most two places, from 0.00 to 1000000.00
          * @example 24.90
          */
         Money: string;
+        /** @description One line of a new order. */
+        OrderLineRequest: {
+            book_id: string;
+            /**
+             * Format: int64
+             * @description 1 to 100 units. Read as a wide integer so that 0 or 101 get a message naming the line
+             *     rather than a type error.
+             */
+            quantity: number;
+        };
         /** @description One line of an order, with the title and unit price copied at purchase time. */
         OrderLineView: {
             book_id: string;
@@ -800,7 +806,7 @@ export interface components {
          */
         PlaceOrder: {
             /** @description 1 to 50 lines, each book at most once. */
-            lines: components["schemas"]["LineRequest"][];
+            lines: components["schemas"]["OrderLineRequest"][];
         };
         /**
          * @description A problem+json body, as RFC 9457 defines it, plus our stable `code`, per-field `errors` for
@@ -819,16 +825,39 @@ export interface components {
             type: string;
         };
         RegisterRequest: {
+            /**
+             * @description 1 to 100 characters, not only spaces, no control characters (default: the email's part
+             *     before the `@`).
+             */
             display_name?: string | null;
+            /**
+             * Format: email
+             * @description An email address, at most 254 characters (64 before the `@`); compared trimmed and
+             *     lower-cased.
+             */
             email: string;
+            /** @description 10 to 128 characters, not a well-known password, not the email. */
             password: string;
             /** @description Only `customer` is accepted: sign-up never grants admin. */
-            role?: string | null;
+            role?: "customer" | null;
         };
         /** @description The body of `POST /api/v1/inventory/reservations/batch`. */
         ReservationBatch: {
             /** @description 1 to 100 reservations, decided in this order, each checked on its own. */
-            reservations: components["schemas"]["ReservationRequest"][] | null;
+            reservations: components["schemas"]["ReservationRequest"][];
+        };
+        /**
+         * @description One line of a reservation request as a client sends it; checked by
+         *     [`ReservationRequest::validate`].
+         */
+        ReservationLineRequest: {
+            /** @description The book, 1 to 36 characters, no spaces or control characters. */
+            book_id: string;
+            /**
+             * Format: int64
+             * @description Units, 1 to 1000.
+             */
+            quantity: number;
         };
         /**
          * @description The body of `POST /api/v1/inventory/reservations`. Fields are optional here only so that a
@@ -836,9 +865,12 @@ export interface components {
          */
         ReservationRequest: {
             /** @description 1 to 50 lines; a book listed twice counts once with the quantities added. */
-            lines: components["schemas"]["LineRequest"][] | null;
-            /** @description The order, 1 to 36 characters: the idempotency key of the reservation. */
-            order_id: string | null;
+            lines: components["schemas"]["ReservationLineRequest"][];
+            /**
+             * @description The order, 1 to 36 characters, no spaces or control characters: the idempotency key of
+             *     the reservation.
+             */
+            order_id: string;
         };
         /**
          * @description Where a reservation stands.
@@ -875,7 +907,10 @@ export interface components {
         };
         /** @description A new status for an order. */
         SetStatus: {
-            /** @description Required with `failed` (e.g. `out_of_stock`), optional with `cancelled`, else absent. */
+            /**
+             * @description Required with `failed` (e.g. `out_of_stock`), optional with `cancelled`, else absent: 1
+             *     to 64 characters, not only spaces, no control characters.
+             */
             reason?: string | null;
             status: components["schemas"]["OrderStatus"];
         };
@@ -885,7 +920,7 @@ export interface components {
              * Format: int64
              * @description Units available, 0 to 1,000,000,000.
              */
-            available: number | null;
+            available: number;
         };
         /** @description The body of `POST /api/v1/orders/statuses`. */
         StatusBatch: {
@@ -899,7 +934,10 @@ export interface components {
         /** @description One order's new status in a batch. */
         StatusChangeRequest: {
             order_id: string;
-            /** @description As for a single order: required with `failed`, else absent. */
+            /**
+             * @description As for a single order: required with `failed`, else absent (1 to 64 characters, not
+             *     only spaces, no control characters).
+             */
             reason?: string | null;
             status: components["schemas"]["OrderStatus"];
         };
@@ -951,10 +989,10 @@ export interface components {
             model?: string | null;
             /** @enum {string} */
             status: "ready";
-            /** @description Plain text, at most 4000 characters. */
+            /** @description Plain text, 1 to 4000 characters, not only spaces. */
             text: string;
         } | {
-            /** @description Why, for the admins (at most 500 characters). */
+            /** @description Why, for the admins: 1 to 500 characters, not only spaces. */
             reason: string;
             /** @enum {string} */
             status: "failed";
@@ -984,8 +1022,12 @@ export interface components {
         };
         UpdateMeRequest: {
             current_password?: string | null;
+            /** @description 1 to 100 characters, not only spaces, no control characters. */
             display_name?: string | null;
-            /** @description A new password; needs `current_password`. Ends every session of the account (log in again). */
+            /**
+             * @description A new password, 10 to 128 characters; needs `current_password`. Ends every other session
+             *     of the account; this one goes on.
+             */
             new_password?: string | null;
         };
         UpdateUserRequest: {
@@ -1354,26 +1396,38 @@ export interface operations {
     list_books: {
         parameters: {
             query?: {
-                /** @description Part of an author's name, case-insensitive. */
+                /**
+                 * @description Part of an author's name, case-insensitive: at most 100 characters, not only spaces, no
+                 *     control characters.
+                 */
                 author?: string;
                 /** @description hardcover, paperback, ebook or audiobook. */
-                format?: string;
-                /** @description Exact genre, case-insensitive. */
+                format?: "hardcover" | "paperback" | "ebook" | "audiobook";
+                /**
+                 * @description Exact genre, case-insensitive: at most 64 characters, not only spaces, no control
+                 *     characters.
+                 */
                 genre?: string;
                 /** @description `true`: only books with units available; `false`: only those without. */
-                in_stock?: string;
+                in_stock?: boolean;
                 /** @description Items per page, 1 to 100 (default 20). */
-                limit?: string;
-                /** @description Highest price, inclusive ("30.00"). */
-                max_price?: string;
+                limit?: number;
+                /** @description Highest price, inclusive ("30.00"), not below `min_price`. */
+                max_price?: components["schemas"]["Money"];
                 /** @description Lowest price, inclusive ("10.00"). */
-                min_price?: string;
-                /** @description Page number, from 1. */
-                page?: string;
-                /** @description Free text matched against title, authors and ISBN (every word must match). */
+                min_price?: components["schemas"]["Money"];
+                /** @description Page number, 1 to 10000 (default 1). */
+                page?: number;
+                /**
+                 * @description Free text matched against title, authors and ISBN (every word must match): 1 to 10
+                 *     words, at most 200 characters, no control characters.
+                 */
                 q?: string;
-                /** @description relevance (default with `q`), title (default otherwise), price_asc, price_desc, newest. */
-                sort?: string;
+                /**
+                 * @description relevance (default with `q`, and only with `q`), title (default otherwise), price_asc,
+                 *     price_desc, newest.
+                 */
+                sort?: "relevance" | "title" | "price_asc" | "price_desc" | "newest";
             };
             header?: never;
             path?: never;
@@ -2570,7 +2624,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Book id */
+                /** @description Book id, 1 to 36 characters, no spaces or control characters */
                 book_id: string;
             };
             cookie?: never;
@@ -2619,7 +2673,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Book id */
+                /** @description Book id, 1 to 36 characters, no spaces or control characters */
                 book_id: string;
             };
             cookie?: never;
@@ -2713,7 +2767,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Book id */
+                /** @description Book id, 1 to 36 characters, no spaces or control characters */
                 book_id: string;
             };
             cookie?: never;
@@ -2908,7 +2962,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Order id */
+                /** @description Order id, 1 to 36 characters, no spaces or control characters */
                 order_id: string;
             };
             cookie?: never;
@@ -3065,11 +3119,11 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Items per page, 1 to 100 (default 20). */
-                limit?: string;
-                /** @description Page number, from 1. */
-                page?: string;
+                limit?: number;
+                /** @description Page number, 1 to 10000 (default 1). */
+                page?: number;
                 /** @description Only orders with this status. */
-                status?: string;
+                status?: components["schemas"]["OrderStatus"];
                 /** @description Only this user's orders (admin; a customer only ever sees their own). */
                 user_id?: string;
             };
@@ -3556,9 +3610,9 @@ export interface operations {
     };
     bought_order: {
         parameters: {
-            query?: {
-                /** @description The book the order must contain (required). */
-                book_id?: string;
+            query: {
+                /** @description The book the order must contain. */
+                book_id: string;
             };
             header?: never;
             path?: never;
@@ -3622,9 +3676,9 @@ export interface operations {
     };
     pending_order: {
         parameters: {
-            query?: {
-                /** @description The book the order must contain (required). */
-                book_id?: string;
+            query: {
+                /** @description The book the order must contain. */
+                book_id: string;
             };
             header?: never;
             path?: never;
@@ -3784,13 +3838,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only active (`true`) or deactivated (`false`) users. */
-                active?: string;
-                limit?: string;
-                page?: string;
-                /** @description Part of the email address. */
+                active?: boolean;
+                /** @description Items per page, 1 to 100 (default 20). */
+                limit?: number;
+                /** @description Page number, 1 to 10000 (default 1). */
+                page?: number;
+                /** @description Part of the email address, without control characters. */
                 q?: string;
                 /** @description Only users with this role (`customer` or `admin`). */
-                role?: string;
+                role?: components["schemas"]["Role"];
             };
             header?: never;
             path?: never;

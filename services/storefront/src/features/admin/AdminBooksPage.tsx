@@ -14,7 +14,7 @@ export function AdminBooksPage() {
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
-  const books = useBooks({ limit: String(PAGE_SIZE), page: String(page), ...(q ? { q } : { sort: "newest" }) });
+  const books = useBooks({ limit: PAGE_SIZE, page, ...(q ? { q } : { sort: "newest" }) });
   const del = useDeleteBook();
   const [confirming, setConfirming] = useState<string | null>(null);
   const search = (text: string) => setParams(text ? new URLSearchParams({ q: text }) : new URLSearchParams());

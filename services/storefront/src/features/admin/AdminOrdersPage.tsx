@@ -16,7 +16,7 @@ export function AdminOrdersPage() {
   const status = parseStatus(params.get("status"));
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
   const { connected, pollInterval } = useLive();
-  const query: OrderListQuery = { limit: String(PAGE_SIZE), page: String(page), ...(status ? { status } : {}) };
+  const query: OrderListQuery = { limit: PAGE_SIZE, page, ...(status ? { status } : {}) };
   const orders = useAdminOrders(query);
   const setStatus = useSetOrderStatus();
   const cancel = useCancelOrder();

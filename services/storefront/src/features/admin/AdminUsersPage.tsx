@@ -12,7 +12,7 @@ export function AdminUsersPage() {
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
-  const query: UserListQuery = { limit: String(PAGE_SIZE), page: String(page), ...(q ? { q } : {}) };
+  const query: UserListQuery = { limit: PAGE_SIZE, page, ...(q ? { q } : {}) };
   const users = useUsers(query);
   const update = useUpdateUser();
   const state = useSession();

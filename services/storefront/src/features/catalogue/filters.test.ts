@@ -40,10 +40,10 @@ describe("catalogue filters and the URL", () => {
 
   it("builds the API query with the page size", () => {
     expect(toApiQuery({ ...EMPTY_FILTERS, q: "dune", inStock: true, page: 2 })).toEqual({
-      limit: "24",
+      limit: 24,
       q: "dune",
-      in_stock: "true",
-      page: "2",
+      in_stock: true,
+      page: 2,
     });
   });
 });

@@ -88,15 +88,15 @@ export function toSearchParams(filters: CatalogueFilters): URLSearchParams {
 
 /** The API query for a view. */
 export function toApiQuery(filters: CatalogueFilters): BookListQuery {
-  const query: BookListQuery = { limit: String(PAGE_SIZE) };
+  const query: BookListQuery = { limit: PAGE_SIZE };
   if (filters.q) query.q = filters.q;
   if (filters.genre) query.genre = filters.genre;
   if (filters.format) query.format = filters.format;
   if (filters.minPrice) query.min_price = filters.minPrice;
   if (filters.maxPrice) query.max_price = filters.maxPrice;
-  if (filters.inStock) query.in_stock = "true";
+  if (filters.inStock) query.in_stock = true;
   if (filters.sort) query.sort = filters.sort;
-  if (filters.page > 1) query.page = String(filters.page);
+  if (filters.page > 1) query.page = filters.page;
   return query;
 }
 

@@ -15,7 +15,7 @@ export function MyOrdersPage() {
   const [params] = useSearchParams();
   const status = parseStatus(params.get("status"));
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
-  const query: OrderListQuery = { limit: String(PAGE_SIZE), page: String(page), ...(status ? { status } : {}) };
+  const query: OrderListQuery = { limit: PAGE_SIZE, page, ...(status ? { status } : {}) };
   const orders = useQuery({
     queryKey: orderKeys.list("mine", query),
     queryFn: async () => unwrap(await api.GET("/api/v1/orders", { params: { query } })),
