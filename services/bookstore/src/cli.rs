@@ -391,6 +391,8 @@ pub struct AllArgs {
     pub object_store: ObjectStoreArgs,
     #[command(flatten)]
     pub summaries: SummaryArgs,
+    #[command(flatten)]
+    pub catalog_cache: CatalogCacheArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -424,6 +426,8 @@ pub struct CatalogArgs {
     pub service_token: ServiceTokenArgs,
     #[command(flatten)]
     pub outbox: OutboxArgs,
+    #[command(flatten)]
+    pub catalog_cache: CatalogCacheArgs,
     /// Base URL of the orders service, asked whether a customer bought a book before its
     /// document is handed out.
     #[arg(long, env = "BOOKSTORE_ORDERS_URL")]
@@ -602,6 +606,50 @@ impl ObjectStoreArgs {
             }
         })
         .map_err(|err| ConfigError::new(VAR, err))
+    }
+}
+
+/// The catalogue's response cache.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogCacheArgs {
+    /// Mebibytes of list pages and book details the catalogue keeps, compressed forms included.
+    #[arg(long, env = "BOOKSTORE_CATALOG_CACHE_MAX_MIB", default_value = "64")]
+    pub catalog_cache_max_mib: String,
+    /// List pages and book details the catalogue keeps.
+    #[arg(
+        long,
+        env = "BOOKSTORE_CATALOG_CACHE_MAX_ENTRIES",
+        default_value = "10000"
+    )]
+    pub catalog_cache_max_entries: String,
+    /// Longest a kept page is served: how long a replica may show a page that another process
+    /// has changed since. 0 turns the cache off.
+    #[arg(
+        long,
+        env = "BOOKSTORE_CATALOG_CACHE_MAX_AGE_SECONDS",
+        default_value = "2"
+    )]
+    pub catalog_cache_max_age_seconds: String,
+}
+
+impl CatalogCacheArgs {
+    pub fn settings(&self) -> Result<catalog::cache::CacheSettings, ConfigError> {
+        Ok(catalog::cache::CacheSettings {
+            max_bytes: u64::from(positive(
+                "BOOKSTORE_CATALOG_CACHE_MAX_MIB",
+                &self.catalog_cache_max_mib,
+            )?) * 1024
+                * 1024,
+            max_entries: u64::from(positive(
+                "BOOKSTORE_CATALOG_CACHE_MAX_ENTRIES",
+                &self.catalog_cache_max_entries,
+            )?),
+            max_age: seconds(
+                "BOOKSTORE_CATALOG_CACHE_MAX_AGE_SECONDS",
+                &self.catalog_cache_max_age_seconds,
+                0,
+            )?,
+        })
     }
 }
 

@@ -1,8 +1,8 @@
-//! `/api/v1/books`: listing with filters and facets, detail, look-up by ids, and the admin's
-//! changes.
+//! `/api/v1/books`: listing with filters and facets, detail (both through the response
+//! cache), look-up by ids, and the admin's changes.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use platform::ApiError;
 use platform::auth::AdminUser;
@@ -17,8 +17,9 @@ use utoipa_axum::routes;
 
 use crate::CatalogState;
 use crate::books::{self, BookInput, BookView};
+use crate::cache::{CachedJson, PageKey};
 use crate::entity::book;
-use crate::search::{GenreCount, ListQuery};
+use crate::search::{GenreCount, ListQuery, Search};
 
 pub fn routes() -> OpenApiRouter<CatalogState> {
     OpenApiRouter::new()
@@ -57,12 +58,14 @@ pub struct Facets {
     pub genres: Vec<GenreCount>,
 }
 
-/// Lists books with filters, sort and pagination.
+/// Lists books with filters, sort and pagination. The answer carries a strong `ETag`
+/// (`If-None-Match` gets `304`) and comes gzip- or brotli-compressed when the client accepts it.
 #[utoipa::path(
     get, path = "/api/v1/books", tag = "books",
     params(ListQuery),
     responses(
         (status = 200, body = BookList),
+        (status = 304, description = "Not modified: `If-None-Match` names the current page"),
         (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -70,8 +73,20 @@ pub struct Facets {
 async fn list_books(
     State(state): State<CatalogState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<BookList>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let search = query.validate()?;
+    let key = PageKey::List(search.clone());
+    if let Some(page) = state.cache.get(&key) {
+        return Ok(page.respond(&headers));
+    }
+    let version = state.cache.version(&key);
+    let page = read_list(&state, &search).await?;
+    let page = state.cache.insert(key, version, encode(&page)?);
+    Ok(page.respond(&headers))
+}
+
+async fn read_list(state: &CatalogState, search: &Search) -> Result<BookList, ApiError> {
     let total = search.filtered().count(&state.db).await?;
     let rows = search
         .ordered()
@@ -84,10 +99,17 @@ async fn list_books(
         .map(BookView::try_from)
         .collect::<Result<_, _>>()?;
     let genres = search.genre_facets().all(&state.db).await?;
-    Ok(Json(BookList {
+    Ok(BookList {
         page: Page::new(items, search.page, total),
         facets: Facets { genres },
-    }))
+    })
+}
+
+/// A response body as the cache keeps it.
+fn encode(body: &impl Serialize) -> Result<CachedJson, ApiError> {
+    Ok(CachedJson::new(
+        serde_json::to_vec(body).map_err(ApiError::internal)?,
+    ))
 }
 
 async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
@@ -96,12 +118,13 @@ async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
         .ok_or_else(|| ApiError::not_found("book"))
 }
 
-/// One book.
+/// One book, with a strong `ETag` and compression as for the list.
 #[utoipa::path(
     get, path = "/api/v1/books/{id}", tag = "books",
     params(("id" = String, Path, description = "Book id")),
     responses(
         (status = 200, body = BookView),
+        (status = 304, description = "Not modified: `If-None-Match` names the current book"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -109,8 +132,16 @@ async fn find(state: &CatalogState, id: &str) -> Result<book::Model, ApiError> {
 async fn get_book(
     State(state): State<CatalogState>,
     Path(id): Path<String>,
-) -> Result<Json<BookView>, ApiError> {
-    Ok(Json(find(&state, &id).await?.try_into()?))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = PageKey::Book(id.clone());
+    if let Some(book) = state.cache.get(&key) {
+        return Ok(book.respond(&headers));
+    }
+    let version = state.cache.version(&key);
+    let book = BookView::try_from(find(&state, &id).await?)?;
+    let book = state.cache.insert(key, version, encode(&book)?);
+    Ok(book.respond(&headers))
 }
 
 /// Several books at once, by id (what the orders service reads when orders are placed); ids of
@@ -156,6 +187,7 @@ async fn create_book(
 ) -> Result<Response, ApiError> {
     let fields = input.validate(true)?;
     let created = books::insert(&state.db, fields, 0).await?;
+    state.cache.book_changed(&created.id);
     tracing::info!(book_id = %created.id, "Book added.");
     Ok((StatusCode::CREATED, Json(BookView::try_from(created)?)).into_response())
 }
@@ -182,11 +214,9 @@ async fn update_book(
 ) -> Result<Json<BookView>, ApiError> {
     let fields = input.validate(false)?;
     let existing = find(&state, &id).await?;
-    Ok(Json(
-        books::update(&state.db, existing, fields)
-            .await?
-            .try_into()?,
-    ))
+    let updated = books::update(&state.db, existing, fields).await?;
+    state.cache.book_changed(&id);
+    Ok(Json(updated.try_into()?))
 }
 
 /// Removes a book (admin only).
@@ -206,6 +236,7 @@ async fn delete_book(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     find(&state, &id).await?.delete(&state.db).await?;
+    state.cache.book_changed(&id);
     crate::files::delete_book_files(&state.files.storage, &id).await;
     tracing::info!("Book deleted.");
     Ok(StatusCode::NO_CONTENT)

@@ -1,21 +1,24 @@
 //! The catalogue's availability read model: `stock.changed` events from inventory set each
-//! book's `available`, newest event wins.
+//! book's `available`, newest event wins, and the pages that show it are no longer served from
+//! the response cache.
 
 use platform::events::StockChanged;
 use platform::messaging::{Delivery, Handler, Outcome};
 use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::cache::PageCache;
 use crate::entity::book;
 
 /// Consumes `stock.changed` into the books table.
 pub struct StockChangedHandler {
     db: DatabaseConnection,
+    cache: PageCache,
 }
 
 impl StockChangedHandler {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, cache: PageCache) -> Self {
+        Self { db, cache }
     }
 }
 
@@ -49,7 +52,12 @@ impl Handler for StockChangedHandler {
             .exec(&self.db)
             .await;
         match result {
-            Ok(_) => Outcome::Ack,
+            Ok(_) => {
+                for level in &change.books {
+                    self.cache.book_changed(&level.book_id);
+                }
+                Outcome::Ack
+            }
             Err(err) => Outcome::Retry(format!("database: {err}")),
         }
     }

@@ -192,6 +192,7 @@ async fn replace(
             }
         }
         txn.commit().await?;
+        state.cache.book_changed(book_id);
         state.outbox.committed(announced);
         if let Some(old_key) = old_key {
             discard(&files.storage, slot, &old_key).await;

@@ -4,6 +4,7 @@
 mod api;
 pub mod availability;
 pub mod books;
+pub mod cache;
 pub mod cover;
 pub mod document;
 pub mod entity;
@@ -19,6 +20,7 @@ mod summary_api;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use cache::{CacheMetrics, CacheSettings, PageCache};
 use files::Files;
 use platform::auth::{ServiceToken, TokenVerifier};
 use platform::outbox::Outbox;
@@ -34,6 +36,7 @@ pub struct CatalogState {
     service_token: ServiceToken,
     files: Files,
     outbox: Outbox,
+    cache: PageCache,
 }
 
 impl CatalogState {
@@ -49,7 +52,25 @@ impl CatalogState {
             service_token,
             files,
             outbox: Outbox::new(summary::OUTBOX_TABLE),
+            cache: PageCache::new(CacheSettings::default(), CacheMetrics::unregistered()),
         }
+    }
+
+    /// The same state with a response cache of these settings, counting into `registry`.
+    pub fn with_cache(
+        self,
+        settings: CacheSettings,
+        registry: &platform::metrics::Metrics,
+    ) -> Self {
+        Self {
+            cache: PageCache::new(settings, CacheMetrics::new(registry)),
+            ..self
+        }
+    }
+
+    /// The response cache, which the process's stock consumer also invalidates.
+    pub fn cache(&self) -> &PageCache {
+        &self.cache
     }
 
     /// The outbox that summary requests and settled summaries are written to. The process runs

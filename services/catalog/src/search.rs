@@ -66,7 +66,7 @@ pub struct ListQuery {
     pub limit: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ToSchema)]
 #[schema(rename_all = "snake_case")]
 pub enum Sort {
     Relevance,
@@ -91,8 +91,9 @@ impl std::str::FromStr for Sort {
     }
 }
 
-/// Validated search parameters.
-#[derive(Debug, Clone)]
+/// Validated search parameters: also the response cache's key of a list page, so that requests
+/// that differ only in how they are written share one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Search {
     words: Vec<String>,
     genre: Option<String>,

@@ -59,6 +59,7 @@ async fn request_summary(
     let txn = state.db.begin().await?;
     let envelope = summary::request(&txn, &state.outbox, &book.id, sha256).await?;
     txn.commit().await?;
+    state.cache.book_changed(&book.id);
     state.outbox.committed(vec![envelope]);
     tracing::info!("Summary asked for.");
     let book = find(&state, &id).await?;
@@ -90,6 +91,7 @@ async fn store_summary(
     let txn = state.db.begin().await?;
     let envelope = summary::settle(&txn, &state.outbox, &book, &outcome).await?;
     txn.commit().await?;
+    state.cache.book_changed(&book.id);
     state.outbox.committed(vec![envelope]);
     tracing::info!("Summary stored.");
     Ok(Json(find(&state, &id).await?.try_into()?))

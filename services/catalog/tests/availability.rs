@@ -12,6 +12,13 @@ use platform::events::{Event, StockChanged, StockLevel};
 use platform::messaging::{Delivery, Envelope, Handler, Outcome};
 use sea_orm::{EntityTrait, QueryOrder};
 
+fn test_cache() -> catalog::cache::PageCache {
+    catalog::cache::PageCache::new(
+        catalog::cache::CacheSettings::default(),
+        catalog::cache::CacheMetrics::unregistered(),
+    )
+}
+
 fn delivered(envelope: Envelope) -> Delivery {
     Delivery {
         envelope,
@@ -67,7 +74,7 @@ platform::backend_tests! {
         Migrator::up(&conn, None).await.unwrap();
         catalog::seed::seed_if_empty(&conn).await.unwrap();
         let first = book::Entity::find().order_by_asc(book::Column::Id).one(&conn).await.unwrap().unwrap();
-        let handler = StockChangedHandler::new(conn.clone());
+        let handler = StockChangedHandler::new(conn.clone(), test_cache());
         let now = Utc::now();
 
         assert_eq!(handler.handle(&delivery(&first.id, 0, now)).await, Outcome::Ack);
@@ -88,7 +95,7 @@ platform::backend_tests! {
     async fn events_handled_at_once_leave_each_book_at_its_newest(db) {
         let conn = db.connect().await.unwrap();
         let books = seeded(&conn).await;
-        let handler = std::sync::Arc::new(StockChangedHandler::new(conn.clone()));
+        let handler = std::sync::Arc::new(StockChangedHandler::new(conn.clone(), test_cache()));
         let start = Utc::now();
         // Ten events per book, handled concurrently in a shuffled order: the newest (available =
         // 10 * book + 9) must win whatever the batches they land in.
@@ -117,7 +124,7 @@ platform::backend_tests! {
     async fn one_event_sets_each_of_its_books(db) {
         let conn = db.connect().await.unwrap();
         let books = seeded(&conn).await;
-        let handler = StockChangedHandler::new(conn.clone());
+        let handler = StockChangedHandler::new(conn.clone(), test_cache());
         let now = Utc::now();
         let event = changed(&[(&books[0], 5), ("no-such-book", 1), (&books[1], 0)], now);
         assert_eq!(handler.handle(&event).await, Outcome::Ack);
@@ -147,7 +154,7 @@ platform::backend_tests! {
     async fn malformed_stock_events_are_dead_lettered(db) {
         let conn = db.connect().await.unwrap();
         Migrator::up(&conn, None).await.unwrap();
-        let handler = StockChangedHandler::new(conn.clone());
+        let handler = StockChangedHandler::new(conn.clone(), test_cache());
         let mut garbage = delivery("b", 1, Utc::now());
         garbage.envelope.payload = b"[]".to_vec();
         assert!(matches!(handler.handle(&garbage).await, Outcome::Reject(_)));

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod compression;
 pub mod conditional;
 pub mod config;
 pub mod db;

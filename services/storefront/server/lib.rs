@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use platform::compression::{self, Encoding};
 use platform::{ApiError, ErrorCode};
 
 /// One built file, with the forms it can be sent in.
@@ -37,24 +38,6 @@ pub fn router() -> Router {
     Router::new()
         .route("/", any(serve))
         .route("/{*path}", any(serve))
-}
-
-/// How a response may be encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Identity,
-    Gzip,
-    Brotli,
-}
-
-impl Encoding {
-    fn name(self) -> Option<&'static str> {
-        match self {
-            Self::Identity => None,
-            Self::Gzip => Some("gzip"),
-            Self::Brotli => Some("br"),
-        }
-    }
 }
 
 async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
@@ -104,13 +87,20 @@ fn find(path: &str) -> Option<&'static Asset> {
 }
 
 fn respond(asset: &'static Asset, request: &HeaderMap) -> Response {
-    let encoding = negotiate(asset, request);
-    let (body, suffix) = match encoding {
-        Encoding::Brotli => (asset.brotli.unwrap_or(asset.identity), "-br"),
-        Encoding::Gzip => (asset.gzip.unwrap_or(asset.identity), "-gz"),
-        Encoding::Identity => (asset.identity, ""),
+    let available: Vec<Encoding> = [
+        asset.brotli.map(|_| Encoding::Brotli),
+        asset.gzip.map(|_| Encoding::Gzip),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let encoding = compression::negotiate(request, &available);
+    let body = match encoding {
+        Encoding::Brotli => asset.brotli.unwrap_or(asset.identity),
+        Encoding::Gzip => asset.gzip.unwrap_or(asset.identity),
+        Encoding::Identity => asset.identity,
     };
-    let etag = format!("\"{}{suffix}\"", asset.tag);
+    let etag = format!("\"{}{}\"", asset.tag, encoding.etag_suffix());
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -126,7 +116,7 @@ fn respond(asset: &'static Asset, request: &HeaderMap) -> Response {
     if asset.gzip.is_some() || asset.brotli.is_some() {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
-    if let Some(name) = encoding.name() {
+    if let Some(name) = encoding.header_value() {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
     }
     headers.insert(
@@ -157,36 +147,6 @@ fn cache_control(asset: &Asset) -> &'static str {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
-    }
-}
-
-/// Brotli, then gzip, when the client accepts them (a `q=0` refuses) and the file has them.
-fn negotiate(asset: &Asset, request: &HeaderMap) -> Encoding {
-    let accepted = request
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|item| {
-            let mut parts = item.split(';');
-            let name = parts.next()?.trim().to_ascii_lowercase();
-            let refused = parts.any(|param| {
-                param
-                    .trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (!refused).then_some(name)
-        })
-        .collect::<Vec<_>>();
-    let accepts = |name: &str| accepted.iter().any(|a| a == name || a == "*");
-    if asset.brotli.is_some() && accepts("br") {
-        Encoding::Brotli
-    } else if asset.gzip.is_some() && accepts("gzip") {
-        Encoding::Gzip
-    } else {
-        Encoding::Identity
     }
 }
 

@@ -37,6 +37,7 @@ const ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
 pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let order_limits = args.order_limits.limits()?;
+    let catalog_cache = args.catalog_cache.settings()?;
     let retention = args.outbox.retention()?;
     let storage = catalog::storage::Storage::open(
         &args
@@ -102,7 +103,8 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         verifier.clone(),
         worker_config.service_token.clone(),
         catalog::files::Files::new(storage, Arc::new(LocalPurchases::new(db.clone()))),
-    );
+    )
+    .with_cache(catalog_cache, &metrics);
     let outbox_metrics = OutboxMetrics::new(&metrics);
     background.relay(
         catalog.outbox().clone(),
@@ -128,7 +130,10 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     background.consume(
         bus.clone(),
         CATALOG_STOCK,
-        Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
+        Arc::new(catalog::availability::StockChangedHandler::new(
+            db.clone(),
+            catalog.cache().clone(),
+        )),
     );
     let summaries = summary_settings(
         &worker_config,
@@ -227,6 +232,7 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
 pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let retention = args.outbox.retention()?;
+    let catalog_cache = args.catalog_cache.settings()?;
     let service_token = args.service_token.required()?;
     let storage = catalog::storage::Storage::open(&args.object_store.location(None)?)?;
     let orders_url = cli::service_url("BOOKSTORE_ORDERS_URL", &args.orders_url)?;
@@ -240,16 +246,20 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let metrics = background.metrics("catalog", Some(&db));
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.ended_sessions(bus.clone(), verifier.clone());
-    background.consume(
-        bus.clone(),
-        CATALOG_STOCK,
-        Arc::new(catalog::availability::StockChangedHandler::new(db.clone())),
-    );
     let state = catalog::CatalogState::new(
         db.clone(),
         verifier,
         service_token,
         catalog::files::Files::new(storage, purchases),
+    )
+    .with_cache(catalog_cache, &metrics);
+    background.consume(
+        bus.clone(),
+        CATALOG_STOCK,
+        Arc::new(catalog::availability::StockChangedHandler::new(
+            db.clone(),
+            state.cache().clone(),
+        )),
     );
     background.relay(
         state.outbox().clone(),

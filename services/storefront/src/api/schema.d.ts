@@ -93,7 +93,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists books with filters, sort and pagination. */
+        /**
+         * Lists books with filters, sort and pagination. The answer carries a strong `ETag`
+         *     (`If-None-Match` gets `304`) and comes gzip- or brotli-compressed when the client accepts it.
+         */
         get: operations["list_books"];
         put?: never;
         /** Adds a book (admin only). */
@@ -111,7 +114,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One book. */
+        /** One book, with a strong `ETag` and compression as for the list. */
         get: operations["get_book"];
         put?: never;
         post?: never;
@@ -1443,6 +1446,13 @@ export interface operations {
                     "application/json": components["schemas"]["BookList"];
                 };
             };
+            /** @description Not modified: `If-None-Match` names the current page */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Invalid parameter */
             400: {
                 headers: {
@@ -1593,6 +1603,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["BookView"];
                 };
+            };
+            /** @description Not modified: `If-None-Match` names the current book */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: {
                 headers: {
