@@ -36,6 +36,9 @@ tasks:
   bench notify        1,000 Socket.IO clients: push latency and gateway memory per socket
   bench storefront    Lighthouse scores and the first page's JavaScript of the web shop
                       against `bookstore all` (release build; needs Node.js and Chromium)
+  bench catalog       catalogue reads from `bookstore all`, `bookstore catalog` on PostgreSQL
+                      and nginx serving the same bytes, with wrk (release build; needs wrk
+                      and nginx, PostgreSQL and RabbitMQ)
   bench auth          the cost of checking an access token, with and without ended sessions
                       to look through (release build)";
 
@@ -72,6 +75,10 @@ fn main() -> ExitCode {
             &[],
         ),
         ["bench", "storefront"] => bench_storefront(),
+        ["bench", "catalog"] => cargo(
+            &["bench", "--package", "bookstore", "--bench", "catalog"],
+            &[],
+        ),
         ["bench", "auth"] => cargo(
             &["bench", "--package", "platform", "--bench", "token_check"],
             &[],

@@ -582,3 +582,106 @@ async fn uploads_live_in_s3_survive_a_restart_and_only_buyers_download_documents
     assert!(bucket.keys().await.is_empty(), "{:?}", bucket.keys().await);
     cluster.stop().await;
 }
+
+/// Two catalogue replicas share the database and the `stock.changed` consumer (one queue: each
+/// event reaches one of them). Each keeps its own response cache: a change the other replica made
+/// or consumed shows within the cache's age (`BOOKSTORE_CATALOG_CACHE_MAX_AGE_SECONDS`, 2 s by
+/// default), after the event's delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_catalogue_replicas_show_stock_and_edits_within_the_cache_age() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let port = platform::testing::free_port();
+    let replica_b = format!("http://127.0.0.1:{port}");
+    cluster
+        .launch(
+            "catalog-b",
+            &["catalog".to_owned()],
+            vec![
+                ("BOOKSTORE_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+                (
+                    "BOOKSTORE_ORDERS_URL".to_owned(),
+                    cluster.urls["orders"].clone(),
+                ),
+            ],
+            &replica_b,
+        )
+        .await;
+    let replicas = [cluster.urls["catalog"].clone(), replica_b];
+    let book = cluster.book_with_stock(5).await;
+    let detail = format!("/api/v1/books/{book}");
+    let read = |base: String, path: String| {
+        let http = cluster.http.clone();
+        async move {
+            let response = http.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // Both replicas hold the book's details and its list page.
+    for base in &replicas {
+        for _ in 0..2 {
+            read(base.clone(), detail.clone()).await;
+            read(base.clone(), "/api/v1/books?limit=100".to_owned()).await;
+        }
+    }
+    let age = Duration::from_secs(2);
+    // The event crosses RabbitMQ and one replica's consumer first.
+    let delivery = Duration::from_secs(3);
+
+    let set_at = Instant::now();
+    let (status, body) = cluster
+        .request(
+            reqwest::Method::PUT,
+            cluster.url("inventory", &format!("/api/v1/inventory/{book}")),
+            Some(&cluster.admin),
+            Some(json!({ "available": 42 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for base in &replicas {
+        loop {
+            let shown = read(base.clone(), detail.clone()).await;
+            let listed = read(base.clone(), "/api/v1/books?limit=100".to_owned()).await;
+            let in_list = listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["id"] == book.as_str() && b["available"] == 42);
+            if shown["available"] == 42 && in_list {
+                break;
+            }
+            assert!(
+                set_at.elapsed() < age + delivery,
+                "{base} still showed the old stock {:?} after it was set",
+                set_at.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // An admin's edit through replica A: at once on A, within the age on B.
+    let edited_at = Instant::now();
+    let (status, body) = cluster
+        .request(
+            reqwest::Method::PATCH,
+            format!("{}{detail}", replicas[0]),
+            Some(&cluster.admin),
+            Some(json!({ "title": "Edited On Replica A" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        read(replicas[0].clone(), detail.clone()).await["title"],
+        "Edited On Replica A"
+    );
+    while read(replicas[1].clone(), detail.clone()).await["title"] != "Edited On Replica A" {
+        assert!(
+            edited_at.elapsed() < age + Duration::from_millis(500),
+            "replica B still showed the old title {:?} after the edit",
+            edited_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cluster.stop().await;
+}
