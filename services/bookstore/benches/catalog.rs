@@ -122,7 +122,6 @@ async fn start_all(dir: &Path) -> (Child, String) {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("BOOKSTORE_DATA_DIR", dir.join("all"))
         .env("BOOKSTORE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -133,14 +132,32 @@ async fn start_all(dir: &Path) -> (Child, String) {
     (child, base)
 }
 
+/// A running nginx, stopped with its workers when dropped (killing the master alone would
+/// leave the workers running).
+struct Nginx {
+    conf: PathBuf,
+    _master: Child,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("nginx")
+            .args(["-c", self.conf.to_str().unwrap(), "-s", "quit"])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// nginx serving `files` (URL path → bytes) from `dir`, with ETags; its base URL.
-async fn start_nginx(dir: &Path, files: &BTreeMap<&str, Vec<u8>>) -> (Child, String) {
+async fn start_nginx(dir: &Path, files: &BTreeMap<&str, Vec<u8>>) -> (Nginx, String) {
     let root = dir.join("nginx");
     std::fs::create_dir_all(root.join("www")).unwrap();
     let mut locations = String::new();
     for (n, (path, bytes)) in files.iter().enumerate() {
         let file = root.join("www").join(format!("{n}.json"));
         std::fs::write(&file, bytes).unwrap();
+        // nginx matches the path alone: the query string is not part of a location.
+        let path = path.split('?').next().unwrap_or(path);
         locations.push_str(&format!(
             "location = {path} {{ default_type application/json; alias {}; }}\n",
             file.display()
@@ -161,20 +178,24 @@ async fn start_nginx(dir: &Path, files: &BTreeMap<&str, Vec<u8>>) -> (Child, Str
     )
     .unwrap();
     std::fs::create_dir_all(root.join("tmp")).unwrap();
-    let child = Command::new("nginx")
+    let master = Command::new("nginx")
         .args(["-c", conf.to_str().unwrap(), "-g", "daemon off;"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("nginx is needed: apt-get install nginx-light");
+    let nginx = Nginx {
+        conf,
+        _master: master,
+    };
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while reqwest::get(format!("{base}{PAGE}")).await.is_err() {
         assert!(Instant::now() < deadline, "nginx did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    (child, base)
+    (nginx, base)
 }
 
 /// The body and ETag of `path` on `base`.
@@ -298,7 +319,7 @@ async fn main() {
             (median(&mut rps), median(&mut p50), median(&mut p99))
         })
     };
-    for ((scenario, server, connections), _) in &results {
+    for (scenario, server, connections) in results.keys() {
         let (rps, p50, p99) = medians(&(scenario.clone(), server.clone(), *connections)).unwrap();
         // Cold pages are compared with nginx serving the list page.
         let reference = if scenario == "cold" {

@@ -8,7 +8,7 @@ use platform::ApiError;
 use platform::auth::AdminUser;
 use platform::error::{Problem, check_list_length};
 use platform::extract::{Json, Query};
-use platform::pagination::Page;
+use platform::pagination::{Page, PageRequest};
 use sea_orm::{ModelTrait, PaginatorTrait, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -87,13 +87,16 @@ async fn list_books(
 }
 
 async fn read_list(state: &CatalogState, search: &Search) -> Result<BookList, ApiError> {
-    let total = search.filtered().count(&state.db).await?;
     let rows = search
         .ordered()
         .offset(search.page.offset())
         .limit(search.page.limit)
         .all(&state.db)
         .await?;
+    let total = match total_from_page(search.page, rows.len()) {
+        Some(total) => total,
+        None => search.filtered().count(&state.db).await?,
+    };
     let items = rows
         .into_iter()
         .map(BookView::try_from)
@@ -103,6 +106,15 @@ async fn read_list(state: &CatalogState, search: &Search) -> Result<BookList, Ap
         page: Page::new(items, search.page, total),
         facets: Facets { genres },
     })
+}
+
+/// The number of matches, when a page of `found` rows tells it: a page with room to spare is
+/// the last one (a count would only repeat the page's query). An empty page past the first says
+/// nothing: the results may end anywhere before it.
+fn total_from_page(page: PageRequest, found: usize) -> Option<u64> {
+    let found = u64::try_from(found).ok()?;
+    let last = found < page.limit && (found > 0 || page.offset() == 0);
+    last.then(|| page.offset() + found)
 }
 
 /// A response body as the cache keeps it.
@@ -240,4 +252,20 @@ async fn delete_book(
     crate::files::delete_book_files(&state.files.storage, &id).await;
     tracing::info!("Book deleted.");
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_with_room_to_spare_gives_the_total() {
+        let page = |page, limit| PageRequest { page, limit };
+        assert_eq!(total_from_page(page(1, 100), 60), Some(60));
+        assert_eq!(total_from_page(page(1, 100), 0), Some(0));
+        assert_eq!(total_from_page(page(3, 20), 7), Some(47));
+        // A full page may have more after it; an empty later page may follow fewer matches.
+        assert_eq!(total_from_page(page(1, 20), 20), None);
+        assert_eq!(total_from_page(page(4, 20), 0), None);
+    }
 }
