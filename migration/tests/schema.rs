@@ -22,7 +22,7 @@ const TABLES: [&str; 10] = [
     "catalog_outbox",
 ];
 /// How many tables exist after each migration, in order.
-const TABLES_AFTER: [usize; 9] = [1, 2, 3, 6, 9, 9, 9, 9, 10];
+const TABLES_AFTER: [usize; 10] = [1, 2, 3, 6, 9, 9, 9, 9, 10, 10];
 
 /// Columns that migrations add to existing tables: (table, column, the migration, counted
 /// from 1, that adds it).
@@ -34,6 +34,8 @@ const ADDED_COLUMNS: [(&str, &str, usize); 3] = [
 
 /// The migration that replaces the status index of orders.
 const STATUS_INDEX_MIGRATION: usize = 7;
+/// The migration that indexes refresh tokens by the time they were revoked.
+const REVOKED_INDEX_MIGRATION: usize = 10;
 
 async fn tables_present(manager: &SchemaManager<'_>) -> Vec<&'static str> {
     let mut present = Vec::new();
@@ -56,6 +58,7 @@ platform::backend_tests! {
         // Orders of a status are read in creation order from one index, not the status alone.
         assert!(manager.has_index("orders", "ix_orders_status_created").await.unwrap());
         assert!(!manager.has_index("orders", "ix_orders_status").await.unwrap());
+        assert!(manager.has_index("refresh_tokens", "ix_refresh_tokens_revoked_at").await.unwrap());
         let statuses = Migrator::get_migration_with_status(&conn).await.unwrap();
         assert_eq!(statuses.len(), Migrator::migrations().len());
         assert!(statuses.iter().all(|m| m.status() == MigrationStatus::Applied));
@@ -68,6 +71,9 @@ platform::backend_tests! {
         for step in (0..TABLES_AFTER.len()).rev() {
             Migrator::down(&conn, Some(1)).await.unwrap();
             // `step + 1` is the migration just undone.
+            if step + 1 == REVOKED_INDEX_MIGRATION {
+                assert!(!manager.has_index("refresh_tokens", "ix_refresh_tokens_revoked_at").await.unwrap());
+            }
             if step + 1 == STATUS_INDEX_MIGRATION {
                 assert!(manager.has_index("orders", "ix_orders_status").await.unwrap());
                 assert!(!manager.has_index("orders", "ix_orders_status_created").await.unwrap());
