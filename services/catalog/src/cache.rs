@@ -301,13 +301,7 @@ impl PageCache {
                     body: body.clone(),
                 }),
             );
-            let metrics = &self.inner.metrics;
-            metrics
-                .bytes
-                .set(i64::try_from(self.inner.pages.weighted_size()).unwrap_or(i64::MAX));
-            metrics
-                .entries
-                .set(i64::try_from(self.inner.pages.entry_count()).unwrap_or(i64::MAX));
+            self.record_size();
         }
         body
     }
@@ -324,13 +318,17 @@ impl PageCache {
     /// for tests and the metrics.
     pub fn settle(&self) {
         self.inner.pages.run_pending_tasks();
+        self.record_size();
+    }
+
+    /// Sets the bytes and entries gauges to what the cache holds.
+    fn record_size(&self) {
+        let (bytes, entries) = self.size();
         let metrics = &self.inner.metrics;
-        metrics
-            .bytes
-            .set(i64::try_from(self.inner.pages.weighted_size()).unwrap_or(i64::MAX));
+        metrics.bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
         metrics
             .entries
-            .set(i64::try_from(self.inner.pages.entry_count()).unwrap_or(i64::MAX));
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
     }
 
     /// Bytes and entries held (after [`settle`](Self::settle)).
