@@ -82,11 +82,6 @@ impl CachedJson {
         }
     }
 
-    /// The uncompressed JSON.
-    pub fn json(&self) -> &Bytes {
-        &self.identity
-    }
-
     /// The body in `encoding`, compressed now if it is the first time; identity when
     /// compressing fails (it does not, on bytes in memory, but a response must not depend on it).
     fn body(&self, encoding: Encoding) -> (Bytes, Encoding) {

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod support;
+
 use catalog::books::{BookView, Format};
 use catalog::entity::book;
 use catalog::isbn::Isbn;
@@ -24,6 +26,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use support::NobodyBoughtAnything;
 
 // ---------------------------------------------------------------------------------------------
 // The sample catalogue as the tests read it.
@@ -157,20 +160,6 @@ struct BookList {
 #[serde(deny_unknown_fields)]
 struct Facets {
     genres: Vec<GenreCount>,
-}
-
-/// The orders service's answer for these tests, which never download documents.
-struct NobodyBoughtAnything;
-
-#[async_trait::async_trait]
-impl catalog::purchases::Purchases for NobodyBoughtAnything {
-    async fn has_bought(
-        &self,
-        _buyer: &catalog::purchases::Buyer<'_>,
-        _book_id: &str,
-    ) -> Result<bool, platform::ApiError> {
-        Ok(false)
-    }
 }
 
 struct Api {

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,19 +23,7 @@ use platform::testing::{Backend, TestDatabase, TestServer, file_form};
 use reqwest::{StatusCode, header};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-
-struct NobodyBoughtAnything;
-
-#[async_trait::async_trait]
-impl catalog::purchases::Purchases for NobodyBoughtAnything {
-    async fn has_bought(
-        &self,
-        _buyer: &catalog::purchases::Buyer<'_>,
-        _book_id: &str,
-    ) -> Result<bool, platform::ApiError> {
-        Ok(false)
-    }
-}
+use support::NobodyBoughtAnything;
 
 struct Replica {
     server: TestServer,

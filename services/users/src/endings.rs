@@ -29,7 +29,7 @@ pub struct SessionEndings {
     verifier: Arc<TokenVerifier>,
     /// How long an access token of an ended session may still be presented: its lifetime and
     /// the verifiers' leeway.
-    refused_for: Duration,
+    refused_for: chrono::Duration,
 }
 
 impl SessionEndings {
@@ -37,7 +37,8 @@ impl SessionEndings {
         Self {
             bus,
             verifier,
-            refused_for: access_ttl + VERIFIER_LEEWAY,
+            refused_for: chrono::Duration::from_std(access_ttl + VERIFIER_LEEWAY)
+                .unwrap_or(chrono::Duration::hours(1)),
         }
     }
 
@@ -90,8 +91,7 @@ impl SessionEndings {
     }
 
     fn refused_until(&self, ended_at: DateTime<Utc>) -> DateTime<Utc> {
-        ended_at
-            + chrono::Duration::from_std(self.refused_for).unwrap_or(chrono::Duration::hours(1))
+        ended_at + self.refused_for
     }
 
     /// The sessions revoked since their last access token could still be presented.
@@ -100,8 +100,7 @@ impl SessionEndings {
         db: &DatabaseConnection,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, DbErr> {
-        let since = now
-            - chrono::Duration::from_std(self.refused_for).unwrap_or(chrono::Duration::hours(1));
+        let since = now - self.refused_for;
         refresh_token::Entity::find()
             .select_only()
             .column(refresh_token::Column::FamilyId)
