@@ -162,6 +162,14 @@ pub struct BrokerArgs {
     /// Attempts before a failing message goes to the dead-letter queue.
     #[arg(long, env = "BOOKSTORE_RETRY_MAX_ATTEMPTS", default_value = "8")]
     pub retry_max_attempts: String,
+    /// Seconds a subscription's queue (a notification gateway's, say) waits for its process to
+    /// come back after a lost connection; a longer absence is a gap its listeners are told of.
+    #[arg(
+        long,
+        env = "BOOKSTORE_SUBSCRIPTION_EXPIRY_SECONDS",
+        default_value = "60"
+    )]
+    pub subscription_expiry_seconds: String,
 }
 
 impl BrokerArgs {
@@ -188,6 +196,15 @@ impl BrokerArgs {
                 "is required for this command (or AMQP_URL_FILE)",
             )
         })
+    }
+
+    /// How long a subscription's queue outlives a lost connection.
+    pub fn subscription_expiry(&self) -> Result<Duration, ConfigError> {
+        seconds(
+            "BOOKSTORE_SUBSCRIPTION_EXPIRY_SECONDS",
+            &self.subscription_expiry_seconds,
+            1,
+        )
     }
 
     /// The standard topology with this configuration's namespace and retry policy.

@@ -369,6 +369,107 @@ async fn a_gateway_without_the_broker_is_unready_and_delivers_again_once_it_is_b
     cluster.stop().await;
 }
 
+/// A status change for `user_id`, published straight to the broker (not through the proxy the
+/// shop's processes use).
+async fn publish_change(cluster: &Cluster, user_id: &str, order_id: &str) {
+    let change = OrderStatusChanged {
+        order_id: order_id.into(),
+        user_id: user_id.into(),
+        status: "completed".into(),
+        reason: None,
+        at: chrono::Utc::now(),
+    };
+    cluster
+        .bus
+        .publish(&change.envelope().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_status_change_published_while_a_gateway_is_cut_off_reaches_its_sockets_once_it_is_back()
+{
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let alice_id = cluster.user_id(&alice).await;
+    let mut clients = Clients::connect(&gateway, "websocket", &[("alice", Some(&alice))]).await;
+    clients.connected("alice").await;
+    wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
+    cluster.faults().amqp.set(FaultMode::Down);
+    wait_readiness(&cluster, "gateway-a", StatusCode::SERVICE_UNAVAILABLE).await;
+    publish_change(&cluster, &alice_id, "order-during-the-cut").await;
+    cluster.faults().amqp.set(FaultMode::Forward);
+    clients
+        .wait_for("the change published during the cut", WAIT, |l| {
+            l["data"]["order_id"] == "order-during-the-cut"
+        })
+        .await;
+    clients.collect(Duration::from_millis(300)).await;
+    assert!(
+        clients.events("alice", "resync").is_empty(),
+        "nothing was missed, so nobody is told to resync"
+    );
+    clients.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_away_for_longer_than_its_queue_waits_tells_every_socket_to_resync() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster =
+        Cluster::start_with(broker, &[("BOOKSTORE_SUBSCRIPTION_EXPIRY_SECONDS", "1")]).await;
+    let gateway = cluster.spawn_gateway("gateway-a").await;
+    let alice = cluster.customer("alice@shop.example").await;
+    let alice_id = cluster.user_id(&alice).await;
+    let bob = cluster.customer("bob@shop.example").await;
+    let mut clients = Clients::connect(
+        &gateway,
+        "websocket",
+        &[("alice", Some(&alice)), ("bob", Some(&bob))],
+    )
+    .await;
+    clients.connected("alice").await;
+    clients.connected("bob").await;
+    wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
+    cluster.faults().amqp.set(FaultMode::Down);
+    wait_readiness(&cluster, "gateway-a", StatusCode::SERVICE_UNAVAILABLE).await;
+    publish_change(&cluster, &alice_id, "order-lost-with-the-queue").await;
+    // The broker deletes the gateway's queue once it has had no consumer for a second, on a
+    // timer of its own; the wait is a generous bound on that.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.faults().amqp.set(FaultMode::Forward);
+    for name in ["alice", "bob"] {
+        let told = clients
+            .wait_for(&format!("{name} to be told to resync"), WAIT, |l| {
+                l["socket"] == name && l["event"] == "resync"
+            })
+            .await;
+        assert!(
+            told["data"]["reason"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty()),
+            "{told}"
+        );
+    }
+    assert_eq!(
+        cluster
+            .metric(
+                "gateway-a",
+                "subscription_gaps_total{queue=\"notifications\"}"
+            )
+            .await,
+        1.0
+    );
+    // Live updates flow again through the new queue.
+    let book = cluster.book_with_stock(5).await;
+    let order_id = order(&cluster, &alice, &book).await;
+    statuses_until_final(&mut clients, "alice", &order_id).await;
+    clients.stop().await;
+    cluster.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn admins_hear_when_a_books_summary_is_ready_and_customers_do_not() {
     let Some(broker) = broker().await else { return };

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use platform::auth::{Role, TokenVerifier};
 use platform::events::{BookSummaryReady, Event, OrderPlaced, OrderStatusChanged};
-use platform::messaging::{Delivery, Handler, Outcome};
+use platform::messaging::{Delivery, Handler, Listener, Outcome};
 use platform::shutdown::ShutdownToken;
 use serde::{Deserialize, Serialize};
 use socketioxide::SocketIo;
@@ -33,6 +33,10 @@ pub const SUMMARY_EVENT: &str = "book.summary_ready";
 /// expired, or its session ended (logout, a password or role change, deactivation); it
 /// reconnects with a fresh token, which an ended session cannot get.
 pub const EXPIRED_EVENT: &str = "session_expired";
+/// The event every client receives when the gateway may have missed status changes: its
+/// subscription came back from a broker outage to find its queue gone (the outage outlasted the
+/// queue's expiry, or the broker restarted). The client reads its orders again, as on `connect`.
+pub const RESYNC_EVENT: &str = "resync";
 /// Admins' sockets also join this room and so receive every order's changes.
 const ADMIN_ROOM: &str = "admins";
 /// How many recent event ids are remembered to drop duplicated deliveries.
@@ -46,6 +50,12 @@ const WS_READ_BUFFER: usize = 256;
 const SEND_BUFFER_PACKETS: usize = 32;
 /// How often sockets with an expired token or an ended session are looked for.
 const EXPIRY_SWEEP: Duration = Duration::from_secs(1);
+
+/// What a client receives in `resync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resync {
+    pub reason: String,
+}
 
 /// What a client receives in `order_status_change`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +254,20 @@ impl Handler for Gateway {
         self.metrics.pushed(&message.status, message.at);
         tracing::debug!(order_id = %message.order_id, status = %message.status, "Pushed a status change.");
         Outcome::Ack
+    }
+}
+
+#[async_trait::async_trait]
+impl Listener for Gateway {
+    /// Tells every connected client to read its orders again: changes published while the
+    /// subscription was away are lost to this gateway.
+    async fn missed(&self) {
+        let message = Resync {
+            reason: "live updates were interrupted; read your orders again".into(),
+        };
+        if let Err(err) = self.io.emit(RESYNC_EVENT, &message).await {
+            tracing::warn!(error = %err, "Some sockets could not be told to read their orders again.");
+        }
     }
 }
 

@@ -343,6 +343,13 @@ impl Handler for EndedSessionsListener {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::messaging::Listener for EndedSessionsListener {
+    /// Nothing to do: the users service announces every session ended within a token's
+    /// lifetime again every few seconds, so a missed announcement comes back by itself.
+    async fn missed(&self) {}
+}
+
 /// The authenticated caller, taken from a `Bearer` access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {

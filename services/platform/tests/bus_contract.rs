@@ -13,7 +13,7 @@ use platform::messaging::memory::MemoryBus;
 use platform::messaging::rabbitmq::RabbitBus;
 use platform::messaging::topology::Topology;
 use platform::messaging::{
-    Bus, BusError, ConsumerSpec, Delivery, Envelope, Handler, MessagingMetrics, Outcome,
+    Bus, BusError, ConsumerSpec, Delivery, Envelope, Handler, Listener, MessagingMetrics, Outcome,
     RetryPolicy,
 };
 use platform::readiness::Gate;
@@ -108,7 +108,7 @@ impl Harness {
     }
 
     /// Starts a subscription and returns its readiness gate.
-    fn subscribe(&mut self, bindings: &[&str], handler: Arc<dyn Handler>) -> Gate {
+    fn subscribe(&mut self, bindings: &[&str], handler: Arc<dyn Listener>) -> Gate {
         let (trigger, token) = shutdown_pair();
         let bus = self.bus.clone();
         let bindings: Vec<String> = bindings.iter().map(|b| (*b).to_owned()).collect();
@@ -145,6 +145,8 @@ struct Recorder {
     /// The trace id each call ran in.
     traces: Mutex<Vec<Option<String>>>,
     script: Box<dyn Fn(&Delivery) -> Outcome + Send + Sync>,
+    /// Times a subscription said it missed messages.
+    missed: std::sync::atomic::AtomicUsize,
 }
 
 impl Recorder {
@@ -153,6 +155,7 @@ impl Recorder {
             seen: Mutex::new(Vec::new()),
             traces: Mutex::new(Vec::new()),
             script: Box::new(script),
+            missed: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -162,6 +165,22 @@ impl Recorder {
 
     fn count(&self) -> usize {
         self.seen.lock().unwrap().len()
+    }
+
+    fn missed(&self) -> usize {
+        self.missed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn has(&self, text: &str) -> bool {
+        self.seen().iter().any(|(d, _)| body(d) == text)
+    }
+}
+
+#[async_trait::async_trait]
+impl Listener for Recorder {
+    async fn missed(&self) {
+        self.missed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -616,4 +635,133 @@ async fn rabbitmq_consumers_reconnect_promptly_after_each_of_many_short_outages(
         .unwrap()
         .unwrap();
     publisher.delete_topology().await.unwrap();
+}
+
+/// A subscription on RabbitMQ through a fault proxy, with a publisher straight to the broker:
+/// the bus behind the proxy, the proxy, the publisher, the recorder and the subscription's gate.
+struct CutOffSubscription {
+    proxy: platform::testing::FaultProxy,
+    publisher: RabbitBus,
+    live: Arc<Recorder>,
+    gate: Gate,
+    trigger: ShutdownTrigger,
+    task: tokio::task::JoinHandle<Result<(), BusError>>,
+}
+
+impl CutOffSubscription {
+    /// None where RabbitMQ is not required and not reachable.
+    async fn start(expiry: Duration) -> Option<Self> {
+        let probe = harness(Kind::Rabbit).await;
+        if probe.rabbit.is_none() {
+            assert!(!platform::testing::require_real_backends());
+            return None;
+        }
+        let namespace = probe.rabbit.as_ref().unwrap().topology().namespace.clone();
+        probe.stop().await;
+        let proxy = platform::testing::FaultProxy::start("127.0.0.1:5672".parse().unwrap()).await;
+        let bus = RabbitBus::new(
+            &format!("amqp://guest:guest@{}/%2f", proxy.addr),
+            topology(namespace.clone()),
+        )
+        .with_subscription_expiry(expiry);
+        let publisher =
+            RabbitBus::new("amqp://guest:guest@127.0.0.1:5672/%2f", topology(namespace));
+        let live = Recorder::new(|_| Outcome::Ack);
+        let (trigger, token) = shutdown_pair();
+        let gate = Gate::new("subscription");
+        let task = {
+            let (bus, live, gate) = (bus.clone(), live.clone(), gate.clone());
+            let bindings = vec!["order.#".to_owned()];
+            tokio::spawn(async move {
+                bus.subscribe("live-test", &bindings, live, gate, token)
+                    .await
+            })
+        };
+        eventually("the subscription is live", async || gate.is_open()).await;
+        Some(Self {
+            proxy,
+            publisher,
+            live,
+            gate,
+            trigger,
+            task,
+        })
+    }
+
+    async fn publish(&self, text: &str) {
+        self.publisher
+            .publish(&message("order.status_changed", text))
+            .await
+            .unwrap();
+    }
+
+    /// Cuts the subscription off the broker until its gate closes.
+    async fn cut(&self) {
+        self.proxy.set(platform::testing::FaultMode::Down);
+        eventually("the subscription notices the cut", async || {
+            !self.gate.is_open()
+        })
+        .await;
+    }
+
+    async fn restore(&self) {
+        self.proxy.set(platform::testing::FaultMode::Forward);
+        eventually("the subscription is back", async || self.gate.is_open()).await;
+    }
+
+    async fn stop(self) {
+        self.trigger.trigger();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        self.publisher.delete_topology().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rabbitmq_a_subscription_receives_what_was_published_while_it_was_cut_off() {
+    let Some(s) = CutOffSubscription::start(Duration::from_secs(60)).await else {
+        return;
+    };
+    s.publish("before").await;
+    eventually("the message before the cut", async || s.live.has("before")).await;
+    s.cut().await;
+    s.publish("during").await;
+    s.restore().await;
+    s.publish("after").await;
+    eventually("the message published during the cut", async || {
+        s.live.has("during")
+    })
+    .await;
+    eventually("the message after the cut", async || s.live.has("after")).await;
+    let order: Vec<String> = s.live.seen().iter().map(|(d, _)| body(d)).collect();
+    assert_eq!(order, ["before", "during", "after"], "each once, in order");
+    assert_eq!(s.live.missed(), 0, "the queue waited: nothing was missed");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn rabbitmq_a_subscription_away_longer_than_its_expiry_is_told_it_missed_messages() {
+    let Some(s) = CutOffSubscription::start(Duration::from_secs(1)).await else {
+        return;
+    };
+    s.cut().await;
+    s.publish("into the expiring queue").await;
+    // The broker deletes a queue that has had no consumer for its expiry (1 s) on a timer of
+    // its own; nothing outside the broker can watch for it, so the wait is a generous bound.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    s.restore().await;
+    eventually("the listener is told of the gap", async || {
+        s.live.missed() == 1
+    })
+    .await;
+    s.publish("after").await;
+    eventually("a message after the gap", async || s.live.has("after")).await;
+    assert!(
+        !s.live.has("into the expiring queue"),
+        "the expired queue took that message with it"
+    );
+    s.stop().await;
 }

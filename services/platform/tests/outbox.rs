@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use migration::{Migrator, MigratorTrait};
-use platform::messaging::{Bus, BusError, DeadLetter, Envelope, Handler};
+use platform::messaging::{Bus, BusError, DeadLetter, Envelope, Handler, Listener};
 use platform::metrics::Metrics;
 use platform::outbox::{Outbox, OutboxMetrics};
 use platform::shutdown::{ShutdownToken, shutdown_pair};
@@ -46,7 +46,7 @@ impl Bus for RecordingBus {
         &self,
         _: &str,
         _: &[String],
-        _: Arc<dyn Handler>,
+        _: Arc<dyn Listener>,
         _: platform::readiness::Gate,
         _: ShutdownToken,
     ) -> Result<(), BusError> {

@@ -415,7 +415,8 @@ fn rabbit(
 ) -> anyhow::Result<Arc<dyn Bus>> {
     Ok(Arc::new(
         RabbitBus::new(&broker.required_url()?, topology)
-            .with_metrics(MessagingMetrics::new(metrics)),
+            .with_metrics(MessagingMetrics::new(metrics))
+            .with_subscription_expiry(broker.subscription_expiry()?),
     ))
 }
 

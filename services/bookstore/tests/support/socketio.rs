@@ -165,11 +165,14 @@ impl Clients {
 
     /// The `order_status_change` events socket `name` has received so far.
     pub fn status_events(&self, name: &str) -> Vec<Value> {
+        self.events(name, "order_status_change")
+    }
+
+    /// The data of the `event` events socket `name` has received so far.
+    pub fn events(&self, name: &str, event: &str) -> Vec<Value> {
         self.seen
             .iter()
-            .filter(|l| {
-                l["socket"] == name && l["type"] == "event" && l["event"] == "order_status_change"
-            })
+            .filter(|l| l["socket"] == name && l["type"] == "event" && l["event"] == event)
             .map(|l| l["data"].clone())
             .collect()
     }

@@ -10,7 +10,8 @@ use tokio::task::JoinSet;
 
 use super::topology::Topology;
 use super::{
-    Bus, BusError, DeadLetter, Delivery, Envelope, Handler, MessagingMetrics, Outcome, Settled,
+    Bus, BusError, DeadLetter, Delivery, Envelope, Handler, Listener, MessagingMetrics, Outcome,
+    Settled,
 };
 use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
@@ -133,10 +134,12 @@ impl Bus for MemoryBus {
         &self,
         name: &str,
         bindings: &[String],
-        handler: Arc<dyn Handler>,
+        listener: Arc<dyn Listener>,
         live: Gate,
         mut shutdown: ShutdownToken,
     ) -> Result<(), BusError> {
+        // Unbounded and in process: a subscription here never misses a message.
+        let handler: Arc<dyn Handler> = listener;
         let (sender, mut receiver) = mpsc::unbounded_channel();
         self.subscribers().push(Subscriber {
             bindings: bindings.to_vec(),

@@ -86,6 +86,16 @@ pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, delivery: &Delivery) -> Outcome;
 }
 
+/// Processes the messages of a subscription, and is told when some may have been missed.
+#[async_trait::async_trait]
+pub trait Listener: Handler {
+    /// Messages published while the subscription was away may never arrive: its queue was gone
+    /// when it came back (it outlived its expiry, or the broker restarted). Called once the new
+    /// queue is bound, so that everything published from then on arrives; what the listener
+    /// derives from the messages should be read afresh from their source.
+    async fn missed(&self);
+}
+
 /// Back-off for transient failures: attempt `n` failing waits `delays[n-1]` (the last delay
 /// repeats), and a message failing `max_attempts` times goes to the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,16 +192,20 @@ pub trait Bus: Send + Sync + 'static {
     ) -> Result<(), BusError>;
 
     /// Receives every message matching `bindings` published while it runs, through a queue of
-    /// its own that ends with it: each caller (each replica of a process) gets its own copy,
-    /// which is how live notifications reach every gateway. No retries and no dead letters: a
-    /// message its handler does not ack is dropped, and nothing published while the
-    /// subscription is down (broker outage, restart) is received later. `live` is open while
-    /// messages can arrive. Reconnects with back-off until `shutdown`.
+    /// its own: each caller (each replica of a process) gets its own copy, which is how live
+    /// notifications reach every gateway. No retries and no dead letters: a message its
+    /// handler does not ack is dropped. The queue outlives a lost connection for a while (on
+    /// RabbitMQ, the bus's subscription expiry), so what is published during a broker blip
+    /// arrives once the subscription is back, and a message in flight at the cut may arrive
+    /// twice (deduplicate by envelope id). When the queue was gone by then, `listener.missed()`
+    /// says so. Nothing published before the subscription first starts is received. `live`
+    /// is open while messages can arrive. Reconnects with back-off until `shutdown`, and
+    /// deletes its queue then.
     async fn subscribe(
         &self,
         name: &str,
         bindings: &[String],
-        handler: Arc<dyn Handler>,
+        listener: Arc<dyn Listener>,
         live: Gate,
         shutdown: ShutdownToken,
     ) -> Result<(), BusError>;
@@ -220,6 +234,7 @@ pub struct MessagingMetrics {
     age: HistogramVec,
     in_flight: IntGaugeVec,
     concurrency: IntGaugeVec,
+    gaps: IntCounterVec,
 }
 
 /// How a consumed message was settled, as `messages_consumed_total` counts it.
@@ -254,6 +269,7 @@ impl MessagingMetrics {
         registry.register(Box::new(metrics.age.clone()));
         registry.register(Box::new(metrics.in_flight.clone()));
         registry.register(Box::new(metrics.concurrency.clone()));
+        registry.register(Box::new(metrics.gaps.clone()));
         metrics
     }
 
@@ -310,6 +326,13 @@ impl MessagingMetrics {
                 ),
                 &["queue"],
             )),
+            gaps: defined(IntCounterVec::new(
+                Opts::new(
+                    "subscription_gaps_total",
+                    "Times a subscription came back to find its queue gone, so that messages published meanwhile were missed, by subscription.",
+                ),
+                &["queue"],
+            )),
             concurrency: defined(IntGaugeVec::new(
                 Opts::new(
                     "consumer_concurrency",
@@ -334,6 +357,10 @@ impl MessagingMetrics {
         self.consumed
             .with_label_values(&[queue, settled.label()])
             .inc();
+    }
+
+    pub(crate) fn missed(&self, subscription: &str) {
+        self.gaps.with_label_values(&[subscription]).inc();
     }
 
     pub(crate) fn consuming(&self, queue: &str, concurrency: usize) {

@@ -21,8 +21,8 @@ use tokio::task::JoinSet;
 
 use super::topology::{ArgValue, ExchangeType, Topology};
 use super::{
-    Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, MessagingMetrics,
-    Outcome, Settled,
+    Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, Listener,
+    MessagingMetrics, Outcome, Settled,
 };
 use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
@@ -38,6 +38,12 @@ const H_ERROR: &str = "x-error";
 
 /// Messages a subscription holds unacknowledged; they are handled one at a time, in order.
 const SUBSCRIPTION_PREFETCH: u16 = 64;
+
+/// How long a subscription's queue outlives its consumer by default: a subscription away for
+/// longer (its process killed, or cut off from the broker) finds its queue gone and is told
+/// that it missed messages. Long enough for broker blips and reconnection back-off, short
+/// enough that the queue of a replica that never comes back does not pile up for long.
+pub const SUBSCRIPTION_EXPIRY: Duration = Duration::from_secs(60);
 
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -70,6 +76,18 @@ impl Reconnect {
     }
 }
 
+/// What a subscription keeps from one session to the next.
+struct Subscription {
+    name: String,
+    queue: String,
+    bindings: Vec<String>,
+    listener: Arc<dyn Listener>,
+    live: Gate,
+    /// Whether an earlier session declared the queue, so that finding it gone means a gap.
+    declared: bool,
+    reconnect: Reconnect,
+}
+
 /// A bus on a RabbitMQ broker. Cloning shares the connection.
 #[derive(Clone)]
 pub struct RabbitBus(Arc<Inner>);
@@ -80,10 +98,16 @@ struct Inner {
     connection: Mutex<Option<Arc<Connection>>>,
     publisher: Mutex<Option<Channel>>,
     metrics: MessagingMetrics,
+    subscription_expiry: Duration,
 }
 
 fn unavailable(err: impl std::fmt::Display) -> BusError {
     BusError::Unavailable(err.to_string())
+}
+
+/// Whether the broker answered 404 NOT_FOUND (a queue or exchange that does not exist).
+fn is_not_found(err: &lapin::Error) -> bool {
+    matches!(err.kind(), lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 404)
 }
 
 impl RabbitBus {
@@ -103,6 +127,7 @@ impl RabbitBus {
             connection: Mutex::new(None),
             publisher: Mutex::new(None),
             metrics: MessagingMetrics::unregistered(),
+            subscription_expiry: SUBSCRIPTION_EXPIRY,
         }))
     }
 
@@ -114,6 +139,20 @@ impl RabbitBus {
             connection: Mutex::new(None),
             publisher: Mutex::new(None),
             metrics,
+            subscription_expiry: self.0.subscription_expiry,
+        }))
+    }
+
+    /// A bus like this one (not connected yet) whose subscriptions' queues outlive a lost
+    /// connection by `expiry` (at least a second).
+    pub fn with_subscription_expiry(self, expiry: Duration) -> Self {
+        Self(Arc::new(Inner {
+            url: self.0.url.clone(),
+            topology: self.0.topology.clone(),
+            connection: Mutex::new(None),
+            publisher: Mutex::new(None),
+            metrics: self.0.metrics.clone(),
+            subscription_expiry: expiry.max(Duration::from_secs(1)),
         }))
     }
 
@@ -298,40 +337,30 @@ impl RabbitBus {
         result
     }
 
-    /// One subscription session: a queue of its own (exclusive, so it goes with the connection),
-    /// bound to the events exchange, consumed in order until shutdown (Ok) or a lost connection
-    /// (Err).
+    /// One session of `subscription`: its queue declared and bound on the first session and
+    /// found again on later ones (if it is gone, the listener is told that it missed messages,
+    /// and a new one is declared). Consumed in order until shutdown (Ok, the queue deleted) or a
+    /// lost connection (Err, the queue left to wait for the next session until it expires).
     async fn subscribe_once(
         &self,
-        name: &str,
-        bindings: &[String],
-        handler: &Arc<dyn Handler>,
-        live: &Gate,
+        subscription: &mut Subscription,
         shutdown: &mut ShutdownToken,
-        reconnect: &mut Reconnect,
     ) -> Result<(), BusError> {
+        let Subscription {
+            name,
+            queue,
+            bindings,
+            listener,
+            live,
+            declared,
+            reconnect,
+        } = subscription;
+        let (name, queue) = (name.as_str(), queue.as_str());
         let channel = self.channel().await?;
-        let queue = self.0.topology.replica_queue(name);
-        let exclusive = QueueDeclareOptions {
-            exclusive: true,
-            auto_delete: true,
-            ..Default::default()
-        };
-        channel
-            .queue_declare(queue.as_str().into(), exclusive, FieldTable::default())
-            .await
-            .map_err(unavailable)?;
-        for binding in bindings {
-            channel
-                .queue_bind(
-                    queue.as_str().into(),
-                    self.0.topology.events_exchange().into(),
-                    binding.as_str().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(unavailable)?;
+        let resumed = *declared && self.queue_exists(queue).await?;
+        if !resumed {
+            self.declare_subscription_queue(&channel, queue, bindings)
+                .await?;
         }
         channel
             .basic_qos(SUBSCRIPTION_PREFETCH, BasicQosOptions::default())
@@ -339,8 +368,8 @@ impl RabbitBus {
             .map_err(unavailable)?;
         let mut consumer = channel
             .basic_consume(
-                queue.as_str().into(),
-                queue.as_str().into(),
+                queue.into(),
+                queue.into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
@@ -348,6 +377,16 @@ impl RabbitBus {
             .map_err(unavailable)?;
         live.open();
         reconnect.connected();
+        if *declared && !resumed {
+            tracing::warn!(
+                subscription = name,
+                "The subscription's queue was gone when it came back: messages published meanwhile are missed."
+            );
+            self.0.metrics.missed(name);
+            listener.missed().await;
+        }
+        *declared = true;
+        let handler: Arc<dyn Handler> = listener.clone();
         let result = loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => break Ok(()),
@@ -380,12 +419,69 @@ impl RabbitBus {
             }
         };
         live.close();
-        // Closing the channel ends the consumer; the queue itself goes with the connection.
-        let _ = channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await;
+        if result.is_ok() {
+            // Stopped for good: nothing will come back for the queue.
+            let _ = channel
+                .queue_delete(queue.into(), QueueDeleteOptions::default())
+                .await;
+        }
         let _ = channel.close(200, "subscription stopped".into()).await;
         result
+    }
+
+    /// Declares a subscription's queue and binds it to the events exchange. Not exclusive and
+    /// not auto-deleted, so that it outlives a lost connection; it expires once it has had no
+    /// consumer for the bus's subscription expiry.
+    async fn declare_subscription_queue(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        bindings: &[String],
+    ) -> Result<(), BusError> {
+        let mut arguments = FieldTable::default();
+        let expiry_ms = u64::try_from(self.0.subscription_expiry.as_millis()).unwrap_or(u64::MAX);
+        arguments.insert(
+            "x-expires".into(),
+            AMQPValue::LongLongInt(i64::try_from(expiry_ms).unwrap_or(i64::MAX)),
+        );
+        channel
+            .queue_declare(queue.into(), QueueDeclareOptions::default(), arguments)
+            .await
+            .map_err(unavailable)?;
+        for binding in bindings {
+            channel
+                .queue_bind(
+                    queue.into(),
+                    self.0.topology.events_exchange().into(),
+                    binding.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `queue` exists, asked on a channel of its own (the broker closes the channel of
+    /// a passive declaration that finds nothing).
+    async fn queue_exists(&self, queue: &str) -> Result<bool, BusError> {
+        let channel = self.channel().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        match channel
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await
+        {
+            Ok(_) => {
+                let _ = channel.close(200, "queue found".into()).await;
+                Ok(true)
+            }
+            Err(err) if is_not_found(&err) => Ok(false),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 
     /// Handles one delivery and settles it: ack, retry through a delay queue, or dead-letter.
@@ -619,26 +715,25 @@ impl Bus for RabbitBus {
         &self,
         name: &str,
         bindings: &[String],
-        handler: Arc<dyn Handler>,
+        listener: Arc<dyn Listener>,
         live: Gate,
         mut shutdown: ShutdownToken,
     ) -> Result<(), BusError> {
-        let mut reconnect = Reconnect::new();
+        let mut subscription = Subscription {
+            name: name.to_owned(),
+            // One queue for the life of the subscription, found again after each reconnection.
+            queue: self.0.topology.replica_queue(name),
+            bindings: bindings.to_vec(),
+            listener,
+            live,
+            declared: false,
+            reconnect: Reconnect::new(),
+        };
         loop {
-            match self
-                .subscribe_once(
-                    name,
-                    bindings,
-                    &handler,
-                    &live,
-                    &mut shutdown,
-                    &mut reconnect,
-                )
-                .await
-            {
+            match self.subscribe_once(&mut subscription, &mut shutdown).await {
                 Ok(()) => return Ok(()),
                 Err(err) => {
-                    let wait = reconnect.failed();
+                    let wait = subscription.reconnect.failed();
                     tracing::warn!(subscription = name, error = %err, retry_in_ms = wait.as_millis() as u64, "Subscription lost the broker; reconnecting.");
                     tokio::select! {
                         () = shutdown.cancelled() => return Ok(()),

@@ -8,6 +8,12 @@ export const STATUS_EVENT = "order_status_change";
 /** The event admins (only) receive when a book's summary is settled, ready or failed. */
 export const SUMMARY_EVENT = "book.summary_ready";
 
+/**
+ * The event every socket receives when the gateway may have missed status changes (a broker
+ * outage outlasted its queue): read the orders again, as after a reconnection.
+ */
+export const RESYNC_EVENT = "resync";
+
 /** The payload of `order_status_change` (docs/notifications.md). */
 export interface OrderStatusChange {
   event_id: string;

@@ -132,6 +132,20 @@ describe("live order status", () => {
     expect(store.currentToken()).toBe("t2");
   });
 
+  it("reads the order again when the gateway says it may have missed changes", async () => {
+    let status: Order["status"] = "pending";
+    const { socket, orderCalls, open } = setup(() => order(status, status === "pending" ? "2026-12-06T10:00:00Z" : "2026-12-06T10:00:02Z"));
+    await waitFor(() => expect(open).toHaveBeenCalled());
+    act(() => socket.emit("connect"));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("pending"));
+    const before = orderCalls();
+    // The change was made while the gateway was cut off from the broker: no push comes for it.
+    status = "completed";
+    act(() => socket.emit("resync", { reason: "live updates were interrupted; read your orders again" }));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("completed"));
+    expect(orderCalls()).toBe(before + 1);
+  });
+
   it("retries a refused handshake with a fresh token a few times, then leaves it to polling", async () => {
     const { socket } = setup(() => order("completed"));
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("completed"));

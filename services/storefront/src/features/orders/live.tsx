@@ -5,7 +5,15 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { orderKeys } from "../../api/keys";
 import type { Order } from "../../api/types";
-import { isStatusChange, isSummarySettled, openSocket, STATUS_EVENT, SUMMARY_EVENT, type LiveSocket } from "../../lib/socket";
+import {
+  isStatusChange,
+  isSummarySettled,
+  openSocket,
+  RESYNC_EVENT,
+  STATUS_EVENT,
+  SUMMARY_EVENT,
+  type LiveSocket,
+} from "../../lib/socket";
 import { isNotFound } from "../../lib/problem";
 import type { SessionStore } from "../../lib/session";
 import { useSession, useSessionStore } from "../auth/use-session";
@@ -56,12 +64,15 @@ export function LiveProvider({
       });
     };
 
+    // Changes made while pushes could not reach us are not pushed later: catch up over REST.
+    const catchUp = () => {
+      void qc.invalidateQueries({ queryKey: orderKeys.all });
+      if (isAdmin) catchUpOnSummaries(qc);
+    };
     const onConnect = () => {
       refusals = 0;
       setConnected(true);
-      // Changes made while we were not connected are not pushed later: catch up over REST.
-      void qc.invalidateQueries({ queryKey: orderKeys.all });
-      if (isAdmin) catchUpOnSummaries(qc);
+      catchUp();
     };
     const onDisconnect = (reason: unknown) => {
       setConnected(false);
@@ -96,6 +107,7 @@ export function LiveProvider({
         s.on("disconnect", onDisconnect);
         s.on("connect_error", onConnectError);
         s.on(STATUS_EVENT, onChange);
+        s.on(RESYNC_EVENT, catchUp);
         if (isAdmin) s.on(SUMMARY_EVENT, onSummary);
         if (s.connected) onConnect();
       })
@@ -109,6 +121,7 @@ export function LiveProvider({
         socket.off("disconnect", onDisconnect);
         socket.off("connect_error", onConnectError);
         socket.off(STATUS_EVENT, onChange);
+        socket.off(RESYNC_EVENT, catchUp);
         socket.off(SUMMARY_EVENT, onSummary);
         socket.disconnect();
       }
