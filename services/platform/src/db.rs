@@ -1,7 +1,9 @@
 //! Database connections for SQLite, PostgreSQL and MySQL/MariaDB URLs.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sea_orm::sea_query::LikeExpr;
@@ -13,9 +15,10 @@ pub const IDS_PER_LOOKUP: usize = 500;
 pub const ROWS_PER_INSERT: usize = 100;
 
 /// How long a pooled connection may sit idle before it is checked with a round trip when taken
-/// again: long enough that a busy pool never checks, short enough to catch a connection the
-/// server or a proxy dropped meanwhile.
-const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(30);
+/// again: long enough that a busy pool does not check (its connections are back in use within
+/// milliseconds), short enough that a connection idle through an outage of a second or more is
+/// checked before use.
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
 
 /// Opens a pool for `url`. SQLite files (and their folder) are created when missing; an
 /// in-memory SQLite database gets a single connection, since each connection would otherwise see
@@ -25,22 +28,102 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         Some(rest) => prepare_sqlite(url, rest, max_connections)?,
         None => (url.to_owned(), max_connections),
     };
+    let health = PoolHealth::new();
     let mut options = ConnectOptions::new(url.clone());
     options
         .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        // Longer than this, a request is better answered 503 (overload, or a database that
+        // refuses connections) than kept waiting.
+        .acquire_timeout(Duration::from_secs(5))
         // By default every connection taken from the pool is pinged first: one more round trip
-        // per statement or transaction, for connections that were in use a moment ago.
-        .test_before_acquire_if_idle_for(IDLE_BEFORE_CHECK)
+        // per statement or transaction, for connections that were in use a moment ago. The
+        // hooks below check only those that may have died.
+        .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(|options| options.options([PLANNED_FOR_THE_VALUES]))
         .map_sqlx_postgres_pool_opts(disabling_nagle)
         .map_sqlx_mysql_pool_opts(disabling_nagle);
-    Database::connect(options)
+    let (postgres, mysql) = (health.clone(), health.clone());
+    options
+        .map_sqlx_postgres_before_acquire(move |conn, meta| {
+            Box::pin(postgres.clone().check(conn, meta.idle_for))
+        })
+        .map_sqlx_mysql_before_acquire(move |conn, meta| {
+            Box::pin(mysql.clone().check(conn, meta.idle_for))
+        });
+    let mut db = Database::connect(options)
         .await
-        .with_context(|| format!("cannot connect to the database at {}", redact(&url)))
+        .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        db.set_metric_callback(move |statement| {
+            if statement.failed {
+                health.failed();
+            }
+        });
+    }
+    Ok(db)
+}
+
+/// What a server database's pool knows of its connections' health: when a statement or a check
+/// last failed. A connection lost in an outage (the server restarted, a network cut) is not
+/// known to be dead until it is used, so after such a failure every connection that was idle
+/// before it is checked with a round trip before it is handed out, and dropped if it does not
+/// answer. Together with the check after [`IDLE_BEFORE_CHECK`], no request is given a
+/// connection that died while it sat in the pool, unless the connection died in a cut shorter
+/// than that during which no statement ran; then the first statement on it fails (503) and
+/// the pool checks the rest.
+#[derive(Clone)]
+struct PoolHealth {
+    started: Instant,
+    /// Milliseconds from `started` to the last failure, plus one; 0 while none has happened.
+    failed_at: Arc<AtomicU64>,
+}
+
+impl PoolHealth {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            failed_at: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A statement or a check failed: the connections idle until now may be dead.
+    fn failed(&self) {
+        self.failed_at.store(self.now() + 1, Ordering::Release);
+    }
+
+    /// Whether a connection idle for `idle_for` must answer a round trip before use.
+    fn must_check(&self, idle_for: Duration) -> bool {
+        if idle_for >= IDLE_BEFORE_CHECK {
+            return true;
+        }
+        let failed_at = self.failed_at.load(Ordering::Acquire);
+        let idle_ms = u64::try_from(idle_for.as_millis()).unwrap_or(u64::MAX);
+        failed_at != 0 && self.now().saturating_sub(idle_ms) < failed_at
+    }
+
+    /// The pool's check before it hands out an idle connection: an error drops the connection
+    /// (without a goodbye to a server that is not there), and the pool takes another.
+    async fn check<C: sea_orm::sqlx::Connection>(
+        self,
+        conn: &mut C,
+        idle_for: Duration,
+    ) -> Result<bool, sea_orm::sqlx::Error> {
+        if !self.must_check(idle_for) {
+            return Ok(true);
+        }
+        if let Err(err) = conn.ping().await {
+            self.failed();
+            return Err(err);
+        }
+        Ok(true)
+    }
 }
 
 /// PostgreSQL plans every statement for the values it is given, never with a plan cached for
@@ -141,6 +224,43 @@ pub fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+/// Whether a database error means the database cannot be reached or cannot serve now (the
+/// connection was refused, reset or lost, the pool could not get a connection in time, the
+/// server is shutting down, starting or out of connections), as opposed to a fault in the
+/// statement or the data. Such a request may succeed once the database is back: `503`.
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let err = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(err))
+        | DbErr::Exec(RuntimeErr::SqlxError(err))
+        | DbErr::Query(RuntimeErr::SqlxError(err)) => err.as_ref(),
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(err) => {
+            if let Some(mysql) = err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                // Too many connections, server shutdown in progress, shutting down.
+                return matches!(mysql.number(), 1040 | 1053 | 1077);
+            }
+            // PostgreSQL: connection exceptions (class 08), too many connections, the server
+            // shutting down, crashed or starting.
+            err.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
+            })
+        }
+        _ => false,
     }
 }
 

@@ -245,10 +245,21 @@ impl ApiError {
     }
 
     /// A server-side failure: the cause is logged with the trace id, the client sees neither.
+    /// When the cause is a dependency that cannot be reached (the database or the broker: a
+    /// lost connection, an outage), the answer is `503 unavailable` with `Retry-After` instead,
+    /// since the same request may succeed once it is back.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        let source = source.into();
+        let base = match unavailable_dependency(&source) {
+            Some(dependency) => Self::unavailable(
+                format!("the {dependency} is unavailable; try again shortly"),
+                DEPENDENCY_RETRY_AFTER_SECS,
+            ),
+            None => Self::bare(ErrorCode::Internal),
+        };
         Self {
-            source: Some(source.into()),
-            ..Self::bare(ErrorCode::Internal)
+            source: Some(source),
+            ..base
         }
     }
 
@@ -325,6 +336,30 @@ impl std::fmt::Display for ApiError {
         }
         Ok(())
     }
+}
+
+/// The `Retry-After` of an answer given while a dependency is unavailable: outages of the
+/// database or the broker last seconds (a restart, a fail-over), and a client retrying sooner
+/// only adds load.
+const DEPENDENCY_RETRY_AFTER_SECS: u64 = 2;
+
+/// The dependency named by an error's cause chain as unavailable, if any.
+fn unavailable_dependency(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain().find_map(|cause| {
+        if cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(crate::db::is_unavailable)
+        {
+            Some("database")
+        } else if matches!(
+            cause.downcast_ref::<crate::messaging::BusError>(),
+            Some(crate::messaging::BusError::Unavailable(_))
+        ) {
+            Some("message broker")
+        } else {
+            None
+        }
+    })
 }
 
 impl From<sea_orm::DbErr> for ApiError {

@@ -56,6 +56,9 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 const PARSER_MAX_HEADERS: usize = 4 * MAX_HEADER_COUNT;
 const PARSER_MAX_BUFFER: usize = 512 * 1024;
 
+/// How long `/readyz` waits for each database's answer.
+const READINESS_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// What the shared endpoints and middleware need.
 #[derive(Clone)]
 pub struct HttpContext {
@@ -165,7 +168,13 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
             .into_response();
     }
     for db in &ctx.databases {
-        if let Err(err) = db.ping().await {
+        // Without a bound the ping would wait for the pool's acquire timeout while the database
+        // is unreachable, longer than a probe waits.
+        let answer = match tokio::time::timeout(READINESS_PING_TIMEOUT, db.ping()).await {
+            Ok(answer) => answer.map_err(|err| err.to_string()),
+            Err(_) => Err(format!("no answer within {READINESS_PING_TIMEOUT:?}")),
+        };
+        if let Err(err) = answer {
             tracing::warn!(error = %err, "Readiness check: database unreachable.");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
