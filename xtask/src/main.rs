@@ -32,6 +32,14 @@ tasks:
       --keep                leave the cluster running
       --cluster-name NAME   the cluster's name (default: bookstore-e2e-<number>)
       --skip-build          use the image bookstore:<version> already in Docker
+  chaos [options]     the fault soak (services/bookstore/tests/chaos.rs): the split shop on
+                      PostgreSQL, then MariaDB, under steady orders while a component is
+                      killed or the broker or database is cut every few seconds; then its
+                      invariants (needs PostgreSQL, MariaDB and RabbitMQ)
+      --seconds N           seconds of faults per database (default: 300; `cargo test`: 45)
+      --seed N              replay the faults of an earlier run (it prints its seed)
+      --fault-every-ms N    time between the starts of two faults (default: 4000)
+      --database NAME       only postgres or only mariadb
   bench pipeline      the order pipeline benchmark (release build), next to pgbench
   bench notify        1,000 Socket.IO clients: push latency and gateway memory per socket
   bench storefront    Lighthouse scores and the first page's JavaScript of the web shop
@@ -69,6 +77,7 @@ fn main() -> ExitCode {
             &[],
         ),
         ["e2e", options @ ..] => e2e::run(options),
+        ["chaos", options @ ..] => chaos(options),
         ["images", options @ ..] => images(options),
         ["bench", "notify"] => cargo(
             &["bench", "--package", "bookstore", "--bench", "notify"],
@@ -124,6 +133,48 @@ fn bench_storefront() -> anyhow::Result<()> {
         bail!("the storefront benchmark failed");
     }
     Ok(())
+}
+
+/// `cargo xtask chaos`: the fault soak of `cargo test`, for longer, with its settings passed
+/// through the environment.
+fn chaos(options: &[&str]) -> anyhow::Result<()> {
+    let mut env = vec![
+        ("BOOKSTORE_REQUIRE_REAL_BACKENDS", "1".to_owned()),
+        ("BOOKSTORE_CHAOS_SECONDS", "300".to_owned()),
+    ];
+    let mut filter = None;
+    let mut options = options.iter();
+    while let Some(option) = options.next() {
+        let mut value = || {
+            options
+                .next()
+                .map(|value| (*value).to_owned())
+                .with_context(|| format!("{option} needs a value\n\n{USAGE}"))
+        };
+        match *option {
+            "--seconds" => env.push(("BOOKSTORE_CHAOS_SECONDS", value()?)),
+            "--seed" => env.push(("BOOKSTORE_CHAOS_SEED", value()?)),
+            "--fault-every-ms" => env.push(("BOOKSTORE_CHAOS_FAULT_EVERY_MS", value()?)),
+            "--database" => match value()?.as_str() {
+                name @ ("postgres" | "mariadb") => filter = Some(name.to_owned()),
+                other => bail!("--database {other}: postgres or mariadb"),
+            },
+            other => bail!("unknown option {other}\n\n{USAGE}"),
+        }
+    }
+    let mut args = vec![
+        "test",
+        "--workspace",
+        "--test",
+        "chaos",
+        "--",
+        "--nocapture",
+    ];
+    if let Some(filter) = &filter {
+        args.push(filter);
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    cargo(&args, &env)
 }
 
 /// Runs cargo in the repository with `args`, passing its output through.

@@ -8,9 +8,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use platform::ApiError;
 use platform::batch::{Batcher, Unanswered};
+use platform::error::DEPENDENCY_RETRY_AFTER_SECS;
 use platform::money::Money;
-use platform::{ApiError, ErrorCode};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use serde_json::json;
@@ -75,9 +76,9 @@ struct BookJson {
 }
 
 fn unavailable(detail: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::Unavailable,
+    ApiError::unavailable(
         format!("the catalogue cannot be reached to check the books ({detail}); try again later"),
+        DEPENDENCY_RETRY_AFTER_SECS,
     )
 }
 

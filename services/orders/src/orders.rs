@@ -531,7 +531,8 @@ pub async fn place(
         (Err(WriteError::Duplicate), None) => Err(ApiError::internal(anyhow::anyhow!(
             "a new order's id was taken"
         ))),
-        (Err(WriteError::Failed(err)), _) => Err(ApiError::internal(anyhow::anyhow!(err))),
+        (Err(WriteError::Database(err)), _) => Err(ApiError::internal(err)),
+        (Err(WriteError::Unanswered(err)), _) => Err(ApiError::internal(err)),
     }
 }
 
@@ -588,12 +589,15 @@ const ORDERS_PER_WRITE: usize = 100;
 enum WriteError {
     /// Its id or its idempotency key was taken (by a concurrent request with the same key).
     Duplicate,
-    Failed(String),
+    /// The database failed; kept whole, so that an outage is told from a fault.
+    Database(DbErr),
+    /// The writer gave no answer.
+    Unanswered(Unanswered),
 }
 
 impl From<Unanswered> for WriteError {
     fn from(err: Unanswered) -> Self {
-        Self::Failed(err.to_string())
+        Self::Unanswered(err)
     }
 }
 
@@ -643,7 +647,7 @@ async fn write_round(
             Ok(())
         }
         Err(err) if is_unique_violation(&err) => Err(WriteError::Duplicate),
-        Err(err) => Err(WriteError::Failed(err.to_string())),
+        Err(err) => Err(WriteError::Database(err)),
     };
     let err = match write_new_orders(db, outbox, &orders).await {
         Err(err) if orders.len() > 1 => err,

@@ -341,7 +341,7 @@ impl std::fmt::Display for ApiError {
 /// The `Retry-After` of an answer given while a dependency is unavailable: outages of the
 /// database or the broker last seconds (a restart, a fail-over), and a client retrying sooner
 /// only adds load.
-const DEPENDENCY_RETRY_AFTER_SECS: u64 = 2;
+pub const DEPENDENCY_RETRY_AFTER_SECS: u64 = 2;
 
 /// The dependency named by an error's cause chain as unavailable, if any.
 fn unavailable_dependency(err: &anyhow::Error) -> Option<&'static str> {

@@ -1,6 +1,7 @@
 //! A split shop for tests and benchmarks: users, catalog, inventory, orders and two workers as
-//! separate `bookstore` processes on a fresh PostgreSQL database and a RabbitMQ namespace of
-//! their own; for tests, with fault proxies in front of RabbitMQ and of inventory.
+//! separate `bookstore` processes on a fresh PostgreSQL (or MariaDB) database and a RabbitMQ
+//! namespace of their own; for tests, with fault proxies in front of the database, RabbitMQ and
+//! inventory.
 
 #![allow(dead_code)]
 
@@ -124,9 +125,10 @@ pub async fn place_order(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The proxies through which a test stages faults: in front of RabbitMQ (every process's
-/// connection) and of inventory (the workers' calls).
+/// The proxies through which a test stages faults: in front of the database and RabbitMQ
+/// (every process's connections) and of inventory (the workers' calls).
 pub struct Faults {
+    pub database: FaultProxy,
     pub amqp: FaultProxy,
     pub inventory: FaultProxy,
 }
@@ -141,12 +143,22 @@ pub enum Wiring {
     Direct,
 }
 
+/// The command line, extra environment and base URL a process was started with.
+#[derive(Clone)]
+struct Launch {
+    args: Vec<String>,
+    extra: Vec<(String, String)>,
+    base: String,
+}
+
 /// The split shop: its processes, their addresses and the faults a test can stage.
 pub struct Cluster {
     pub dir: PathBuf,
     pub db: TestDatabase,
     pub env: Vec<(String, String)>,
     pub processes: HashMap<String, Child>,
+    /// How each process was started, to start it again after a kill.
+    launches: HashMap<String, Launch>,
     pub urls: HashMap<&'static str, String>,
     faults: Option<Faults>,
     pub bus: RabbitBus,
@@ -161,23 +173,41 @@ impl Cluster {
 
     /// The shop with more settings in every process's environment.
     pub async fn start_with(broker: std::net::SocketAddr, settings: &[(&str, &str)]) -> Self {
-        Self::start_wired(broker, settings, Wiring::ThroughFaultProxies).await
+        Self::start_on(broker, Backend::Postgres, settings).await
+    }
+
+    /// The shop on a database of `backend`, with more settings in every process's environment.
+    pub async fn start_on(
+        broker: std::net::SocketAddr,
+        backend: Backend,
+        settings: &[(&str, &str)],
+    ) -> Self {
+        Self::start_wired(broker, backend, settings, Wiring::ThroughFaultProxies).await
     }
 
     /// The shop without fault proxies (benchmarks).
     pub async fn start_direct(broker: std::net::SocketAddr) -> Self {
-        Self::start_wired(broker, &[], Wiring::Direct).await
+        Self::start_wired(broker, Backend::Postgres, &[], Wiring::Direct).await
     }
 
     async fn start_wired(
         broker: std::net::SocketAddr,
+        backend: Backend,
         settings: &[(&str, &str)],
         wiring: Wiring,
     ) -> Self {
         let dir =
             std::env::temp_dir().join(format!("bookstore-e2e-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = TestDatabase::create(Backend::Postgres).await.unwrap();
+        let db = TestDatabase::create(backend).await.unwrap();
+        let mut database_url = url::Url::parse(&db.url).unwrap();
+        let database_addr: std::net::SocketAddr = format!(
+            "{}:{}",
+            database_url.host_str().unwrap(),
+            database_url.port_or_known_default().unwrap()
+        )
+        .parse()
+        .unwrap();
         let keys = KeyPair::generate();
         let (private, public) = (dir.join("jwt.pem"), dir.join("jwt.pub.pem"));
         std::fs::write(&private, keys.to_pem().unwrap()).unwrap();
@@ -186,6 +216,7 @@ impl Cluster {
         let inventory_port = free_port();
         let faults = match wiring {
             Wiring::ThroughFaultProxies => Some(Faults {
+                database: FaultProxy::start(database_addr).await,
                 amqp: FaultProxy::start(broker).await,
                 inventory: FaultProxy::start(
                     format!("127.0.0.1:{inventory_port}").parse().unwrap(),
@@ -202,8 +233,13 @@ impl Cluster {
             url.set_host(Some(&addr.ip().to_string())).unwrap();
             url.to_string()
         };
+        if let Some(faults) = &faults {
+            database_url
+                .set_port(Some(faults.database.addr.port()))
+                .unwrap();
+        }
         let env: Vec<(String, String)> = [
-            ("DATABASE_URL", db.url.clone()),
+            ("DATABASE_URL", database_url.to_string()),
             ("DATABASE_MAX_CONNECTIONS", "10".into()),
             ("AMQP_URL", process_amqp_url),
             ("BOOKSTORE_AMQP_NAMESPACE", namespace.clone()),
@@ -260,6 +296,7 @@ impl Cluster {
             db,
             env,
             processes: HashMap::new(),
+            launches: HashMap::new(),
             urls: HashMap::new(),
             faults,
             bus: RabbitBus::new(&amqp_url(), topology),
@@ -435,7 +472,7 @@ impl Cluster {
     ) {
         let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
         let mut command = self.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        for (k, v) in extra {
+        for (k, v) in &extra {
             command.env(k, v);
         }
         let mut child = command
@@ -470,6 +507,21 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.processes.insert(name.to_owned(), child);
+        self.launches.insert(
+            name.to_owned(),
+            Launch {
+                args: args.to_vec(),
+                extra,
+                base: base.to_owned(),
+            },
+        );
+    }
+
+    /// Starts a killed process again, as it was started, and waits until it is ready.
+    pub async fn restart(&mut self, name: &str) {
+        let launch = self.launches[name].clone();
+        self.launch(name, &launch.args, launch.extra, &launch.base)
+            .await;
     }
 
     pub fn log(&self, name: &str) -> String {
@@ -653,8 +705,13 @@ impl Cluster {
     }
 
     pub async fn dead_letters(&self) -> u64 {
+        self.dead_letters_of(ORDER_WORKER).await
+    }
+
+    /// How many dead letters `consumer` has, as `bookstore dlq list` counts them.
+    pub async fn dead_letters_of(&self, consumer: &str) -> u64 {
         let out = self
-            .cli(&["dlq", "list", "--consumer", ORDER_WORKER, "--limit", "0"])
+            .cli(&["dlq", "list", "--consumer", consumer, "--limit", "0"])
             .await;
         out.split(':')
             .nth(1)

@@ -102,15 +102,34 @@ impl Clients {
 
     /// Sockets named `names` over `transport`, each with its token (`None`: no auth at all).
     pub async fn connect(url: &str, transport: &str, sockets: &[(&str, Option<&str>)]) -> Self {
-        let sockets: Vec<Value> = sockets
+        Self::start(serde_json::json!({
+            "url": url,
+            "transport": transport,
+            "sockets": Self::sockets(sockets),
+        }))
+        .await
+    }
+
+    /// Like [`Clients::connect`], but each socket reconnects by itself after a disconnection,
+    /// as a browser's does.
+    pub async fn connect_reconnecting(url: &str, sockets: &[(&str, Option<&str>)]) -> Self {
+        Self::start(serde_json::json!({
+            "url": url,
+            "transport": "websocket",
+            "sockets": Self::sockets(sockets),
+            "reconnect": true,
+        }))
+        .await
+    }
+
+    fn sockets(sockets: &[(&str, Option<&str>)]) -> Vec<Value> {
+        sockets
             .iter()
             .map(|(name, token)| match token {
                 Some(token) => serde_json::json!({ "name": name, "token": token }),
                 None => serde_json::json!({ "name": name }),
             })
-            .collect();
-        Self::start(serde_json::json!({ "url": url, "transport": transport, "sockets": sockets }))
-            .await
+            .collect()
     }
 
     /// The first line (already seen or still to come) that `matches`, failing after `within`.

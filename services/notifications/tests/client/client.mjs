@@ -2,7 +2,8 @@
 // `@file` holding it, for configurations too long for a command line):
 //   { "url": "http://127.0.0.1:8080", "transport": "websocket" | "polling",
 //     "sockets": [{ "name": "alice", "token": "<access token>" }, ...],
-//     "abuse": "flood" | "garbage" (optional: misbehave instead of listening) }
+//     "abuse": "flood" | "garbage" (optional: misbehave instead of listening),
+//     "reconnect": true (optional: reconnect by itself after a disconnection, as browsers do) }
 // Every connection outcome and every event is printed as one JSON line on stdout, with the
 // time it arrived (milliseconds since the epoch, fractional). Runs until stdin closes.
 import { io } from "socket.io-client";
@@ -21,7 +22,7 @@ function listen({ name, token }) {
   const socket = io(config.url, {
     transports: [config.transport],
     auth: token === undefined ? undefined : { token },
-    reconnection: false,
+    reconnection: config.reconnect === true,
     timeout: 20000,
   });
   socket.on("connect", () => say({ socket: name, type: "connect", transport: socket.io.engine.transport.name }));
