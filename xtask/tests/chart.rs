@@ -378,9 +378,10 @@ fn minimal_values_render_valid_hardened_objects_with_in_cluster_backends() {
     assert!(token.chars().all(|c| c.is_ascii_alphanumeric()));
     let password = decode("shop-rabbitmq", "password");
     assert_eq!(password.len(), 32);
+    // Qualified with the namespace: KEDA's scaler resolves it from KEDA's own namespace.
     assert_eq!(
         decode("shop-rabbitmq", "url"),
-        format!("amqp://bookstore:{password}@shop-rabbitmq:5672/%2f")
+        format!("amqp://bookstore:{password}@shop-rabbitmq.bookstore.svc:5672/%2f")
     );
     let password = decode("shop-postgresql", "password");
     assert_eq!(
@@ -726,12 +727,14 @@ fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() 
     .into();
     assert_eq!(routes, expected);
 
-    // Monitoring: the alert rules unchanged; job names are the components' names.
+    // Monitoring: the alert rules of the shop and of the operator, unchanged; job names are
+    // the components' names.
     let rule = find(&docs, "PrometheusRule", RELEASE);
-    assert_eq!(
-        rule["spec"]["groups"],
-        yaml_file("alerts/bookstore.rules.yaml")["groups"]
-    );
+    let groups: Vec<Value> = ["alerts/bookstore.rules.yaml", "alerts/operator.rules.yaml"]
+        .iter()
+        .flat_map(|file| yaml_file(file)["groups"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(rule["spec"]["groups"], Value::Array(groups));
     assert_eq!(rule["metadata"]["labels"]["release"], "prometheus");
     let components = find(&docs, "ServiceMonitor", "shop-components");
     assert_eq!(
@@ -898,6 +901,17 @@ fn bad_values_are_rejected() {
         (&["--set", "ingress.enabled=yes"], "enabled"),
         (&["--set", "image.tag=:latest"], "tag"),
         (&["--set", "broker.namespace=has space"], "namespace"),
+        (
+            &[
+                "--set",
+                "bookstore.components.orders.resources.requests.cpu=-1",
+            ],
+            "cpu",
+        ),
+        (
+            &["--set", "monitoring.dashboards.namespace=Not_A_Namespace"],
+            "namespace",
+        ),
         (&["--set", "bookstore.openai.baseUrl=ftp://llm"], "baseUrl"),
         (&["--set", "jwt.privateKey=not a key"], "privateKey"),
         (
@@ -948,9 +962,9 @@ fn bad_values_are_rejected() {
                 stderr.contains(expected),
                 "helm {major}: {args:?}: expected {expected:?} in:\n{stderr}"
             );
-            // The first sixteen cases are the schema's, the others the templates'.
+            // The first eighteen cases are the schema's, the others the templates'.
             let by_schema = stderr.contains("don't meet the specifications of the schema");
-            assert_eq!(by_schema, index < 16, "helm {major}: {args:?}:\n{stderr}");
+            assert_eq!(by_schema, index < 18, "helm {major}: {args:?}:\n{stderr}");
         }
     }
     // The defaults alone lack the key pair, and say how to make one.

@@ -39,9 +39,14 @@ fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// The shop's alert rules: their expressions are evaluated against the running shop.
 fn rules_file() -> PathBuf {
     repo().join("charts/bookstore/alerts/bookstore.rules.yaml")
 }
+
+/// Every alert rule file, each with its unit tests in `<name>.test.yaml`: the shop's and the
+/// operator's (whose metrics only an operator on a cluster exposes).
+const RULE_FILES: [&str; 2] = ["bookstore.rules.yaml", "operator.rules.yaml"];
 
 /// A program on PATH. Without it the check cannot run: a failure when real backends are
 /// required (CI installs the Debian package `package`), a note otherwise.
@@ -412,12 +417,14 @@ fn alert_rules_pass_promtool_check_and_their_unit_tests() {
         return;
     };
     let dir = rules_file().parent().unwrap().to_owned();
-    for args in [
-        ["check", "rules", "bookstore.rules.yaml"],
-        ["test", "rules", "bookstore.rules.test.yaml"],
-    ] {
+    for args in RULE_FILES.iter().flat_map(|file| {
+        [
+            ["check", "rules", file].map(str::to_owned),
+            ["test", "rules", &file.replace(".yaml", ".test.yaml")].map(str::to_owned),
+        ]
+    }) {
         let output = std::process::Command::new(&promtool)
-            .args(args)
+            .args(&args)
             .current_dir(&dir)
             .output()
             .unwrap();
@@ -438,8 +445,10 @@ async fn every_alert_has_a_severity_a_summary_and_a_runbook_section_and_a_unit_t
     let Some(binary) = tool("prometheus", "prometheus") else {
         return;
     };
-    // Prometheus itself reads the rule file; its API gives the rules back as JSON.
-    let prometheus = Prometheus::start(&binary, &config(&[])).await;
+    // Prometheus itself reads the rule files; its API gives the rules back as JSON.
+    let dir = rules_file().parent().unwrap().to_owned();
+    let files: Vec<PathBuf> = RULE_FILES.iter().map(|file| dir.join(file)).collect();
+    let prometheus = Prometheus::start(&binary, &config(&files, &[])).await;
     let rules = prometheus.rules().await;
     prometheus.stop().await;
     let operations = std::fs::read_to_string(repo().join("docs/operations.md")).unwrap();
@@ -448,9 +457,10 @@ async fn every_alert_has_a_severity_a_summary_and_a_runbook_section_and_a_unit_t
         .filter(|line| line.starts_with('#'))
         .map(|line| anchor(line.trim_start_matches('#').trim()))
         .collect();
-    let tests =
-        std::fs::read_to_string(repo().join("charts/bookstore/alerts/bookstore.rules.test.yaml"))
-            .unwrap();
+    let tests: String = RULE_FILES
+        .iter()
+        .map(|file| std::fs::read_to_string(dir.join(file.replace(".yaml", ".test.yaml"))).unwrap())
+        .collect();
     let mut problems = Vec::new();
     let alerts: Vec<&Value> = rules.iter().filter(|r| r["type"] == "alerting").collect();
     assert!(alerts.len() >= 6, "{rules:?}");
@@ -478,7 +488,7 @@ async fn every_alert_has_a_severity_a_summary_and_a_runbook_section_and_a_unit_t
             )),
         }
         if !tests.contains(&format!("alertname: {name}\n")) {
-            problems.push(format!("{name}: no unit test in bookstore.rules.test.yaml"));
+            problems.push(format!("{name}: no unit test in the rules' test files"));
         }
         if rule["duration"].as_f64().unwrap_or_default() < 60.0 {
             problems.push(format!(
@@ -720,11 +730,12 @@ struct Prometheus {
 
 /// A Prometheus configuration scraping every second, with `jobs` as (name, metrics path,
 /// targets).
-fn config(jobs: &[(&str, &str, Vec<String>)]) -> String {
-    let mut config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {:?}\nscrape_configs:\n",
-        rules_file().display().to_string()
-    );
+fn config(rule_files: &[PathBuf], jobs: &[(&str, &str, Vec<String>)]) -> String {
+    let mut config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files:\n".to_owned();
+    for file in rule_files {
+        config.push_str(&format!("  - {:?}\n", file.display().to_string()));
+    }
+    config.push_str("scrape_configs:\n");
     for (job, path, targets) in jobs {
         config.push_str(&format!(
             "  - job_name: {job}\n    metrics_path: {path}\n    static_configs:\n      - targets: {targets:?}\n"
@@ -951,7 +962,7 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_the_runnin
         ("notifications", "/metrics", target("notifications")),
         ("rabbitmq", "/metrics/per-object", vec![rabbitmq]),
     ];
-    let prometheus = Prometheus::start(&binary, &config(&jobs)).await;
+    let prometheus = Prometheus::start(&binary, &config(&[rules_file()], &jobs)).await;
     let cluster_ready = started.elapsed();
 
     // The workload. A customer watches their orders over Socket.IO; a stranger is refused.

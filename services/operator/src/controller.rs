@@ -33,6 +33,8 @@ use crate::status::{self, Migration, Observed, Rollout};
 
 /// The field manager of every apply, and the name events are reported under.
 pub const MANAGER: &str = "bookstore-operator";
+/// The field manager that keeps the worker's replica count while an autoscaler takes it over.
+pub const REPLICAS_HANDOVER: &str = "bookstore-operator-replicas-handover";
 
 /// Longest wait between retries of a Bookstore whose reconciliation keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -83,10 +85,88 @@ pub async fn reconcile(bookstore: Arc<Bookstore>, ctx: Arc<Context>) -> Result<A
         // (the database and the broker outlive an installation on purpose), hence no finalizer.
         return Ok(Action::await_change());
     }
-    let action = Reconciler::new(&bookstore, &ctx)?.run().await?;
-    ctx.failures()
-        .remove(&ObjectRef::from_obj(bookstore.as_ref()));
-    Ok(action)
+    match Reconciler::new(&bookstore, &ctx)?.run().await {
+        Ok(action) => {
+            ctx.failures()
+                .remove(&ObjectRef::from_obj(bookstore.as_ref()));
+            Ok(action)
+        }
+        Err(error) => {
+            report_failure(&bookstore, &ctx, &error).await;
+            Err(error)
+        }
+    }
+}
+
+/// Shows a failed pass where people and alerts look: the `ReconcileFailed` condition (for the
+/// generation it tried), `observedGeneration`, and a Warning event when the failure is new.
+/// Best effort: with the API server unreachable neither can be written, and the log and
+/// `bookstore_operator_reconcile_errors_total` say it instead.
+async fn report_failure(bookstore: &Bookstore, ctx: &Context, error: &Error) {
+    let (Some(namespace), name) = (bookstore.namespace(), bookstore.name_any()) else {
+        return;
+    };
+    let previous = bookstore.status.clone().unwrap_or_default();
+    let message = error.to_string();
+    let conditions = status::failed_pass(
+        &previous.conditions,
+        bookstore.metadata.generation,
+        error.reason(),
+        &message,
+        Time(Timestamp::now()),
+    );
+    ctx.metrics.conditions(&namespace, &name, &conditions);
+    let repeated = previous
+        .conditions
+        .iter()
+        .any(|c| c.type_ == status::RECONCILE_FAILED && c.status == "True" && c.message == message);
+    let status = BookstoreStatus {
+        observed_generation: bookstore.metadata.generation,
+        conditions,
+        ..previous
+    };
+    let api: Api<Bookstore> = Api::namespaced(ctx.client.clone(), &namespace);
+    if let Err(err) = write_status(&api, bookstore, &status).await {
+        tracing::warn!(error = %err, "Cannot record the failed reconciliation in the status.");
+    }
+    if repeated {
+        return;
+    }
+    let event = Event {
+        type_: EventType::Warning,
+        reason: status::RECONCILE_FAILED.to_owned(),
+        note: Some(message),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    if let Err(err) = ctx
+        .recorder
+        .publish(&event, &bookstore.object_ref(&()))
+        .await
+    {
+        tracing::warn!(error = %err, "Cannot publish the event of a failed reconciliation.");
+    }
+}
+
+/// Writes a Bookstore's whole status (server-side apply: the fields left out would be dropped).
+async fn write_status(
+    api: &Api<Bookstore>,
+    bookstore: &Bookstore,
+    status: &BookstoreStatus,
+) -> Result<(), Error> {
+    let body = json!({
+        "apiVersion": Bookstore::api_version(&()),
+        "kind": Bookstore::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &bookstore.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(Error::Kube)?;
+    Ok(())
 }
 
 /// Retries a failed reconciliation after 5 s, doubling per consecutive failure up to 5 min.
@@ -214,6 +294,9 @@ impl<'a> Reconciler<'a> {
         let mut rollouts = Vec::new();
         let mut scaled_by = self.previous.autoscaler;
         if let Some(image) = &plan.image {
+            if autoscaler.is_some() && self.previous.autoscaler.is_none() {
+                self.hand_over_worker_replicas().await?;
+            }
             for component in Component::ALL {
                 let deployment =
                     resources::deployment(bookstore, &owner, component, image, &plan, &config_hash);
@@ -243,19 +326,10 @@ impl<'a> Reconciler<'a> {
             current_image: plan.image.clone(),
             autoscaler: scaled_by,
         };
-        let api: Api<Bookstore> = self.api();
-        let body = json!({
-            "apiVersion": Bookstore::api_version(&()),
-            "kind": Bookstore::kind(&()),
-            "status": status,
-        });
-        api.patch_status(
-            &bookstore.name_any(),
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(Error::Kube)?;
+        self.ctx
+            .metrics
+            .conditions(&self.namespace, &bookstore.name_any(), &status.conditions);
+        write_status(&self.api(), bookstore, &status).await?;
 
         // Events are for people reading `kubectl describe`; losing one must not fail the pass.
         let reference = bookstore.object_ref(&());
@@ -293,28 +367,37 @@ impl<'a> Reconciler<'a> {
         Ok(Some(Autoscaler::HorizontalPodAutoscaler))
     }
 
-    /// Applies the worker's autoscaler and deletes the one it replaces.
+    /// Gives the worker's replica count to a field manager of its own before the operator's
+    /// apply leaves it out for an autoscaler: a server-side apply that drops a field its manager
+    /// owned removes it, and the Deployment would fall to one replica until the autoscaler
+    /// scaled it up again. The count stays as configured until the autoscaler sets its own
+    /// (Kubernetes' documented way to hand a field over).
+    async fn hand_over_worker_replicas(&self) -> Result<(), Error> {
+        let name = resources::object_name(self.bookstore, Component::Worker.name());
+        let replicas = Component::Worker
+            .spec(&self.bookstore.spec.components)
+            .replicas;
+        let body = json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {"replicas": replicas},
+        });
+        let api: Api<Deployment> = self.api();
+        api.patch(
+            &name,
+            &PatchParams::apply(REPLICAS_HANDOVER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(Error::Kube)?;
+        Ok(())
+    }
+
+    /// Deletes the worker's autoscaler it replaces, then applies the new one. In that order:
+    /// KEDA's admission webhook refuses a ScaledObject whose target already has an HPA.
     async fn apply_autoscaler(&self, autoscaler: Option<Autoscaler>) -> Result<(), Error> {
         let bookstore = self.bookstore;
-        match autoscaler {
-            Some(Autoscaler::HorizontalPodAutoscaler) => {
-                if let Some(hpa) = resources::horizontal_pod_autoscaler(bookstore, &self.owner) {
-                    apply(&self.api::<HorizontalPodAutoscaler>(), &hpa).await?;
-                }
-            }
-            Some(Autoscaler::ScaledObject) => {
-                let authentication = resources::keda_trigger_authentication(bookstore, &self.owner);
-                apply_value(
-                    &self.keda_api("TriggerAuthentication", "triggerauthentications"),
-                    &authentication,
-                )
-                .await?;
-                if let Some(scaled) = resources::keda_scaled_object(bookstore, &self.owner) {
-                    apply_value(&self.keda_api("ScaledObject", "scaledobjects"), &scaled).await?;
-                }
-            }
-            None => {}
-        }
         // Only the kind recorded as applied last is deleted, so a steady state costs no
         // requests; a delete of something already gone is fine.
         let worker = resources::object_name(bookstore, Component::Worker.name());
@@ -333,6 +416,25 @@ impl<'a> Reconciler<'a> {
                 }
             },
             _ => {}
+        }
+        match autoscaler {
+            Some(Autoscaler::HorizontalPodAutoscaler) => {
+                if let Some(hpa) = resources::horizontal_pod_autoscaler(bookstore, &self.owner) {
+                    apply(&self.api::<HorizontalPodAutoscaler>(), &hpa).await?;
+                }
+            }
+            Some(Autoscaler::ScaledObject) => {
+                let authentication = resources::keda_trigger_authentication(bookstore, &self.owner);
+                apply_value(
+                    &self.keda_api("TriggerAuthentication", "triggerauthentications"),
+                    &authentication,
+                )
+                .await?;
+                if let Some(scaled) = resources::keda_scaled_object(bookstore, &self.owner) {
+                    apply_value(&self.keda_api("ScaledObject", "scaledobjects"), &scaled).await?;
+                }
+            }
+            None => {}
         }
         Ok(())
     }

@@ -10,10 +10,13 @@ pub mod resources;
 pub mod status;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use kube::api::{Api, ListParams};
 use platform::config::ServeSettings;
 use platform::http::HttpContext;
+use platform::readiness::Gate;
 use platform::shutdown::{ShutdownToken, shutdown_pair};
 
 pub use controller::{Context, error_policy, reconcile};
@@ -29,6 +32,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// The reason of the `ReconcileFailed` condition: what kind of failure, in CamelCase.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Kube(kube::Error::Api(status)) if status.is_conflict() => "ApplyConflict",
+            Self::Kube(kube::Error::Api(status)) if status.code == 422 => "ObjectInvalid",
+            Self::Kube(kube::Error::Api(status)) if status.is_forbidden() => "Forbidden",
+            Self::Kube(kube::Error::Api(_)) => "ApiError",
+            Self::Kube(_) => "ApiUnreachable",
+            Self::NotNamespaced => "NotNamespaced",
+        }
+    }
+
     /// A label of bounded cardinality for the error metric.
     pub fn metric_label(&self) -> &'static str {
         match self {
@@ -41,6 +56,15 @@ impl Error {
         }
     }
 }
+
+/// How often the operator checks that it can read Bookstores (the API server answers and its
+/// role allows it), for `/readyz`.
+const API_CHECK_EVERY: Duration = Duration::from_secs(10);
+/// How long the controller may take to stop after SIGTERM. A reconciliation waiting on an API
+/// server that does not answer would otherwise hold the process for the client's time-outs
+/// (minutes); stopping in the middle of one is safe, since the next operator applies everything
+/// again.
+const STOP_WITHIN: Duration = Duration::from_secs(10);
 
 /// How `bookstore operator` runs.
 #[derive(Debug, Clone)]
@@ -55,7 +79,8 @@ pub struct Settings {
 
 /// Runs the operator until SIGTERM or Ctrl-C: the controller, and the HTTP endpoints of its
 /// health and metrics. It is deployed as a single replica with the `Recreate` strategy, so two
-/// never reconcile at once (no leader election is needed).
+/// never reconcile at once. After SIGTERM it stops within [`STOP_WITHIN`] plus the drain
+/// delay, whatever the API server does.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
@@ -76,6 +101,51 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     serve(client, &settings, listener, token).await
 }
 
+/// Keeps `gate` open while Bookstores can be listed (in `namespace`, or in all namespaces): the
+/// API server answers and the operator's role allows it. Until shutdown.
+async fn watch_api(
+    client: kube::Client,
+    namespace: Option<String>,
+    gate: Gate,
+    mut shutdown: ShutdownToken,
+) {
+    let bookstores: Api<Bookstore> = match &namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    loop {
+        let answer = tokio::time::timeout(
+            API_CHECK_EVERY,
+            bookstores.list_metadata(&ListParams::default().limit(1)),
+        )
+        .await;
+        match answer {
+            Ok(Ok(_)) => {
+                if !gate.is_open() {
+                    tracing::info!("The Kubernetes API answers.");
+                }
+                gate.open();
+            }
+            Ok(Err(err)) => {
+                if gate.is_open() {
+                    tracing::warn!(error = %err, "Cannot list Bookstores: not ready.");
+                }
+                gate.close();
+            }
+            Err(_) => {
+                if gate.is_open() {
+                    tracing::warn!("The Kubernetes API does not answer: not ready.");
+                }
+                gate.close();
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(API_CHECK_EVERY) => {}
+        }
+    }
+}
+
 /// The operator on `client`, serving health and metrics on `listener`, until `shutdown`.
 pub async fn serve(
     client: kube::Client,
@@ -91,6 +161,14 @@ pub async fn serve(
     ));
     let mut http_ctx = HttpContext::new(registry, Vec::new());
     http_ctx.request_timeout = settings.serve.request_timeout;
+    let api_reachable = Gate::new("kubernetes-api");
+    http_ctx.gates.push(api_reachable.clone());
+    tokio::spawn(watch_api(
+        ctx.client.clone(),
+        settings.namespace.clone(),
+        api_reachable,
+        shutdown.clone(),
+    ));
     let app = platform::http::finish(axum::Router::new(), &http_ctx);
     tracing::info!(addr = ?listener.local_addr().ok(), namespace = ?settings.namespace, "Operator started.");
     let mut http_token = shutdown.clone();
@@ -102,10 +180,20 @@ pub async fn serve(
         settings.serve.connection_limits,
         async move { http_token.cancelled().await },
     );
-    let mut controller_token = shutdown;
-    let controller = controller::run(ctx, settings.namespace.as_deref(), async move {
-        controller_token.cancelled().await;
-    });
+    let (mut controller_token, mut stop_token) = (shutdown.clone(), shutdown);
+    let controller = async move {
+        let running = controller::run(ctx, settings.namespace.as_deref(), async move {
+            controller_token.cancelled().await;
+        });
+        let overdue = async move {
+            stop_token.cancelled().await;
+            tokio::time::sleep(STOP_WITHIN).await;
+        };
+        tokio::select! {
+            () = running => {}
+            () = overdue => tracing::warn!(within = ?STOP_WITHIN, "The controller did not stop in time; stopping without it."),
+        }
+    };
     let (served, ()) = tokio::join!(server, controller);
     served.context("the health and metrics server failed")?;
     tracing::info!("Operator stopped.");

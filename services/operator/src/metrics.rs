@@ -1,9 +1,11 @@
-//! The operator's own metrics: reconciliations, their duration and their failures by kind,
-//! registered in the process's registry and served at `/metrics` with the HTTP metrics.
+//! The operator's own metrics: reconciliations, their duration, their failures by kind and the
+//! conditions they leave, registered in the process's registry and served at `/metrics` with
+//! the HTTP metrics.
 
 use std::time::Instant;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts};
 
 use crate::Error;
 
@@ -13,6 +15,7 @@ pub struct Metrics {
     reconciliations: IntCounter,
     failures: IntCounterVec,
     duration: HistogramVec,
+    conditions: IntGaugeVec,
 }
 
 impl Metrics {
@@ -36,14 +39,23 @@ impl Metrics {
             .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
             &[],
         ));
+        let conditions = platform::metrics::defined(IntGaugeVec::new(
+            Opts::new(
+                "bookstore_operator_condition",
+                "1 while a Bookstore's condition is True, 0 while False, as the last pass left it.",
+            ),
+            &["bookstore_namespace", "bookstore", "condition"],
+        ));
         registry.register(Box::new(reconciliations.clone()));
         registry.register(Box::new(failures.clone()));
         registry.register(Box::new(duration.clone()));
+        registry.register(Box::new(conditions.clone()));
         Self {
             registry,
             reconciliations,
             failures,
             duration,
+            conditions,
         }
     }
 
@@ -53,6 +65,15 @@ impl Metrics {
         ReconcileTimer {
             started: Instant::now(),
             duration: self.duration.clone(),
+        }
+    }
+
+    /// Records a Bookstore's conditions as the last pass left them.
+    pub fn conditions(&self, namespace: &str, bookstore: &str, conditions: &[Condition]) {
+        for condition in conditions {
+            self.conditions
+                .with_label_values(&[namespace, bookstore, &condition.type_])
+                .set(i64::from(condition.status == "True"));
         }
     }
 

@@ -1,5 +1,6 @@
-//! The Bookstore's status conditions (Ready, Progressing, MigrationFailed, Degraded), worked out
-//! from the migration and the Deployments as the API server returned them.
+//! The Bookstore's status conditions (Ready, Progressing, MigrationFailed, Degraded,
+//! ReconcileFailed), worked out from the migration and the Deployments as the API server
+//! returned them, and from a pass that failed.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
@@ -9,6 +10,11 @@ pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
 pub const MIGRATION_FAILED: &str = "MigrationFailed";
 pub const DEGRADED: &str = "Degraded";
+/// True while the last pass failed to apply or read something (its reason says what kind of
+/// failure, its message the API server's answer); False once a pass succeeds.
+pub const RECONCILE_FAILED: &str = "ReconcileFailed";
+/// The conditions alerts watch: one of them True means the installation needs someone.
+pub const FAILURES: [&str; 3] = [MIGRATION_FAILED, DEGRADED, RECONCILE_FAILED];
 
 /// Where the migration of the version asked for stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,25 +204,76 @@ pub fn conditions(observed: &Observed<'_>, previous: &[Condition], now: Time) ->
         (PROGRESSING, progressing),
         (MIGRATION_FAILED, migration_failed),
         (DEGRADED, degraded),
+        (
+            RECONCILE_FAILED,
+            (false, "Reconciled", "every object was applied".to_owned()),
+        ),
     ]
     .into_iter()
     .map(|(type_, (status, reason, message))| {
-        let status = if status { "True" } else { "False" }.to_owned();
-        let last_transition_time = previous
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == status)
-            .map(|c| c.last_transition_time.clone())
-            .unwrap_or_else(|| now.clone());
-        Condition {
-            type_: type_.to_owned(),
+        condition(
+            previous,
+            type_,
             status,
-            reason: reason.to_owned(),
+            reason,
             message,
-            observed_generation: observed.generation,
-            last_transition_time,
-        }
+            observed.generation,
+            &now,
+        )
     })
     .collect()
+}
+
+/// The conditions after a pass that failed: those of the last pass that got through, with
+/// `ReconcileFailed` True for `generation`, saying why.
+pub fn failed_pass(
+    previous: &[Condition],
+    generation: Option<i64>,
+    reason: &str,
+    message: &str,
+    now: Time,
+) -> Vec<Condition> {
+    let failed = condition(
+        previous,
+        RECONCILE_FAILED,
+        true,
+        reason,
+        message.to_owned(),
+        generation,
+        &now,
+    );
+    previous
+        .iter()
+        .filter(|c| c.type_ != RECONCILE_FAILED)
+        .cloned()
+        .chain(std::iter::once(failed))
+        .collect()
+}
+
+/// One condition, keeping its last transition time while its status stays.
+fn condition(
+    previous: &[Condition],
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: String,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    let status = if status { "True" } else { "False" }.to_owned();
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| now.clone());
+    Condition {
+        type_: type_.to_owned(),
+        status,
+        reason: reason.to_owned(),
+        message,
+        observed_generation: generation,
+        last_transition_time,
+    }
 }
 
 /// Whether the condition of `type_` is True.

@@ -36,6 +36,12 @@ struct Cluster {
     deployments_available: bool,
     /// Every request answers 500 (the API server in trouble).
     broken: bool,
+    /// Applies to paths containing this answer 422, as the API server answers an object it
+    /// finds invalid.
+    invalid: Option<&'static str>,
+    /// The worker has an HPA (until it is deleted): KEDA's admission webhook refuses a
+    /// ScaledObject for it meanwhile.
+    worker_hpa: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for Cluster {
@@ -45,6 +51,8 @@ impl Default for Cluster {
             keda_installed: false,
             deployments_available: true,
             broken: false,
+            invalid: None,
+            worker_hpa: Arc::default(),
         }
     }
 }
@@ -140,6 +148,30 @@ fn answer(cluster: &Cluster, bookstore: &Value, request: &Recorded) -> (StatusCo
         } else {
             not_found()
         };
+    }
+    if let Some(fragment) = cluster.invalid
+        && request.path.contains(fragment)
+    {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "Deployment.apps \"shop-users\" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: \"-1\": must be greater than or equal to 0", "reason": "Invalid", "code": 422}),
+        );
+    }
+    let hpa = cluster.worker_hpa.load(std::sync::atomic::Ordering::SeqCst);
+    if request.method == "DELETE"
+        && request
+            .path
+            .ends_with("/horizontalpodautoscalers/shop-worker")
+    {
+        cluster
+            .worker_hpa
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+    if hpa && request.path.ends_with("/scaledobjects/shop-worker") && request.method == "PATCH" {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "admission webhook \"vscaledobject.kb.io\" denied the request: the workload 'shop-worker' of type 'apps/v1.Deployment' is already managed by the hpa 'shop-worker'", "reason": "BadRequest", "code": 400}),
+        );
     }
     if request.method == "DELETE" {
         return (
@@ -542,15 +574,40 @@ async fn worker_autoscaling_applies_a_cpu_hpa_and_leaves_the_worker_replicas_to_
     .await;
     result.unwrap();
 
+    // The replica count is handed to a manager of its own first, so that the operator's apply
+    // without it does not drop the worker to one replica.
     let mut expected = shared_requests();
+    expected.push(format!(
+        "PATCH /apis/apps/v1/namespaces/{NS}/deployments/shop-worker"
+    ));
     expected.extend(deployment_requests());
     expected.push(format!(
         "PATCH /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-worker"
     ));
     expected.push(STATUS.to_owned());
     assert_eq!(lines(&requests), expected);
-    let worker = bodies(&requests, "/deployments/shop-worker")[0];
-    assert!(worker["spec"].get("replicas").is_none(), "{worker}");
+    let workers: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/deployments/shop-worker"))
+        .collect();
+    assert!(
+        workers[0]
+            .query
+            .contains("fieldManager=bookstore-operator-replicas-handover"),
+        "{}",
+        workers[0].query
+    );
+    assert_eq!(workers[0].body["spec"], json!({"replicas": 1}));
+    assert!(
+        !workers[1].query.contains("handover"),
+        "{}",
+        workers[1].query
+    );
+    assert!(
+        workers[1].body["spec"].get("replicas").is_none(),
+        "{}",
+        workers[1].body
+    );
     let hpa = bodies(&requests, "/horizontalpodautoscalers/")[0];
     assert_eq!(hpa["spec"]["minReplicas"], 2);
     assert_eq!(hpa["spec"]["maxReplicas"], 8);
@@ -574,21 +631,23 @@ async fn keda_replaces_the_hpa_when_its_api_is_served() {
         json!({"autoscaling": {"minReplicas": 1, "maxReplicas": 20, "keda": {"queueLength": 25}}});
     let cluster = Cluster {
         keda_installed: true,
+        worker_hpa: Arc::new(true.into()),
         ..Cluster::default()
     };
     let status = running("1.0.0", Some("HorizontalPodAutoscaler"));
     let (result, requests, _) = reconcile_once(bookstore(keda, Some(status)), cluster).await;
     result.unwrap();
 
+    // The HPA goes first: KEDA's webhook refuses a ScaledObject for a Deployment with one.
     let mut expected = vec!["GET /apis/keda.sh/v1alpha1".to_owned()];
     expected.extend(shared_requests());
     expected.extend(deployment_requests());
     expected.extend([
+        format!("DELETE /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-worker"),
         format!(
             "PATCH /apis/keda.sh/v1alpha1/namespaces/{NS}/triggerauthentications/shop-worker-broker"
         ),
         format!("PATCH /apis/keda.sh/v1alpha1/namespaces/{NS}/scaledobjects/shop-worker"),
-        format!("DELETE /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-worker"),
         STATUS.to_owned(),
     ]);
     assert_eq!(lines(&requests), expected);
@@ -622,8 +681,12 @@ async fn without_keda_installed_the_worker_scales_on_cpu_and_a_warning_says_why(
     .await;
     result.unwrap();
 
+    // Autoscaling turned on: the replica count is handed over first.
     let mut expected = vec!["GET /apis/keda.sh/v1alpha1".to_owned()];
     expected.extend(shared_requests());
+    expected.push(format!(
+        "PATCH /apis/apps/v1/namespaces/{NS}/deployments/shop-worker"
+    ));
     expected.extend(deployment_requests());
     expected.extend([
         format!("PATCH /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-worker"),
@@ -707,12 +770,15 @@ async fn api_errors_fail_the_pass_and_back_off_exponentially() {
     let (result, requests, ctx) = reconcile_once((*store).clone(), cluster).await;
     let error = result.unwrap_err();
     assert_eq!(error.metric_label(), "api");
-    // The first failing request ends the pass.
+    // The first failing request ends the pass; the failure is then tried on the status and as
+    // an event, which fail too and are left to the log.
     assert_eq!(
         lines(&requests),
-        [format!(
-            "PATCH /api/v1/namespaces/{NS}/configmaps/shop-config"
-        )]
+        [
+            format!("PATCH /api/v1/namespaces/{NS}/configmaps/shop-config"),
+            STATUS.to_owned(),
+            EVENT.to_owned(),
+        ]
     );
     assert_eq!(
         error_policy(store.clone(), &error, ctx.clone()),
@@ -729,6 +795,81 @@ async fn api_errors_fail_the_pass_and_back_off_exponentially() {
     );
     assert!(
         metrics.contains("bookstore_operator_reconciliations_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn an_object_the_api_server_refuses_shows_in_the_status_an_event_and_a_metric() {
+    let cluster = Cluster {
+        invalid: Some("/deployments/shop-users"),
+        ..Cluster::default()
+    };
+    let status = running("1.0.0", None);
+    let (result, requests, ctx) = reconcile_once(
+        bookstore(spec("1.0.0"), Some(status.clone())),
+        cluster.clone(),
+    )
+    .await;
+    let error = result.unwrap_err();
+    assert_eq!(error.reason(), "ObjectInvalid");
+    let written = status_body(&requests);
+    // The generation tried is observed, whatever came of it.
+    assert_eq!(written["status"]["observedGeneration"], 4);
+    let failed = condition(written, "ReconcileFailed");
+    assert_eq!(failed["status"], "True");
+    assert_eq!(failed["reason"], "ObjectInvalid");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be greater than or equal to 0"),
+        "{failed}"
+    );
+    assert_eq!(failed["observedGeneration"], 4);
+    // What the last good pass recorded stays (a server-side apply drops the fields left out).
+    assert_eq!(written["status"]["currentImage"], status["currentImage"]);
+    assert_eq!(condition(written, "Ready")["status"], "True");
+    assert_eq!(
+        events(&requests),
+        [("Warning".to_owned(), "ReconcileFailed".to_owned())]
+    );
+    let metrics = ctx.metrics.registry.render();
+    assert!(
+        metrics.contains(
+            "bookstore_operator_condition{bookstore=\"shop\",bookstore_namespace=\"shop-ns\",condition=\"ReconcileFailed\"} 1"
+        ),
+        "{metrics}"
+    );
+
+    // The same failure again: the condition stays, and no second event.
+    let (result, requests, _) = reconcile_once(
+        bookstore(spec("1.0.0"), Some(written["status"].clone())),
+        cluster,
+    )
+    .await;
+    assert!(result.is_err());
+    assert!(events(&requests).is_empty());
+    assert_eq!(
+        condition(status_body(&requests), "ReconcileFailed")["status"],
+        "True"
+    );
+
+    // Fixed: the next pass clears it.
+    let (result, requests, ctx) = reconcile_once(
+        bookstore(spec("1.0.0"), Some(written["status"].clone())),
+        Cluster::default(),
+    )
+    .await;
+    result.unwrap();
+    let cleared = condition(status_body(&requests), "ReconcileFailed");
+    assert_eq!(cleared["status"], "False");
+    assert_eq!(cleared["reason"], "Reconciled");
+    let metrics = ctx.metrics.registry.render();
+    assert!(
+        metrics.contains(
+            "bookstore_operator_condition{bookstore=\"shop\",bookstore_namespace=\"shop-ns\",condition=\"ReconcileFailed\"} 0"
+        ),
         "{metrics}"
     );
 }

@@ -104,12 +104,8 @@ async fn the_operator_watches_its_kinds_serves_health_and_metrics_and_stops_on_s
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let ready = http
-        .get(format!("http://{addr}/readyz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
+    // Ready once it has listed Bookstores.
+    readiness_becomes(addr, 200).await;
     let metrics = http
         .get(format!("http://{addr}/metrics"))
         .send()
@@ -128,4 +124,130 @@ async fn the_operator_watches_its_kinds_serves_health_and_metrics_and_stops_on_s
         .await
         .expect("the operator stops on shutdown");
     stopped.unwrap().unwrap();
+}
+
+/// Waits until the operator's `/readyz` answers `status`, failing after 15 s.
+async fn readiness_becomes(addr: std::net::SocketAddr, status: u16) {
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let answer = http
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        let got = answer.status().as_u16();
+        let body = answer.text().await.unwrap();
+        if got == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "readiness stayed {got} ({body}), expected {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The operator on a mocked API server answering each request with `answer` (or holding it
+/// open when `answer` gives nothing, as an API server that does not respond), serving on a
+/// port of its own; returns its address, the shutdown trigger and the running task.
+fn start(
+    answer: impl Fn(&Request<Body>) -> Option<(StatusCode, serde_json::Value)> + Send + 'static,
+) -> (
+    std::net::SocketAddr,
+    platform::shutdown::ShutdownTrigger,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    tokio::spawn(async move {
+        let mut unanswered = Vec::new();
+        while let Some((request, send)) = handle.next_request().await {
+            match answer(&request) {
+                Some((status, body)) => send.send_response(
+                    Response::builder()
+                        .status(status)
+                        .header("content-type", "application/json")
+                        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                        .unwrap(),
+                ),
+                None => unanswered.push(send),
+            }
+        }
+    });
+    let client = kube::Client::new(service, "shop");
+    let serve = ServeArgs {
+        listen: "127.0.0.1:0".into(),
+        cors_origins: Vec::new(),
+        request_timeout_seconds: "5".into(),
+        drain_seconds: "0".into(),
+        header_read_timeout_seconds: "10".into(),
+        max_connections: None,
+    };
+    let settings = operator::Settings {
+        serve: serve.validate().unwrap(),
+        namespace: Some("shop".into()),
+        instance: Some("operator-0".into()),
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    let (trigger, token) = shutdown_pair();
+    let running =
+        tokio::spawn(async move { operator::serve(client, &settings, listener, token).await });
+    (addr, trigger, running)
+}
+
+#[tokio::test]
+async fn without_the_right_to_list_bookstores_the_operator_is_not_ready() {
+    let forbidden = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "bookstores.bookstore.dev is forbidden: User \"system:serviceaccount:shop:operator\" cannot list resource \"bookstores\"", "reason": "Forbidden", "code": 403});
+    let (addr, trigger, running) = start(move |_| Some((StatusCode::FORBIDDEN, forbidden.clone())));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    readiness_becomes(addr, 503).await;
+    trigger.trigger();
+    tokio::time::timeout(Duration::from_secs(15), running)
+        .await
+        .expect("the operator stops on shutdown")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_operator_stops_promptly_while_a_reconciliation_waits_on_an_api_server_that_does_not_answer()
+ {
+    // Bookstores are listed, then nothing is answered: the reconciliation of the one listed
+    // waits on its first apply for as long as the connection lasts.
+    let list = serde_json::json!({"kind": "BookstoreList", "apiVersion": "bookstore.dev/v1alpha1", "metadata": {"resourceVersion": "1"}, "items": [{
+        "apiVersion": "bookstore.dev/v1alpha1", "kind": "Bookstore",
+        "metadata": {"name": "shop", "namespace": "shop", "uid": "6a3c1f0e-5b1d-4c1e-9c55-0b8a4b1f2d10", "generation": 1, "resourceVersion": "1"},
+        "spec": {"image": "registry.example/bookstore", "version": "1.0.0", "database": {"name": "shop-db"}, "broker": {"secretRef": {"name": "shop-amqp"}}, "jwt": {"secretName": "shop-jwt"}, "serviceToken": {"name": "shop-token"}}
+    }]});
+    let applies = Arc::new(Mutex::new(0));
+    let seen = applies.clone();
+    let (addr, trigger, running) = start(move |request| {
+        let query = request.uri().query().unwrap_or_default();
+        if request.method() == "PATCH" {
+            *seen.lock().unwrap() += 1;
+        }
+        (request.method() == "GET"
+            && request.uri().path().ends_with("/bookstores")
+            && !query.contains("watch=true"))
+        .then(|| (StatusCode::OK, list.clone()))
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while *applies.lock().unwrap() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reconciliation never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    readiness_becomes(addr, 200).await;
+    trigger.trigger();
+    tokio::time::timeout(Duration::from_secs(15), running)
+        .await
+        .expect("the operator stops within its bound although the API server does not answer")
+        .unwrap()
+        .unwrap();
 }
