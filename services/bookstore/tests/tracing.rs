@@ -9,6 +9,7 @@
 #[path = "support/cluster.rs"]
 mod cluster;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,12 @@ struct Span {
     trace_id: String,
     span_id: String,
     parent_span_id: String,
+    /// Attribute values as OTLP/JSON writes them (`{"stringValue": ...}`, `{"intValue": ...}`).
+    attributes: BTreeMap<String, Value>,
+}
+
+fn text_of(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
 }
 
 /// An OTLP/HTTP (JSON) trace receiver that keeps every span it is sent.
@@ -71,6 +78,12 @@ impl Collector {
                         trace_id: text("traceId").to_ascii_lowercase(),
                         span_id: text("spanId").to_ascii_lowercase(),
                         parent_span_id: text("parentSpanId").to_ascii_lowercase(),
+                        attributes: span["attributes"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|a| (text_of(&a["key"]), a["value"].clone()))
+                            .collect(),
                     });
                 }
             }
@@ -162,6 +175,24 @@ async fn an_orders_trace_runs_from_its_request_through_the_broker_into_the_worke
     assert!(
         request.parent_span_id.is_empty(),
         "the request starts the trace"
+    );
+    // The server span's attributes (OTLP/JSON writes 64-bit integers as strings).
+    let attribute = |name: &str| request.attributes.get(name).cloned().unwrap_or_default();
+    assert_eq!(
+        attribute("http.request.method"),
+        json!({"stringValue": "POST"})
+    );
+    assert_eq!(
+        attribute("url.path"),
+        json!({"stringValue": "/api/v1/orders"})
+    );
+    assert_eq!(
+        attribute("http.route"),
+        json!({"stringValue": "/api/v1/orders"})
+    );
+    assert_eq!(
+        attribute("http.response.status_code"),
+        json!({"intValue": "202"})
     );
     // The worker's span hangs under a span of the orders service (the one that wrote the event).
     let spans = collector.spans();

@@ -277,17 +277,14 @@ async fn request_context(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     // The span is renamed after the route once the router has matched the request (see
     // `metrics::track_http`); requests no route matches keep this name.
+    // The fields are what log lines show; the trace's attributes are set apart (see
+    // `telemetry::set_span_attributes`).
     let span = tracing::info_span!(
         "request",
         %method,
         %path,
         trace_id = tracing::field::Empty,
-        otel.name = %format!("{method} unmatched"),
         otel.kind = "server",
-        http.request.method = %method,
-        url.path = %path,
-        http.route = tracing::field::Empty,
-        http.response.status_code = tracing::field::Empty,
     );
     let traceparent = request
         .headers()
@@ -295,6 +292,14 @@ async fn request_context(request: Request, next: Next) -> Response {
         .and_then(|value| value.to_str().ok());
     let trace_id = telemetry::continue_trace(&span, traceparent);
     span.record("trace_id", trace_id.as_str());
+    telemetry::rename_span(&span, format!("{method} unmatched"));
+    telemetry::set_span_attributes(
+        &span,
+        [
+            ("http.request.method", method.to_string().into()),
+            ("url.path", path.clone().into()),
+        ],
+    );
     let started = Instant::now();
     let is_read = method == Method::GET || method == Method::HEAD;
     let is_ops = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
@@ -303,7 +308,10 @@ async fn request_context(request: Request, next: Next) -> Response {
             .await;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.record("http.response.status_code", status);
+    telemetry::set_span_attributes(
+        &span,
+        [("http.response.status_code", i64::from(status).into())],
+    );
     // Every change, every failure and every slow answer is logged; reads answered well are
     // counted by the request metrics instead (at debug level here): one line per page read
     // cost a third of a cached catalogue page's time.

@@ -130,8 +130,9 @@ pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: 
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().as_str().to_owned();
     // The request's span (see `http::request_context`) is named after the route, not the path.
-    crate::telemetry::rename_current_span(format!("{method} {route}"));
-    tracing::Span::current().record("http.route", route.as_str());
+    let span = tracing::Span::current();
+    crate::telemetry::rename_span(&span, format!("{method} {route}"));
+    crate::telemetry::set_span_attributes(&span, [("http.route", route.clone().into())]);
     let started = Instant::now();
     metrics.http.in_flight.inc();
     let response = next.run(request).await;

@@ -23,16 +23,19 @@ pub enum LogFormat {
     Json,
 }
 
-/// Keeps the trace pipeline of the process; `shutdown` sends the spans still buffered.
+/// Keeps the trace pipeline of the process, if traces are exported; `shutdown` sends the spans
+/// still buffered.
 #[must_use = "dropping it without shutdown loses the last spans"]
 pub struct Telemetry {
-    provider: SdkTracerProvider,
+    provider: Option<SdkTracerProvider>,
 }
 
 impl Telemetry {
     /// Exports what is buffered and stops exporting.
     pub fn shutdown(self) {
-        if let Err(err) = self.provider.shutdown() {
+        if let Some(provider) = self.provider
+            && let Err(err) = provider.shutdown()
+        {
             eprintln!("warning: could not send the last traces: {err}");
         }
     }
@@ -40,13 +43,16 @@ impl Telemetry {
 
 /// Installs the global subscriber for the process `service` (the component's name, used as the
 /// traces' `service.name`). `RUST_LOG` filters; the default keeps our own crates at info and the
-/// chatty database drivers at warn. Spans always get OpenTelemetry ids (so the trace id in logs
-/// is the one a trace backend shows); they are exported only when `OTEL_EXPORTER_OTLP_ENDPOINT`
-/// is set, over OTLP/HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the default, or
-/// `http/json`).
+/// chatty database drivers at warn. Spans are exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is
+/// set, over OTLP/HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the default, or
+/// `http/json`); then they carry OpenTelemetry ids, so the trace id in logs is the one the trace
+/// backend shows. Without an endpoint no OpenTelemetry span is built at all (a tenth of a cached
+/// catalogue read's time): the trace id is the caller's `traceparent`'s or a new one.
 pub fn init(format: LogFormat, service: &str) -> Telemetry {
     let provider = tracer_provider(service);
-    let tracer = provider.tracer("bookstore");
+    let otel = provider
+        .as_ref()
+        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("bookstore")));
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=warn"));
     let json = match format {
@@ -54,9 +60,7 @@ pub fn init(format: LogFormat, service: &str) -> Telemetry {
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer));
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
     // A second init (tests start many apps in one process) keeps the first subscriber.
     let _ = if json {
         registry
@@ -76,18 +80,18 @@ pub fn init(format: LogFormat, service: &str) -> Telemetry {
     Telemetry { provider }
 }
 
-/// The span pipeline: ids for every span, and an OTLP exporter when an endpoint is configured.
-fn tracer_provider(service: &str) -> SdkTracerProvider {
-    let resource = opentelemetry_sdk::Resource::builder()
-        .with_service_name(format!("bookstore-{service}"))
-        .build();
-    let builder = SdkTracerProvider::builder().with_resource(resource);
+/// The span pipeline with its OTLP exporter, when an endpoint is configured.
+fn tracer_provider(service: &str) -> Option<SdkTracerProvider> {
     let configured = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     if !(configured("OTEL_EXPORTER_OTLP_ENDPOINT")
         || configured("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
     {
-        return builder.build();
+        return None;
     }
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(format!("bookstore-{service}"))
+        .build();
+    let builder = SdkTracerProvider::builder().with_resource(resource);
     use opentelemetry_otlp::{Protocol, WithExportConfig};
     let exporter = if configured("OTEL_EXPORTER_OTLP_PROTOCOL")
         || configured("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
@@ -101,10 +105,10 @@ fn tracer_provider(service: &str) -> SdkTracerProvider {
             .build()
     };
     match exporter {
-        Ok(exporter) => builder.with_batch_exporter(exporter).build(),
+        Ok(exporter) => Some(builder.with_batch_exporter(exporter).build()),
         Err(err) => {
             eprintln!("warning: traces are not exported: {err}");
-            builder.build()
+            None
         }
     }
 }
@@ -166,11 +170,22 @@ pub fn current_traceparent() -> Option<String> {
     Some(format!("00-{trace_id}-{span_id}-01"))
 }
 
-/// Renames the current span in its trace, e.g. a request's once its route is known. (Its
-/// OpenTelemetry span exists from the start, to give the trace id to logs, so `otel.name` can
-/// no longer be recorded.)
-pub fn rename_current_span(name: String) {
-    tracing::Span::current().context().span().update_name(name);
+/// Renames `span` in its trace, e.g. a request's once its route is known. (Its OpenTelemetry
+/// span exists from the start, to give the trace id to logs, so `otel.name` can no longer be
+/// recorded.)
+pub fn rename_span(span: &tracing::Span, name: String) {
+    span.context().span().update_name(name);
+}
+
+/// Sets attributes of `span` in its trace alone. Recording a field instead would make the JSON
+/// log layer parse and write again every field the span has, for each field recorded.
+pub fn set_span_attributes<const N: usize>(
+    span: &tracing::Span,
+    attributes: [(&'static str, opentelemetry::Value); N],
+) {
+    for (key, value) in attributes {
+        span.set_attribute(key, value);
+    }
 }
 
 /// An outgoing call in the current trace: adds its `traceparent` header, so the callee's span
