@@ -364,6 +364,10 @@ fn minimal_values_render_valid_hardened_objects_with_in_cluster_backends() {
         assert_eq!(spec["components"][component]["replicas"], 1, "{component}");
     }
     assert!(spec["worker"].is_null() && spec["openai"].is_null() && spec["storage"].is_null());
+    // No Ingress, so no proxy whose forwarded addresses could be trusted; no admin asked for.
+    assert_eq!(spec["settings"], json!({"trustForwardedFor": false}));
+    assert!(spec["admin"].is_null() && spec["env"].is_null() && spec["pod"].is_null());
+    assert_eq!(spec["sampleCatalogue"], false);
 
     // Generated secrets: a 48-character token; URLs made of the generated passwords.
     let decode = |name: &str, key: &str| -> String {
@@ -462,6 +466,38 @@ fn minimal_values_render_valid_hardened_objects_with_in_cluster_backends() {
     assert_eq!(dashboards, 5);
     // No ingress by default; no monitoring objects without the Prometheus operator.
     assert!(of_kind(&docs, "Ingress").is_empty());
+
+    // An admin asked for by email alone gets a password made once, kept in the chart's Secret;
+    // the sample catalogue is a switch.
+    let mut args = MINIMAL.to_vec();
+    args.extend([
+        "--set",
+        "bookstore.admin.email=admin@shop.example",
+        "--set",
+        "bookstore.sampleCatalogue=true",
+        "--set",
+        "bookstore.settings.trustForwardedFor=false",
+        "--set",
+        "ingress.enabled=true",
+    ]);
+    let docs = template(&args);
+    assert_valid("admin", &docs);
+    let spec = &find(&docs, "Bookstore", RELEASE)["spec"];
+    assert_eq!(
+        spec["admin"],
+        json!({"email": "admin@shop.example", "passwordSecretRef": {"name": "shop-admin", "key": "password"}})
+    );
+    assert_eq!(spec["sampleCatalogue"], true);
+    assert_eq!(
+        spec["settings"]["trustForwardedFor"], false,
+        "an explicit false wins"
+    );
+    let encoded = find(&docs, "Secret", "shop-admin")["data"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let password = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
+    assert_eq!(password.len(), 24);
 }
 
 fn write_scratch(name: &str, contents: &str) -> PathBuf {
@@ -721,11 +757,42 @@ fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() 
         ("/api/v1/inventory", "shop-inventory"),
         ("/api/v1/orders", "shop-orders"),
         ("/socket.io", "shop-notifications"),
+        ("/api/v1/openapi.json", "shop-storefront"),
+        ("/api/v1/docs", "shop-storefront"),
         ("/", "shop-storefront"),
     ]
     .map(|(a, b)| (a.to_owned(), b.to_owned()))
     .into();
     assert_eq!(routes, expected);
+
+    // Settings, extra variables and scheduling reach the Bookstore as given; behind the
+    // chart's Ingress the forwarded client address is trusted unless said otherwise.
+    assert_eq!(
+        spec["settings"],
+        json!({"trustForwardedFor": true, "corsOrigins": ["https://admin.shop.example"],
+               "tracing": {"otlpEndpoint": "http://otel-collector.observability:4318", "samplingRatio": 0.1},
+               "retry": {"delaysMs": [1000, 10000, 60000], "maxAttempts": 6},
+               "workerConcurrency": 32, "databaseMaxConnections": 15})
+    );
+    assert_eq!(
+        spec["envFrom"],
+        json!([{"secretRef": {"name": "shop-extra-env"}}])
+    );
+    assert_eq!(
+        spec["pod"],
+        json!({"podAnnotations": {"logs.example/parser": "json"}, "nodeSelector": {"pool": "shop"},
+               "serviceAccountName": "bookstore-app"})
+    );
+    assert_eq!(
+        spec["components"]["storefront"],
+        json!({"replicas": 2, "nodeSelector": {"pool": "edge"},
+               "tolerations": [{"key": "edge", "operator": "Exists", "effect": "NoSchedule"}]})
+    );
+    assert_eq!(
+        spec["admin"],
+        json!({"email": "admin@shop.example", "passwordSecretRef": {"name": "shop-admin", "key": "password"}})
+    );
+    assert_eq!(spec["sampleCatalogue"], false);
 
     // Monitoring: the alert rules of the shop and of the operator, unchanged; job names are
     // the components' names.
@@ -921,6 +988,26 @@ fn bad_values_are_rejected() {
             ],
             "fullnameOverride",
         ),
+        (
+            &["--set", "bookstore.settings.workerConcurrency=0"],
+            "workerConcurrency",
+        ),
+        (
+            &[
+                "--set",
+                "bookstore.settings.corsOrigins[0]=shop.example.com",
+            ],
+            "corsOrigins",
+        ),
+        (
+            &["--set", "bookstore.settings.tracing.samplingRatio=1.5"],
+            "samplingRatio",
+        ),
+        (&["--set", "bookstore.admin.email=not-an-email"], "email"),
+        (
+            &["--set", "bookstore.components.orders.nodeSelector=pool"],
+            "nodeSelector",
+        ),
         // Template checks.
         (
             &[
@@ -935,6 +1022,10 @@ fn bad_values_are_rejected() {
         ),
         (&["--set", "postgresql.enabled=false"], "no database"),
         (&["--set", "rabbitmq.enabled=false"], "no broker"),
+        (
+            &["--set", "broker.namespace=staging."],
+            "belongs to this release alone",
+        ),
         (
             &[
                 "--set",
@@ -962,9 +1053,9 @@ fn bad_values_are_rejected() {
                 stderr.contains(expected),
                 "helm {major}: {args:?}: expected {expected:?} in:\n{stderr}"
             );
-            // The first eighteen cases are the schema's, the others the templates'.
+            // The first twenty-three cases are the schema's, the others the templates'.
             let by_schema = stderr.contains("don't meet the specifications of the schema");
-            assert_eq!(by_schema, index < 18, "helm {major}: {args:?}:\n{stderr}");
+            assert_eq!(by_schema, index < 23, "helm {major}: {args:?}:\n{stderr}");
         }
     }
     // The defaults alone lack the key pair, and say how to make one.

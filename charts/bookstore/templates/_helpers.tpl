@@ -106,6 +106,10 @@ Arguments: ctx, secret (name), key, value, length.
 {{- end -}}
 {{- end -}}
 
+{{- define "bookstore.adminSecret" -}}
+{{- default (printf "%s-admin" (include "bookstore.fullname" .)) .Values.bookstore.admin.existingSecret -}}
+{{- end -}}
+
 {{- define "bookstore.s3Secret" -}}
 {{- if .Values.bookstore.storage.s3.existingSecret -}}
 {{- .Values.bookstore.storage.s3.existingSecret -}}

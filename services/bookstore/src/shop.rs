@@ -49,7 +49,14 @@ pub struct Services {
 /// The process's API routes plus `/api/v1/openapi.json` and the docs UI at `/api/v1/docs`.
 pub fn api(services: Services) -> Router {
     let (router, openapi) = documented(services);
-    router.merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
+    router.merge(api_docs(openapi))
+}
+
+/// `openapi` at `/api/v1/openapi.json` and the docs UI showing it at `/api/v1/docs`.
+pub fn api_docs(openapi: utoipa::openapi::OpenApi) -> Router {
+    SwaggerUi::new("/api/v1/docs")
+        .url("/api/v1/openapi.json", openapi)
+        .into()
 }
 
 /// The routes of the given services and their OpenAPI document, with the answers the shared

@@ -362,3 +362,32 @@ platform::backend_tests! {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// Behind the chart's Ingress each split component documents only its own routes, so the
+/// storefront (which owns `/`) serves the whole API's document and its docs UI.
+#[tokio::test]
+async fn the_storefront_process_serves_the_whole_api_document_and_its_docs() {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = bookstore(&["storefront"])
+        .env("BOOKSTORE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(&base, &mut child).await;
+
+    let served = get(&format!("{base}/api/v1/openapi.json")).await;
+    let whole = serde_json::to_value(bookstore::shop::openapi_document().unwrap()).unwrap();
+    assert_eq!(served["paths"], whole["paths"]);
+    for path in ["/api/v1/books", "/api/v1/auth/login", "/api/v1/orders"] {
+        assert!(
+            served["paths"][path].is_object(),
+            "{path} is not documented"
+        );
+    }
+    let docs = reqwest::get(format!("{base}/api/v1/docs/")).await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+    assert!(terminate(child).await.success());
+}

@@ -306,6 +306,12 @@ impl<'a> Reconciler<'a> {
             self.apply_autoscaler(autoscaler).await?;
             scaled_by = autoscaler;
         }
+        let sample_catalogue_job = match (&plan.image, &self.previous.sample_catalogue_job) {
+            (Some(image), None) if bookstore.spec.sample_catalogue => {
+                Some(self.load_sample_catalogue(image).await?)
+            }
+            (_, previous) => previous.clone(),
+        };
 
         let conditions = status::conditions(
             &Observed {
@@ -325,6 +331,7 @@ impl<'a> Reconciler<'a> {
             current_version,
             current_image: plan.image.clone(),
             autoscaler: scaled_by,
+            sample_catalogue_job,
         };
         self.ctx
             .metrics
@@ -365,6 +372,20 @@ impl<'a> Reconciler<'a> {
             );
         }
         Ok(Some(Autoscaler::HorizontalPodAutoscaler))
+    }
+
+    /// Starts the Job that loads the sample catalogue into the migrated schema (once: the
+    /// status keeps its name; the command itself leaves a catalogue with books alone).
+    async fn load_sample_catalogue(&mut self, image: &str) -> Result<String, Error> {
+        let job = resources::sample_catalogue_job(self.bookstore, &self.owner, image);
+        let applied = apply(&self.api::<Job>(), &job).await?;
+        let name = applied.name_any();
+        self.event(
+            EventType::Normal,
+            "SampleCatalogueLoading",
+            format!("the Job {name} loads the sample catalogue if the catalogue is empty"),
+        );
+        Ok(name)
     }
 
     /// Gives the worker's replica count to a field manager of its own before the operator's

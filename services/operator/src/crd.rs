@@ -1,7 +1,11 @@
 //! The `Bookstore` custom resource (`bookstore.dev/v1alpha1`): what an installation asks for,
 //! its validation rules, and the status the operator reports.
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, EnvFromSource, EnvVar, ResourceRequirements, Toleration, TopologySpreadConstraint,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::JsonSchema;
@@ -79,6 +83,105 @@ pub struct BookstoreSpec {
     #[serde(default = "default_log")]
     #[schemars(length(min = 1, max = 1024))]
     pub log: String,
+    /// The settings installations commonly change, for every component.
+    #[serde(default)]
+    pub settings: Settings,
+    /// More environment variables of every component. A name the operator sets too (see
+    /// `settings`) takes the value given here; a component's own `env` comes after this.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// Sources of environment variables (ConfigMaps, Secrets) of every component; what `env`
+    /// sets wins over them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_from: Vec<EnvFromSource>,
+    /// Where and how every pod runs, the migration Jobs' included; a component's own fields
+    /// replace these.
+    #[serde(default)]
+    pub pod: PodOptions,
+    /// The first admin account, created by the users service when it starts and no account has
+    /// the email yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<AdminSpec>,
+    /// Load the sample catalogue (60 books with stock) once the schema is migrated, if the
+    /// catalogue is empty then.
+    #[serde(default)]
+    pub sample_catalogue: bool,
+}
+
+/// Settings of every component, each one environment variable (named in its description).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Take the last `X-Forwarded-For` hop as the client's address
+    /// (`BOOKSTORE_TRUST_FORWARDED_FOR`). Behind an Ingress every client otherwise shares the
+    /// controller's address, so the per-client limits (log-ins, new orders) count all clients as
+    /// one. Set it only when clients reach the pods through the proxy alone.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+    /// Origins whose pages may call the API from a browser (`BOOKSTORE_CORS_ORIGINS`), e.g.
+    /// `https://shop.example.com`; none: only pages of the API's own origin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64), inner(regex(pattern = r"^https?://[^/,]+$")))]
+    pub cors_origins: Vec<String>,
+    /// Export traces over OTLP/HTTP; without it, none leave the pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TracingSpec>,
+    /// The retry tiers of failed messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
+    /// Orders a worker replica handles at once (`BOOKSTORE_WORKER_CONCURRENCY`, default 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub worker_concurrency: Option<i32>,
+    /// Database connections of each pod's pool (`DATABASE_MAX_CONNECTIONS`, default 10).
+    /// Replicas times this must stay under the database's connection limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub database_max_connections: Option<i32>,
+}
+
+/// Where traces go, and how many.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TracingSpec {
+    /// The collector's OTLP/HTTP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`), e.g.
+    /// `http://otel-collector.observability:4318`.
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://"))]
+    pub otlp_endpoint: String,
+    /// The fraction of traces recorded, from 0 to 1 (default 1): a request that starts a trace
+    /// is sampled with this probability, one that continues a trace follows its parent
+    /// (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub sampling_ratio: Option<f64>,
+}
+
+/// How failed messages are tried again. Every process sharing a broker uses the same tiers.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetrySpec {
+    /// Milliseconds before each further attempt; the last repeats
+    /// (`BOOKSTORE_RETRY_DELAYS_MS`, default 1000, 5000, 30000, 120000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16), inner(range(min = 1, max = 86_400_000)))]
+    pub delays_ms: Vec<i64>,
+    /// Attempts before a message goes to the dead-letter queue
+    /// (`BOOKSTORE_RETRY_MAX_ATTEMPTS`, default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_attempts: Option<i32>,
+}
+
+/// The first admin account.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSpec {
+    /// The admin's email (`BOOKSTORE_ADMIN_EMAIL`).
+    #[schemars(length(min = 3, max = 254), regex(pattern = r"^[^@\s]+@[^@\s]+$"))]
+    pub email: String,
+    /// The password, from a Secret (key default `password`), mounted into the users service
+    /// only. Change it after the first log-in: the account is created once, never updated.
+    pub password_secret_ref: SecretKeyRef,
 }
 
 fn default_log() -> String {
@@ -229,6 +332,16 @@ pub struct ComponentSpec {
     /// Requests and limits of its container (default: 100m CPU and 128Mi requested, 512Mi limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+    /// More environment variables of this component, after the Bookstore's `env`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// Sources of environment variables of this component, after the Bookstore's `envFrom`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_from: Vec<EnvFromSource>,
+    /// Where and how its pods run; each field given here replaces the Bookstore's `pod`
+    /// field of the same name (annotations are merged).
+    #[serde(flatten)]
+    pub pod: PodOptions,
 }
 
 impl Default for ComponentSpec {
@@ -236,6 +349,86 @@ impl Default for ComponentSpec {
         Self {
             replicas: one(),
             resources: None,
+            env: Vec::new(),
+            env_from: Vec::new(),
+            pod: PodOptions::default(),
+        }
+    }
+}
+
+/// The schema of a large Kubernetes structure (an affinity, a spread constraint), which the API
+/// server checks when the operator applies the pods that use it. Its full schema, repeated for
+/// the Bookstore and each component, would take the CRD past the 256 KiB that a client-side
+/// `kubectl apply` can keep in its annotation.
+fn kubernetes_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
+}
+
+/// A list of [`kubernetes_object`]s.
+fn kubernetes_objects(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+    })
+}
+
+/// `own` unless it is empty, else `base`.
+fn own_or_base<T: Clone>(own: &[T], base: &[T]) -> Vec<T> {
+    if own.is_empty() { base } else { own }.to_vec()
+}
+
+/// Where and how pods run.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PodOptions {
+    /// Annotations of the pods (e.g. for a service mesh or a log shipper).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_annotations: BTreeMap<String, String>,
+    /// Nodes the pods may run on, by label.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Affinity rules of the pods (a Kubernetes `Affinity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "kubernetes_object")]
+    pub affinity: Option<Affinity>,
+    /// Taints the pods tolerate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Spread constraints of a component's pods, instead of the default: over nodes, then
+    /// zones, never refusing to schedule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "kubernetes_objects")]
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// The service account the pods run as (default: the namespace's `default`). The
+    /// components never call the Kubernetes API, so its token is not mounted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub service_account_name: Option<String>,
+}
+
+impl PodOptions {
+    /// These options with each field that `over` sets taken from it; annotations are merged,
+    /// `over`'s winning.
+    pub fn overlaid(&self, over: &PodOptions) -> PodOptions {
+        let mut pod_annotations = self.pod_annotations.clone();
+        pod_annotations.extend(over.pod_annotations.clone());
+        PodOptions {
+            pod_annotations,
+            node_selector: if over.node_selector.is_empty() {
+                self.node_selector.clone()
+            } else {
+                over.node_selector.clone()
+            },
+            affinity: over.affinity.clone().or_else(|| self.affinity.clone()),
+            tolerations: own_or_base(&over.tolerations, &self.tolerations),
+            topology_spread_constraints: own_or_base(
+                &over.topology_spread_constraints,
+                &self.topology_spread_constraints,
+            ),
+            service_account_name: over
+                .service_account_name
+                .clone()
+                .or_else(|| self.service_account_name.clone()),
         }
     }
 }
@@ -326,6 +519,9 @@ pub struct BookstoreStatus {
     /// What scales the worker: HorizontalPodAutoscaler, ScaledObject, or nothing (absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<Autoscaler>,
+    /// The Job that loaded (or is loading) the sample catalogue, made once per installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_catalogue_job: Option<String>,
 }
 
 /// The kind of object that scales the worker.
@@ -460,6 +656,14 @@ mod tests {
                 .unwrap()
                 .contains(&MAX_NAME_LENGTH.to_string())
         );
+    }
+
+    #[test]
+    fn the_crd_fits_the_annotation_a_client_side_apply_keeps() {
+        // `kubectl apply` (and GitOps tools applying client-side) store the whole object in an
+        // annotation of at most 256 KiB.
+        let bytes = serde_json::to_vec(&Bookstore::crd()).unwrap().len();
+        assert!(bytes < 200 * 1024, "the CRD has {bytes} bytes");
     }
 
     #[test]

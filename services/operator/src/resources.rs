@@ -28,7 +28,7 @@ use platform::messaging::topology::{ORDER_WORKER, Topology};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::crd::{Autoscaler, Bookstore, Component};
+use crate::crd::{Autoscaler, Bookstore, Component, PodOptions};
 
 /// The port every component serves HTTP, health and metrics on.
 pub const HTTP_PORT: i32 = 8080;
@@ -161,11 +161,48 @@ pub fn config_map(bookstore: &Bookstore, owner: &OwnerReference) -> ConfigMap {
     if let Some(region) = s3.and_then(|s3| s3.region.clone()) {
         data.insert("BOOKSTORE_S3_REGION".to_owned(), region);
     }
+    data.extend(settings_env(bookstore));
     ConfigMap {
         metadata: metadata(bookstore, owner, object_name(bookstore, "config"), "config"),
         data: Some(data),
         ..ConfigMap::default()
     }
+}
+
+/// The variables of `spec.settings`; a setting left out keeps the program's default.
+fn settings_env(bookstore: &Bookstore) -> BTreeMap<String, String> {
+    let settings = &bookstore.spec.settings;
+    let mut env = BTreeMap::new();
+    let mut set = |name: &str, value: String| env.insert(name.to_owned(), value);
+    if settings.trust_forwarded_for {
+        set("BOOKSTORE_TRUST_FORWARDED_FOR", "true".to_owned());
+    }
+    if !settings.cors_origins.is_empty() {
+        set("BOOKSTORE_CORS_ORIGINS", settings.cors_origins.join(","));
+    }
+    if let Some(tracing) = &settings.tracing {
+        set("OTEL_EXPORTER_OTLP_ENDPOINT", tracing.otlp_endpoint.clone());
+        if let Some(ratio) = tracing.sampling_ratio {
+            set("OTEL_TRACES_SAMPLER", "parentbased_traceidratio".to_owned());
+            set("OTEL_TRACES_SAMPLER_ARG", ratio.to_string());
+        }
+    }
+    if let Some(retry) = &settings.retry {
+        if !retry.delays_ms.is_empty() {
+            let delays: Vec<String> = retry.delays_ms.iter().map(i64::to_string).collect();
+            set("BOOKSTORE_RETRY_DELAYS_MS", delays.join(","));
+        }
+        if let Some(attempts) = retry.max_attempts {
+            set("BOOKSTORE_RETRY_MAX_ATTEMPTS", attempts.to_string());
+        }
+    }
+    if let Some(concurrency) = settings.worker_concurrency {
+        set("BOOKSTORE_WORKER_CONCURRENCY", concurrency.to_string());
+    }
+    if let Some(connections) = settings.database_max_connections {
+        set("DATABASE_MAX_CONNECTIONS", connections.to_string());
+    }
+    env
 }
 
 /// A short, stable digest of any serialisable value (names of Jobs, the config hash).
@@ -230,11 +267,12 @@ struct Needs {
     broker: bool,
     storage: bool,
     openai: bool,
+    admin: bool,
 }
 
 fn needs(component: Option<Component>) -> Needs {
     let Some(component) = component else {
-        // The migration Job: only the database.
+        // The Jobs (migration, sample catalogue): only the database.
         return Needs {
             database: true,
             ..Needs::default()
@@ -242,10 +280,12 @@ fn needs(component: Option<Component>) -> Needs {
     };
     match component {
         // The users service announces ended sessions on the bus.
+        // It also creates the first admin.
         Component::Users => Needs {
             database: true,
             private_key: true,
             broker: true,
+            admin: true,
             ..Needs::default()
         },
         // The catalogue keeps the uploads, and checks the worker's service token when it reads
@@ -321,7 +361,7 @@ fn secret_file(
     )
 }
 
-/// The pod of a component (or of the migration Job, `component` none) running `args`.
+/// The pod of a component (or of a Job, `component` none) running `args`.
 fn pod_spec(
     bookstore: &Bookstore,
     component: Option<Component>,
@@ -390,6 +430,22 @@ fn pod_spec(
             "token",
             "BOOKSTORE_SERVICE_TOKEN_FILE",
         ));
+    }
+    let admin = spec.admin.as_ref().filter(|_| needs.admin);
+    if let Some(admin) = admin {
+        let password = &admin.password_secret_ref;
+        secrets.push(secret_file(
+            "admin",
+            &password.name,
+            password.key_or("password"),
+            "password",
+            "BOOKSTORE_ADMIN_PASSWORD_FILE",
+        ));
+        env.push(EnvVar {
+            name: "BOOKSTORE_ADMIN_EMAIL".to_owned(),
+            value: Some(admin.email.clone()),
+            ..EnvVar::default()
+        });
     }
     let s3_credentials = spec
         .storage
@@ -460,9 +516,24 @@ fn pod_spec(
             ..VolumeMount::default()
         });
     }
-    let resources = component
-        .and_then(|c| c.spec(&spec.components).resources.clone())
+    let own = component.map(|c| c.spec(&spec.components));
+    let resources = own
+        .and_then(|own| own.resources.clone())
         .unwrap_or_else(default_resources);
+    // The operator's variables, then the Bookstore's, then the component's: a later one of the
+    // same name replaces an earlier one (an apply refuses a name twice).
+    let extra = spec.env.iter().chain(own.map_or(&[][..], |own| &own.env));
+    let env = merged_env(env, extra);
+    let mut env_from = vec![EnvFromSource {
+        config_map_ref: Some(ConfigMapEnvSource {
+            name: object_name(bookstore, "config"),
+            optional: Some(false),
+        }),
+        ..EnvFromSource::default()
+    }];
+    env_from.extend(spec.env_from.iter().cloned());
+    env_from.extend(own.map_or(&[][..], |own| &own.env_from).iter().cloned());
+    let options = pod_options(bookstore, component);
     let serves = component.is_some();
     let probe = |path: &str, period: i32, failures: i32| Probe {
         http_get: Some(HTTPGetAction {
@@ -488,13 +559,7 @@ fn pod_spec(
                 ..ContainerPort::default()
             }]
         }),
-        env_from: Some(vec![EnvFromSource {
-            config_map_ref: Some(ConfigMapEnvSource {
-                name: object_name(bookstore, "config"),
-                optional: Some(false),
-            }),
-            ..EnvFromSource::default()
-        }]),
+        env_from: Some(env_from),
         env: Some(env),
         resources: Some(resources),
         // A slow start (a cold database pool) gets a minute before liveness counts.
@@ -524,6 +589,10 @@ fn pod_spec(
         volumes: Some(volumes),
         // The components never call the Kubernetes API.
         automount_service_account_token: Some(false),
+        service_account_name: options.service_account_name,
+        node_selector: (!options.node_selector.is_empty()).then_some(options.node_selector),
+        affinity: options.affinity,
+        tolerations: (!options.tolerations.is_empty()).then_some(options.tolerations),
         enable_service_links: Some(false),
         image_pull_secrets: (!spec.image_pull_secrets.is_empty()).then(|| {
             spec.image_pull_secrets
@@ -544,6 +613,28 @@ fn pod_spec(
         }),
         ..PodSpec::default()
     }
+}
+
+/// Where and how the pods of `component` (the Jobs': none) run: the Bookstore's `pod`, with
+/// the component's own fields over it.
+pub fn pod_options(bookstore: &Bookstore, component: Option<Component>) -> PodOptions {
+    let spec = &bookstore.spec;
+    match component {
+        Some(component) => spec.pod.overlaid(&component.spec(&spec.components).pod),
+        None => spec.pod.clone(),
+    }
+}
+
+/// `base` with each of `extra` added, or put in place of the variable of the same name.
+fn merged_env<'a>(base: Vec<EnvVar>, extra: impl Iterator<Item = &'a EnvVar>) -> Vec<EnvVar> {
+    let mut env = base;
+    for var in extra {
+        match env.iter_mut().find(|existing| existing.name == var.name) {
+            Some(existing) => *existing = var.clone(),
+            None => env.push(var.clone()),
+        }
+    }
+    env
 }
 
 /// Requests and limits of a component that sets none.
@@ -596,11 +687,18 @@ pub fn deployment(
         match_label_keys: Some(vec!["pod-template-hash".to_owned()]),
         ..TopologySpreadConstraint::default()
     };
+    let options = pod_options(bookstore, Some(component));
     let mut pod = pod_spec(bookstore, Some(component), image, &[name]);
-    pod.topology_spread_constraints = Some(vec![
-        spread("kubernetes.io/hostname"),
-        spread("topology.kubernetes.io/zone"),
-    ]);
+    pod.topology_spread_constraints = Some(if options.topology_spread_constraints.is_empty() {
+        vec![
+            spread("kubernetes.io/hostname"),
+            spread("topology.kubernetes.io/zone"),
+        ]
+    } else {
+        options.topology_spread_constraints
+    });
+    let mut annotations = options.pod_annotations;
+    annotations.insert(CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned());
     // Drain (5 s) plus the 30 s the process gives requests and messages in flight.
     pod.termination_grace_period_seconds = Some(45);
     Deployment {
@@ -622,10 +720,7 @@ pub fn deployment(
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),
-                    annotations: Some(BTreeMap::from([(
-                        CONFIG_HASH_ANNOTATION.to_owned(),
-                        config_hash.to_owned(),
-                    )])),
+                    annotations: Some(annotations),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(pod),
@@ -636,16 +731,50 @@ pub fn deployment(
     }
 }
 
-/// The Job that runs `bookstore migrate up` of `image`. Its name carries a digest of its spec:
-/// a Job's pod template cannot change, so a new version (or a new rendering) is a new Job.
+/// The Job that runs `bookstore migrate up` of `image`.
 pub fn migration_job(bookstore: &Bookstore, owner: &OwnerReference, image: &str) -> Job {
+    job(
+        bookstore,
+        owner,
+        image,
+        "migrate",
+        "migration",
+        &["migrate", "up"],
+    )
+}
+
+/// The Job that loads the sample catalogue with `image` (`bookstore admin seed`, which leaves
+/// a catalogue that has books alone).
+pub fn sample_catalogue_job(bookstore: &Bookstore, owner: &OwnerReference, image: &str) -> Job {
+    job(
+        bookstore,
+        owner,
+        image,
+        "seed",
+        "sample-catalogue",
+        &["admin", "seed"],
+    )
+}
+
+/// A Job of the installation, `<bookstore>-<purpose>-<digest>` labelled as `component`,
+/// running `args` once with the database. Its name carries a digest of its spec: a Job's pod template cannot change, so a
+/// new version (or a new rendering) is a new Job.
+fn job(
+    bookstore: &Bookstore,
+    owner: &OwnerReference,
+    image: &str,
+    purpose: &str,
+    component: &str,
+    args: &[&str],
+) -> Job {
     let version = image
         .rsplit_once(':')
         .map(|(_, tag)| tag)
         .unwrap_or_default();
-    let mut pod_labels = labels(bookstore, "migration");
+    let mut pod_labels = labels(bookstore, component);
     pod_labels.insert("app.kubernetes.io/version".to_owned(), version.to_owned());
-    let mut pod = pod_spec(bookstore, None, image, &["migrate", "up"]);
+    let options = pod_options(bookstore, None);
+    let mut pod = pod_spec(bookstore, None, image, args);
     pod.restart_policy = Some("Never".to_owned());
     let spec = JobSpec {
         // Two more tries for a database that was briefly unreachable; a real failure fails
@@ -659,15 +788,17 @@ pub fn migration_job(bookstore: &Bookstore, owner: &OwnerReference, image: &str)
         template: PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(pod_labels),
+                annotations: (!options.pod_annotations.is_empty())
+                    .then_some(options.pod_annotations),
                 ..ObjectMeta::default()
             }),
             spec: Some(pod),
         },
         ..JobSpec::default()
     };
-    let name = object_name(bookstore, &format!("migrate-{}", digest(&spec)));
+    let name = object_name(bookstore, &format!("{purpose}-{}", digest(&spec)));
     Job {
-        metadata: metadata(bookstore, owner, name, "migration"),
+        metadata: metadata(bookstore, owner, name, component),
         spec: Some(spec),
         ..Job::default()
     }

@@ -55,7 +55,31 @@ fn production(keda: bool) -> Value {
             "orders": {"replicas": 3, "resources": resources},
             "worker": {"resources": resources},
             "notifications": {"replicas": 2},
+            "storefront": {
+                "nodeSelector": {"pool": "edge"},
+                "tolerations": [{"key": "edge", "operator": "Exists", "effect": "NoSchedule"}],
+                "podAnnotations": {"mesh.example/inject": "false"},
+                "env": [{"name": "RUST_LOG", "value": "debug"}],
+            },
         },
+        "settings": {
+            "trustForwardedFor": true,
+            "corsOrigins": ["https://shop.example.com", "https://admin.example.com"],
+            "tracing": {"otlpEndpoint": "http://otel-collector.observability:4318", "samplingRatio": 0.25},
+            "retry": {"delaysMs": [500, 2000, 10000], "maxAttempts": 5},
+            "workerConcurrency": 32,
+            "databaseMaxConnections": 20,
+        },
+        "env": [{"name": "HTTPS_PROXY", "value": "http://proxy.internal:3128"}],
+        "envFrom": [{"secretRef": {"name": "shop-extra"}}],
+        "pod": {
+            "podAnnotations": {"logs.example/format": "json"},
+            "nodeSelector": {"pool": "shop"},
+            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}]}}},
+            "serviceAccountName": "shop",
+        },
+        "admin": {"email": "admin@shop.example", "passwordSecretRef": {"name": "shop-admin"}},
+        "sampleCatalogue": true,
         "database": {"name": "postgres-app", "key": "uri"},
         "broker": {"secretRef": {"name": "rabbitmq-app", "key": "amqp-url"}, "namespace": "prod."},
         "jwt": {"secretName": "access-tokens", "privateKeyKey": "ed25519.pem", "publicKeyKey": "ed25519.pub"},
@@ -108,6 +132,16 @@ fn built_in_objects(bookstore: &Bookstore, plan: &Plan) -> Vec<Value> {
         ))
         .unwrap(),
     );
+    if bookstore.spec.sample_catalogue {
+        objects.push(
+            serde_json::to_value(resources::sample_catalogue_job(
+                bookstore,
+                &owner,
+                &bookstore.target_image(),
+            ))
+            .unwrap(),
+        );
+    }
     if plan.autoscaler == Some(Autoscaler::HorizontalPodAutoscaler) {
         objects.push(
             serde_json::to_value(resources::horizontal_pod_autoscaler(bookstore, &owner).unwrap())
@@ -195,8 +229,11 @@ fn desired_objects_of_several_specs_validate_against_the_kubernetes_schemas() {
     ];
     for (name, bookstore, autoscaler) in cases {
         let objects = built_in_objects(&bookstore, &plan(&bookstore, autoscaler));
-        // 1 ConfigMap, 7 x (Service, PDB, Deployment), the Job, and the HPA when there is one.
-        let expected = 23 + usize::from(autoscaler == Some(Autoscaler::HorizontalPodAutoscaler));
+        // 1 ConfigMap, 7 x (Service, PDB, Deployment), the migration Job, the sample
+        // catalogue's Job when asked for, and the HPA when there is one.
+        let expected = 23
+            + usize::from(bookstore.spec.sample_catalogue)
+            + usize::from(autoscaler == Some(Autoscaler::HorizontalPodAutoscaler));
         assert_eq!(objects.len(), expected, "{name}");
         assert_valid(name, &yaml(&objects));
     }
@@ -387,12 +424,16 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
             .map(|v| v.name)
             .collect()
     };
+    // Every component also gets the Bookstore's own `env` (HTTPS_PROXY in this spec).
     assert_eq!(
         vars(Component::Users),
         [
+            "BOOKSTORE_ADMIN_EMAIL",
             "DATABASE_URL_FILE",
             "AMQP_URL_FILE",
-            "BOOKSTORE_JWT_PRIVATE_KEY_FILE"
+            "BOOKSTORE_JWT_PRIVATE_KEY_FILE",
+            "BOOKSTORE_ADMIN_PASSWORD_FILE",
+            "HTTPS_PROXY"
         ]
     );
     for component in [
@@ -416,7 +457,8 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
         [
             "AMQP_URL_FILE",
             "BOOKSTORE_SERVICE_TOKEN_FILE",
-            "OPENAI_API_KEY"
+            "OPENAI_API_KEY",
+            "HTTPS_PROXY"
         ]
     );
     // The worker's replicas belong to KEDA; everyone else's are fixed.
@@ -605,4 +647,305 @@ fn a_configuration_change_rolls_the_pods_and_a_new_version_gets_a_new_job() {
     assert_ne!(job_name(&first), job_name(&upgraded));
     assert_eq!(job_name(&first), job_name(&bookstore(minimal())));
     assert!(job_name(&first).len() <= 63);
+}
+
+#[test]
+fn settings_become_the_variables_they_name_and_unset_ones_keep_the_programs_defaults() {
+    let config = |spec: Value| {
+        let bookstore = bookstore(spec);
+        resources::config_map(&bookstore, &owner(&bookstore))
+            .data
+            .unwrap()
+    };
+    let set = config(production(false));
+    for (name, value) in [
+        ("BOOKSTORE_TRUST_FORWARDED_FOR", "true"),
+        (
+            "BOOKSTORE_CORS_ORIGINS",
+            "https://shop.example.com,https://admin.example.com",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://otel-collector.observability:4318",
+        ),
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ("BOOKSTORE_RETRY_DELAYS_MS", "500,2000,10000"),
+        ("BOOKSTORE_RETRY_MAX_ATTEMPTS", "5"),
+        ("BOOKSTORE_WORKER_CONCURRENCY", "32"),
+        ("DATABASE_MAX_CONNECTIONS", "20"),
+    ] {
+        assert_eq!(set.get(name).map(String::as_str), Some(value), "{name}");
+    }
+    let unset = config(minimal());
+    for name in [
+        "BOOKSTORE_TRUST_FORWARDED_FOR",
+        "BOOKSTORE_CORS_ORIGINS",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_TRACES_SAMPLER",
+        "BOOKSTORE_RETRY_DELAYS_MS",
+        "BOOKSTORE_RETRY_MAX_ATTEMPTS",
+        "BOOKSTORE_WORKER_CONCURRENCY",
+        "DATABASE_MAX_CONNECTIONS",
+    ] {
+        assert!(!unset.contains_key(name), "{name} is set without a setting");
+    }
+    // A setting is configuration: changing it rolls the pods.
+    let mut spec = minimal();
+    spec["settings"] = json!({"trustForwardedFor": true});
+    let first = bookstore(minimal());
+    let owner = owner(&first);
+    assert_ne!(
+        resources::digest(&resources::config_map(&first, &owner).data),
+        resources::digest(&resources::config_map(&bookstore(spec), &owner).data)
+    );
+}
+
+#[test]
+fn extra_variables_come_after_the_operators_and_replace_a_name_they_repeat() {
+    let mut spec = minimal();
+    spec["env"] = json!([
+        {"name": "HTTPS_PROXY", "value": "http://proxy:3128"},
+        {"name": "AMQP_URL_FILE", "value": "/elsewhere/url"},
+        {"name": "SHARED", "value": "from the bookstore"},
+    ]);
+    spec["envFrom"] = json!([{"configMapRef": {"name": "extra"}}]);
+    spec["components"] = json!({"orders": {
+        "env": [{"name": "SHARED", "value": "from orders"}, {"name": "ORDERS_ONLY", "value": "1"}],
+        "envFrom": [{"secretRef": {"name": "orders-extra"}}],
+    }});
+    let bookstore = bookstore(spec);
+    let plan = plan(&bookstore, None);
+    let orders = resources::deployment(
+        &bookstore,
+        &owner(&bookstore),
+        Component::Orders,
+        "i:1",
+        &plan,
+        "h",
+    );
+    let container = &pod(&orders).containers[0];
+    let env: Vec<(String, String)> = container
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.name, v.value.unwrap_or_default()))
+        .collect();
+    let value = |name: &str| {
+        let matching: Vec<&String> = env
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(
+            matching.len(),
+            1,
+            "{name} appears {} times: {env:?}",
+            matching.len()
+        );
+        matching[0].clone()
+    };
+    assert_eq!(value("AMQP_URL_FILE"), "/elsewhere/url");
+    assert_eq!(value("SHARED"), "from orders");
+    assert_eq!(value("ORDERS_ONLY"), "1");
+    assert_eq!(value("HTTPS_PROXY"), "http://proxy:3128");
+    assert_eq!(
+        env[0].0, "DATABASE_URL_FILE",
+        "the operator's variables come first"
+    );
+    let sources: Vec<String> = container
+        .env_from
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|source| {
+            source
+                .config_map_ref
+                .map(|r| format!("configmap/{}", r.name))
+                .or(source.secret_ref.map(|r| format!("secret/{}", r.name)))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "configmap/shop-config",
+            "configmap/extra",
+            "secret/orders-extra"
+        ]
+    );
+    // Another component gets the Bookstore's variables, not orders'.
+    let users = resources::deployment(
+        &bookstore,
+        &owner(&bookstore),
+        Component::Users,
+        "i:1",
+        &plan,
+        "h",
+    );
+    let names = pod_env_names(&users);
+    assert!(names.contains(&"SHARED".to_owned()));
+    assert!(!names.contains(&"ORDERS_ONLY".to_owned()));
+}
+
+#[test]
+fn pods_run_where_the_bookstore_says_unless_their_component_says_otherwise() {
+    let bookstore = bookstore(production(false));
+    let owner = owner(&bookstore);
+    let plan = plan(&bookstore, None);
+    let deployment =
+        |component| resources::deployment(&bookstore, &owner, component, "i:1", &plan, "h");
+    let orders = deployment(Component::Orders);
+    let orders_pod = pod(&orders);
+    assert_eq!(orders_pod.node_selector.as_ref().unwrap()["pool"], "shop");
+    assert!(orders_pod.affinity.is_some());
+    assert_eq!(orders_pod.service_account_name.as_deref(), Some("shop"));
+    assert_eq!(orders_pod.automount_service_account_token, Some(false));
+    assert!(orders_pod.tolerations.is_none());
+    let annotations = |d: &Deployment| {
+        d.spec
+            .template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(annotations(&orders)["logs.example/format"], "json");
+    assert!(annotations(&orders).contains_key(resources::CONFIG_HASH_ANNOTATION));
+
+    let storefront = deployment(Component::Storefront);
+    let storefront_pod = pod(&storefront);
+    assert_eq!(
+        storefront_pod.node_selector.as_ref().unwrap()["pool"],
+        "edge"
+    );
+    assert_eq!(
+        storefront_pod.tolerations.as_ref().unwrap()[0]
+            .key
+            .as_deref(),
+        Some("edge")
+    );
+    assert!(
+        storefront_pod.affinity.is_some(),
+        "fields it does not set come from the Bookstore"
+    );
+    let storefront_annotations = annotations(&storefront);
+    assert_eq!(storefront_annotations["mesh.example/inject"], "false");
+    assert_eq!(storefront_annotations["logs.example/format"], "json");
+    let rust_log: Vec<_> = storefront_pod.containers[0]
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|v| v.name == "RUST_LOG")
+        .collect();
+    assert_eq!(rust_log[0].value.as_deref(), Some("debug"));
+
+    // Given constraints replace the default spreading.
+    let mut spec = minimal();
+    spec["components"] = json!({"catalog": {"topologySpreadConstraints": [
+        {"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}
+    ]}});
+    let spread = crate::bookstore(spec);
+    let catalog = resources::deployment(&spread, &owner, Component::Catalog, "i:1", &plan, "h");
+    let constraints = pod(&catalog).topology_spread_constraints.clone().unwrap();
+    assert_eq!(constraints.len(), 1);
+    assert_eq!(constraints[0].max_skew, 2);
+    let users = resources::deployment(&spread, &owner, Component::Users, "i:1", &plan, "h");
+    assert_eq!(
+        pod(&users)
+            .topology_spread_constraints
+            .as_ref()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // The Jobs run where the Bookstore says.
+    for job in [
+        resources::migration_job(&bookstore, &owner, "i:1"),
+        resources::sample_catalogue_job(&bookstore, &owner, "i:1"),
+    ] {
+        let template = &job.spec.as_ref().unwrap().template;
+        let job_pod = template.spec.as_ref().unwrap();
+        assert_eq!(job_pod.node_selector.as_ref().unwrap()["pool"], "shop");
+        assert_eq!(job_pod.service_account_name.as_deref(), Some("shop"));
+        assert_eq!(
+            template
+                .metadata
+                .as_ref()
+                .unwrap()
+                .annotations
+                .as_ref()
+                .unwrap()["logs.example/format"],
+            "json"
+        );
+    }
+}
+
+#[test]
+fn the_admin_password_reaches_the_users_service_alone_and_the_sample_catalogue_is_a_job() {
+    let bookstore = bookstore(production(false));
+    let owner = owner(&bookstore);
+    let plan = plan(&bookstore, None);
+    for component in Component::ALL {
+        let deployment = resources::deployment(&bookstore, &owner, component, "i:1", &plan, "h");
+        let names = pod_env_names(&deployment);
+        let mounts_admin = pod(&deployment).volumes.as_ref().unwrap().iter().any(|v| {
+            v.secret.as_ref().and_then(|s| s.secret_name.as_deref()) == Some("shop-admin")
+        });
+        let is_users = component == Component::Users;
+        assert_eq!(
+            names.contains(&"BOOKSTORE_ADMIN_EMAIL".to_owned()),
+            is_users,
+            "{component:?}"
+        );
+        assert_eq!(
+            names.contains(&"BOOKSTORE_ADMIN_PASSWORD_FILE".to_owned()),
+            is_users
+        );
+        assert_eq!(mounts_admin, is_users, "{component:?}");
+    }
+    let users = resources::deployment(&bookstore, &owner, Component::Users, "i:1", &plan, "h");
+    let admin_volume = pod(&users)
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == "admin")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        admin_volume.secret.unwrap().items.unwrap()[0].key,
+        "password"
+    );
+
+    let job = resources::sample_catalogue_job(
+        &bookstore,
+        &owner,
+        "registry.example/shop/bookstore:2.3.1",
+    );
+    let name = job.metadata.name.clone().unwrap();
+    assert!(name.starts_with("shop-seed-"), "{name}");
+    let job_pod = job.spec.as_ref().unwrap().template.spec.clone().unwrap();
+    assert_eq!(
+        job_pod.containers[0].args,
+        Some(vec!["admin".to_owned(), "seed".to_owned()])
+    );
+    let env: Vec<String> = job_pod.containers[0]
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert!(env.contains(&"DATABASE_URL_FILE".to_owned()));
+    assert!(!env.contains(&"BOOKSTORE_ADMIN_PASSWORD_FILE".to_owned()));
+    assert_eq!(
+        job.metadata.labels.unwrap()["app.kubernetes.io/component"],
+        "sample-catalogue"
+    );
 }

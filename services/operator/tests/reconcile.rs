@@ -456,6 +456,65 @@ async fn first_install_rolls_out_every_component_once_the_migration_succeeded() 
 }
 
 #[tokio::test]
+async fn the_sample_catalogue_is_loaded_by_one_job_once_the_schema_is_migrated() {
+    let mut with_sample = spec("1.0.0");
+    with_sample["sampleCatalogue"] = json!(true);
+
+    // Not before the migration has succeeded: the Job needs the schema.
+    let (_, requests, _) =
+        reconcile_once(bookstore(with_sample.clone(), None), Cluster::default()).await;
+    assert!(bodies(&requests, "/jobs/shop-seed-").is_empty());
+    assert!(status_body(&requests)["status"]["sampleCatalogueJob"].is_null());
+
+    let cluster = Cluster {
+        job: JobState::Succeeded,
+        ..Cluster::default()
+    };
+    let (result, requests, _) =
+        reconcile_once(bookstore(with_sample.clone(), None), cluster.clone()).await;
+    result.unwrap();
+    let seeds = bodies(&requests, "/jobs/shop-seed-");
+    assert_eq!(seeds.len(), 1);
+    assert_eq!(
+        seeds[0]["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["admin", "seed"])
+    );
+    assert_eq!(
+        seeds[0]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example/bookstore:1.0.0"
+    );
+    let job = seeds[0]["metadata"]["name"].as_str().unwrap().to_owned();
+    let status = status_body(&requests)["status"].clone();
+    assert_eq!(status["sampleCatalogueJob"], json!(job));
+    assert!(
+        events(&requests).contains(&("Normal".to_owned(), "SampleCatalogueLoading".to_owned()))
+    );
+
+    // Once recorded, never again: not on the next pass, not on an upgrade.
+    let mut later = running("1.0.0", None);
+    later["sampleCatalogueJob"] = json!(job);
+    let mut upgraded = with_sample.clone();
+    upgraded["version"] = json!("1.1.0");
+    for spec in [with_sample, upgraded] {
+        let (result, requests, _) =
+            reconcile_once(bookstore(spec, Some(later.clone())), cluster.clone()).await;
+        result.unwrap();
+        assert!(bodies(&requests, "/jobs/shop-seed-").is_empty());
+        assert_eq!(
+            status_body(&requests)["status"]["sampleCatalogueJob"],
+            json!(job)
+        );
+    }
+    // Without the setting, no Job.
+    let cluster = Cluster {
+        job: JobState::Succeeded,
+        ..Cluster::default()
+    };
+    let (_, requests, _) = reconcile_once(bookstore(spec("1.0.0"), None), cluster).await;
+    assert!(bodies(&requests, "/jobs/shop-seed-").is_empty());
+}
+
+#[tokio::test]
 async fn an_upgrade_keeps_the_running_version_until_its_migration_job_succeeds() {
     let upgrade = bookstore(spec("1.1.0"), Some(running("1.0.0", None)));
     let (result, requests, _) = reconcile_once(upgrade.clone(), Cluster::default()).await;

@@ -173,13 +173,15 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         .await
 }
 
-/// `bookstore storefront`: the web shop's files alone, for deployments that route `/` to it.
+/// `bookstore storefront`: the web shop's files, for deployments that route `/` to it, and the
+/// whole API's document and docs UI (each split component documents only its own routes).
 pub async fn storefront(args: StorefrontArgs) -> anyhow::Result<()> {
     let serve = args.serve.validate()?;
     let mut background = Background::new();
     let metrics = background.metrics("storefront", None);
+    let app = shop::api_docs(shop::openapi_document()?).merge(storefront::router());
     background
-        .serve(serve, storefront::router(), metrics, Vec::new(), None)
+        .serve(serve, app, metrics, Vec::new(), None)
         .await
 }
 
