@@ -177,23 +177,14 @@ async fn an_orders_trace_runs_from_its_request_through_the_broker_into_the_worke
         "the request starts the trace"
     );
     // The server span's attributes (OTLP/JSON writes 64-bit integers as strings).
-    let attribute = |name: &str| request.attributes.get(name).cloned().unwrap_or_default();
-    assert_eq!(
-        attribute("http.request.method"),
-        json!({"stringValue": "POST"})
-    );
-    assert_eq!(
-        attribute("url.path"),
-        json!({"stringValue": "/api/v1/orders"})
-    );
-    assert_eq!(
-        attribute("http.route"),
-        json!({"stringValue": "/api/v1/orders"})
-    );
-    assert_eq!(
-        attribute("http.response.status_code"),
-        json!({"intValue": "202"})
-    );
+    for (name, value) in [
+        ("http.request.method", json!({"stringValue": "POST"})),
+        ("url.path", json!({"stringValue": "/api/v1/orders"})),
+        ("http.route", json!({"stringValue": "/api/v1/orders"})),
+        ("http.response.status_code", json!({"intValue": "202"})),
+    ] {
+        assert_eq!(request.attributes.get(name), Some(&value), "{name}");
+    }
     // The worker's span hangs under a span of the orders service (the one that wrote the event).
     let spans = collector.spans();
     let parent = spans

@@ -361,12 +361,14 @@ fn secret_file(
     )
 }
 
-/// The pod of a component (or of a Job, `component` none) running `args`.
+/// The pod of a component (or of a Job, `component` none) running `args`, placed as `options`
+/// (its [`pod_options`]) say.
 fn pod_spec(
     bookstore: &Bookstore,
     component: Option<Component>,
     image: &str,
     args: &[&str],
+    options: &PodOptions,
 ) -> PodSpec {
     let spec = &bookstore.spec;
     let needs = needs(component);
@@ -431,8 +433,7 @@ fn pod_spec(
             "BOOKSTORE_SERVICE_TOKEN_FILE",
         ));
     }
-    let admin = spec.admin.as_ref().filter(|_| needs.admin);
-    if let Some(admin) = admin {
+    if let Some(admin) = spec.admin.as_ref().filter(|_| needs.admin) {
         let password = &admin.password_secret_ref;
         secrets.push(secret_file(
             "admin",
@@ -533,7 +534,6 @@ fn pod_spec(
     }];
     env_from.extend(spec.env_from.iter().cloned());
     env_from.extend(own.map_or(&[][..], |own| &own.env_from).iter().cloned());
-    let options = pod_options(bookstore, component);
     let serves = component.is_some();
     let probe = |path: &str, period: i32, failures: i32| Probe {
         http_get: Some(HTTPGetAction {
@@ -589,10 +589,10 @@ fn pod_spec(
         volumes: Some(volumes),
         // The components never call the Kubernetes API.
         automount_service_account_token: Some(false),
-        service_account_name: options.service_account_name,
-        node_selector: (!options.node_selector.is_empty()).then_some(options.node_selector),
-        affinity: options.affinity,
-        tolerations: (!options.tolerations.is_empty()).then_some(options.tolerations),
+        service_account_name: options.service_account_name.clone(),
+        node_selector: (!options.node_selector.is_empty()).then(|| options.node_selector.clone()),
+        affinity: options.affinity.clone(),
+        tolerations: (!options.tolerations.is_empty()).then(|| options.tolerations.clone()),
         enable_service_links: Some(false),
         image_pull_secrets: (!spec.image_pull_secrets.is_empty()).then(|| {
             spec.image_pull_secrets
@@ -617,7 +617,7 @@ fn pod_spec(
 
 /// Where and how the pods of `component` (the Jobs': none) run: the Bookstore's `pod`, with
 /// the component's own fields over it.
-pub fn pod_options(bookstore: &Bookstore, component: Option<Component>) -> PodOptions {
+fn pod_options(bookstore: &Bookstore, component: Option<Component>) -> PodOptions {
     let spec = &bookstore.spec;
     match component {
         Some(component) => spec.pod.overlaid(&component.spec(&spec.components).pod),
@@ -688,7 +688,7 @@ pub fn deployment(
         ..TopologySpreadConstraint::default()
     };
     let options = pod_options(bookstore, Some(component));
-    let mut pod = pod_spec(bookstore, Some(component), image, &[name]);
+    let mut pod = pod_spec(bookstore, Some(component), image, &[name], &options);
     pod.topology_spread_constraints = Some(if options.topology_spread_constraints.is_empty() {
         vec![
             spread("kubernetes.io/hostname"),
@@ -757,8 +757,8 @@ pub fn sample_catalogue_job(bookstore: &Bookstore, owner: &OwnerReference, image
 }
 
 /// A Job of the installation, `<bookstore>-<purpose>-<digest>` labelled as `component`,
-/// running `args` once with the database. Its name carries a digest of its spec: a Job's pod template cannot change, so a
-/// new version (or a new rendering) is a new Job.
+/// running `args` once with the database. Its name carries a digest of its spec: a Job's pod
+/// template cannot change, so a new version (or a new rendering) is a new Job.
 fn job(
     bookstore: &Bookstore,
     owner: &OwnerReference,
@@ -774,7 +774,7 @@ fn job(
     let mut pod_labels = labels(bookstore, component);
     pod_labels.insert("app.kubernetes.io/version".to_owned(), version.to_owned());
     let options = pod_options(bookstore, None);
-    let mut pod = pod_spec(bookstore, None, image, args);
+    let mut pod = pod_spec(bookstore, None, image, args, &options);
     pod.restart_policy = Some("Never".to_owned());
     let spec = JobSpec {
         // Two more tries for a database that was briefly unreachable; a real failure fails

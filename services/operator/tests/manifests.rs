@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -149,6 +150,14 @@ fn built_in_objects(bookstore: &Bookstore, plan: &Plan) -> Vec<Value> {
         );
     }
     objects
+}
+
+/// The ConfigMap's variables for `spec`.
+fn config(spec: Value) -> BTreeMap<String, String> {
+    let bookstore = bookstore(spec);
+    resources::config_map(&bookstore, &owner(&bookstore))
+        .data
+        .unwrap()
 }
 
 fn owner(bookstore: &Bookstore) -> OwnerReference {
@@ -470,12 +479,6 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
 
 #[test]
 fn uploads_go_to_the_configured_bucket_or_else_the_data_directory() {
-    let config = |spec: Value| {
-        let bookstore = bookstore(spec);
-        resources::config_map(&bookstore, &owner(&bookstore))
-            .data
-            .unwrap()
-    };
     let in_bucket = config(production(false));
     assert_eq!(
         in_bucket["BOOKSTORE_OBJECT_STORE_URL"],
@@ -651,12 +654,6 @@ fn a_configuration_change_rolls_the_pods_and_a_new_version_gets_a_new_job() {
 
 #[test]
 fn settings_become_the_variables_they_name_and_unset_ones_keep_the_programs_defaults() {
-    let config = |spec: Value| {
-        let bookstore = bookstore(spec);
-        resources::config_map(&bookstore, &owner(&bookstore))
-            .data
-            .unwrap()
-    };
     let set = config(production(false));
     for (name, value) in [
         ("BOOKSTORE_TRUST_FORWARDED_FOR", "true"),

@@ -292,14 +292,13 @@ async fn request_context(request: Request, next: Next) -> Response {
         .and_then(|value| value.to_str().ok());
     let trace_id = telemetry::continue_trace(&span, traceparent);
     span.record("trace_id", trace_id.as_str());
-    telemetry::rename_span(&span, format!("{method} unmatched"));
-    telemetry::set_span_attributes(
-        &span,
+    telemetry::rename_span(&span, || format!("{method} unmatched"));
+    telemetry::set_span_attributes(&span, || {
         [
             ("http.request.method", method.to_string().into()),
             ("url.path", path.clone().into()),
-        ],
-    );
+        ]
+    });
     let started = Instant::now();
     let is_read = method == Method::GET || method == Method::HEAD;
     let is_ops = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
@@ -308,10 +307,9 @@ async fn request_context(request: Request, next: Next) -> Response {
             .await;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    telemetry::set_span_attributes(
-        &span,
-        [("http.response.status_code", i64::from(status).into())],
-    );
+    telemetry::set_span_attributes(&span, || {
+        [("http.response.status_code", i64::from(status).into())]
+    });
     // Every change, every failure and every slow answer is logged; reads answered well are
     // counted by the request metrics instead (at debug level here): one line per page read
     // cost a third of a cached catalogue page's time.

@@ -131,8 +131,8 @@ pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: 
     let method = request.method().as_str().to_owned();
     // The request's span (see `http::request_context`) is named after the route, not the path.
     let span = tracing::Span::current();
-    crate::telemetry::rename_span(&span, format!("{method} {route}"));
-    crate::telemetry::set_span_attributes(&span, [("http.route", route.clone().into())]);
+    crate::telemetry::rename_span(&span, || format!("{method} {route}"));
+    crate::telemetry::set_span_attributes(&span, || [("http.route", route.clone().into())]);
     let started = Instant::now();
     metrics.http.in_flight.inc();
     let response = next.run(request).await;

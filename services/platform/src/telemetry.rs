@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider};
@@ -60,9 +61,10 @@ pub fn init(format: LogFormat, service: &str) -> Telemetry {
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
+    let exports = otel.is_some();
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     // A second init (tests start many apps in one process) keeps the first subscriber.
-    let _ = if json {
+    let installed = if json {
         registry
             .with(
                 tracing_subscriber::fmt::layer()
@@ -77,8 +79,14 @@ pub fn init(format: LogFormat, service: &str) -> Telemetry {
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .try_init()
     };
+    if installed.is_ok() {
+        SPANS_EXPORTED.store(exports, Ordering::Relaxed);
+    }
     Telemetry { provider }
 }
+
+/// Whether the process's subscriber builds OpenTelemetry spans (it exports them).
+static SPANS_EXPORTED: AtomicBool = AtomicBool::new(false);
 
 /// The span pipeline with its OTLP exporter, when an endpoint is configured.
 fn tracer_provider(service: &str) -> Option<SdkTracerProvider> {
@@ -172,19 +180,24 @@ pub fn current_traceparent() -> Option<String> {
 
 /// Renames `span` in its trace, e.g. a request's once its route is known. (Its OpenTelemetry
 /// span exists from the start, to give the trace id to logs, so `otel.name` can no longer be
-/// recorded.)
-pub fn rename_span(span: &tracing::Span, name: String) {
-    span.context().span().update_name(name);
+/// recorded.) `name` is made only when spans are exported.
+pub fn rename_span(span: &tracing::Span, name: impl FnOnce() -> String) {
+    if SPANS_EXPORTED.load(Ordering::Relaxed) {
+        span.context().span().update_name(name());
+    }
 }
 
-/// Sets attributes of `span` in its trace alone. Recording a field instead would make the JSON
-/// log layer parse and write again every field the span has, for each field recorded.
+/// Sets attributes of `span` in its trace alone, made only when spans are exported. Recording a
+/// field instead would make the JSON log layer parse and write again every field the span has,
+/// for each field recorded.
 pub fn set_span_attributes<const N: usize>(
     span: &tracing::Span,
-    attributes: [(&'static str, opentelemetry::Value); N],
+    attributes: impl FnOnce() -> [(&'static str, opentelemetry::Value); N],
 ) {
-    for (key, value) in attributes {
-        span.set_attribute(key, value);
+    if SPANS_EXPORTED.load(Ordering::Relaxed) {
+        for (key, value) in attributes() {
+            span.set_attribute(key, value);
+        }
     }
 }
 
