@@ -69,6 +69,7 @@ def local_resource(name, cmd="", deps=None, trigger_mode=None, resource_deps=Non
                    allow_parallel=False, links=None, tags=None, env=None, serve_env=None,
                    readiness_probe=None, dir="", serve_dir="", labels=None):
     record("local_resource", [name], {"cmd": cmd, "serve_cmd": serve_cmd,
+                                      "deps": deps or [], "ignore": ignore or [],
                                       "resource_deps": resource_deps or [],
                                       "links": links or [], "labels": labels or []})
 

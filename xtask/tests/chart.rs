@@ -393,11 +393,34 @@ fn minimal_values_render_valid_hardened_objects_with_in_cluster_backends() {
         format!("postgres://bookstore:{password}@shop-postgresql:5432/bookstore")
     );
 
-    // The operator: one replica replaced, not rolled; the generated rules in a Role.
+    // The operator: one replica by default, rolled without a gap (the Lease keeps a second
+    // one from reconciling meanwhile); the generated rules in a Role.
     let operator = find(&docs, "Deployment", "shop-operator");
     assert_eq!(operator["spec"]["replicas"], 1);
-    assert_eq!(operator["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(operator["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(
+        operator["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+        0
+    );
     let pod = &operator["spec"]["template"]["spec"];
+    let lease_env: Vec<&Value> = pod["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|var| {
+            var["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("BOOKSTORE_OPERATOR_LEASE")
+        })
+        .collect();
+    assert_eq!(
+        lease_env,
+        [
+            &json!({"name": "BOOKSTORE_OPERATOR_LEASE", "value": "shop-operator"}),
+            &json!({"name": "BOOKSTORE_OPERATOR_LEASE_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}),
+        ]
+    );
     assert_eq!(pod["serviceAccountName"], "shop-operator");
     let container = &pod["containers"][0];
     assert_eq!(
@@ -651,6 +674,138 @@ fn the_boot_definitions_add_the_user_vhost_and_permissions_to_the_topology_and_l
     );
 }
 
+/// The broker the tests use (`BOOKSTORE_TEST_AMQP_URL`, default the local RabbitMQ), as
+/// `host:port`.
+fn amqp_address() -> String {
+    let url = std::env::var("BOOKSTORE_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let rest = url
+        .strip_prefix("amqp://")
+        .unwrap_or_else(|| panic!("{url}: only amqp:// (no TLS) is read here"));
+    let authority = rest.split('/').next().unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    if host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+    {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5672")
+    }
+}
+
+/// The version a RabbitMQ server announces before any log-in: the `version` entry of the
+/// server properties in its AMQP 0-9-1 `connection.start`.
+fn broker_version(address: &str) -> std::io::Result<String> {
+    use std::io::{Error, Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+
+    let invalid = |what: &str| Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let socket = address
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| invalid("no address"))?;
+    let mut stream = TcpStream::connect_timeout(&socket, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(b"AMQP\x00\x00\x09\x01")?;
+    // A frame: type (1, a method), channel (0), payload size, payload, end octet.
+    let mut header = [0_u8; 7];
+    stream.read_exact(&mut header)?;
+    let size = u32::from_be_bytes(header[3..7].try_into().unwrap()) as usize;
+    let mut payload = vec![0_u8; size + 1];
+    stream.read_exact(&mut payload)?;
+    // connection.start (class 10, method 10), the protocol's major and minor, then the table.
+    if header[0] != 1 || payload.get(..4) != Some(&[0, 10, 0, 10][..]) || size < 10 {
+        return Err(invalid("not an AMQP 0-9-1 connection.start"));
+    }
+    let table_size = u32::from_be_bytes(payload[6..10].try_into().unwrap()) as usize;
+    let mut table = payload
+        .get(10..10 + table_size)
+        .ok_or_else(|| invalid("a truncated server-properties table"))?;
+    fn take<'a>(table: &mut &'a [u8], n: usize) -> std::io::Result<&'a [u8]> {
+        if table.len() < n {
+            return Err(Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a truncated server-properties table",
+            ));
+        }
+        let (head, tail) = table.split_at(n);
+        *table = tail;
+        Ok(head)
+    }
+    while !table.is_empty() {
+        let name_size = take(&mut table, 1)?[0] as usize;
+        let name = take(&mut table, name_size)?;
+        let kind = take(&mut table, 1)?[0];
+        // The size of each field type of RabbitMQ's field tables.
+        let value_size = match kind {
+            b'V' => 0,
+            b't' | b'b' | b'B' => 1,
+            b's' | b'u' => 2,
+            b'I' | b'i' | b'f' => 4,
+            b'D' => 5,
+            b'l' | b'L' | b'd' | b'T' => 8,
+            b'S' | b'F' | b'A' | b'x' => {
+                u32::from_be_bytes(take(&mut table, 4)?.try_into().unwrap()) as usize
+            }
+            other => return Err(invalid(&format!("unknown field type {:?}", other as char))),
+        };
+        let value = take(&mut table, value_size)?;
+        if name == b"version" && kind == b'S' {
+            return Ok(String::from_utf8_lossy(value).into_owned());
+        }
+    }
+    Err(invalid("no version in the server properties"))
+}
+
+/// `3.10` of `3.10.8`, `3.10-management` or `3.10.8-management-alpine`.
+fn major_minor(version: &str) -> Option<String> {
+    let mut parts = version.split(['.', '-']);
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor: u32 = parts.next()?.parse().ok()?;
+    Some(format!("{major}.{minor}"))
+}
+
+#[test]
+fn the_bundled_rabbitmq_image_is_the_minor_line_of_the_broker_the_code_is_tested_on() {
+    let docs = template(MINIMAL);
+    let image = find(&docs, "StatefulSet", "shop-rabbitmq")["spec"]["template"]["spec"]
+        ["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tag = image.rsplit_once(':').unwrap().1;
+    let chart_line =
+        major_minor(tag).unwrap_or_else(|| panic!("{image}: the tag names no major.minor"));
+    assert_eq!(
+        major_minor("3.10.8-management-alpine").as_deref(),
+        Some("3.10")
+    );
+
+    let address = amqp_address();
+    let version = match broker_version(&address) {
+        Ok(version) => version,
+        Err(err) => {
+            let require = std::env::var("BOOKSTORE_REQUIRE_REAL_BACKENDS")
+                .is_ok_and(|v| v == "1" || v == "true");
+            assert!(
+                !require,
+                "RabbitMQ is required (BOOKSTORE_REQUIRE_REAL_BACKENDS=1) but its version cannot be read at {address}: {err}"
+            );
+            eprintln!("RabbitMQ's version cannot be read at {address} ({err}): not compared");
+            return;
+        }
+    };
+    let tested_line = major_minor(&version)
+        .unwrap_or_else(|| panic!("the broker at {address} announces version {version:?}"));
+    assert_eq!(
+        chart_line, tested_line,
+        "the chart runs {image}, but the definitions and the code are tested on RabbitMQ {version} \
+         (at {address}): pin rabbitmq.image.tag in charts/bookstore/values.yaml to its line"
+    );
+}
+
 #[test]
 fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() {
     let production = production();
@@ -700,7 +855,16 @@ fn production_values_render_external_backends_tls_ingress_keda_and_monitoring() 
     assert_eq!(
         spec["worker"]["autoscaling"],
         json!({"minReplicas": 2, "maxReplicas": 20, "targetCpuUtilization": 70,
-               "keda": {"queueLength": 50, "pollingIntervalSeconds": 15, "cooldownPeriodSeconds": 300}})
+               "keda": {"enabled": true, "queueLength": 50, "pollingIntervalSeconds": 15, "cooldownPeriodSeconds": 300}})
+    );
+    // Orders scales on CPU; two operator replicas share the Lease.
+    assert_eq!(
+        spec["components"]["orders"]["autoscaling"],
+        json!({"minReplicas": 3, "maxReplicas": 12, "targetCpuUtilization": 70})
+    );
+    assert_eq!(
+        find(&docs, "Deployment", "shop-operator")["spec"]["replicas"],
+        2
     );
     assert_eq!(
         spec["storage"],
@@ -958,6 +1122,14 @@ fn bad_values_are_rejected() {
         ),
         (&["--set", "image.pullPolicy=Sometimes"], "pullPolicy"),
         (&["--set", "operator.watch=everything"], "watch"),
+        (&["--set", "operator.replicas=0"], "replicas"),
+        (
+            &[
+                "--set",
+                "bookstore.components.orders.autoscaling.minReplicas=2",
+            ],
+            "maxReplicas",
+        ),
         (
             &[
                 "--set",
@@ -1008,6 +1180,11 @@ fn bad_values_are_rejected() {
             &["--set", "bookstore.components.orders.nodeSelector=pool"],
             "nodeSelector",
         ),
+        (&["--set", "generateSecrets=no"], "generateSecrets"),
+        (
+            &["--set", "postgresql.existingSecret=Not_A_Secret"],
+            "existingSecret",
+        ),
         // Template checks.
         (
             &[
@@ -1023,6 +1200,10 @@ fn bad_values_are_rejected() {
         (&["--set", "postgresql.enabled=false"], "no database"),
         (&["--set", "rabbitmq.enabled=false"], "no broker"),
         (
+            &["--set", "generateSecrets=false"],
+            "generateSecrets is false",
+        ),
+        (
             &["--set", "broker.namespace=staging."],
             "belongs to this release alone",
         ),
@@ -1034,6 +1215,13 @@ fn bad_values_are_rejected() {
                 "ingress.tls.enabled=true",
             ],
             "secretName",
+        ),
+        (
+            &[
+                "--set",
+                "bookstore.components.worker.autoscaling.maxReplicas=4",
+            ],
+            "bookstore.worker.autoscaling",
         ),
     ];
     for (index, (args, expected)) in bad.iter().enumerate() {
@@ -1053,9 +1241,9 @@ fn bad_values_are_rejected() {
                 stderr.contains(expected),
                 "helm {major}: {args:?}: expected {expected:?} in:\n{stderr}"
             );
-            // The first twenty-three cases are the schema's, the others the templates'.
+            // The first twenty-seven cases are the schema's, the others the templates'.
             let by_schema = stderr.contains("don't meet the specifications of the schema");
-            assert_eq!(by_schema, index < 23, "helm {major}: {args:?}:\n{stderr}");
+            assert_eq!(by_schema, index < 27, "helm {major}: {args:?}:\n{stderr}");
         }
     }
     // The defaults alone lack the key pair, and say how to make one.
@@ -1096,6 +1284,269 @@ fn bad_values_are_rejected() {
     );
 }
 
+/// `helm template` that must fail; returns Helm's error.
+fn template_error(major: u8, args: &[&str]) -> String {
+    let output = run(Command::new(helm(major))
+        .arg("template")
+        .arg(RELEASE)
+        .arg(chart())
+        .args(["--namespace", "bookstore"])
+        .args(args));
+    assert!(
+        !output.status.success(),
+        "helm {major} template {args:?} was accepted"
+    );
+    text(&output.stderr)
+}
+
+/// Each secret the chart generates when nothing is given: the value naming an existing Secret
+/// instead, and that value set, as GitOps values give it.
+const GENERATED_SECRETS: [(&str, &str); 4] = [
+    ("serviceToken.existingSecret", "shop-service-token-sealed"),
+    ("bookstore.admin.existingSecret", "shop-admin-sealed"),
+    ("postgresql.existingSecret", "shop-postgresql-sealed"),
+    ("rabbitmq.existingSecret", "shop-rabbitmq-sealed"),
+];
+
+/// Values as an Argo CD Application would give them: generateSecrets off, an admin asked for
+/// (so its password is one more secret), and every existing Secret but `except`.
+fn gitops_values(except: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = MINIMAL.iter().map(|a| (*a).to_owned()).collect();
+    for set in [
+        "generateSecrets=false",
+        "bookstore.admin.email=admin@shop.example",
+    ] {
+        args.extend(["--set".to_owned(), set.to_owned()]);
+    }
+    for (value, secret) in GENERATED_SECRETS {
+        if Some(value) != except {
+            args.extend(["--set".to_owned(), format!("{value}={secret}")]);
+        }
+    }
+    args
+}
+
+#[test]
+fn with_generate_secrets_off_and_existing_secrets_renders_are_identical_and_make_no_secret() {
+    let values = gitops_values(None);
+    let args = strings(&values);
+    for major in [3, 4] {
+        let first = template_text(major, &args);
+        let second = template_text(major, &args);
+        assert!(
+            first == second,
+            "helm {major}: two renders of the same values differ"
+        );
+        let docs = documents(&first);
+        let secrets: Vec<&Value> = of_kind(&docs, "Secret");
+        assert!(secrets.is_empty(), "helm {major}: rendered {secrets:?}");
+    }
+    let docs = template(&args);
+    assert_valid("gitops", &docs);
+
+    // Everything reads the given Secrets, under the keys of the chart's own Secrets.
+    let spec = &find(&docs, "Bookstore", RELEASE)["spec"];
+    assert_eq!(
+        spec["serviceToken"],
+        json!({"name": "shop-service-token-sealed", "key": "token"})
+    );
+    assert_eq!(
+        spec["admin"]["passwordSecretRef"],
+        json!({"name": "shop-admin-sealed", "key": "password"})
+    );
+    assert_eq!(
+        spec["database"],
+        json!({"name": "shop-postgresql-sealed", "key": "url"})
+    );
+    assert_eq!(
+        spec["broker"]["secretRef"],
+        json!({"name": "shop-rabbitmq-sealed", "key": "url"})
+    );
+    let generated = template(MINIMAL);
+    for backend in ["postgresql", "rabbitmq"] {
+        let pod =
+            &find(&docs, "StatefulSet", &format!("shop-{backend}"))["spec"]["template"]["spec"];
+        let refs: Vec<&Value> = ["initContainers", "containers"]
+            .iter()
+            .filter_map(|list| pod[list].as_array())
+            .flatten()
+            .filter_map(|container| container["env"].as_array())
+            .flatten()
+            .map(|e| &e["valueFrom"]["secretKeyRef"])
+            .filter(|r| !r.is_null())
+            .collect();
+        // The user and the password.
+        assert_eq!(refs.len(), 2, "{backend}: {refs:?}");
+        let own = &find(&generated, "Secret", &format!("shop-{backend}"))["data"];
+        for secret_ref in refs {
+            assert_eq!(secret_ref["name"], format!("shop-{backend}-sealed"));
+            let key = secret_ref["key"].as_str().unwrap();
+            assert!(
+                own[key].is_string(),
+                "{backend}: the chart's Secret has no {key}"
+            );
+        }
+        for key in ["username", "password", "url"] {
+            assert!(
+                own[key].is_string(),
+                "{backend}: the chart's Secret has no {key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn with_generate_secrets_off_each_missing_existing_secret_fails_the_render_naming_its_value() {
+    for (missing, _) in GENERATED_SECRETS {
+        let values = gitops_values(Some(missing));
+        for major in [3, 4] {
+            let error = template_error(major, &strings(&values));
+            assert!(
+                error.contains("generateSecrets is false") && error.contains(missing),
+                "helm {major}: without {missing}:\n{error}"
+            );
+            for (given, _) in GENERATED_SECRETS.iter().filter(|(v, _)| *v != missing) {
+                assert!(
+                    !error.contains(given),
+                    "helm {major}: {given} is given, yet named:\n{error}"
+                );
+            }
+        }
+    }
+    // Nothing given: one message names every value to set.
+    let mut args = MINIMAL.to_vec();
+    args.extend([
+        "--set",
+        "generateSecrets=false",
+        "--set",
+        "bookstore.admin.email=admin@shop.example",
+    ]);
+    let error = template_error(4, &args);
+    for (value, _) in GENERATED_SECRETS {
+        assert!(error.contains(value), "{value} not named:\n{error}");
+    }
+}
+
+#[test]
+fn with_generate_secrets_on_helm_template_makes_new_values_on_each_render() {
+    // What the switch is for: without a cluster `lookup` finds nothing, so the defaults make
+    // new secret values each time (Argo CD would change the Secrets on every sync).
+    let first = template(MINIMAL);
+    let second = template(MINIMAL);
+    for name in ["shop-service-token", "shop-postgresql", "shop-rabbitmq"] {
+        assert_ne!(
+            find(&first, "Secret", name)["data"],
+            find(&second, "Secret", name)["data"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn with_generate_secrets_off_given_values_and_external_backends_need_no_existing_secret() {
+    // Passwords given as values are not generated: the chart keeps them in its Secrets, the
+    // same on every render.
+    let mut args = MINIMAL.to_vec();
+    args.extend([
+        "--set",
+        "generateSecrets=false",
+        "--set",
+        "serviceToken.existingSecret=shop-service-token-sealed",
+        "--set",
+        "bookstore.admin.email=admin@shop.example",
+        "--set",
+        "bookstore.admin.password=admin-password",
+        "--set",
+        "postgresql.password=postgresql-password",
+        "--set",
+        "rabbitmq.password=rabbitmq-password",
+    ]);
+    assert_eq!(template_text(4, &args), template_text(4, &args));
+    let docs = template(&args);
+    let decode = |name: &str, key: &str| -> String {
+        let encoded = find(&docs, "Secret", name)["data"][key].as_str().unwrap();
+        String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap()
+    };
+    assert_eq!(decode("shop-admin", "password"), "admin-password");
+    assert_eq!(decode("shop-postgresql", "password"), "postgresql-password");
+    assert_eq!(decode("shop-rabbitmq", "password"), "rabbitmq-password");
+    // The production-like values name existing Secrets for everything and use no in-cluster
+    // backend: turning generation off changes nothing.
+    let production = production();
+    let mut args = strings(&production);
+    let with_generation = template_text(4, &args);
+    args.extend(["--set", "generateSecrets=false"]);
+    assert_eq!(template_text(4, &args), with_generation);
+}
+
+/// A template without the text of its comments (`{{/* ... */}}`, `{{- /* ... */}}`).
+fn without_comments(source: &str) -> String {
+    let mut rest = source;
+    let mut code = String::new();
+    while let Some(start) = rest.find("/*") {
+        let (before, after) = rest.split_at(start);
+        code.push_str(before);
+        if before.ends_with("{{") || before.ends_with("{{- ") {
+            let end = after.find("*/").expect("an unclosed comment");
+            rest = &after[end + 2..];
+        } else {
+            // Not a comment: a glob such as "dashboards/*.json".
+            code.push_str("/*");
+            rest = &after[2..];
+        }
+    }
+    code.push_str(rest);
+    code
+}
+
+#[test]
+fn only_the_secret_value_helper_generates_or_looks_up_values() {
+    // Every generated value goes through `bookstore.secretValue`, which generateSecrets=false
+    // turns into a failure; a random value or a `lookup` elsewhere would escape the switch.
+    let generators = [
+        "randAlphaNum",
+        "randAlpha",
+        "randNumeric",
+        "randAscii",
+        "randBytes",
+        "uuidv4",
+        "genPrivateKey",
+        "genCA",
+        "genSelfSignedCert",
+        "genSignedCert",
+        "derivePassword",
+        "lookup",
+    ];
+    let mut found = Vec::new();
+    let mut stack = vec![chart().join("templates")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let mut source = without_comments(&std::fs::read_to_string(&path).unwrap());
+            if path.ends_with("_helpers.tpl") {
+                // The helper's own body, up to the next definition, is the one allowed place.
+                let start = source
+                    .find(r#"define "bookstore.secretValue""#)
+                    .expect("the secretValue helper");
+                let end = source[start + 1..]
+                    .find("define \"")
+                    .map_or(source.len(), |next| start + 1 + next);
+                source.replace_range(start..end, "");
+            }
+            for generator in generators {
+                if source.contains(generator) {
+                    found.push(format!("{} uses {generator}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
+
 /// Runs `.ci/tiltfile-check.py` on a Tiltfile and returns the calls it recorded.
 fn tilt_calls(tiltfile: &Path) -> Result<Vec<Value>, String> {
     let output = run(Command::new(python())
@@ -1119,7 +1570,7 @@ fn the_tiltfile_calls_only_tilt_builtins_and_deploys_the_chart_with_the_built_im
 
     let build = named("docker_build");
     assert_eq!(build.len(), 1);
-    assert_eq!(build[0]["args"], json!(["bookstore", "."]));
+    assert_eq!(build[0]["args"], json!(["bookstore", ".tilt/image"]));
     assert_eq!(build[0]["kwargs"]["dockerfile"], "Dockerfile");
     let contexts = &named("allow_k8s_contexts")[0]["args"][0];
     for context in ["kind-bookstore", "k3d-bookstore"] {
@@ -1163,9 +1614,34 @@ fn the_tiltfile_calls_only_tilt_builtins_and_deploys_the_chart_with_the_built_im
             )
         })
         .collect();
-    // What the Tiltfile adds itself.
-    objects.insert(format!("{RELEASE}-jwt:secret"));
+    // What the Tiltfile adds itself: the namespace and Secrets it makes with kubectl.
     objects.insert(format!("{namespace}:namespace"));
+    let made: BTreeSet<String> = named("local")
+        .iter()
+        .filter_map(|c| {
+            c["args"][0]
+                .as_str()?
+                .strip_prefix("kubectl create secret generic ")
+        })
+        .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    objects.extend(made.iter().map(|secret| format!("{secret}:secret")));
+    // Tilt renders with `helm template`, so the chart generates nothing: every Secret it would
+    // otherwise generate (and the key pair) is one the Tiltfile makes once.
+    let set: Vec<&str> = helm_call[0]["kwargs"]["set"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(set.contains(&"generateSecrets=false"), "{set:?}");
+    let named_secrets: BTreeSet<String> = set
+        .iter()
+        .filter_map(|s| s.split_once(".existingSecret="))
+        .map(|(_, secret)| secret.to_owned())
+        .collect();
+    assert_eq!(named_secrets, made);
+    assert_eq!(made.len(), 4, "{made:?}");
     let workloads: BTreeSet<String> = docs
         .iter()
         .filter(|d| {
@@ -1196,14 +1672,19 @@ fn the_tiltfile_calls_only_tilt_builtins_and_deploys_the_chart_with_the_built_im
         resources.insert(name.to_owned());
     }
     assert!(resources.contains("bookstore") && resources.contains("shop-operator"));
-    let mut forwarded = BTreeSet::new();
     for call in named("local_resource") {
+        resources.insert(call["args"][0].as_str().unwrap().to_owned());
+    }
+    for call in named("k8s_resource").iter().chain(&named("local_resource")) {
         for dep in call["kwargs"]["resource_deps"].as_array().unwrap() {
             assert!(
                 resources.contains(dep.as_str().unwrap()),
                 "unknown resource {dep}"
             );
         }
+    }
+    let mut forwarded = BTreeSet::new();
+    for call in named("local_resource") {
         let serve = call["kwargs"]["serve_cmd"].as_str().unwrap();
         for component in COMPONENTS {
             if serve.contains(&format!("service/{RELEASE}-{component} ")) {
@@ -1218,6 +1699,97 @@ fn the_tiltfile_calls_only_tilt_builtins_and_deploys_the_chart_with_the_built_im
     assert_eq!(forwarded, COMPONENTS.into_iter().collect());
     // The in-cluster backends are on.
     assert!(workloads.contains("shop-postgresql") && workloads.contains("shop-rabbitmq"));
+}
+
+#[test]
+fn the_tiltfile_packages_a_binary_built_incrementally_on_the_host() {
+    let calls = tilt_calls(&root().join("Tiltfile")).unwrap_or_else(|err| panic!("{err}"));
+    let named =
+        |fn_name: &str| -> Vec<&Value> { calls.iter().filter(|c| c["fn"] == fn_name).collect() };
+
+    // One image, built by the Dockerfile's prebuilt path from a context that is not the
+    // repository (whose upload and full compile took minutes) but the binary's folder.
+    let build = named("docker_build");
+    assert_eq!(build.len(), 1, "{build:?}");
+    let context = build[0]["args"][1].as_str().unwrap();
+    assert!(
+        ![".", "./", ""].contains(&context),
+        "docker_build of the whole repository"
+    );
+    assert_eq!(build[0]["kwargs"]["build_args"]["BINARY"], "prebuilt");
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("cp dist/bookstore /out/bookstore"));
+
+    // The binary: compiled on the host with the `tilt` profile and copied into that context.
+    let binaries: Vec<&Value> = named("local_resource")
+        .into_iter()
+        .filter(|c| {
+            c["kwargs"]["cmd"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{context}/dist/bookstore"))
+        })
+        .collect();
+    assert_eq!(binaries.len(), 1, "no local_resource fills {context}/dist");
+    let binary = binaries[0];
+    let cmd = binary["kwargs"]["cmd"].as_str().unwrap();
+    assert!(
+        cmd.starts_with("cargo build --profile tilt --locked --package bookstore &&"),
+        "{cmd}"
+    );
+    assert!(
+        cmd.contains("${CARGO_TARGET_DIR:-target}/tilt/bookstore"),
+        "{cmd}"
+    );
+    // Its sources are watched, and neither the context nor a target folder, which would make
+    // every build trigger the next.
+    let deps: Vec<&str> = binary["kwargs"]["deps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    for dep in &deps {
+        assert!(root().join(dep).exists(), "{dep} does not exist");
+        assert!(
+            !dep.starts_with(".tilt") && !dep.contains("target"),
+            "{dep} is written by the build"
+        );
+    }
+    for crate_folder in ["services", "worker", "migration", "Cargo.lock"] {
+        assert!(deps.contains(&crate_folder), "{crate_folder} not watched");
+    }
+    let ignored = binary["kwargs"]["ignore"].to_string();
+    assert!(ignored.contains("services/storefront/node_modules"));
+
+    // Whatever runs the image waits for the first binary.
+    let binary_name = binary["args"][0].as_str().unwrap();
+    for resource in [format!("{RELEASE}-operator"), RELEASE.to_owned()] {
+        let call = named("k8s_resource")
+            .into_iter()
+            .find(|c| c["args"][0] == resource.as_str())
+            .unwrap_or_else(|| panic!("no k8s_resource {resource}"));
+        assert!(
+            call["kwargs"]["resource_deps"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(binary_name)),
+            "{resource} does not wait for {binary_name}"
+        );
+    }
+
+    // The profile exists, inherits release and compiles the workspace incrementally.
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let profile: Vec<&str> = manifest
+        .split("\n[profile.tilt]\n")
+        .nth(1)
+        .expect("no [profile.tilt] in Cargo.toml")
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .collect();
+    for setting in ["inherits = \"release\"", "incremental = true"] {
+        assert!(profile.contains(&setting), "{setting} not in {profile:?}");
+    }
 }
 
 #[test]

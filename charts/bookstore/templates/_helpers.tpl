@@ -39,12 +39,18 @@ app.kubernetes.io/instance: {{ include "bookstore.fullname" . }}
 
 {{/*
 A secret value: the one given in values, else the one the release's Secret already holds
-(so a generated value survives upgrades), else a new random one.
+(so a generated value survives upgrades), else a new random one. `lookup` reads the cluster
+only under `helm install`/`upgrade`: `helm template` (Argo CD, Tilt) gets nothing back, so each
+render would make a new value. With generateSecrets=false the chart makes none and fails
+instead, naming the value to set for every secret it would have generated. This is the only
+place the chart makes a secret value (a chart test checks it).
 Arguments: ctx, secret (name), key, value, length.
 */}}
 {{- define "bookstore.secretValue" -}}
 {{- if .value -}}
 {{- .value -}}
+{{- else if not .ctx.Values.generateSecrets -}}
+{{- fail (include "bookstore.generatedSecretsRefused" .ctx) -}}
 {{- else -}}
 {{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .secret -}}
 {{- if and $existing $existing.data (hasKey $existing.data .key) -}}
@@ -55,10 +61,42 @@ Arguments: ctx, secret (name), key, value, length.
 {{- end -}}
 {{- end -}}
 
+{{/*
+Why generateSecrets=false refuses to render: every value that, left empty, would make the chart
+generate a secret, with the value that names an existing Secret instead.
+*/}}
+{{- define "bookstore.generatedSecretsRefused" -}}
+{{- $missing := list -}}
+{{- if not .Values.serviceToken.existingSecret -}}
+{{- $missing = append $missing "serviceToken.existingSecret (the service token, under serviceToken.existingSecretKey)" -}}
+{{- end -}}
+{{- $admin := .Values.bookstore.admin -}}
+{{- if and $admin.email (not $admin.existingSecret) (not $admin.password) -}}
+{{- $missing = append $missing "bookstore.admin.existingSecret (the first admin's password, under bookstore.admin.existingSecretKey)" -}}
+{{- end -}}
+{{- $p := .Values.postgresql -}}
+{{- if and $p.enabled (not $p.existingSecret) (not $p.password) -}}
+{{- $missing = append $missing "postgresql.existingSecret (the in-cluster PostgreSQL's username, password and url)" -}}
+{{- end -}}
+{{- $r := .Values.rabbitmq -}}
+{{- if and $r.enabled (not $r.existingSecret) (not $r.password) -}}
+{{- $missing = append $missing "rabbitmq.existingSecret (the in-cluster RabbitMQ's username, password and url)" -}}
+{{- end -}}
+{{- printf "generateSecrets is false, so the chart generates no secret, but these are not given: %s. Create each Secret outside the chart (e.g. a SealedSecret or an ExternalSecret) and set these values; see \"GitOps\" in the chart's README" (join "; " $missing) -}}
+{{- end -}}
+
 {{/* Secret names and keys the Bookstore refers to. */}}
+{{- define "bookstore.postgresqlSecret" -}}
+{{- default (printf "%s-postgresql" (include "bookstore.fullname" .)) .Values.postgresql.existingSecret -}}
+{{- end -}}
+
+{{- define "bookstore.rabbitmqSecret" -}}
+{{- default (printf "%s-rabbitmq" (include "bookstore.fullname" .)) .Values.rabbitmq.existingSecret -}}
+{{- end -}}
+
 {{- define "bookstore.databaseSecret" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- printf "%s-postgresql" (include "bookstore.fullname" .) -}}
+{{- include "bookstore.postgresqlSecret" . -}}
 {{- else if .Values.database.existingSecret -}}
 {{- .Values.database.existingSecret -}}
 {{- else -}}
@@ -72,7 +110,7 @@ Arguments: ctx, secret (name), key, value, length.
 
 {{- define "bookstore.brokerSecret" -}}
 {{- if .Values.rabbitmq.enabled -}}
-{{- printf "%s-rabbitmq" (include "bookstore.fullname" .) -}}
+{{- include "bookstore.rabbitmqSecret" . -}}
 {{- else if .Values.broker.existingSecret -}}
 {{- .Values.broker.existingSecret -}}
 {{- else -}}

@@ -2,7 +2,7 @@
 //! apply, gates each new version on its migration Job, picks the worker's autoscaler, and
 //! writes the status; `error_policy` backs off per object; `run` wires the controller.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -28,7 +28,7 @@ use serde_json::json;
 use crate::Error;
 use crate::crd::{Autoscaler, Bookstore, BookstoreStatus, Component};
 use crate::metrics::Metrics;
-use crate::resources::{self, KEDA_API_VERSION, Plan};
+use crate::resources::{self, KEDA_API_VERSION};
 use crate::status::{self, Migration, Observed, Rollout};
 
 /// The field manager of every apply, and the name events are reported under.
@@ -289,24 +289,34 @@ impl<'a> Reconciler<'a> {
                 self.previous.current_version.clone(),
             )
         };
-        let plan = Plan { image, autoscaler };
-
         let mut rollouts = Vec::new();
         let mut scaled_by = self.previous.autoscaler;
-        if let Some(image) = &plan.image {
-            if autoscaler.is_some() && self.previous.autoscaler.is_none() {
-                self.hand_over_worker_replicas().await?;
-            }
+        let mut cpu_autoscaled = self.previous.cpu_autoscaled.clone();
+        if let Some(image) = &image {
+            let secrets = self.secret_digests().await?;
             for component in Component::ALL {
+                if self.newly_autoscaled(component, autoscaler) {
+                    self.hand_over_replicas(component).await?;
+                }
+                let hashes = resources::TemplateHashes {
+                    config: config_hash.clone(),
+                    secrets: resources::digest(
+                        &resources::secret_names(bookstore, component)
+                            .iter()
+                            .map(|name| (name, secrets.get(name)))
+                            .collect::<BTreeMap<_, _>>(),
+                    ),
+                };
                 let deployment =
-                    resources::deployment(bookstore, &owner, component, image, &plan, &config_hash);
+                    resources::deployment(bookstore, &owner, component, image, &hashes);
                 let applied = apply(&self.api::<Deployment>(), &deployment).await?;
                 rollouts.push((component.name(), Rollout::of_deployment(&applied)));
             }
             self.apply_autoscaler(autoscaler).await?;
             scaled_by = autoscaler;
+            cpu_autoscaled = self.apply_component_autoscalers().await?;
         }
-        let sample_catalogue_job = match (&plan.image, &self.previous.sample_catalogue_job) {
+        let sample_catalogue_job = match (&image, &self.previous.sample_catalogue_job) {
             (Some(image), None) if bookstore.spec.sample_catalogue => {
                 Some(self.load_sample_catalogue(image).await?)
             }
@@ -329,8 +339,9 @@ impl<'a> Reconciler<'a> {
             observed_generation: bookstore.metadata.generation,
             conditions,
             current_version,
-            current_image: plan.image.clone(),
+            current_image: image,
             autoscaler: scaled_by,
+            cpu_autoscaled,
             sample_catalogue_job,
         };
         self.ctx
@@ -358,7 +369,7 @@ impl<'a> Reconciler<'a> {
         let Some(autoscaling) = &self.bookstore.spec.worker.autoscaling else {
             return Ok(None);
         };
-        if autoscaling.keda.is_none() {
+        if !autoscaling.keda.enabled {
             return Ok(Some(Autoscaler::HorizontalPodAutoscaler));
         }
         if keda_installed(&self.ctx.client).await? {
@@ -388,16 +399,30 @@ impl<'a> Reconciler<'a> {
         Ok(name)
     }
 
-    /// Gives the worker's replica count to a field manager of its own before the operator's
+    /// Whether an autoscaler takes `component`'s replicas over in this pass: the worker's
+    /// (of whatever kind) or a component's HPA, where none did before.
+    fn newly_autoscaled(&self, component: Component, worker: Option<Autoscaler>) -> bool {
+        match component {
+            Component::Worker => worker.is_some() && self.previous.autoscaler.is_none(),
+            _ => {
+                component.cpu_autoscaling(&self.bookstore.spec).is_some()
+                    && !self
+                        .previous
+                        .cpu_autoscaled
+                        .iter()
+                        .any(|c| c == component.name())
+            }
+        }
+    }
+
+    /// Gives a component's replica count to a field manager of its own before the operator's
     /// apply leaves it out for an autoscaler: a server-side apply that drops a field its manager
     /// owned removes it, and the Deployment would fall to one replica until the autoscaler
     /// scaled it up again. The count stays as configured until the autoscaler sets its own
     /// (Kubernetes' documented way to hand a field over).
-    async fn hand_over_worker_replicas(&self) -> Result<(), Error> {
-        let name = resources::object_name(self.bookstore, Component::Worker.name());
-        let replicas = Component::Worker
-            .spec(&self.bookstore.spec.components)
-            .replicas;
+    async fn hand_over_replicas(&self, component: Component) -> Result<(), Error> {
+        let name = resources::object_name(self.bookstore, component.name());
+        let replicas = component.spec(&self.bookstore.spec.components).replicas;
         let body = json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -413,6 +438,55 @@ impl<'a> Reconciler<'a> {
         .await
         .map_err(Error::Kube)?;
         Ok(())
+    }
+
+    /// Reads the Secrets the components read, for the hashes that roll their pods when one
+    /// changes: the digest of each one's data, none for a Secret that does not exist (yet).
+    async fn secret_digests(&self) -> Result<BTreeMap<String, String>, Error> {
+        let names: BTreeSet<String> = Component::ALL
+            .iter()
+            .flat_map(|component| resources::secret_names(self.bookstore, *component))
+            .collect();
+        let api: Api<Secret> = self.api();
+        let mut digests = BTreeMap::new();
+        for name in names {
+            if let Some(secret) = api.get_opt(&name).await.map_err(Error::Kube)? {
+                digests.insert(name, resources::digest(&secret.data));
+            }
+        }
+        Ok(digests)
+    }
+
+    /// Applies the HorizontalPodAutoscaler of each component (other than the worker) that asks
+    /// for one and deletes those no longer asked for; returns the components now autoscaled.
+    async fn apply_component_autoscalers(&self) -> Result<Vec<String>, Error> {
+        let api = self.api::<HorizontalPodAutoscaler>();
+        let mut scaled = Vec::new();
+        for component in Component::ALL {
+            if component == Component::Worker {
+                continue;
+            }
+            match resources::horizontal_pod_autoscaler(self.bookstore, &self.owner, component) {
+                Some(hpa) => {
+                    apply(&api, &hpa).await?;
+                    scaled.push(component.name().to_owned());
+                }
+                None if self
+                    .previous
+                    .cpu_autoscaled
+                    .iter()
+                    .any(|c| c == component.name()) =>
+                {
+                    delete(
+                        &api,
+                        &resources::object_name(self.bookstore, component.name()),
+                    )
+                    .await?;
+                }
+                None => {}
+            }
+        }
+        Ok(scaled)
     }
 
     /// Deletes the worker's autoscaler it replaces, then applies the new one. In that order:
@@ -440,7 +514,9 @@ impl<'a> Reconciler<'a> {
         }
         match autoscaler {
             Some(Autoscaler::HorizontalPodAutoscaler) => {
-                if let Some(hpa) = resources::horizontal_pod_autoscaler(bookstore, &self.owner) {
+                if let Some(hpa) =
+                    resources::horizontal_pod_autoscaler(bookstore, &self.owner, Component::Worker)
+                {
                     apply(&self.api::<HorizontalPodAutoscaler>(), &hpa).await?;
                 }
             }
@@ -584,7 +660,9 @@ pub async fn run(
     // Only the operator's objects are watched, which keeps the caches small.
     let managed =
         watcher::Config::default().labels("app.kubernetes.io/managed-by=bookstore-operator");
-    Controller::new(bookstores, watcher::Config::default())
+    let controller = Controller::new(bookstores, watcher::Config::default());
+    let store = controller.store();
+    controller
         .owns(owned_api::<Deployment>(&client, &owned), managed.clone())
         .owns(owned_api::<Job>(&client, &owned), managed.clone())
         .owns(owned_api::<Service>(&client, &owned), managed.clone())
@@ -596,6 +674,24 @@ pub async fn run(
         .owns(
             owned_api::<HorizontalPodAutoscaler>(&client, &owned),
             managed,
+        )
+        // A changed Secret rolls the pods that read it (their template carries its hash), so a
+        // change triggers the Bookstores that use it. Helm's release records are left out.
+        .watches(
+            owned_api::<Secret>(&client, &owned),
+            watcher::Config::default().fields("type!=helm.sh/release.v1"),
+            move |secret: Secret| {
+                let name = secret.name_any();
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|bookstore| {
+                        bookstore.namespace() == secret.namespace()
+                            && resources::reads_secret(bookstore, &name)
+                    })
+                    .map(|bookstore| ObjectRef::from_obj(bookstore.as_ref()))
+                    .collect::<Vec<_>>()
+            },
         )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

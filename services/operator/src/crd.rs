@@ -300,8 +300,9 @@ pub struct OpenAiSpec {
 }
 
 /// Replicas and resources of each component.
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.worker) || !has(self.worker.autoscaling)").message("the worker scales with spec.worker.autoscaling (on the order queue through KEDA, or on CPU)"))]
 pub struct Components {
     #[serde(default)]
     pub users: ComponentSpec,
@@ -338,16 +339,38 @@ pub struct ComponentSpec {
     /// Sources of environment variables of this component, after the Bookstore's `envFrom`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env_from: Vec<EnvFromSource>,
+    /// Scale the component on CPU with a HorizontalPodAutoscaler, which then owns its replica
+    /// count (`replicas` is only the count it starts from). The worker scales with
+    /// `worker.autoscaling` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<CpuAutoscaling>,
     /// Where and how its pods run; each field given here replaces the Bookstore's `pod`
     /// field of the same name (annotations are merged).
     #[serde(flatten)]
     pub pod: PodOptions,
 }
 
+/// Bounds and target of a HorizontalPodAutoscaler on CPU.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.minReplicas <= self.maxReplicas").message("minReplicas must not be greater than maxReplicas"))]
+pub struct CpuAutoscaling {
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub min_replicas: i32,
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_replicas: i32,
+    /// Average CPU use, in percent of the requested CPU, that the autoscaler aims at.
+    #[serde(default = "default_cpu_target")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_utilization: i32,
+}
+
 impl Default for ComponentSpec {
     fn default() -> Self {
         Self {
             replicas: one(),
+            autoscaling: None,
             resources: None,
             env: Vec::new(),
             env_from: Vec::new(),
@@ -446,8 +469,10 @@ pub struct WorkerSpec {
     pub autoscaling: Option<WorkerAutoscaling>,
 }
 
-/// Bounds and targets of the worker's autoscaler: a HorizontalPodAutoscaler on CPU, or a KEDA
-/// ScaledObject on the depth of the order queue when `keda` is set and KEDA is installed.
+/// Bounds and targets of the worker's autoscaler: a KEDA ScaledObject on the depth of the order
+/// queue when the cluster serves KEDA (unless `keda.enabled` is false), otherwise a
+/// HorizontalPodAutoscaler on CPU. The worker does little computing of its own (it waits on the
+/// services), so its CPU rarely shows how far behind it is; the queue does.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.minReplicas <= self.maxReplicas").message("minReplicas must not be greater than maxReplicas"))]
@@ -461,9 +486,20 @@ pub struct WorkerAutoscaling {
     #[serde(default = "default_cpu_target")]
     #[schemars(range(min = 1, max = 100))]
     pub target_cpu_utilization: i32,
-    /// Scale on the number of orders waiting in the queue through KEDA instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keda: Option<KedaSpec>,
+    /// Scaling on the number of orders waiting in the queue, through KEDA.
+    #[serde(default)]
+    pub keda: KedaSpec,
+}
+
+impl WorkerAutoscaling {
+    /// The bounds and CPU target, as a HorizontalPodAutoscaler uses them.
+    pub fn cpu(&self) -> CpuAutoscaling {
+        CpuAutoscaling {
+            min_replicas: self.min_replicas,
+            max_replicas: self.max_replicas,
+            target_cpu_utilization: self.target_cpu_utilization,
+        }
+    }
 }
 
 fn default_cpu_target() -> i32 {
@@ -474,6 +510,10 @@ fn default_cpu_target() -> i32 {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KedaSpec {
+    /// Use KEDA when the cluster serves its ScaledObjects (the default); false: always a
+    /// HorizontalPodAutoscaler on CPU.
+    #[serde(default = "yes")]
+    pub enabled: bool,
     /// Messages waiting in the order queue per worker replica that KEDA aims at.
     #[serde(default = "default_queue_length")]
     #[schemars(range(min = 1, max = 100000))]
@@ -486,6 +526,21 @@ pub struct KedaSpec {
     #[serde(default = "default_cooldown")]
     #[schemars(range(min = 0, max = 86400))]
     pub cooldown_period_seconds: i32,
+}
+
+impl Default for KedaSpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            queue_length: default_queue_length(),
+            polling_interval_seconds: default_polling_interval(),
+            cooldown_period_seconds: default_cooldown(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_queue_length() -> i32 {
@@ -519,6 +574,9 @@ pub struct BookstoreStatus {
     /// What scales the worker: HorizontalPodAutoscaler, ScaledObject, or nothing (absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<Autoscaler>,
+    /// The other components a HorizontalPodAutoscaler scales, as last applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_autoscaled: Vec<String>,
     /// The Job that loaded (or is loading) the sample catalogue, made once per installation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_catalogue_job: Option<String>,
@@ -564,6 +622,15 @@ impl Component {
             Self::Worker => "worker",
             Self::Notifications => "notifications",
             Self::Storefront => "storefront",
+        }
+    }
+
+    /// How the component scales on CPU, if it does: its own `autoscaling`, or the worker's
+    /// bounds (whose autoscaler may also be KEDA's).
+    pub fn cpu_autoscaling(self, spec: &BookstoreSpec) -> Option<CpuAutoscaling> {
+        match self {
+            Self::Worker => spec.worker.autoscaling.as_ref().map(WorkerAutoscaling::cpu),
+            _ => self.spec(&spec.components).autoscaling.clone(),
         }
     }
 

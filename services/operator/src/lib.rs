@@ -4,6 +4,7 @@
 
 pub mod controller;
 pub mod crd;
+pub mod leader;
 pub mod metrics;
 pub mod rbac;
 pub mod resources;
@@ -75,12 +76,15 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// Name of this operator instance in events (the pod name).
     pub instance: Option<String>,
+    /// Reconcile only while holding this Lease, so that several replicas are safe; without it
+    /// the process reconciles from the start, and must be the only one.
+    pub lease: Option<leader::LeaseSettings>,
 }
 
-/// Runs the operator until SIGTERM or Ctrl-C: the controller, and the HTTP endpoints of its
-/// health and metrics. It is deployed as a single replica with the `Recreate` strategy, so two
-/// never reconcile at once. After SIGTERM it stops within [`STOP_WITHIN`] plus the drain
-/// delay, whatever the API server does.
+/// Runs the operator until SIGTERM or Ctrl-C: the controller (once it leads, with a Lease), and
+/// the HTTP endpoints of its health and metrics. After SIGTERM it stops within [`STOP_WITHIN`]
+/// plus the drain delay, whatever the API server does. It fails when it loses the Lease, so
+/// that its pod restarts as a candidate with empty caches.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
@@ -146,6 +150,22 @@ async fn watch_api(
     }
 }
 
+/// Runs the controller until `shutdown`, and at most [`STOP_WITHIN`] longer.
+async fn reconcile_until(ctx: Arc<Context>, namespace: Option<String>, shutdown: ShutdownToken) {
+    let (mut controller_token, mut stop_token) = (shutdown.clone(), shutdown);
+    let running = controller::run(ctx, namespace.as_deref(), async move {
+        controller_token.cancelled().await;
+    });
+    let overdue = async move {
+        stop_token.cancelled().await;
+        tokio::time::sleep(STOP_WITHIN).await;
+    };
+    tokio::select! {
+        () = running => {}
+        () = overdue => tracing::warn!(within = ?STOP_WITHIN, "The controller did not stop in time; stopping without it."),
+    }
+}
+
 /// The operator on `client`, serving health and metrics on `listener`, until `shutdown`.
 pub async fn serve(
     client: kube::Client,
@@ -172,30 +192,67 @@ pub async fn serve(
     let app = platform::http::finish(axum::Router::new(), &http_ctx);
     tracing::info!(addr = ?listener.local_addr().ok(), namespace = ?settings.namespace, "Operator started.");
     let mut http_token = shutdown.clone();
+    // The HTTP server also stops when the controller ends on its own (the Lease was lost).
+    let (stop_serving, mut serving_token) = shutdown_pair();
     let server = platform::http::serve(
         listener,
         app,
         http_ctx.draining.clone(),
         settings.serve.drain_delay,
         settings.serve.connection_limits,
-        async move { http_token.cancelled().await },
+        async move {
+            tokio::select! {
+                () = http_token.cancelled() => {}
+                () = serving_token.cancelled() => {}
+            }
+        },
     );
-    let (mut controller_token, mut stop_token) = (shutdown.clone(), shutdown);
+    let metrics = ctx.metrics.clone();
+    let mut elector = settings
+        .lease
+        .clone()
+        .map(|lease| leader::Elector::new(ctx.client.clone(), lease));
+    let mut candidate_token = shutdown.clone();
+    let namespace = settings.namespace.clone();
     let controller = async move {
-        let running = controller::run(ctx, settings.namespace.as_deref(), async move {
-            controller_token.cancelled().await;
-        });
-        let overdue = async move {
-            stop_token.cancelled().await;
-            tokio::time::sleep(STOP_WITHIN).await;
-        };
-        tokio::select! {
-            () = running => {}
-            () = overdue => tracing::warn!(within = ?STOP_WITHIN, "The controller did not stop in time; stopping without it."),
+        if let Some(elector) = &mut elector
+            && !elector.acquire(&mut candidate_token).await
+        {
+            return Ok(());
         }
+        metrics.leading(true);
+        let reconciling = reconcile_until(ctx, namespace, shutdown);
+        let outcome = match &mut elector {
+            Some(elector) => {
+                let lost = tokio::select! {
+                    () = reconciling => None,
+                    lost = elector.keep() => Some(lost),
+                };
+                match lost {
+                    None => {
+                        // Bounded, so that an unreachable API server cannot hold the stop.
+                        let _ = tokio::time::timeout(leader::RETRY_EVERY, elector.release()).await;
+                        Ok(())
+                    }
+                    Some(lost) => Err(lost),
+                }
+            }
+            None => {
+                reconciling.await;
+                Ok(())
+            }
+        };
+        metrics.leading(false);
+        outcome
     };
-    let (served, ()) = tokio::join!(server, controller);
+    let controller = async move {
+        let outcome = controller.await;
+        stop_serving.trigger();
+        outcome
+    };
+    let (served, led) = tokio::join!(server, controller);
     served.context("the health and metrics server failed")?;
+    led?;
     tracing::info!("Operator stopped.");
     Ok(())
 }

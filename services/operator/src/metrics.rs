@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+};
 
 use crate::Error;
 
@@ -16,6 +18,7 @@ pub struct Metrics {
     failures: IntCounterVec,
     duration: HistogramVec,
     conditions: IntGaugeVec,
+    leader: IntGauge,
 }
 
 impl Metrics {
@@ -46,7 +49,12 @@ impl Metrics {
             ),
             &["bookstore_namespace", "bookstore", "condition"],
         ));
+        let leader = platform::metrics::defined(IntGauge::new(
+            "bookstore_operator_leader",
+            "1 while this instance leads (holds the Lease, or runs without one) and reconciles.",
+        ));
         registry.register(Box::new(reconciliations.clone()));
+        registry.register(Box::new(leader.clone()));
         registry.register(Box::new(failures.clone()));
         registry.register(Box::new(duration.clone()));
         registry.register(Box::new(conditions.clone()));
@@ -56,7 +64,12 @@ impl Metrics {
             failures,
             duration,
             conditions,
+            leader,
         }
+    }
+
+    pub fn leading(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
     }
 
     /// Counts a reconciliation; its duration is recorded when the returned guard drops.

@@ -1,7 +1,8 @@
 //! The least privileges the operator needs, as a ClusterRole generated into the chart: read
 //! Bookstores and write their status; apply (create and patch) the objects it owns and watch
-//! them; delete only the autoscaler it replaces; publish events. It never reads Secrets: pods
-//! mount them by name.
+//! them; delete only the autoscalers it replaces; publish events; hold its leader Lease. It
+//! reads and watches Secrets only to hash the data of those the pods read into their template,
+//! so that a change rolls them; it never writes one.
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -58,7 +59,14 @@ pub fn cluster_role() -> ClusterRole {
                 &["scaledobjects", "triggerauthentications"],
                 &APPLY_AND_DELETE,
             ),
+            rule("", &["secrets"], &WATCH),
             rule("events.k8s.io", &["events"], &["create", "patch"]),
+            // Leader election: the Lease is read, made once and then updated (renewed).
+            rule(
+                "coordination.k8s.io",
+                &["leases"],
+                &["get", "create", "update"],
+            ),
         ]),
         ..ClusterRole::default()
     }
@@ -77,12 +85,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_operator_never_touches_secrets_and_deletes_only_autoscalers() {
+    fn the_operator_only_reads_secrets_and_deletes_only_autoscalers() {
         let rules = cluster_role().rules.unwrap();
         for rule in &rules {
             let resources = rule.resources.as_ref().unwrap();
-            assert!(!resources.iter().any(|r| r == "secrets" || r == "*"));
+            assert!(!resources.iter().any(|r| r == "*"));
             assert!(!rule.verbs.iter().any(|v| v == "*"));
+            if resources.iter().any(|r| r == "secrets") {
+                assert_eq!(resources, &["secrets"]);
+                assert_eq!(rule.verbs, WATCH);
+            }
             if rule.verbs.iter().any(|v| v == "delete") {
                 assert!(resources.iter().all(|r| {
                     [

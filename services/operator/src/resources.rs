@@ -2,7 +2,7 @@
 //! reconciler decided: which image the components run, what scales the worker) to the
 //! Kubernetes objects the operator applies. Nothing here talks to the API server.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
@@ -28,7 +28,7 @@ use platform::messaging::topology::{ORDER_WORKER, Topology};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::crd::{Autoscaler, Bookstore, Component, PodOptions};
+use crate::crd::{Bookstore, Component, PodOptions};
 
 /// The port every component serves HTTP, health and metrics on.
 pub const HTTP_PORT: i32 = 8080;
@@ -36,6 +36,8 @@ pub const HTTP_PORT: i32 = 8080;
 pub const RUN_AS: i64 = 65532;
 /// Pod annotation carrying a hash of the ConfigMap, so a configuration change rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "bookstore.dev/config-hash";
+/// The pod template's annotation with [`TemplateHashes::secrets`].
+pub const SECRETS_HASH_ANNOTATION: &str = "bookstore.dev/secrets-hash";
 /// Where secrets are mounted, one folder per Secret reference.
 const SECRETS_DIR: &str = "/var/run/secrets/bookstore";
 /// The data directory (uploads) of the catalogue and the worker.
@@ -44,13 +46,14 @@ const DATA_DIR: &str = "/var/lib/bookstore";
 /// traffic to a terminating pod before it stops accepting.
 const DRAIN_SECONDS: &str = "5";
 
-/// What the reconciler decided for this pass.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    /// The image the Deployments run; none before the first migration has succeeded.
-    pub image: Option<String>,
-    /// What scales the worker, if anything.
-    pub autoscaler: Option<Autoscaler>,
+/// Hashes of what a component's pods read at start, kept as annotations of the pod template so
+/// that a change rolls the pods.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TemplateHashes {
+    /// Of the ConfigMap's data.
+    pub config: String,
+    /// Of the data of the Secrets the pods read ([`secret_names`]).
+    pub secrets: String,
 }
 
 /// `<bookstore>-<suffix>`.
@@ -652,21 +655,61 @@ pub fn default_resources() -> ResourceRequirements {
     }
 }
 
-/// The Deployment of a component running `image`. The worker's replicas are left to its
-/// autoscaler when it has one.
+/// The Secrets the pods of `component` read: mounted as files, or through `envFrom` and `env`.
+/// A change to any of them rolls the component.
+pub fn secret_names(bookstore: &Bookstore, component: Component) -> BTreeSet<String> {
+    let options = pod_options(bookstore, Some(component));
+    let pod = pod_spec(bookstore, Some(component), "", &[], &options);
+    let mounted = pod
+        .volumes
+        .iter()
+        .flatten()
+        .filter_map(|volume| volume.secret.as_ref()?.secret_name.clone());
+    let containers = pod.containers.iter();
+    let from_env = containers.clone().flat_map(|container| {
+        container.env.iter().flatten().filter_map(|var| {
+            Some(
+                var.value_from
+                    .as_ref()?
+                    .secret_key_ref
+                    .as_ref()?
+                    .name
+                    .clone(),
+            )
+        })
+    });
+    let from_env_from = containers.flat_map(|container| {
+        container
+            .env_from
+            .iter()
+            .flatten()
+            .filter_map(|source| Some(source.secret_ref.as_ref()?.name.clone()))
+    });
+    mounted.chain(from_env).chain(from_env_from).collect()
+}
+
+/// Whether any component of `bookstore` reads the Secret `name`.
+pub fn reads_secret(bookstore: &Bookstore, name: &str) -> bool {
+    Component::ALL
+        .iter()
+        .any(|component| secret_names(bookstore, *component).contains(name))
+}
+
+/// The Deployment of a component running `image`. Its replicas are left to its autoscaler
+/// when it has one.
 pub fn deployment(
     bookstore: &Bookstore,
     owner: &OwnerReference,
     component: Component,
     image: &str,
-    plan: &Plan,
-    config_hash: &str,
+    hashes: &TemplateHashes,
 ) -> Deployment {
     let name = component.name();
     let selector = selector_labels(bookstore, name);
-    let replicas = match component {
-        Component::Worker if plan.autoscaler.is_some() => None,
-        _ => Some(component.spec(&bookstore.spec.components).replicas),
+    // An autoscaler owns the replicas of a component it scales; the apply leaves them out.
+    let replicas = match component.cpu_autoscaling(&bookstore.spec) {
+        Some(_) => None,
+        None => Some(component.spec(&bookstore.spec.components).replicas),
     };
     let version = image
         .rsplit_once(':')
@@ -698,7 +741,8 @@ pub fn deployment(
         options.topology_spread_constraints
     });
     let mut annotations = options.pod_annotations;
-    annotations.insert(CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned());
+    annotations.insert(CONFIG_HASH_ANNOTATION.to_owned(), hashes.config.clone());
+    annotations.insert(SECRETS_HASH_ANNOTATION.to_owned(), hashes.secrets.clone());
     // Drain (5 s) plus the 30 s the process gives requests and messages in flight.
     pod.termination_grace_period_seconds = Some(45);
     Deployment {
@@ -804,13 +848,14 @@ fn job(
     }
 }
 
-/// The worker's HorizontalPodAutoscaler on CPU.
+/// The HorizontalPodAutoscaler of a component that scales on CPU (the worker's only without KEDA).
 pub fn horizontal_pod_autoscaler(
     bookstore: &Bookstore,
     owner: &OwnerReference,
+    component: Component,
 ) -> Option<HorizontalPodAutoscaler> {
-    let autoscaling = bookstore.spec.worker.autoscaling.as_ref()?;
-    let name = Component::Worker.name();
+    let autoscaling = component.cpu_autoscaling(&bookstore.spec)?;
+    let name = component.name();
     Some(HorizontalPodAutoscaler {
         metadata: metadata(bookstore, owner, object_name(bookstore, name), name),
         spec: HorizontalPodAutoscalerSpec {
@@ -863,7 +908,7 @@ pub fn keda_trigger_authentication(bookstore: &Bookstore, owner: &OwnerReference
 /// KEDA's ScaledObject scaling the worker on the depth of the order queue, and on CPU.
 pub fn keda_scaled_object(bookstore: &Bookstore, owner: &OwnerReference) -> Option<Value> {
     let autoscaling = bookstore.spec.worker.autoscaling.as_ref()?;
-    let keda = autoscaling.keda.as_ref()?;
+    let keda = &autoscaling.keda;
     let name = Component::Worker.name();
     let queue = Topology::standard(&bookstore.spec.broker.namespace).queue(ORDER_WORKER);
     Some(json!({

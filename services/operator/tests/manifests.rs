@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use operator::crd::{Autoscaler, Bookstore, Component};
-use operator::resources::{self, Plan};
+use operator::resources::{self, TemplateHashes};
 use serde_json::{Value, json};
 
 /// Kubernetes versions the manifests must be valid for: the oldest supported and the newest the
@@ -53,7 +53,7 @@ fn production(keda: bool) -> Value {
             "users": {"replicas": 2, "resources": resources},
             "catalog": {"replicas": 3, "resources": resources},
             "inventory": {"replicas": 2},
-            "orders": {"replicas": 3, "resources": resources},
+            "orders": {"replicas": 3, "resources": resources, "autoscaling": {"minReplicas": 2, "maxReplicas": 12}},
             "worker": {"resources": resources},
             "notifications": {"replicas": 2},
             "storefront": {
@@ -103,7 +103,7 @@ fn autoscaling_off() -> Value {
 }
 
 /// Every built-in object the operator applies for `bookstore` once its migration is done.
-fn built_in_objects(bookstore: &Bookstore, plan: &Plan) -> Vec<Value> {
+fn built_in_objects(bookstore: &Bookstore, autoscaler: Option<Autoscaler>) -> Vec<Value> {
     let owner = owner(bookstore);
     let config = resources::config_map(bookstore, &owner);
     let hash = resources::digest(&config.data);
@@ -117,13 +117,21 @@ fn built_in_objects(bookstore: &Bookstore, plan: &Plan) -> Vec<Value> {
             ))
             .unwrap(),
         );
-        let image = plan.image.as_deref().unwrap();
         objects.push(
             serde_json::to_value(resources::deployment(
-                bookstore, &owner, component, image, plan, &hash,
+                bookstore,
+                &owner,
+                component,
+                &bookstore.target_image(),
+                &hashes(&hash),
             ))
             .unwrap(),
         );
+        if component != Component::Worker
+            && let Some(hpa) = resources::horizontal_pod_autoscaler(bookstore, &owner, component)
+        {
+            objects.push(serde_json::to_value(hpa).unwrap());
+        }
     }
     objects.push(
         serde_json::to_value(resources::migration_job(
@@ -143,11 +151,9 @@ fn built_in_objects(bookstore: &Bookstore, plan: &Plan) -> Vec<Value> {
             .unwrap(),
         );
     }
-    if plan.autoscaler == Some(Autoscaler::HorizontalPodAutoscaler) {
-        objects.push(
-            serde_json::to_value(resources::horizontal_pod_autoscaler(bookstore, &owner).unwrap())
-                .unwrap(),
-        );
+    if autoscaler == Some(Autoscaler::HorizontalPodAutoscaler) {
+        let hpa = resources::horizontal_pod_autoscaler(bookstore, &owner, Component::Worker);
+        objects.push(serde_json::to_value(hpa.unwrap()).unwrap());
     }
     objects
 }
@@ -164,10 +170,10 @@ fn owner(bookstore: &Bookstore) -> OwnerReference {
     bookstore.controller_owner_ref(&()).unwrap()
 }
 
-fn plan(bookstore: &Bookstore, autoscaler: Option<Autoscaler>) -> Plan {
-    Plan {
-        image: Some(bookstore.target_image()),
-        autoscaler,
+fn hashes(config: &str) -> TemplateHashes {
+    TemplateHashes {
+        config: config.to_owned(),
+        secrets: "secrets".to_owned(),
     }
 }
 
@@ -237,12 +243,19 @@ fn desired_objects_of_several_specs_validate_against_the_kubernetes_schemas() {
         ("autoscaling-off", bookstore(autoscaling_off()), None),
     ];
     for (name, bookstore, autoscaler) in cases {
-        let objects = built_in_objects(&bookstore, &plan(&bookstore, autoscaler));
+        let objects = built_in_objects(&bookstore, autoscaler);
         // 1 ConfigMap, 7 x (Service, PDB, Deployment), the migration Job, the sample
-        // catalogue's Job when asked for, and the HPA when there is one.
+        // catalogue's Job when asked for, the worker's HPA when there is one, and one for each
+        // component that scales on CPU.
+        let component_hpas = Component::ALL
+            .iter()
+            .filter(|c| **c != Component::Worker)
+            .filter(|c| c.cpu_autoscaling(&bookstore.spec).is_some())
+            .count();
         let expected = 23
             + usize::from(bookstore.spec.sample_catalogue)
-            + usize::from(autoscaler == Some(Autoscaler::HorizontalPodAutoscaler));
+            + usize::from(autoscaler == Some(Autoscaler::HorizontalPodAutoscaler))
+            + component_hpas;
         assert_eq!(objects.len(), expected, "{name}");
         assert_valid(name, &yaml(&objects));
     }
@@ -343,15 +356,13 @@ fn every_component_has_probes_resources_hardening_and_spreading() {
     for spec in [minimal(), production(true), autoscaling_off()] {
         let bookstore = bookstore(spec);
         let owner = owner(&bookstore);
-        let plan = plan(&bookstore, None);
         for component in Component::ALL {
             let deployment = resources::deployment(
                 &bookstore,
                 &owner,
                 component,
-                plan.image.as_deref().unwrap(),
-                &plan,
-                "hash",
+                &bookstore.target_image(),
+                &hashes("hash"),
             );
             let what = component.name();
             let pod = pod(&deployment);
@@ -422,9 +433,8 @@ fn every_component_has_probes_resources_hardening_and_spreading() {
 fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_needs_is_mounted() {
     let bookstore = bookstore(production(true));
     let owner = owner(&bookstore);
-    let plan = plan(&bookstore, Some(Autoscaler::ScaledObject));
     let vars = |component: Component| -> Vec<String> {
-        let deployment = resources::deployment(&bookstore, &owner, component, "i:1", &plan, "h");
+        let deployment = resources::deployment(&bookstore, &owner, component, "i:1", &hashes("h"));
         pod(&deployment).containers[0]
             .env
             .clone()
@@ -471,9 +481,10 @@ fn only_the_users_service_sees_the_signing_key_and_only_what_each_component_need
         ]
     );
     // The worker's replicas belong to KEDA; everyone else's are fixed.
-    let worker = resources::deployment(&bookstore, &owner, Component::Worker, "i:1", &plan, "h");
+    let worker = resources::deployment(&bookstore, &owner, Component::Worker, "i:1", &hashes("h"));
     assert_eq!(worker.spec.replicas, None);
-    let catalog = resources::deployment(&bookstore, &owner, Component::Catalog, "i:1", &plan, "h");
+    let catalog =
+        resources::deployment(&bookstore, &owner, Component::Catalog, "i:1", &hashes("h"));
     assert_eq!(catalog.spec.replicas, Some(3));
 }
 
@@ -496,15 +507,8 @@ fn uploads_go_to_the_configured_bucket_or_else_the_data_directory() {
     // The catalogue reads the key id from the Secret and the secret key from a file of it.
     let shop = bookstore(production(false));
     let shop_owner = owner(&shop);
-    let shop_plan = plan(&shop, None);
-    let catalog = resources::deployment(
-        &shop,
-        &shop_owner,
-        Component::Catalog,
-        "i:1",
-        &shop_plan,
-        "h",
-    );
+    let catalog =
+        resources::deployment(&shop, &shop_owner, Component::Catalog, "i:1", &hashes("h"));
     let catalog_pod = pod(&catalog);
     let env = catalog_pod.containers[0].env.clone().unwrap();
     let key_id = env
@@ -551,8 +555,7 @@ fn uploads_go_to_the_configured_bucket_or_else_the_data_directory() {
         Component::Orders,
         Component::Worker,
     ] {
-        let deployment =
-            resources::deployment(&shop, &shop_owner, component, "i:1", &shop_plan, "h");
+        let deployment = resources::deployment(&shop, &shop_owner, component, "i:1", &hashes("h"));
         let env = pod_env_names(&deployment);
         assert!(
             !env.iter().any(|name| name.starts_with("BOOKSTORE_S3")),
@@ -569,14 +572,12 @@ fn uploads_go_to_the_configured_bucket_or_else_the_data_directory() {
     let mut with_claim = minimal();
     with_claim["storage"] = json!({"persistentVolumeClaim": "uploads"});
     let bookstore = bookstore(with_claim);
-    let plan = plan(&bookstore, None);
     let catalog = resources::deployment(
         &bookstore,
         &owner(&bookstore),
         Component::Catalog,
         "i:1",
-        &plan,
-        "h",
+        &hashes("h"),
     );
     let data = pod(&catalog)
         .volumes
@@ -712,14 +713,12 @@ fn extra_variables_come_after_the_operators_and_replace_a_name_they_repeat() {
         "envFrom": [{"secretRef": {"name": "orders-extra"}}],
     }});
     let bookstore = bookstore(spec);
-    let plan = plan(&bookstore, None);
     let orders = resources::deployment(
         &bookstore,
         &owner(&bookstore),
         Component::Orders,
         "i:1",
-        &plan,
-        "h",
+        &hashes("h"),
     );
     let container = &pod(&orders).containers[0];
     let env: Vec<(String, String)> = container
@@ -778,8 +777,7 @@ fn extra_variables_come_after_the_operators_and_replace_a_name_they_repeat() {
         &owner(&bookstore),
         Component::Users,
         "i:1",
-        &plan,
-        "h",
+        &hashes("h"),
     );
     let names = pod_env_names(&users);
     assert!(names.contains(&"SHARED".to_owned()));
@@ -790,9 +788,8 @@ fn extra_variables_come_after_the_operators_and_replace_a_name_they_repeat() {
 fn pods_run_where_the_bookstore_says_unless_their_component_says_otherwise() {
     let bookstore = bookstore(production(false));
     let owner = owner(&bookstore);
-    let plan = plan(&bookstore, None);
     let deployment =
-        |component| resources::deployment(&bookstore, &owner, component, "i:1", &plan, "h");
+        |component| resources::deployment(&bookstore, &owner, component, "i:1", &hashes("h"));
     let orders = deployment(Component::Orders);
     let orders_pod = pod(&orders);
     assert_eq!(orders_pod.node_selector.as_ref().unwrap()["pool"], "shop");
@@ -847,11 +844,11 @@ fn pods_run_where_the_bookstore_says_unless_their_component_says_otherwise() {
         {"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}
     ]}});
     let spread = crate::bookstore(spec);
-    let catalog = resources::deployment(&spread, &owner, Component::Catalog, "i:1", &plan, "h");
+    let catalog = resources::deployment(&spread, &owner, Component::Catalog, "i:1", &hashes("h"));
     let constraints = pod(&catalog).topology_spread_constraints.clone().unwrap();
     assert_eq!(constraints.len(), 1);
     assert_eq!(constraints[0].max_skew, 2);
-    let users = resources::deployment(&spread, &owner, Component::Users, "i:1", &plan, "h");
+    let users = resources::deployment(&spread, &owner, Component::Users, "i:1", &hashes("h"));
     assert_eq!(
         pod(&users)
             .topology_spread_constraints
@@ -887,9 +884,8 @@ fn pods_run_where_the_bookstore_says_unless_their_component_says_otherwise() {
 fn the_admin_password_reaches_the_users_service_alone_and_the_sample_catalogue_is_a_job() {
     let bookstore = bookstore(production(false));
     let owner = owner(&bookstore);
-    let plan = plan(&bookstore, None);
     for component in Component::ALL {
-        let deployment = resources::deployment(&bookstore, &owner, component, "i:1", &plan, "h");
+        let deployment = resources::deployment(&bookstore, &owner, component, "i:1", &hashes("h"));
         let names = pod_env_names(&deployment);
         let mounts_admin = pod(&deployment).volumes.as_ref().unwrap().iter().any(|v| {
             v.secret.as_ref().and_then(|s| s.secret_name.as_deref()) == Some("shop-admin")
@@ -906,7 +902,7 @@ fn the_admin_password_reaches_the_users_service_alone_and_the_sample_catalogue_i
         );
         assert_eq!(mounts_admin, is_users, "{component:?}");
     }
-    let users = resources::deployment(&bookstore, &owner, Component::Users, "i:1", &plan, "h");
+    let users = resources::deployment(&bookstore, &owner, Component::Users, "i:1", &hashes("h"));
     let admin_volume = pod(&users)
         .volumes
         .as_ref()

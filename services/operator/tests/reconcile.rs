@@ -42,6 +42,8 @@ struct Cluster {
     /// The worker has an HPA (until it is deleted): KEDA's admission webhook refuses a
     /// ScaledObject for it meanwhile.
     worker_hpa: Arc<std::sync::atomic::AtomicBool>,
+    /// The service token Secret's `token`, base64 as the API server gives it.
+    service_token: &'static str,
 }
 
 impl Default for Cluster {
@@ -53,6 +55,7 @@ impl Default for Cluster {
             broken: false,
             invalid: None,
             worker_hpa: Arc::default(),
+            service_token: "dG9rZW4tb25l",
         }
     }
 }
@@ -148,6 +151,17 @@ fn answer(cluster: &Cluster, bookstore: &Value, request: &Recorded) -> (StatusCo
         } else {
             not_found()
         };
+    }
+    if request.method == "GET" && request.path.contains("/secrets/") {
+        let name = request.path.rsplit('/').next().unwrap();
+        let data = match name {
+            "shop-token" => json!({"token": cluster.service_token}),
+            _ => json!({"key": "c2FtZQ=="}),
+        };
+        return (
+            StatusCode::OK,
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS}, "data": data}),
+        );
     }
     if let Some(fragment) = cluster.invalid
         && request.path.contains(fragment)
@@ -292,11 +306,29 @@ fn shared_requests() -> Vec<String> {
     lines
 }
 
+/// The Secrets the components read, which each pass that applies Deployments reads for their
+/// hashes (sorted by name).
+const SECRETS: [&str; 4] = ["shop-amqp", "shop-db", "shop-jwt", "shop-token"];
+
 fn deployment_requests() -> Vec<String> {
-    COMPONENTS
+    deployment_requests_handing_over(&[])
+}
+
+/// The Secrets read, then each component's Deployment applied, after the hand-over of its
+/// replicas to a manager of their own for the components in `handed_over`.
+fn deployment_requests_handing_over(handed_over: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = SECRETS
         .iter()
-        .map(|c| format!("PATCH /apis/apps/v1/namespaces/{NS}/deployments/shop-{c}"))
-        .collect()
+        .map(|s| format!("GET /api/v1/namespaces/{NS}/secrets/{s}"))
+        .collect();
+    for c in COMPONENTS {
+        let apply = format!("PATCH /apis/apps/v1/namespaces/{NS}/deployments/shop-{c}");
+        if handed_over.contains(&c) {
+            lines.push(apply.clone());
+        }
+        lines.push(apply);
+    }
+    lines
 }
 
 const STATUS: &str = "PATCH /apis/bookstore.dev/v1alpha1/namespaces/shop-ns/bookstores/shop/status";
@@ -625,7 +657,8 @@ async fn a_scaling_change_patches_replicas_without_a_migration() {
 #[tokio::test]
 async fn worker_autoscaling_applies_a_cpu_hpa_and_leaves_the_worker_replicas_to_it() {
     let mut autoscaled = spec("1.0.0");
-    autoscaled["worker"] = json!({"autoscaling": {"minReplicas": 2, "maxReplicas": 8}});
+    autoscaled["worker"] =
+        json!({"autoscaling": {"minReplicas": 2, "maxReplicas": 8, "keda": {"enabled": false}}});
     let (result, requests, _) = reconcile_once(
         bookstore(autoscaled, Some(running("1.0.0", None))),
         Cluster::default(),
@@ -636,10 +669,7 @@ async fn worker_autoscaling_applies_a_cpu_hpa_and_leaves_the_worker_replicas_to_
     // The replica count is handed to a manager of its own first, so that the operator's apply
     // without it does not drop the worker to one replica.
     let mut expected = shared_requests();
-    expected.push(format!(
-        "PATCH /apis/apps/v1/namespaces/{NS}/deployments/shop-worker"
-    ));
-    expected.extend(deployment_requests());
+    expected.extend(deployment_requests_handing_over(&["worker"]));
     expected.push(format!(
         "PATCH /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-worker"
     ));
@@ -743,10 +773,7 @@ async fn without_keda_installed_the_worker_scales_on_cpu_and_a_warning_says_why(
     // Autoscaling turned on: the replica count is handed over first.
     let mut expected = vec!["GET /apis/keda.sh/v1alpha1".to_owned()];
     expected.extend(shared_requests());
-    expected.push(format!(
-        "PATCH /apis/apps/v1/namespaces/{NS}/deployments/shop-worker"
-    ));
-    expected.extend(deployment_requests());
+    expected.extend(deployment_requests_handing_over(&["worker"]));
     expected.extend([
         format!("PATCH /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-worker"),
         STATUS.to_owned(),
@@ -931,4 +958,150 @@ async fn an_object_the_api_server_refuses_shows_in_the_status_an_event_and_a_met
         ),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn with_keda_served_the_worker_scales_on_its_queue_by_default() {
+    let mut autoscaled = spec("1.0.0");
+    autoscaled["worker"] = json!({"autoscaling": {"maxReplicas": 6}});
+    let cluster = Cluster {
+        keda_installed: true,
+        ..Cluster::default()
+    };
+    let (result, requests, _) =
+        reconcile_once(bookstore(autoscaled, Some(running("1.0.0", None))), cluster).await;
+    result.unwrap();
+    let mut expected = vec!["GET /apis/keda.sh/v1alpha1".to_owned()];
+    expected.extend(shared_requests());
+    expected.extend(deployment_requests_handing_over(&["worker"]));
+    expected.extend([
+        format!(
+            "PATCH /apis/keda.sh/v1alpha1/namespaces/{NS}/triggerauthentications/shop-worker-broker"
+        ),
+        format!("PATCH /apis/keda.sh/v1alpha1/namespaces/{NS}/scaledobjects/shop-worker"),
+        STATUS.to_owned(),
+    ]);
+    assert_eq!(lines(&requests), expected);
+    let scaled = bodies(&requests, "/scaledobjects/")[0];
+    assert_eq!(scaled["spec"]["triggers"][0]["metadata"]["value"], "50");
+    assert_eq!(
+        status_body(&requests)["status"]["autoscaler"],
+        "ScaledObject"
+    );
+}
+
+#[tokio::test]
+async fn a_component_that_scales_on_cpu_gets_its_hpa_once_its_replicas_are_handed_over() {
+    let mut autoscaled = spec("1.0.0");
+    autoscaled["components"] = json!({"orders": {"replicas": 3, "autoscaling": {"minReplicas": 2, "maxReplicas": 9, "targetCpuUtilization": 60}}});
+    let (result, requests, _) = reconcile_once(
+        bookstore(autoscaled, Some(running("1.0.0", None))),
+        Cluster::default(),
+    )
+    .await;
+    result.unwrap();
+
+    let mut expected = shared_requests();
+    expected.extend(deployment_requests_handing_over(&["orders"]));
+    expected.push(format!(
+        "PATCH /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-orders"
+    ));
+    expected.push(STATUS.to_owned());
+    assert_eq!(lines(&requests), expected);
+    let orders = bodies(&requests, "/deployments/shop-orders");
+    assert_eq!(orders[0]["spec"], json!({"replicas": 3}), "the hand-over");
+    assert!(
+        orders[1]["spec"].get("replicas").is_none(),
+        "the HPA owns them"
+    );
+    let hpa = bodies(&requests, "/horizontalpodautoscalers/shop-orders")[0];
+    assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], "shop-orders");
+    assert_eq!(hpa["spec"]["minReplicas"], 2);
+    assert_eq!(hpa["spec"]["maxReplicas"], 9);
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        60
+    );
+    assert_eq!(
+        status_body(&requests)["status"]["cpuAutoscaled"],
+        json!(["orders"])
+    );
+    // Other components keep their fixed replicas.
+    assert_eq!(
+        bodies(&requests, "/deployments/shop-catalog")[0]["spec"]["replicas"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn turning_a_components_autoscaling_off_deletes_its_hpa_and_restores_its_replicas() {
+    let mut fixed = spec("1.0.0");
+    fixed["components"] = json!({"orders": {"replicas": 4}});
+    let mut status = running("1.0.0", None);
+    status["cpuAutoscaled"] = json!(["orders"]);
+    let (result, requests, _) =
+        reconcile_once(bookstore(fixed, Some(status)), Cluster::default()).await;
+    result.unwrap();
+
+    let mut expected = shared_requests();
+    expected.extend(deployment_requests());
+    expected.push(format!(
+        "DELETE /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-orders"
+    ));
+    expected.push(STATUS.to_owned());
+    assert_eq!(lines(&requests), expected);
+    assert_eq!(
+        bodies(&requests, "/deployments/shop-orders")[0]["spec"]["replicas"],
+        4
+    );
+    assert!(
+        status_body(&requests)["status"]
+            .get("cpuAutoscaled")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_changed_secret_rolls_exactly_the_components_that_read_it() {
+    let secrets_hash = |requests: &[Recorded], component: &str| -> String {
+        bodies(requests, &format!("/deployments/shop-{component}"))[0]["spec"]["template"]
+            ["metadata"]["annotations"]["bookstore.dev/secrets-hash"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let pass = |service_token| async move {
+        let cluster = Cluster {
+            service_token,
+            ..Cluster::default()
+        };
+        let shop = bookstore(spec("1.0.0"), Some(running("1.0.0", None)));
+        let (result, requests, _) = reconcile_once(shop, cluster).await;
+        result.unwrap();
+        requests
+    };
+    let before = pass("dG9rZW4tb25l").await;
+    let again = pass("dG9rZW4tb25l").await;
+    let after = pass("dG9rZW4tdHdv").await;
+    for component in COMPONENTS {
+        // The same Secrets give the same hash: a steady state rolls nothing.
+        assert_eq!(
+            secrets_hash(&before, component),
+            secrets_hash(&again, component)
+        );
+    }
+    for component in ["catalog", "inventory", "orders", "worker"] {
+        assert_ne!(
+            secrets_hash(&before, component),
+            secrets_hash(&after, component),
+            "{component} reads the service token"
+        );
+    }
+    for component in ["users", "notifications", "storefront"] {
+        assert_eq!(
+            secrets_hash(&before, component),
+            secrets_hash(&after, component),
+            "{component} does not read the service token"
+        );
+    }
 }

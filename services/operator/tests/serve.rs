@@ -54,6 +54,7 @@ async fn the_operator_watches_its_kinds_serves_health_and_metrics_and_stops_on_s
         serve: serve.validate().unwrap(),
         namespace: Some("shop".into()),
         instance: Some("operator-0".into()),
+        lease: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -77,16 +78,25 @@ async fn the_operator_watches_its_kinds_serves_health_and_metrics_and_stops_on_s
             true,
         ),
     ];
+    // Secrets too (all but Helm's release records), for the hashes that roll the pods.
+    let secrets = (
+        "/api/v1/namespaces/shop/secrets",
+        "fieldSelector=type%21%3Dhelm.sh%2Frelease.v1",
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let requests = seen.lock().unwrap().clone();
-        let watched = expected.iter().all(|(path, labelled)| {
+        let watches = |path: &str, selector: Option<&str>| {
             requests.iter().any(|r| {
                 r.starts_with(&format!("GET {path}?"))
                     && r.contains("watch=true")
-                    && (!labelled || r.contains(selector))
+                    && selector.is_none_or(|s| r.contains(s))
             })
-        });
+        };
+        let watched = expected
+            .iter()
+            .all(|(path, labelled)| watches(path, labelled.then_some(selector)))
+            && watches(secrets.0, Some(secrets.1));
         if watched {
             break;
         }
@@ -118,6 +128,8 @@ async fn the_operator_watches_its_kinds_serves_health_and_metrics_and_stops_on_s
         metrics.contains("bookstore_operator_reconciliations_total 0"),
         "{metrics}"
     );
+    // Without a Lease it leads from the start.
+    assert!(metrics.contains("bookstore_operator_leader 1"), "{metrics}");
 
     trigger.trigger();
     let stopped = tokio::time::timeout(Duration::from_secs(10), running)
@@ -188,6 +200,7 @@ fn start(
         serve: serve.validate().unwrap(),
         namespace: Some("shop".into()),
         instance: Some("operator-0".into()),
+        lease: None,
     };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();

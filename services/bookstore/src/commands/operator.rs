@@ -2,6 +2,7 @@
 //! (the CRD, the operator's ClusterRole, the RabbitMQ definitions) that `cargo xtask codegen`
 //! writes into the chart.
 
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use platform::config::ServeArgs;
 use platform::messaging::topology::Topology;
@@ -19,6 +20,13 @@ pub struct OperatorArgs {
     /// Name of this instance in the events it publishes (the pod's name).
     #[arg(long, env = "BOOKSTORE_OPERATOR_INSTANCE")]
     pub instance: Option<String>,
+    /// Reconcile only while holding this coordination.k8s.io Lease (leader election, so that
+    /// several replicas are safe); needs `--instance` as the holder's identity.
+    #[arg(long, env = "BOOKSTORE_OPERATOR_LEASE", requires = "instance")]
+    pub lease: Option<String>,
+    /// Namespace of the Lease (default: `--namespace`).
+    #[arg(long, env = "BOOKSTORE_OPERATOR_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
 }
 
 /// A generated file, printed to standard output.
@@ -41,10 +49,29 @@ pub async fn operator(args: OperatorArgs) -> anyhow::Result<()> {
             format!("{}\n", serde_json::to_string_pretty(&definitions)?)
         }
         None => {
+            let namespace = args.namespace.filter(|ns| !ns.is_empty());
+            let instance = args.instance.filter(|i| !i.is_empty());
+            let lease = match args.lease.filter(|l| !l.is_empty()) {
+                None => None,
+                Some(name) => Some(operator::leader::LeaseSettings {
+                    namespace: args
+                        .lease_namespace
+                        .filter(|ns| !ns.is_empty())
+                        .or_else(|| namespace.clone())
+                        .context(
+                            "the Lease needs a namespace: set BOOKSTORE_OPERATOR_LEASE_NAMESPACE",
+                        )?,
+                    identity: instance.clone().context(
+                        "the Lease needs this instance's name: set BOOKSTORE_OPERATOR_INSTANCE",
+                    )?,
+                    name,
+                }),
+            };
             let settings = operator::Settings {
                 serve: args.serve.validate()?,
-                namespace: args.namespace.filter(|ns| !ns.is_empty()),
-                instance: args.instance.filter(|i| !i.is_empty()),
+                namespace,
+                instance,
+                lease,
             };
             return operator::run(settings).await;
         }
