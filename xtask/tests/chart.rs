@@ -421,6 +421,16 @@ fn minimal_values_render_valid_hardened_objects_with_in_cluster_backends() {
             &json!({"name": "BOOKSTORE_OPERATOR_LEASE_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}),
         ]
     );
+    // The Lease is granted by name in the release namespace, whatever the other rules' scope.
+    let lease_role = find(&docs, "Role", "shop-operator-lease");
+    assert_eq!(
+        lease_role["rules"][0],
+        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["shop-operator"], "verbs": ["get", "update"]})
+    );
+    assert_eq!(
+        find(&docs, "RoleBinding", "shop-operator-lease")["roleRef"]["name"],
+        "shop-operator-lease"
+    );
     assert_eq!(pod["serviceAccountName"], "shop-operator");
     let container = &pod["containers"][0];
     assert_eq!(
@@ -1020,7 +1030,15 @@ fn in_cluster_monitoring_scrapes_rabbitmq_per_object_and_a_cluster_wide_operator
         find(&docs, "ClusterRoleBinding", "bookstore-shop-operator")["subjects"][0]["namespace"],
         "bookstore"
     );
-    assert!(of_kind(&docs, "Role").is_empty());
+    // The only namespaced Role is the Lease's, in the release namespace.
+    let roles: Vec<(&Value, &Value)> = of_kind(&docs, "Role")
+        .iter()
+        .map(|r| (&r["metadata"]["name"], &r["metadata"]["namespace"]))
+        .collect();
+    assert_eq!(
+        roles,
+        [(&json!("shop-operator-lease"), &json!("bookstore"))]
+    );
     let env = &find(&docs, "Deployment", "shop-operator")["spec"]["template"]["spec"]["containers"]
         [0]["env"];
     assert!(!env.to_string().contains("BOOKSTORE_OPERATOR_NAMESPACE"));

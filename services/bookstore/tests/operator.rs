@@ -252,7 +252,10 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
                 "jwt": {"secretName": "shop-jwt"},
                 "serviceToken": {"name": "shop-token"},
                 "worker": {"autoscaling": {"minReplicas": 2, "maxReplicas": 6}},
-                "components": {"orders": {"replicas": 3, "autoscaling": {"minReplicas": 2, "maxReplicas": 5}}},
+                "components": {
+                    "orders": {"replicas": 3, "autoscaling": {"minReplicas": 2, "maxReplicas": 5}},
+                    "catalog": {"replicas": 3},
+                },
             },
         }),
     );
@@ -274,8 +277,8 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
             .unwrap_or_else(|| panic!("no Deployment of {component}; {}", context()));
         assert_eq!(image_of(&deployment), "bookstore:1.0.0");
     }
-    // Without KEDA the worker scales on CPU; orders has its own HPA, and kept its 3 replicas
-    // through the hand-over to it.
+    // Without KEDA the worker scales on CPU; orders has its own HPA. On a first install there
+    // is no count to keep: the autoscalers own the replicas from the start.
     let shop = bookstore(&api);
     assert_eq!(shop["status"]["autoscaler"], "HorizontalPodAutoscaler");
     assert_eq!(shop["status"]["cpuAutoscaled"], json!(["orders"]));
@@ -284,10 +287,38 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
         api.get(&k.hpas, "shop-orders").unwrap()["spec"]["maxReplicas"],
         5
     );
+    for scaled in ["shop-orders", "shop-worker"] {
+        let deployment = api.get(&k.deployments, scaled).unwrap();
+        assert!(deployment["spec"].get("replicas").is_none(), "{scaled}");
+    }
     assert_eq!(
-        api.get(&k.deployments, "shop-orders").unwrap()["spec"]["replicas"],
+        api.get(&k.deployments, "shop-catalog").unwrap()["spec"]["replicas"],
         3
     );
+
+    // Autoscaling turned on for a running component: its 3 replicas are handed over, not
+    // dropped (the stand-in removes a field its manager's apply leaves out, as the API server
+    // does).
+    api.update(&k.bookstores, "shop", |shop| {
+        shop["spec"]["components"]["catalog"]["autoscaling"] =
+            json!({"minReplicas": 2, "maxReplicas": 6});
+    });
+    eventually(
+        "the catalogue scales on CPU",
+        Duration::from_secs(20),
+        async || api.get(&k.hpas, "shop-catalog").is_some(),
+    )
+    .await;
+    let catalog = api.get(&k.deployments, "shop-catalog").unwrap();
+    assert_eq!(catalog["spec"]["replicas"], 3);
+    let owners: Vec<&str> = catalog["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["fieldsV1"]["f:spec"]["f:replicas"].is_object())
+        .map(|entry| entry["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["bookstore-operator-replicas-handover"]);
     assert_eq!(lease_holder(&api).as_deref(), Some("operator-a"));
 
     // An upgrade whose migration fails: the components keep running 1.0.0.
@@ -427,8 +458,12 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
     // A leader that dies without a word (a lost node): the standby takes over once the Lease
     // expires.
     let third = Operator::start(&dir, &kubeconfig, "operator-c").await;
-    assert_eq!(third.leading_now().await, Some(false));
+    // A standby tries every 2 s: it has looked several times, and found the Lease taken.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(third.leading_now().await, Some(false), "{}", third.log());
+    assert_eq!(lease_holder(&api).as_deref(), Some("operator-b"));
     second.signal("-KILL");
+    let killed = Instant::now();
     eventually(
         "operator-c leads once operator-b's Lease expired",
         Duration::from_secs(25),
@@ -438,6 +473,12 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
         },
     )
     .await;
+    // Not before the Lease's 15 s, counted from its last renewal (at most 2 s before the kill).
+    assert!(
+        killed.elapsed() >= Duration::from_secs(12),
+        "taken over after {:?}",
+        killed.elapsed()
+    );
     let lease = api.get(&k.leases, LEASE).unwrap();
     assert_eq!(lease["spec"]["leaseTransitions"], 2);
     drop(third);

@@ -294,8 +294,12 @@ impl<'a> Reconciler<'a> {
         let mut cpu_autoscaled = self.previous.cpu_autoscaled.clone();
         if let Some(image) = &image {
             let secrets = self.secret_digests().await?;
+            // First, so that no HPA resizes a Deployment the operator sizes again.
+            self.delete_unwanted_component_autoscalers().await?;
             for component in Component::ALL {
-                if self.newly_autoscaled(component, autoscaler) {
+                if self.newly_autoscaled(component, autoscaler)
+                    && self.owns_replicas(component).await?
+                {
                     self.hand_over_replicas(component).await?;
                 }
                 let hashes = resources::TemplateHashes {
@@ -406,13 +410,38 @@ impl<'a> Reconciler<'a> {
             Component::Worker => worker.is_some() && self.previous.autoscaler.is_none(),
             _ => {
                 component.cpu_autoscaling(&self.bookstore.spec).is_some()
-                    && !self
-                        .previous
-                        .cpu_autoscaled
-                        .iter()
-                        .any(|c| c == component.name())
+                    && !self.was_cpu_autoscaled(component)
             }
         }
+    }
+
+    /// Whether the last pass applied an HPA for `component` (not the worker).
+    fn was_cpu_autoscaled(&self, component: Component) -> bool {
+        self.previous
+            .cpu_autoscaled
+            .iter()
+            .any(|c| c == component.name())
+    }
+
+    /// Whether `component`'s Deployment exists and the operator's apply still owns its
+    /// `spec.replicas`: then leaving the field out would remove it. A Deployment about to be
+    /// made has no count to keep (and a server-side apply of the count alone would try to make
+    /// it, without a template); one whose count was handed over already, or that the autoscaler
+    /// set, is not the operator's any more.
+    async fn owns_replicas(&self, component: Component) -> Result<bool, Error> {
+        let name = resources::object_name(self.bookstore, component.name());
+        let api: Api<Deployment> = self.api();
+        let Some(live) = api.get_opt(&name).await.map_err(Error::Kube)? else {
+            return Ok(false);
+        };
+        let managed = live.metadata.managed_fields.unwrap_or_default();
+        Ok(managed.iter().any(|entry| {
+            entry.manager.as_deref() == Some(MANAGER)
+                && entry
+                    .fields_v1
+                    .as_ref()
+                    .is_some_and(|fields| fields.0["f:spec"]["f:replicas"].is_object())
+        }))
     }
 
     /// Gives a component's replica count to a field manager of its own before the operator's
@@ -457,8 +486,27 @@ impl<'a> Reconciler<'a> {
         Ok(digests)
     }
 
+    /// Deletes the HorizontalPodAutoscaler of each component (other than the worker) that had
+    /// one and asks for none any more.
+    async fn delete_unwanted_component_autoscalers(&self) -> Result<(), Error> {
+        let api = self.api::<HorizontalPodAutoscaler>();
+        for component in Component::ALL {
+            if component != Component::Worker
+                && self.was_cpu_autoscaled(component)
+                && component.cpu_autoscaling(&self.bookstore.spec).is_none()
+            {
+                delete(
+                    &api,
+                    &resources::object_name(self.bookstore, component.name()),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Applies the HorizontalPodAutoscaler of each component (other than the worker) that asks
-    /// for one and deletes those no longer asked for; returns the components now autoscaled.
+    /// for one; returns those components.
     async fn apply_component_autoscalers(&self) -> Result<Vec<String>, Error> {
         let api = self.api::<HorizontalPodAutoscaler>();
         let mut scaled = Vec::new();
@@ -466,24 +514,11 @@ impl<'a> Reconciler<'a> {
             if component == Component::Worker {
                 continue;
             }
-            match resources::horizontal_pod_autoscaler(self.bookstore, &self.owner, component) {
-                Some(hpa) => {
-                    apply(&api, &hpa).await?;
-                    scaled.push(component.name().to_owned());
-                }
-                None if self
-                    .previous
-                    .cpu_autoscaled
-                    .iter()
-                    .any(|c| c == component.name()) =>
-                {
-                    delete(
-                        &api,
-                        &resources::object_name(self.bookstore, component.name()),
-                    )
-                    .await?;
-                }
-                None => {}
+            if let Some(hpa) =
+                resources::horizontal_pod_autoscaler(self.bookstore, &self.owner, component)
+            {
+                apply(&api, &hpa).await?;
+                scaled.push(component.name().to_owned());
             }
         }
         Ok(scaled)

@@ -473,33 +473,15 @@ pub struct WorkerSpec {
 /// queue when the cluster serves KEDA (unless `keda.enabled` is false), otherwise a
 /// HorizontalPodAutoscaler on CPU. The worker does little computing of its own (it waits on the
 /// services), so its CPU rarely shows how far behind it is; the queue does.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, KubeSchema)]
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("self.minReplicas <= self.maxReplicas").message("minReplicas must not be greater than maxReplicas"))]
 pub struct WorkerAutoscaling {
-    #[serde(default = "one")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub min_replicas: i32,
-    #[schemars(range(min = 1, max = 1000))]
-    pub max_replicas: i32,
-    /// Average CPU use, in percent of the requested CPU, that the autoscaler aims at.
-    #[serde(default = "default_cpu_target")]
-    #[schemars(range(min = 1, max = 100))]
-    pub target_cpu_utilization: i32,
+    /// The bounds, and the CPU target of the HPA (or of the ScaledObject's CPU trigger).
+    #[serde(flatten)]
+    pub cpu: CpuAutoscaling,
     /// Scaling on the number of orders waiting in the queue, through KEDA.
     #[serde(default)]
     pub keda: KedaSpec,
-}
-
-impl WorkerAutoscaling {
-    /// The bounds and CPU target, as a HorizontalPodAutoscaler uses them.
-    pub fn cpu(&self) -> CpuAutoscaling {
-        CpuAutoscaling {
-            min_replicas: self.min_replicas,
-            max_replicas: self.max_replicas,
-            target_cpu_utilization: self.target_cpu_utilization,
-        }
-    }
 }
 
 fn default_cpu_target() -> i32 {
@@ -629,7 +611,7 @@ impl Component {
     /// bounds (whose autoscaler may also be KEDA's).
     pub fn cpu_autoscaling(self, spec: &BookstoreSpec) -> Option<CpuAutoscaling> {
         match self {
-            Self::Worker => spec.worker.autoscaling.as_ref().map(WorkerAutoscaling::cpu),
+            Self::Worker => spec.worker.autoscaling.as_ref().map(|a| a.cpu.clone()),
             _ => self.spec(&spec.components).autoscaling.clone(),
         }
     }

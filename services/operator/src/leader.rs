@@ -46,6 +46,8 @@ pub struct Elector {
     /// is judged on this instance's own clock (the record unchanged for the Lease's duration),
     /// never by comparing its clock with the holder's `renewTime`.
     observed: Option<(String, Instant)>,
+    /// When the last successful write of the Lease as ours started: the Lease can be no older.
+    renewed: Instant,
 }
 
 impl Elector {
@@ -54,6 +56,7 @@ impl Elector {
             api: Api::namespaced(client, &settings.namespace),
             settings,
             observed: None,
+            renewed: Instant::now(),
         }
     }
 
@@ -81,20 +84,20 @@ impl Elector {
     }
 
     /// Renews the Lease every [`RETRY_EVERY`] while this instance leads; returns once it no
-    /// longer may lead: another instance holds the Lease, or no renewal succeeded within
-    /// [`RENEW_DEADLINE`].
+    /// longer may lead: another instance holds the Lease, or [`RENEW_DEADLINE`] passed since
+    /// the start of the last renewal that succeeded (no attempt runs past it).
     pub async fn keep(&mut self) -> LostLease {
-        let mut renewed = Instant::now();
         loop {
-            tokio::time::sleep(RETRY_EVERY).await;
-            let attempt = tokio::time::timeout(RETRY_EVERY, self.try_acquire_or_renew()).await;
-            match attempt {
-                Ok(Ok(true)) => renewed = Instant::now(),
+            let deadline = self.renewed + RENEW_DEADLINE;
+            tokio::time::sleep_until((Instant::now() + RETRY_EVERY).min(deadline).into()).await;
+            let limit = (Instant::now() + RETRY_EVERY).min(deadline);
+            match tokio::time::timeout_at(limit.into(), self.try_acquire_or_renew()).await {
+                Ok(Ok(true)) => {}
                 Ok(Ok(false)) => return self.lost("another instance holds it"),
                 Ok(Err(err)) => tracing::warn!(error = %err, "Cannot renew the Lease."),
                 Err(_) => tracing::warn!("Renewing the Lease takes too long."),
             }
-            if renewed.elapsed() >= RENEW_DEADLINE {
+            if Instant::now() >= self.renewed + RENEW_DEADLINE {
                 return self.lost("it could not be renewed in time");
             }
         }
@@ -138,6 +141,7 @@ impl Elector {
     /// renews it then. Ok(false) while another instance holds it, or when another took it in
     /// the same moment (the write of a stale resource version conflicts).
     async fn try_acquire_or_renew(&mut self) -> Result<bool, kube::Error> {
+        let started = Instant::now();
         let identity = self.settings.identity.clone();
         let Some(mut lease) = self.api.get_opt(&self.settings.name).await? else {
             let lease = Lease {
@@ -155,9 +159,8 @@ impl Elector {
                     ..LeaseSpec::default()
                 }),
             };
-            return self
-                .written(self.api.create(&PostParams::default(), &lease).await)
-                .map(|written| written.is_some());
+            let created = self.api.create(&PostParams::default(), &lease).await;
+            return self.written(created, started);
         };
         let version = lease.metadata.resource_version.clone().unwrap_or_default();
         let first_seen = match &self.observed {
@@ -188,23 +191,26 @@ impl Elector {
             .api
             .replace(&self.settings.name, &PostParams::default(), &lease)
             .await;
-        self.written(written).map(|written| written.is_some())
+        self.written(written, started)
     }
 
-    /// The Lease as written, None when another instance's write came first (409: a stale
-    /// resource version, or a Lease created in the meantime).
+    /// Whether the write of the Lease as ours, started at `started`, went through: false when
+    /// another instance's write came first (409: a stale resource version, or a Lease created
+    /// in the meantime).
     fn written(
         &mut self,
         result: Result<Lease, kube::Error>,
-    ) -> Result<Option<Lease>, kube::Error> {
+        started: Instant,
+    ) -> Result<bool, kube::Error> {
         match result {
             Ok(lease) => {
                 let version = lease.metadata.resource_version.clone().unwrap_or_default();
                 self.observed = Some((version, Instant::now()));
-                Ok(Some(lease))
+                self.renewed = started;
+                Ok(true)
             }
             Err(kube::Error::Api(status)) if status.is_conflict() || status.is_already_exists() => {
-                Ok(None)
+                Ok(false)
             }
             Err(err) => Err(err),
         }

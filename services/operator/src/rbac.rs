@@ -1,8 +1,10 @@
 //! The least privileges the operator needs, as a ClusterRole generated into the chart: read
 //! Bookstores and write their status; apply (create and patch) the objects it owns and watch
-//! them; delete only the autoscalers it replaces; publish events; hold its leader Lease. It
-//! reads and watches Secrets only to hash the data of those the pods read into their template,
-//! so that a change rolls them; it never writes one.
+//! them; delete only the autoscalers it replaces; publish events. It reads and watches Secrets
+//! only to hash the data of those the pods read into their template, so that a change rolls
+//! them; it never writes one. Its leader Lease is granted apart, by name and in its own
+//! namespace only (the chart's `operator-rbac.yaml`), since these rules may be bound
+//! cluster-wide.
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -61,12 +63,6 @@ pub fn cluster_role() -> ClusterRole {
             ),
             rule("", &["secrets"], &WATCH),
             rule("events.k8s.io", &["events"], &["create", "patch"]),
-            // Leader election: the Lease is read, made once and then updated (renewed).
-            rule(
-                "coordination.k8s.io",
-                &["leases"],
-                &["get", "create", "update"],
-            ),
         ]),
         ..ClusterRole::default()
     }

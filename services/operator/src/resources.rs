@@ -921,8 +921,8 @@ pub fn keda_scaled_object(bookstore: &Bookstore, owner: &OwnerReference) -> Opti
                 "kind": "Deployment",
                 "name": object_name(bookstore, name),
             },
-            "minReplicaCount": autoscaling.min_replicas,
-            "maxReplicaCount": autoscaling.max_replicas,
+            "minReplicaCount": autoscaling.cpu.min_replicas,
+            "maxReplicaCount": autoscaling.cpu.max_replicas,
             "pollingInterval": keda.polling_interval_seconds,
             "cooldownPeriod": keda.cooldown_period_seconds,
             "triggers": [
@@ -939,7 +939,7 @@ pub fn keda_scaled_object(bookstore: &Bookstore, owner: &OwnerReference) -> Opti
                 {
                     "type": "cpu",
                     "metricType": "Utilization",
-                    "metadata": {"value": autoscaling.target_cpu_utilization.to_string()},
+                    "metadata": {"value": autoscaling.cpu.target_cpu_utilization.to_string()},
                 },
             ],
         },

@@ -44,6 +44,9 @@ struct Cluster {
     worker_hpa: Arc<std::sync::atomic::AtomicBool>,
     /// The service token Secret's `token`, base64 as the API server gives it.
     service_token: &'static str,
+    /// The Deployments exist, their replicas set by the operator's apply (a read of one says
+    /// so in its managed fields); otherwise a read answers 404, as before the first rollout.
+    deployments_exist: bool,
 }
 
 impl Default for Cluster {
@@ -56,6 +59,7 @@ impl Default for Cluster {
             invalid: None,
             worker_hpa: Arc::default(),
             service_token: "dG9rZW4tb25l",
+            deployments_exist: true,
         }
     }
 }
@@ -161,6 +165,18 @@ fn answer(cluster: &Cluster, bookstore: &Value, request: &Recorded) -> (StatusCo
         return (
             StatusCode::OK,
             json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS}, "data": data}),
+        );
+    }
+    if request.method == "GET" && request.path.contains("/deployments/") {
+        if !cluster.deployments_exist {
+            return not_found();
+        }
+        let name = request.path.rsplit('/').next().unwrap();
+        return (
+            StatusCode::OK,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS,
+                "managedFields": [{"manager": "bookstore-operator", "operation": "Apply", "apiVersion": "apps/v1",
+                    "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {}}}}]}}),
         );
     }
     if let Some(fragment) = cluster.invalid
@@ -311,22 +327,32 @@ fn shared_requests() -> Vec<String> {
 const SECRETS: [&str; 4] = ["shop-amqp", "shop-db", "shop-jwt", "shop-token"];
 
 fn deployment_requests() -> Vec<String> {
-    deployment_requests_handing_over(&[])
+    deployment_requests_scaling(&[], &[])
 }
 
-/// The Secrets read, then each component's Deployment applied, after the hand-over of its
-/// replicas to a manager of their own for the components in `handed_over`.
+/// The replica counts of `handed_over` are handed to a manager of their own before their
+/// Deployments are applied without them.
 fn deployment_requests_handing_over(handed_over: &[&str]) -> Vec<String> {
+    deployment_requests_scaling(handed_over, handed_over)
+}
+
+/// The Secrets read, then each component's Deployment applied; before that, the Deployment of
+/// each component newly autoscaled (`checked`) is read, and the replicas of those in
+/// `handed_over` are handed to a manager of their own.
+fn deployment_requests_scaling(checked: &[&str], handed_over: &[&str]) -> Vec<String> {
     let mut lines: Vec<String> = SECRETS
         .iter()
         .map(|s| format!("GET /api/v1/namespaces/{NS}/secrets/{s}"))
         .collect();
     for c in COMPONENTS {
-        let apply = format!("PATCH /apis/apps/v1/namespaces/{NS}/deployments/shop-{c}");
-        if handed_over.contains(&c) {
-            lines.push(apply.clone());
+        let path = format!("/apis/apps/v1/namespaces/{NS}/deployments/shop-{c}");
+        if checked.contains(&c) {
+            lines.push(format!("GET {path}"));
         }
-        lines.push(apply);
+        if handed_over.contains(&c) {
+            lines.push(format!("PATCH {path}"));
+        }
+        lines.push(format!("PATCH {path}"));
     }
     lines
 }
@@ -346,10 +372,11 @@ fn job_request(requests: &[Recorded]) -> String {
         .expect("a migration Job was applied")
 }
 
+/// The bodies sent to paths containing `fragment` (reads have none).
 fn bodies<'a>(requests: &'a [Recorded], fragment: &str) -> Vec<&'a Value> {
     requests
         .iter()
-        .filter(|r| r.path.contains(fragment))
+        .filter(|r| r.path.contains(fragment) && r.method != "GET")
         .map(|r| &r.body)
         .collect()
 }
@@ -675,9 +702,10 @@ async fn worker_autoscaling_applies_a_cpu_hpa_and_leaves_the_worker_replicas_to_
     ));
     expected.push(STATUS.to_owned());
     assert_eq!(lines(&requests), expected);
+    // After a read showing the operator's apply owns the count.
     let workers: Vec<&Recorded> = requests
         .iter()
-        .filter(|r| r.path.ends_with("/deployments/shop-worker"))
+        .filter(|r| r.path.ends_with("/deployments/shop-worker") && r.method == "PATCH")
         .collect();
     assert!(
         workers[0]
@@ -1043,11 +1071,14 @@ async fn turning_a_components_autoscaling_off_deletes_its_hpa_and_restores_its_r
         reconcile_once(bookstore(fixed, Some(status)), Cluster::default()).await;
     result.unwrap();
 
+    // The HPA goes first, so that it cannot resize the Deployment once more.
     let mut expected = shared_requests();
-    expected.extend(deployment_requests());
-    expected.push(format!(
-        "DELETE /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-orders"
-    ));
+    let mut deployments = deployment_requests();
+    deployments.insert(
+        SECRETS.len(),
+        format!("DELETE /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-orders"),
+    );
+    expected.extend(deployments);
     expected.push(STATUS.to_owned());
     assert_eq!(lines(&requests), expected);
     assert_eq!(
@@ -1103,5 +1134,45 @@ async fn a_changed_secret_rolls_exactly_the_components_that_read_it() {
             secrets_hash(&after, component),
             "{component} does not read the service token"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_first_rollout_with_autoscaling_hands_nothing_over_and_leaves_the_replicas_to_the_autoscalers()
+ {
+    // A server-side apply of the count alone would try to make a Deployment without a
+    // template, which the API server refuses: nothing is handed over to a Deployment that is not
+    // there yet.
+    let mut autoscaled = spec("1.0.0");
+    autoscaled["worker"] = json!({"autoscaling": {"maxReplicas": 4, "keda": {"enabled": false}}});
+    autoscaled["components"] =
+        json!({"orders": {"replicas": 3, "autoscaling": {"minReplicas": 2, "maxReplicas": 9}}});
+    let cluster = Cluster {
+        job: JobState::Succeeded,
+        deployments_exist: false,
+        ..Cluster::default()
+    };
+    let (result, requests, _) = reconcile_once(bookstore(autoscaled, None), cluster).await;
+    result.unwrap();
+
+    let mut expected = shared_requests();
+    expected.push(job_request(&requests));
+    expected.extend(deployment_requests_scaling(&["orders", "worker"], &[]));
+    expected.extend([
+        format!("PATCH /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-worker"),
+        format!("PATCH /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/shop-orders"),
+        STATUS.to_owned(),
+    ]);
+    assert_eq!(
+        lines(&requests)[..expected.len()],
+        expected[..],
+        "{:#?}",
+        lines(&requests)
+    );
+    for component in ["orders", "worker"] {
+        let applied = bodies(&requests, &format!("/deployments/shop-{component}"));
+        assert_eq!(applied.len(), 1, "{component}: one apply, no hand-over");
+        assert!(applied[0]["spec"].get("replicas").is_none(), "{component}");
+        assert!(applied[0]["spec"]["template"].is_object());
     }
 }

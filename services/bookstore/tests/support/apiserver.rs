@@ -7,7 +7,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +33,8 @@ struct Change {
 struct State {
     version: u64,
     objects: BTreeMap<Key, Value>,
+    /// Per object, the fields each field manager's applies set (paths of leaves).
+    owners: BTreeMap<Key, BTreeMap<String, BTreeSet<Vec<String>>>>,
     history: Vec<Change>,
     keda_served: bool,
 }
@@ -403,9 +405,25 @@ fn handle(
                     );
                 }
             }
+            if target.collection.ends_with("/deployments")
+                && existing.is_none()
+                && !(body["spec"]["selector"].is_object() && body["spec"]["template"].is_object())
+            {
+                return status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid",
+                    &format!(
+                        "Deployment.apps \"{name}\" is invalid: spec.selector: Required value, spec.template: Required value"
+                    ),
+                );
+            }
+            let manager = query_value(uri, "fieldManager")
+                .unwrap_or("unknown")
+                .to_owned();
             let mut object = existing.clone().unwrap_or_else(|| json!({}));
             let status_before = object.get("status").cloned();
-            merge(&mut object, &body);
+            let owners = state.owners.entry(key.clone()).or_default();
+            apply(&mut object, &body, &manager, owners);
             object["metadata"]["name"] = json!(name);
             object["metadata"]["namespace"] = json!(target.namespace);
             // Status is written through its subresource only.
@@ -456,7 +474,84 @@ fn handle(
     }
 }
 
-/// A server-side apply, approximated: the fields given replace the stored ones, maps merged.
+/// A forced server-side apply by `manager`, as the API server does it with leaf fields: the
+/// fields given replace the stored ones (maps merged, lists whole) and become the manager's,
+/// taken from any other manager; a field the manager set before and leaves out now is removed,
+/// unless another manager owns it too. Managed fields are kept in `metadata.managedFields`.
+fn apply(
+    object: &mut Value,
+    body: &Value,
+    manager: &str,
+    owners: &mut BTreeMap<String, BTreeSet<Vec<String>>>,
+) {
+    let mut applied = BTreeSet::new();
+    if let Some(spec) = body.get("spec") {
+        leaves(spec, &mut vec!["spec".to_owned()], &mut applied);
+    }
+    let before = owners.remove(manager).unwrap_or_default();
+    for others in owners.values_mut() {
+        others.retain(|path| !applied.contains(path));
+    }
+    for dropped in before.difference(&applied) {
+        if !owners.values().any(|others| others.contains(dropped)) {
+            remove(object, dropped);
+        }
+    }
+    merge(object, body);
+    owners.insert(manager.to_owned(), applied);
+    owners.retain(|_, fields| !fields.is_empty());
+    let managed: Vec<Value> = owners
+        .iter()
+        .map(|(manager, fields)| {
+            let mut tree = json!({});
+            for path in fields {
+                let mut node = &mut tree;
+                for part in path {
+                    node = &mut node[format!("f:{part}")];
+                    if node.is_null() {
+                        *node = json!({});
+                    }
+                }
+            }
+            json!({"manager": manager, "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": tree})
+        })
+        .collect();
+    object["metadata"]["managedFields"] = json!(managed);
+}
+
+/// The paths of the leaves under `value` (maps are entered, anything else is a leaf).
+fn leaves(value: &Value, path: &mut Vec<String>, into: &mut BTreeSet<Vec<String>>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, child) in map {
+                path.push(key.clone());
+                leaves(child, path, into);
+                path.pop();
+            }
+        }
+        _ => {
+            into.insert(path.clone());
+        }
+    }
+}
+
+fn remove(object: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = object;
+    for part in parents {
+        match node.get_mut(part) {
+            Some(child) => node = child,
+            None => return,
+        }
+    }
+    if let Some(map) = node.as_object_mut() {
+        map.remove(last);
+    }
+}
+
+/// The fields of `patch` written over `into`, maps merged.
 fn merge(into: &mut Value, patch: &Value) {
     match (into, patch) {
         (Value::Object(into), Value::Object(patch)) => {
