@@ -42,8 +42,9 @@ struct Cluster {
     /// The worker has an HPA (until it is deleted): KEDA's admission webhook refuses a
     /// ScaledObject for it meanwhile.
     worker_hpa: Arc<std::sync::atomic::AtomicBool>,
-    /// The service token Secret's `token`, base64 as the API server gives it.
-    service_token: &'static str,
+    /// The service token Secret's `token`, base64 as the API server gives it; none: the Secret
+    /// does not exist (yet).
+    service_token: Option<&'static str>,
     /// The Deployments exist, their replicas set by the operator's apply (a read of one says
     /// so in its managed fields); otherwise a read answers 404, as before the first rollout.
     deployments_exist: bool,
@@ -58,7 +59,7 @@ impl Default for Cluster {
             broken: false,
             invalid: None,
             worker_hpa: Arc::default(),
-            service_token: "dG9rZW4tb25l",
+            service_token: Some("dG9rZW4tb25l"),
             deployments_exist: true,
         }
     }
@@ -158,8 +159,9 @@ fn answer(cluster: &Cluster, bookstore: &Value, request: &Recorded) -> (StatusCo
     }
     if request.method == "GET" && request.path.contains("/secrets/") {
         let name = request.path.rsplit('/').next().unwrap();
-        let data = match name {
-            "shop-token" => json!({"token": cluster.service_token}),
+        let data = match (name, cluster.service_token) {
+            ("shop-token", Some(token)) => json!({"token": token}),
+            ("shop-token", None) => return not_found(),
             _ => json!({"key": "c2FtZQ=="}),
         };
         return (
@@ -1111,9 +1113,12 @@ async fn a_changed_secret_rolls_exactly_the_components_that_read_it() {
         result.unwrap();
         requests
     };
-    let before = pass("dG9rZW4tb25l").await;
-    let again = pass("dG9rZW4tb25l").await;
-    let after = pass("dG9rZW4tdHdv").await;
+    let before = pass(Some("dG9rZW4tb25l")).await;
+    let again = pass(Some("dG9rZW4tb25l")).await;
+    let after = pass(Some("dG9rZW4tdHdv")).await;
+    // A Secret not made yet: the pass goes on (the pods wait for it), and creating it later
+    // rolls them, as its hash changes.
+    let missing = pass(None).await;
     for component in COMPONENTS {
         // The same Secrets give the same hash: a steady state rolls nothing.
         assert_eq!(
@@ -1125,6 +1130,11 @@ async fn a_changed_secret_rolls_exactly_the_components_that_read_it() {
         assert_ne!(
             secrets_hash(&before, component),
             secrets_hash(&after, component),
+            "{component} reads the service token"
+        );
+        assert_ne!(
+            secrets_hash(&before, component),
+            secrets_hash(&missing, component),
             "{component} reads the service token"
         );
     }
