@@ -736,8 +736,22 @@ async fn rabbitmq_a_subscription_receives_what_was_published_while_it_was_cut_of
     })
     .await;
     eventually("the message after the cut", async || s.live.has("after")).await;
-    let order: Vec<String> = s.live.seen().iter().map(|(d, _)| body(d)).collect();
-    assert_eq!(order, ["before", "during", "after"], "each once, in order");
+    let received: Vec<String> = s.live.seen().iter().map(|(d, _)| body(d)).collect();
+    // Delivery is at least once: an ack sent just before the cut can be lost with the
+    // connection, and the broker then hands that message over again. Each arrives, in order,
+    // at most twice.
+    let mut first_arrivals: Vec<String> = Vec::new();
+    for text in &received {
+        if !first_arrivals.contains(text) {
+            first_arrivals.push(text.clone());
+        }
+    }
+    assert_eq!(
+        first_arrivals,
+        ["before", "during", "after"],
+        "{received:?}"
+    );
+    assert!(received.len() <= 4, "{received:?}");
     assert_eq!(s.live.missed(), 0, "the queue waited: nothing was missed");
     s.stop().await;
 }
