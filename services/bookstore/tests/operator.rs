@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use apiserver::{ApiServer, collection};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use operator::crd::Component;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -203,15 +204,10 @@ fn secrets_hash(api: &ApiServer, component: &str) -> String {
         .to_owned()
 }
 
-const COMPONENTS: [&str; 7] = [
-    "users",
-    "catalog",
-    "inventory",
-    "orders",
-    "worker",
-    "notifications",
-    "storefront",
-];
+/// Every component, by the name its objects end with.
+fn components() -> [&'static str; 7] {
+    Component::ALL.map(Component::name)
+}
 
 #[tokio::test]
 async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_secret_and_the_keda_switch_and_replicas_hand_the_lease_over()
@@ -271,7 +267,7 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
         async || running(&api, "1.0.0"),
     )
     .await;
-    for component in COMPONENTS {
+    for component in components() {
         let deployment = api
             .get(&k.deployments, &format!("shop-{component}"))
             .unwrap_or_else(|| panic!("no Deployment of {component}; {}", context()));
@@ -332,7 +328,7 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
         async || condition(&bookstore(&api), "MigrationFailed").as_deref() == Some("True"),
     )
     .await;
-    for component in COMPONENTS {
+    for component in components() {
         let deployment = api
             .get(&k.deployments, &format!("shop-{component}"))
             .unwrap();
@@ -350,7 +346,7 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
         Duration::from_secs(20),
         async || {
             running(&api, "2.0.1")
-                && COMPONENTS.iter().all(|c| {
+                && components().iter().all(|c| {
                     image_of(&api.get(&k.deployments, &format!("shop-{c}")).unwrap())
                         == "bookstore:2.0.1"
                 })
@@ -363,9 +359,9 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
     );
 
     // A rotated Secret rolls the pods that read it, and only those.
-    let before: Vec<String> = COMPONENTS.iter().map(|c| secrets_hash(&api, c)).collect();
+    let before: Vec<String> = components().iter().map(|c| secrets_hash(&api, c)).collect();
     let changed = || -> Vec<&str> {
-        COMPONENTS
+        components()
             .iter()
             .zip(&before)
             .filter(|(c, hash)| secrets_hash(&api, c) != **hash)

@@ -39,6 +39,17 @@ struct State {
     keda_served: bool,
 }
 
+impl State {
+    /// The objects of a collection.
+    fn items(&self, collection: &str) -> Vec<Value> {
+        self.objects
+            .iter()
+            .filter(|((c, _), _)| c == collection)
+            .map(|(_, object)| object.clone())
+            .collect()
+    }
+}
+
 /// The server, on loopback, until dropped.
 pub struct ApiServer {
     pub url: String,
@@ -130,12 +141,7 @@ impl ApiServer {
 
     pub fn list(&self, collection: &str) -> Vec<Value> {
         let state = self.state.lock().unwrap();
-        state
-            .objects
-            .iter()
-            .filter(|((c, _), _)| c == collection)
-            .map(|(_, object)| object.clone())
-            .collect()
+        state.items(collection)
     }
 }
 
@@ -294,12 +300,7 @@ fn handle(
                 watch(state, changes, &target.collection, since)
             }
             Method::GET => {
-                let items: Vec<Value> = state
-                    .objects
-                    .iter()
-                    .filter(|((c, _), _)| *c == target.collection)
-                    .map(|(_, object)| object.clone())
-                    .collect();
+                let items = state.items(&target.collection);
                 axum::Json(json!({
                     "kind": "List", "apiVersion": "v1",
                     "metadata": {"resourceVersion": state.version.to_string()},
