@@ -8,18 +8,24 @@ pub mod summaries;
 
 use std::time::Duration;
 
+use contracts::consumers::{ORDER_CANCELLED_WORKER, ORDER_PLACED_WORKER};
+use contracts::events::{Event, OrderCancelled, OrderPlaced};
+use contracts::inventory::{
+    BatchAnswer, BatchOutcome, OUT_OF_STOCK, ReservationBatch, ReservationRequest,
+    ReservationStatus, ReservationView,
+};
+use contracts::orders::{
+    MAX_STATUS_BATCH, OrderStatus, StatusBatch, StatusBatchAnswer, StatusChangeRequest,
+    StatusOutcome,
+};
 use platform::auth::{SERVICE_TOKEN_HEADER, ServiceToken};
 use platform::batch::{Batcher, Unanswered};
 use platform::error::{ErrorCode, Problem};
-use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Handler, Outcome};
 use prometheus::{IntCounterVec, Opts};
 use reqwest::StatusCode;
-use serde::Deserialize;
-use serde_json::json;
-
-/// The most orders one reservation or settlement request carries (the services' limit).
-const MAX_BATCH: usize = 100;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Where the worker finds the services it calls.
 #[derive(Clone)]
@@ -87,35 +93,6 @@ impl From<CallError> for Outcome {
     }
 }
 
-/// Inventory's answer to a batch of reservations: one outcome per order, in order.
-#[derive(Debug, Deserialize)]
-struct ReservationAnswers {
-    results: Vec<ReservationOutcome>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ReservationOutcome {
-    reservation: Option<Reservation>,
-    problem: Option<Problem>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Reservation {
-    status: String,
-}
-
-/// The orders service's answer to a batch of status changes: one outcome per order, in order.
-#[derive(Debug, Deserialize)]
-struct StatusAnswers {
-    results: Vec<StatusOutcome>,
-}
-
-#[derive(Debug, Deserialize)]
-struct StatusOutcome {
-    order: Option<serde::de::IgnoredAny>,
-    problem: Option<Problem>,
-}
-
 /// What a problem answered for one order of a batch makes of it: the worker goes by the
 /// problem's `code`, never by its status number alone (a 409 `conflict` means the order cannot
 /// take the status; contention is a 503 `unavailable`, to be tried again).
@@ -135,7 +112,7 @@ fn problem_error(problem: &Problem, url: &str, order_id: &str) -> CallError {
 /// The status the worker gives an order.
 struct Settlement {
     order_id: String,
-    status: &'static str,
+    status: OrderStatus,
     reason: Option<&'static str>,
 }
 
@@ -159,13 +136,15 @@ impl Services {
     async fn post(
         &self,
         url: &str,
-        body: serde_json::Value,
+        body: Option<&impl Serialize>,
     ) -> Result<(StatusCode, String), CallError> {
-        let request = self
+        let mut request = self
             .http
             .post(url)
-            .header(SERVICE_TOKEN_HEADER, self.config.service_token.as_str())
-            .json(&body);
+            .header(SERVICE_TOKEN_HEADER, self.config.service_token.as_str());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         let response = platform::telemetry::propagate(request)
             .send()
             .await
@@ -185,12 +164,12 @@ impl Services {
     }
 
     /// POSTs a batch and reads its 200 answer; any other answer is a `Reject` of the batch.
-    async fn post_batch<A: serde::de::DeserializeOwned>(
+    async fn post_batch<A: DeserializeOwned>(
         &self,
         url: &str,
-        body: serde_json::Value,
+        body: &impl Serialize,
     ) -> Result<A, CallError> {
-        let (status, text) = self.post(url, body).await?;
+        let (status, text) = self.post(url, Some(body)).await?;
         if status != StatusCode::OK {
             return Err(CallError::Reject(format!("POST {url}: {status}: {text}")));
         }
@@ -202,27 +181,29 @@ impl Services {
     async fn reserve(
         &self,
         orders: Vec<OrderPlaced>,
-    ) -> Result<Vec<Result<String, CallError>>, CallError> {
+    ) -> Result<Vec<Result<ReservationStatus, CallError>>, CallError> {
         let url = format!(
             "{}/api/v1/inventory/reservations/batch",
             self.config.inventory_url
         );
-        let reservations: Vec<_> = orders
-            .iter()
-            .map(|order| json!({ "order_id": order.order_id, "lines": lines(&order.lines) }))
-            .collect();
-        let answers: ReservationAnswers = self
-            .post_batch(&url, json!({ "reservations": reservations }))
-            .await?;
+        let batch = ReservationBatch {
+            reservations: Some(
+                orders
+                    .iter()
+                    .map(|order| ReservationRequest::new(&order.order_id, &order.lines))
+                    .collect(),
+            ),
+        };
+        let answers: BatchAnswer = self.post_batch(&url, &batch).await?;
         Ok(orders
             .iter()
             .zip(answers.results)
             .map(|(order, outcome)| match outcome {
-                ReservationOutcome {
-                    reservation: Some(reservation),
+                BatchOutcome {
+                    reservation: Some(ReservationView { status, .. }),
                     ..
-                } => Ok(reservation.status),
-                ReservationOutcome {
+                } => Ok(status),
+                BatchOutcome {
                     problem: Some(problem),
                     ..
                 } => Err(problem_error(&problem, &url, &order.order_id)),
@@ -241,11 +222,17 @@ impl Services {
         settlements: Vec<Settlement>,
     ) -> Result<Vec<Result<bool, CallError>>, CallError> {
         let url = format!("{}/api/v1/orders/statuses", self.config.orders_url);
-        let changes: Vec<_> = settlements
-            .iter()
-            .map(|s| json!({ "order_id": s.order_id, "status": s.status, "reason": s.reason }))
-            .collect();
-        let answers: StatusAnswers = self.post_batch(&url, json!({ "changes": changes })).await?;
+        let batch = StatusBatch {
+            changes: settlements
+                .iter()
+                .map(|s| StatusChangeRequest {
+                    order_id: s.order_id.clone(),
+                    status: s.status,
+                    reason: s.reason.map(str::to_owned),
+                })
+                .collect(),
+        };
+        let answers: StatusBatchAnswer = self.post_batch(&url, &batch).await?;
         Ok(settlements
             .iter()
             .zip(answers.results)
@@ -272,20 +259,11 @@ impl Services {
             "{}/api/v1/inventory/reservations/{order_id}/release",
             self.config.inventory_url
         );
-        match self.post(&url, json!({})).await? {
+        match self.post(&url, None::<&()>).await? {
             (StatusCode::OK, _) => Ok(()),
             (status, text) => Err(CallError::Reject(format!("POST {url}: {status}: {text}"))),
         }
     }
-}
-
-fn lines(lines: &[LineRef]) -> serde_json::Value {
-    serde_json::Value::Array(
-        lines
-            .iter()
-            .map(|l| json!({ "book_id": l.book_id, "quantity": l.quantity }))
-            .collect(),
-    )
 }
 
 /// Reads an event of the expected kind and a schema version this worker understands.
@@ -297,7 +275,7 @@ fn read<E: Event>(delivery: &Delivery) -> Result<E, Outcome> {
 /// The reservations and settlements of the messages handled at the same time go out in batches.
 pub struct OrderPlacedHandler {
     services: Services,
-    reservations: Batcher<OrderPlaced, String, CallError>,
+    reservations: Batcher<OrderPlaced, ReservationStatus, CallError>,
     settlements: Batcher<Settlement, bool, CallError>,
     metrics: WorkerMetrics,
 }
@@ -309,11 +287,15 @@ impl OrderPlacedHandler {
         let reserving = services.clone();
         let settling = services.clone();
         Ok(Self {
-            reservations: Batcher::start("reservations", MAX_BATCH, move |orders| {
-                let services = reserving.clone();
-                async move { services.reserve(orders).await }
-            }),
-            settlements: Batcher::start("settlements", MAX_BATCH, move |settlements| {
+            reservations: Batcher::start(
+                "reservations",
+                contracts::inventory::MAX_BATCH,
+                move |orders| {
+                    let services = reserving.clone();
+                    async move { services.reserve(orders).await }
+                },
+            ),
+            settlements: Batcher::start("settlements", MAX_STATUS_BATCH, move |settlements| {
                 let services = settling.clone();
                 async move { services.settle(settlements).await }
             }),
@@ -325,16 +307,11 @@ impl OrderPlacedHandler {
     async fn process(&self, order: OrderPlaced) -> Result<Outcome, CallError> {
         let order_id = order.order_id.clone();
         let reservation = self.reservations.call(order).await?;
-        let (status, reason) = match reservation.as_str() {
-            "reserved" => ("completed", None),
-            "rejected" => ("failed", Some("out_of_stock")),
+        let (status, reason) = match reservation {
+            ReservationStatus::Reserved => (OrderStatus::Completed, None),
+            ReservationStatus::Rejected => (OrderStatus::Failed, Some(OUT_OF_STOCK)),
             // Released before we got here: the order was cancelled, nothing is left to do.
-            "released" => return Ok(Outcome::Ack),
-            other => {
-                return Err(CallError::Reject(format!(
-                    "unknown reservation status {other:?}"
-                )));
-            }
+            ReservationStatus::Released => return Ok(Outcome::Ack),
         };
         let settled = self
             .settlements
@@ -344,11 +321,11 @@ impl OrderPlacedHandler {
                 reason,
             })
             .await?;
-        if !settled && status == "completed" {
+        if !settled && status == OrderStatus::Completed {
             // The order was cancelled while we reserved: give the units back.
             self.services.release(&order_id).await?;
         }
-        tracing::info!(order_id = %order_id, status, settled, "Order processed.");
+        tracing::info!(order_id = %order_id, %status, settled, "Order processed.");
         Ok(Outcome::Ack)
     }
 }
@@ -360,19 +337,18 @@ impl Handler for OrderPlacedHandler {
             Ok(order) => self.process(order).await.unwrap_or_else(Outcome::from),
             Err(outcome) => outcome,
         };
-        self.metrics
-            .record(platform::messaging::topology::ORDER_WORKER, &outcome);
+        self.metrics.record(ORDER_PLACED_WORKER, &outcome);
         outcome
     }
 }
 
 /// `order.cancelled`: return the stock of cancelled orders.
-pub struct OrderStatusHandler {
+pub struct OrderCancelledHandler {
     services: Services,
     metrics: WorkerMetrics,
 }
 
-impl OrderStatusHandler {
+impl OrderCancelledHandler {
     pub fn new(config: WorkerConfig, metrics: WorkerMetrics) -> Result<Self, reqwest::Error> {
         Ok(Self {
             services: Services::new(config)?,
@@ -382,13 +358,8 @@ impl OrderStatusHandler {
 }
 
 #[async_trait::async_trait]
-impl Handler for OrderStatusHandler {
+impl Handler for OrderCancelledHandler {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
-        // A queue declared by an earlier version may still be bound to every status change:
-        // those are not this consumer's business.
-        if delivery.envelope.kind == OrderStatusChanged::KIND {
-            return Outcome::Ack;
-        }
         let outcome = match read::<OrderCancelled>(delivery) {
             Ok(cancelled) => match self.services.release(&cancelled.order_id).await {
                 Ok(()) => Outcome::Ack,
@@ -396,8 +367,7 @@ impl Handler for OrderStatusHandler {
             },
             Err(outcome) => outcome,
         };
-        self.metrics
-            .record(platform::messaging::topology::ORDER_STATUS_WORKER, &outcome);
+        self.metrics.record(ORDER_CANCELLED_WORKER, &outcome);
         outcome
     }
 }

@@ -11,11 +11,13 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use contracts::Line;
+use contracts::events::{Event, OrderCancelled, OrderPlaced, OrderStatusChanged};
+use contracts::orders::OrderStatus;
 use platform::ErrorCode;
 use platform::auth::ServiceToken;
-use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Envelope, Handler, Outcome};
-use worker::{OrderPlacedHandler, OrderStatusHandler, WorkerConfig, WorkerMetrics};
+use worker::{OrderCancelledHandler, OrderPlacedHandler, WorkerConfig, WorkerMetrics};
 
 /// What the stub services answer, and the calls they received.
 #[derive(Clone)]
@@ -146,7 +148,7 @@ fn placed_order(order_id: &str) -> Delivery {
     let order = OrderPlaced {
         order_id: order_id.into(),
         user_id: "u-1".into(),
-        lines: vec![LineRef {
+        lines: vec![Line {
             book_id: "b-1".into(),
             quantity: 2,
         }],
@@ -358,19 +360,23 @@ async fn malformed_or_unknown_messages_are_dead_lettered_without_calls() {
 }
 
 #[tokio::test]
-async fn a_cancelled_order_releases_its_stock_and_status_changes_are_ignored() {
+async fn a_cancelled_order_releases_its_stock_and_status_changes_are_refused() {
     let (stub, config) = start().await;
-    let handler = OrderStatusHandler::new(
+    let handler = OrderCancelledHandler::new(
         config,
         WorkerMetrics::new(&platform::metrics::Metrics::new()),
     )
     .unwrap();
-    // What a queue bound by an earlier version still brings: acknowledged, nothing called.
-    for status in ["pending", "completed", "cancelled"] {
+    // Not this consumer's kind: dead-lettered, nothing called.
+    for status in [
+        OrderStatus::Pending,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ] {
         let change = OrderStatusChanged {
             order_id: "o-7".into(),
             user_id: "u-1".into(),
-            status: status.into(),
+            status,
             reason: None,
             at: chrono::Utc::now(),
         };
@@ -378,7 +384,10 @@ async fn a_cancelled_order_releases_its_stock_and_status_changes_are_ignored() {
             envelope: change.envelope().unwrap(),
             ..placed()
         };
-        assert_eq!(handler.handle(&delivery).await, Outcome::Ack);
+        assert!(matches!(
+            handler.handle(&delivery).await,
+            Outcome::Reject(_)
+        ));
     }
     assert!(calls(&stub).is_empty());
     let cancelled = OrderCancelled {

@@ -15,11 +15,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use contracts::consumers::SUMMARY_WORKER;
+use contracts::events::{BookSummaryRequested, Event};
 use migration::MigratorTrait;
 use platform::auth::{KeyPair, Role, ServiceToken, TokenSigner, TokenVerifier};
-use platform::events::{BookSummaryRequested, Event};
 use platform::messaging::memory::MemoryBus;
-use platform::messaging::topology::{SUMMARY_WORKER, Topology};
 use platform::messaging::{Bus, RetryPolicy};
 use platform::metrics::Metrics;
 use platform::outbox::OutboxMetrics;
@@ -156,7 +156,7 @@ async fn start(script: Vec<Answer>) -> Harness {
     )
     .await;
 
-    let mut topology = Topology::standard("");
+    let mut topology = contracts::consumers::topology("");
     for consumer in &mut topology.consumers {
         consumer.retry = RetryPolicy {
             delays: vec![Duration::from_millis(100)],

@@ -224,7 +224,7 @@ impl BrokerArgs {
             delays,
             max_attempts: positive("BOOKSTORE_RETRY_MAX_ATTEMPTS", &self.retry_max_attempts)?,
         };
-        let mut topology = Topology::standard(&self.namespace()?);
+        let mut topology = contracts::consumers::topology(&self.namespace()?);
         for consumer in &mut topology.consumers {
             consumer.retry = retry.clone();
         }

@@ -186,7 +186,7 @@ pub fn openapi_document() -> anyhow::Result<utoipa::openapi::OpenApi> {
             &keys,
             verifier.clone(),
             std::sync::Arc::new(platform::messaging::memory::MemoryBus::new(
-                platform::messaging::topology::Topology::standard(""),
+                contracts::consumers::topology(""),
             )),
             users::UsersConfig::default(),
         )?),

@@ -31,7 +31,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use cluster::{Cluster, broker};
-use platform::messaging::topology::Topology;
 use platform::testing::{Backend, FaultMode};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
@@ -488,7 +487,7 @@ async fn soak(backend: Backend) {
     }
 
     // No dead letters anywhere.
-    for consumer in Topology::standard("").consumers {
+    for consumer in contracts::consumers::topology("").consumers {
         let count = cluster.dead_letters_of(&consumer.name).await;
         assert_eq!(count, 0, "{} has dead letters\n{}", consumer.name, report());
     }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use platform::auth::KeyPair;
 use platform::messaging::rabbitmq::RabbitBus;
-use platform::messaging::topology::Topology;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -351,7 +350,7 @@ platform::backend_tests! {
 
         assert!(terminate(users).await.success());
         assert!(terminate(catalog).await.success());
-        let _ = RabbitBus::new(&amqp_url(), Topology::standard(&namespace)).delete_topology().await;
+        let _ = RabbitBus::new(&amqp_url(), contracts::consumers::topology(&namespace)).delete_topology().await;
 
         let (code, _, stderr) = run(bookstore(&["migrate", "down", "--steps", "1"]).env("DATABASE_URL", &url)).await;
         assert_eq!(code, 0, "{stderr}");

@@ -13,7 +13,8 @@ mod cluster;
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, ORDER_WORKER, RETRY_MAX_ATTEMPTS, broker};
-use platform::events::{Event, LineRef, OrderPlaced};
+use contracts::Line;
+use contracts::events::{Event, OrderPlaced};
 use platform::messaging::Bus;
 use platform::testing::FaultMode;
 use reqwest::StatusCode;
@@ -285,7 +286,7 @@ async fn repeated_requests_and_redelivered_events_change_nothing() {
     let again = OrderPlaced {
         order_id: id.clone(),
         user_id: String::new(),
-        lines: vec![LineRef {
+        lines: vec![Line {
             book_id: book.clone(),
             quantity: 2,
         }],

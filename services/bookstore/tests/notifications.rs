@@ -13,8 +13,8 @@ mod socketio;
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, broker};
+use contracts::events::{Event, OrderStatusChanged};
 use platform::auth::{KeyPair, Role, TokenSigner};
-use platform::events::{Event, OrderStatusChanged};
 use platform::messaging::Bus;
 use platform::testing::FaultMode;
 use reqwest::StatusCode;
@@ -232,7 +232,7 @@ async fn a_status_change_the_bus_delivers_twice_is_pushed_once() {
     let change = OrderStatusChanged {
         order_id: "order-delivered-twice".into(),
         user_id: alice_id,
-        status: "completed".into(),
+        status: contracts::orders::OrderStatus::Completed,
         reason: None,
         at: chrono::Utc::now(),
     };
@@ -375,7 +375,7 @@ async fn publish_change(cluster: &Cluster, user_id: &str, order_id: &str) {
     let change = OrderStatusChanged {
         order_id: order_id.into(),
         user_id: user_id.into(),
-        status: "completed".into(),
+        status: contracts::orders::OrderStatus::Completed,
         reason: None,
         at: chrono::Utc::now(),
     };

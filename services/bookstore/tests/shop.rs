@@ -42,7 +42,7 @@ async fn spawn(db: &TestDatabase) -> Shop {
                 &keys,
                 verifier.clone(),
                 Arc::new(platform::messaging::memory::MemoryBus::new(
-                    platform::messaging::topology::Topology::standard(""),
+                    contracts::consumers::topology(""),
                 )),
                 config,
             )

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use contracts::catalog::Lookup;
 use platform::ApiError;
 use platform::auth::AdminUser;
 use platform::error::{Problem, check_list_length};
@@ -26,15 +27,6 @@ pub fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(list_books, create_book))
         .routes(routes!(get_book, update_book, delete_book))
         .routes(routes!(lookup_books))
-}
-
-/// The body of `POST /api/v1/books/lookup`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Lookup {
-    /// 1 to 100 book ids; repeats count once.
-    #[schema(min_items = 1, max_items = 100)]
-    pub ids: Vec<String>,
 }
 
 /// The books a look-up found.

@@ -2,7 +2,7 @@
 //! book's `available`, newest event wins, and the pages that show it are no longer served from
 //! the response cache.
 
-use platform::events::StockChanged;
+use contracts::events::{Event, StockChanged};
 use platform::messaging::{Delivery, Handler, Outcome};
 use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
@@ -25,7 +25,7 @@ impl StockChangedHandler {
 #[async_trait::async_trait]
 impl Handler for StockChangedHandler {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
-        let change = match StockChanged::from_envelope(&delivery.envelope) {
+        let change = match StockChanged::read(&delivery.envelope) {
             Ok(change) => change,
             Err(why) => return Outcome::Reject(why),
         };

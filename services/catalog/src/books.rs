@@ -379,8 +379,7 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<book::Mo
     Ok(book::Entity::find_by_id(id.to_owned()).one(db).await?)
 }
 
-/// The most ids one look-up may name.
-pub const MAX_LOOKUP: usize = 100;
+pub use contracts::catalog::MAX_LOOKUP;
 
 /// The books with these ids, in no particular order; ids of no book are left out.
 pub async fn find_many(

@@ -4,7 +4,7 @@
 //! worker sends (`PUT /api/v1/books/{id}/summary`).
 
 use chrono::{DateTime, Utc};
-use platform::events::{BookSummaryReady, BookSummaryRequested, Event};
+use contracts::events::{BookSummaryReady, BookSummaryRequested, Event};
 use platform::messaging::Envelope;
 use platform::outbox::Outbox;
 use platform::{ApiError, ErrorCode};

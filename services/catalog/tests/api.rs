@@ -1004,6 +1004,20 @@ platform::backend_tests! {
             serde_json::to_value(&books).unwrap(),
             serde_json::to_value(&expected).unwrap()
         );
+        // The orders service reads the same answer through the contract's type.
+        let read: contracts::catalog::LookedUpBooks =
+            serde_json::from_value(reply.body.clone()).unwrap();
+        let mut read: Vec<(String, String, String)> = read
+            .books
+            .into_iter()
+            .map(|book| (book.id, book.title, book.price.to_string()))
+            .collect();
+        read.sort();
+        let expected: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|book| (book.id.clone(), book.title.clone(), book.price.to_string()))
+            .collect();
+        assert_eq!(read, expected);
         for count in [0, 101] {
             let ids: Vec<String> = (0..count).map(|i| format!("id-{i}")).collect();
             api.send(Method::POST, "/api/v1/books/lookup", None, Some(&json!({ "ids": ids })))

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
+use contracts::events::{Event, StockChanged, StockLevel};
 use platform::db::{IDS_PER_LOOKUP, ROWS_PER_INSERT};
 use platform::error::FieldErrors;
-use platform::events::{Event, StockChanged, StockLevel};
 use platform::messaging::Envelope;
 use platform::outbox::Outbox;
 use platform::{ApiError, ErrorCode};

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use contracts::events::StockChanged;
 use migration::MigratorTrait;
 use platform::auth::{KeyPair, Role, ServiceToken, TokenSigner, TokenVerifier};
-use platform::events::StockChanged;
 use platform::testing::{Reply, TestDatabase, TestServer};
 use reqwest::{Method, StatusCode, header};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};

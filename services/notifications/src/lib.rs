@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use contracts::events::{BookSummaryReady, Event, OrderPlaced, OrderStatusChanged};
+use contracts::orders::OrderStatus;
 use platform::auth::{Role, TokenVerifier};
-use platform::events::{BookSummaryReady, Event, OrderPlaced, OrderStatusChanged};
 use platform::messaging::{Delivery, Handler, Listener, Outcome};
 use platform::shutdown::ShutdownToken;
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ pub struct StatusChange {
     pub event_id: String,
     pub order_id: String,
     pub user_id: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
 }
@@ -220,7 +221,7 @@ impl Handler for Gateway {
             OrderPlaced::KIND => OrderPlaced::read(envelope).map(|placed| OrderStatusChanged {
                 order_id: placed.order_id,
                 user_id: placed.user_id,
-                status: OrderPlaced::STATUS.to_owned(),
+                status: OrderPlaced::STATUS,
                 reason: None,
                 at: placed.placed_at,
             }),
@@ -251,7 +252,7 @@ impl Handler for Gateway {
             // again would give the others a duplicate.
             tracing::warn!(order_id = %message.order_id, error = %err, "Some sockets could not be sent a status change.");
         }
-        self.metrics.pushed(&message.status, message.at);
+        self.metrics.pushed(message.status.as_str(), message.at);
         tracing::debug!(order_id = %message.order_id, status = %message.status, "Pushed a status change.");
         Outcome::Ack
     }
@@ -369,7 +370,7 @@ mod tests {
         let change = OrderStatusChanged {
             order_id: "o-1".into(),
             user_id: "u-1".into(),
-            status: "completed".into(),
+            status: OrderStatus::Completed,
             reason: None,
             at: chrono::Utc::now(),
         };

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use contracts::consumers::ORDER_PLACED_WORKER;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -24,7 +25,6 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
-use platform::messaging::topology::{ORDER_WORKER, Topology};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -910,7 +910,8 @@ pub fn keda_scaled_object(bookstore: &Bookstore, owner: &OwnerReference) -> Opti
     let autoscaling = bookstore.spec.worker.autoscaling.as_ref()?;
     let keda = &autoscaling.keda;
     let name = Component::Worker.name();
-    let queue = Topology::standard(&bookstore.spec.broker.namespace).queue(ORDER_WORKER);
+    let queue =
+        contracts::consumers::topology(&bookstore.spec.broker.namespace).queue(ORDER_PLACED_WORKER);
     Some(json!({
         "apiVersion": KEDA_API_VERSION,
         "kind": "ScaledObject",

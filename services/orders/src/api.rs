@@ -18,10 +18,12 @@ use platform::auth::{
 use platform::error::{FieldErrors, Problem, check_list_length};
 use platform::extract::{Json, Query};
 use platform::pagination::{Page, PageParams};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+use contracts::orders::{MAX_STATUS_BATCH, StatusBatch, StatusBatchAnswer, StatusOutcome};
 
 use crate::OrdersState;
 use crate::orders::{
@@ -407,51 +409,6 @@ async fn set_status(
     Ok(Json(
         orders::stored(&state.db, outcome.row).await?.try_into()?,
     ))
-}
-
-/// The most status changes one batch may carry.
-pub const MAX_STATUS_BATCH: usize = 100;
-
-/// One order's new status in a batch.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StatusChangeRequest {
-    pub order_id: String,
-    pub status: OrderStatus,
-    /// As for a single order: required with `failed`, else absent (1 to 64 characters, not
-    /// only spaces, no control characters).
-    #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    pub reason: Option<String>,
-}
-
-/// The body of `POST /api/v1/orders/statuses`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StatusBatch {
-    /// 1 to 100 changes, each decided on its own.
-    #[schema(min_items = 1, max_items = 100)]
-    pub changes: Vec<StatusChangeRequest>,
-}
-
-/// One change's outcome in a batch: the order's status as it now is (changed or, when it
-/// already had it, unchanged), or the problem the single endpoint would have answered (404, 409,
-/// 422, or 503 `unavailable` when the order kept changing: try that change again), which changed
-/// nothing.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StatusOutcome {
-    pub order: Option<StatusView>,
-    pub problem: Option<Problem>,
-}
-
-/// The answer to a batch of status changes: one outcome per change, in the order sent.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StatusBatchAnswer {
-    pub results: Vec<StatusOutcome>,
 }
 
 /// Sets the status of several orders in one go (bookstore services only): each change exactly

@@ -8,13 +8,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::catalog::{LookedUpBooks, Lookup};
 use platform::ApiError;
 use platform::batch::{Batcher, Unanswered};
 use platform::error::DEPENDENCY_RETRY_AFTER_SECS;
 use platform::money::Money;
 use reqwest::{StatusCode, Url};
-use serde::Deserialize;
-use serde_json::json;
 
 /// What an order copies from the catalogue at purchase time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,7 @@ pub trait Catalog: Send + Sync {
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most ids the catalogue answers in one look-up.
-const LOOKUP_IDS: usize = 100;
+const LOOKUP_IDS: usize = contracts::catalog::MAX_LOOKUP;
 
 /// The most orders whose books one round of look-ups gathers.
 const ORDERS_PER_ROUND: usize = 100;
@@ -59,20 +58,6 @@ pub struct HttpCatalog {
     client: reqwest::Client,
     /// Started on first use, inside the runtime.
     rounds: OnceLock<Batcher<Vec<String>, HashMap<String, BookFacts>, Unavailable>>,
-}
-
-/// The catalogue's answer to a look-up: the books it found.
-#[derive(Deserialize)]
-struct LookupJson {
-    books: Vec<BookJson>,
-}
-
-/// The part of the catalogue's book JSON that an order needs (other fields are ignored).
-#[derive(Deserialize)]
-struct BookJson {
-    id: String,
-    title: String,
-    price: Money,
 }
 
 fn unavailable(detail: &str) -> ApiError {
@@ -136,18 +121,18 @@ async fn look_up(
     url: &Url,
     orders: Vec<Vec<String>>,
 ) -> Result<Vec<Result<HashMap<String, BookFacts>, Unavailable>>, Unavailable> {
-    let ids: Vec<&String> = orders
+    let ids: Vec<String> = orders
         .iter()
         .flatten()
         .collect::<BTreeSet<_>>()
         .into_iter()
+        .cloned()
         .collect();
     let mut found: HashMap<String, BookFacts> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(LOOKUP_IDS) {
-        let request = client
-            .post(url.clone())
-            .timeout(TIMEOUT)
-            .json(&json!({ "ids": chunk }));
+        let request = client.post(url.clone()).timeout(TIMEOUT).json(&Lookup {
+            ids: chunk.to_vec(),
+        });
         let response = platform::telemetry::propagate(request)
             .send()
             .await
@@ -167,7 +152,7 @@ async fn look_up(
             tracing::warn!(%status, "Catalogue look-up answered an error.");
             return Err(Unavailable(format!("it answered {}", status.as_u16())));
         }
-        let answer: LookupJson = response.json().await.map_err(|err| {
+        let answer: LookedUpBooks = response.json().await.map_err(|err| {
             tracing::warn!(error = %err, "Catalogue look-up answered unreadable books.");
             Unavailable("it answered unreadable books".into())
         })?;

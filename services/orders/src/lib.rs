@@ -16,11 +16,11 @@ use platform::outbox::Outbox;
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use crate::api::MAX_STATUS_BATCH;
 use crate::catalog::Catalog;
 use crate::limits::{Limiter, OrderLimits};
 pub use crate::metrics::OrdersMetrics;
 use crate::orders::OrderWriter;
+pub use contracts::orders::MAX_STATUS_BATCH;
 
 /// The outbox table of the orders service.
 pub const OUTBOX_TABLE: &str = "orders_outbox";

@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SubsecRound, Utc};
+use contracts::Line;
+use contracts::events::{Event, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::batch::{Batcher, Unanswered};
 use platform::db::plausible_id;
 use platform::db::{IDS_PER_LOOKUP, ROWS_PER_INSERT, is_unique_violation};
 use platform::error::FieldErrors;
-use platform::events::{Event, LineRef, OrderCancelled, OrderPlaced, OrderStatusChanged};
 use platform::messaging::Envelope;
 use platform::money::Money;
 use platform::outbox::Outbox;
@@ -89,14 +90,7 @@ pub struct OrderLineView {
     pub line_total: Money,
 }
 
-/// An order's status alone, for cheap polling.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct StatusView {
-    pub id: String,
-    pub status: OrderStatus,
-    pub reason: Option<String>,
-    pub updated_at: DateTime<Utc>,
-}
+pub use contracts::orders::StatusView;
 
 // ---------------------------------------------------------------------------------------------
 // Stored orders.
@@ -544,7 +538,7 @@ fn placed_event(order: &StoredOrder) -> OrderPlaced {
         lines: order
             .lines
             .iter()
-            .map(|line| LineRef {
+            .map(|line| Line {
                 book_id: line.book_id.clone(),
                 quantity: u32::try_from(line.quantity).unwrap_or_default(),
             })
@@ -1034,7 +1028,7 @@ fn status_events(
         OrderStatusChanged {
             order_id: order.id.clone(),
             user_id: order.user_id.clone(),
-            status: to.as_str().to_owned(),
+            status: to,
             reason: reason.map(str::to_owned),
             at,
         }

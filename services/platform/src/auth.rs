@@ -19,8 +19,7 @@ use kid::kid_for;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
-use crate::events::{Event, SessionsEnded};
-use crate::messaging::{Delivery, Handler, Outcome};
+use crate::messaging::{Delivery, Event, Handler, Outcome};
 
 /// Who issues access tokens and who they are for.
 pub const ISSUER: &str = "bookstore-users";
@@ -310,6 +309,24 @@ impl TokenVerifier {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Sessions ended (logout, a replayed refresh token, a password change, a role change, a
+/// deactivation): every process refuses their access tokens from now on. The users service
+/// publishes it when a session ends, and again every few seconds for every session ended within
+/// an access token's lifetime, so that a process that was not listening learns them too. It is
+/// part of token checking, so it lives here; `contracts::events` lists it with the other events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsEnded {
+    pub session_ids: Vec<String>,
+    /// When the last access token these sessions may have issued expires: they need not be
+    /// remembered after it.
+    pub refused_until: chrono::DateTime<chrono::Utc>,
+}
+
+impl Event for SessionsEnded {
+    const KIND: &'static str = "session.ended";
+    const VERSION: u32 = 1;
 }
 
 /// Teaches a verifier the sessions ended elsewhere: the handler of a process's subscription to

@@ -8,7 +8,6 @@ pub mod conditional;
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod events;
 pub mod extract;
 pub mod http;
 pub mod messaging;

@@ -43,6 +43,7 @@ fn topology(namespace: String) -> Topology {
                 concurrency: 4,
             },
         ],
+        renamed: Vec::new(),
     }
 }
 
@@ -778,4 +779,121 @@ async fn rabbitmq_a_subscription_away_longer_than_its_expiry_is_told_it_missed_m
         "the expired queue took that message with it"
     );
     s.stop().await;
+}
+
+/// Whether `queue` exists on the broker at `url`.
+async fn queue_exists(url: &str, queue: &str) -> bool {
+    let connection = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let passive = lapin::options::QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    let exists = channel
+        .queue_declare(queue.into(), passive, lapin::types::FieldTable::default())
+        .await
+        .is_ok();
+    let _ = connection.close(200, "checked".into()).await;
+    exists
+}
+
+#[tokio::test]
+async fn rabbitmq_a_renamed_consumer_takes_over_the_messages_of_its_old_queues() {
+    const BEFORE: &str = "orders-before";
+    let url = std::env::var("BOOKSTORE_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let namespace = format!("test-{}.", uuid::Uuid::new_v4().simple());
+    // The consumer under its old name, as an earlier version declared it: one message
+    // dead-lettered, two waiting.
+    let mut old = topology(namespace.clone());
+    old.consumers.retain(|c| c.name == ORDERS);
+    old.consumers[0].name = BEFORE.into();
+    let before = RabbitBus::new(&url, old);
+    if let Err(err) = before.dead_letter_count(BEFORE).await {
+        assert!(
+            !platform::testing::require_real_backends(),
+            "RabbitMQ is required (BOOKSTORE_REQUIRE_REAL_BACKENDS=1) but not reachable at {url}: {err}"
+        );
+        eprintln!("RabbitMQ is not reachable ({err}); this test did not run");
+        return;
+    }
+    let rejecting = Recorder::new(|_| Outcome::Reject("not wanted".into()));
+    let (trigger, token) = shutdown_pair();
+    let consumer = {
+        let (bus, handler) = (before.clone(), rejecting.clone());
+        tokio::spawn(async move { bus.consume(BEFORE, handler, token).await })
+    };
+    before
+        .publish(&message("order.placed", "dead"))
+        .await
+        .unwrap();
+    eventually("the first message dead-lettered", async || {
+        before.dead_letter_count(BEFORE).await.unwrap() == 1
+    })
+    .await;
+    trigger.trigger();
+    consumer.await.unwrap().unwrap();
+    for text in ["one", "two"] {
+        before
+            .publish(&message("order.placed", text))
+            .await
+            .unwrap();
+    }
+
+    // The new version knows the consumer under its new name. While a process of the old one
+    // still reads the old queue, nothing is moved.
+    let mut renamed = topology(namespace.clone());
+    renamed.renamed = vec![platform::messaging::topology::Renamed::new(BEFORE, ORDERS)];
+    let old_reader = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let reading = old_reader.create_channel().await.unwrap();
+    let _unacked = reading
+        .basic_consume(
+            format!("{namespace}{BEFORE}").as_str().into(),
+            "old-version".into(),
+            lapin::options::BasicConsumeOptions::default(),
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let early = RabbitBus::new(&url, renamed.clone());
+    assert_eq!(early.dead_letter_count(ORDERS).await.unwrap(), 0);
+    assert!(queue_exists(&url, &format!("{namespace}{BEFORE}.dead-letter")).await);
+    // The old reader stops: what it held goes back to the old queue, and the next connection
+    // moves everything.
+    old_reader.close(200, "stopped".into()).await.unwrap();
+    let after = RabbitBus::new(&url, renamed);
+    assert_eq!(after.dead_letter_count(ORDERS).await.unwrap(), 1);
+    let letters = after.dead_letters(ORDERS, 10).await.unwrap();
+    let dead: serde_json::Value = letters[0].envelope.decode().unwrap();
+    assert_eq!(dead["body"], "dead");
+    for queue in [BEFORE.to_owned(), format!("{BEFORE}.dead-letter")] {
+        assert!(
+            !queue_exists(&url, &format!("{namespace}{queue}")).await,
+            "{queue} is still there"
+        );
+    }
+    let orders = Recorder::new(|_| Outcome::Ack);
+    let (trigger, token) = shutdown_pair();
+    let consumer = {
+        let (bus, handler) = (after.clone(), orders.clone());
+        tokio::spawn(async move { bus.consume(ORDERS, handler, token).await })
+    };
+    after
+        .publish(&message("order.placed", "three"))
+        .await
+        .unwrap();
+    eventually("every message handled under the new name", async || {
+        orders.count() == 3
+    })
+    .await;
+    for text in ["one", "two", "three"] {
+        assert!(orders.has(text), "{text} missing");
+    }
+    trigger.trigger();
+    consumer.await.unwrap().unwrap();
+    after.delete_topology().await.unwrap();
 }

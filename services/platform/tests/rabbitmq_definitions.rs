@@ -13,9 +13,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use platform::events::Event;
+use contracts::consumers::ORDER_PLACED_WORKER;
+use contracts::events::Event;
 use platform::messaging::rabbitmq::RabbitBus;
-use platform::messaging::topology::{ORDER_WORKER, Topology};
 use platform::messaging::{Bus, Delivery, Envelope, Handler, Outcome};
 use serde_json::{Value, json};
 
@@ -118,7 +118,7 @@ async fn check_vhost(vhost: String) {
             Some(&json!({"configure": ".*", "write": ".*", "read": ".*"})),
         )
         .await;
-    let topology = Topology::standard("");
+    let topology = contracts::consumers::topology("");
     let definitions = topology.definitions();
     management
         .send(
@@ -140,7 +140,7 @@ async fn check_vhost(vhost: String) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|q| q["name"] == ORDER_WORKER)
+        .find(|q| q["name"] == ORDER_PLACED_WORKER)
         .unwrap();
     assert_eq!(main["type"], "quorum");
     assert_eq!(main["durable"], true);
@@ -170,13 +170,13 @@ async fn check_vhost(vhost: String) {
     let url = format!("{}/{vhost}", amqp_base());
     let bus = RabbitBus::new(&url, topology.clone());
     let envelope = Envelope::new(
-        platform::events::OrderPlaced::KIND,
+        contracts::events::OrderPlaced::KIND,
         1,
         &json!({"definitions": "test"}),
     )
     .unwrap();
     bus.publish(&envelope).await.unwrap();
-    assert_eq!(bus.dead_letter_count(ORDER_WORKER).await.unwrap(), 0);
+    assert_eq!(bus.dead_letter_count(ORDER_PLACED_WORKER).await.unwrap(), 0);
 
     // The published event went where the definitions' binding routes it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -184,7 +184,7 @@ async fn check_vhost(vhost: String) {
         let queue = management
             .send(
                 reqwest::Method::GET,
-                &format!("/api/queues/{vhost}/{ORDER_WORKER}"),
+                &format!("/api/queues/{vhost}/{ORDER_PLACED_WORKER}"),
                 None,
             )
             .await;
@@ -193,7 +193,7 @@ async fn check_vhost(vhost: String) {
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the event never reached {ORDER_WORKER}: {queue}"
+            "the event never reached {ORDER_PLACED_WORKER}: {queue}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -204,10 +204,10 @@ async fn check_vhost(vhost: String) {
     let (trigger, token) = platform::shutdown::shutdown_pair();
     let consumer = {
         let (bus, handler) = (bus.clone(), handler.clone());
-        tokio::spawn(async move { bus.consume(ORDER_WORKER, handler, token).await })
+        tokio::spawn(async move { bus.consume(ORDER_PLACED_WORKER, handler, token).await })
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while bus.dead_letter_count(ORDER_WORKER).await.unwrap() < 1 {
+    while bus.dead_letter_count(ORDER_PLACED_WORKER).await.unwrap() < 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the message never reached the dead-letter queue; attempts: {:?}",
@@ -218,7 +218,7 @@ async fn check_vhost(vhost: String) {
     trigger.trigger();
     consumer.await.unwrap().unwrap();
     assert_eq!(*handler.attempts.lock().unwrap(), [1, 2]);
-    let letters = bus.dead_letters(ORDER_WORKER, 1).await.unwrap();
+    let letters = bus.dead_letters(ORDER_PLACED_WORKER, 1).await.unwrap();
     assert_eq!(letters[0].envelope.id, envelope.id);
     assert_eq!(letters[0].attempts, 2);
     assert_eq!(letters[0].error, "permanent");

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use contracts::events::{Event, SessionsEnded};
 use platform::auth::TokenVerifier;
-use platform::events::{Event, SessionsEnded};
 use platform::messaging::Bus;
 use platform::shutdown::ShutdownToken;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};

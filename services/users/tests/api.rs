@@ -14,7 +14,6 @@ use platform::auth::{
 };
 use platform::messaging::Bus;
 use platform::messaging::memory::MemoryBus;
-use platform::messaging::topology::Topology;
 use platform::readiness::Gate;
 use platform::testing::{TestDatabase, TestServer};
 use reqwest::StatusCode;
@@ -48,7 +47,7 @@ async fn spawn(db: &TestDatabase, config: UsersConfig) -> App {
     let conn = db.connect().await.unwrap();
     Migrator::up(&conn, None).await.unwrap();
     let keys = KeyPair::generate();
-    let bus = Arc::new(MemoryBus::new(Topology::standard("")));
+    let bus = Arc::new(MemoryBus::new(contracts::consumers::topology("")));
     let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
     let state = UsersState::new(conn.clone(), &keys, verifier, bus.clone(), config).unwrap();
     let (router, _) = users::router(state.clone()).split_for_parts();

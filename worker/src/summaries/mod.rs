@@ -19,8 +19,8 @@ use catalog::summary::{
     MAX_REASON_CHARS, MAX_SUMMARY_CHARS, SummaryMethod, SummaryOutcome, SummaryResult,
     SummaryStatus,
 };
+use contracts::events::{BookSummaryRequested, Event};
 use platform::auth::{SERVICE_TOKEN_HEADER, ServiceToken};
-use platform::events::{BookSummaryRequested, Event};
 use platform::messaging::{Delivery, Handler, Outcome};
 use reqwest::StatusCode;
 use tracing::Instrument;

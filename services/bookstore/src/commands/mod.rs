@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use contracts::consumers::NOTIFICATIONS;
 use migration::{Migrator, MigratorTrait};
 use platform::auth::{EndedSessionsListener, TokenVerifier};
 use platform::config::{DatabaseArgs, ServeSettings};
 use platform::http::HttpContext;
-use platform::messaging::topology::{ENDED_SESSIONS, NOTIFICATIONS};
+use platform::messaging::topology::ENDED_SESSIONS;
 use platform::messaging::{Bus, Handler};
 use platform::metrics::Metrics;
 use platform::outbox::{Outbox, OutboxMetrics};

@@ -5,7 +5,6 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use platform::config::ServeArgs;
-use platform::messaging::topology::Topology;
 
 #[derive(Debug, Clone, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -45,7 +44,7 @@ pub async fn operator(args: OperatorArgs) -> anyhow::Result<()> {
         Some(OperatorPrint::Crd) => operator::crd::crd_yaml()?,
         Some(OperatorPrint::Rbac) => operator::rbac::cluster_role_yaml()?,
         Some(OperatorPrint::RabbitmqDefinitions) => {
-            let definitions = Topology::standard("").definitions();
+            let definitions = contracts::consumers::topology("").definitions();
             format!("{}\n", serde_json::to_string_pretty(&definitions)?)
         }
         None => {

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use contracts::consumers::{
+    CATALOG_STOCK, ORDER_CANCELLED_WORKER, ORDER_PLACED_WORKER, SUMMARY_WORKER,
+};
 use migration::{Migrator, MigratorTrait};
 use platform::auth::{PublicKey, ServiceToken, TokenVerifier};
 use platform::config::{ConfigError, positive, seconds};
 use platform::messaging::memory::MemoryBus;
 use platform::messaging::rabbitmq::RabbitBus;
-use platform::messaging::topology::{
-    CATALOG_STOCK, ORDER_STATUS_WORKER, ORDER_WORKER, SUMMARY_WORKER, Topology,
-};
+use platform::messaging::topology::Topology;
 use platform::messaging::{Bus, MessagingMetrics};
 use platform::metrics::Metrics;
 use platform::outbox::OutboxMetrics;
@@ -93,8 +94,11 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     let mut background = Background::new();
     let metrics = background.metrics("all", Some(&db));
     let bus: Arc<dyn Bus> = Arc::new(
-        MemoryBus::new(with_concurrency(Topology::standard(""), concurrency))
-            .with_metrics(MessagingMetrics::new(&metrics)),
+        MemoryBus::new(with_concurrency(
+            contracts::consumers::topology(""),
+            concurrency,
+        ))
+        .with_metrics(MessagingMetrics::new(&metrics)),
     );
     let inventory = inventory.with_metrics(&metrics);
     let orders = orders.with_metrics(&metrics);
@@ -139,7 +143,7 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         &worker_config,
         local_url(serve.listen),
         summariser,
-        &Topology::standard(""),
+        &contracts::consumers::topology(""),
     );
     start_worker(
         &mut background,
@@ -388,8 +392,8 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let bus = rabbit(&args.broker, topology, &metrics)?;
     start_worker(&mut background, bus.clone(), config, summaries, &metrics)?;
     let watched = vec![
-        ORDER_WORKER.to_owned(),
-        ORDER_STATUS_WORKER.to_owned(),
+        ORDER_PLACED_WORKER.to_owned(),
+        ORDER_CANCELLED_WORKER.to_owned(),
         CATALOG_STOCK.to_owned(),
         SUMMARY_WORKER.to_owned(),
     ];
@@ -468,13 +472,13 @@ fn start_worker(
         config.clone(),
         worker_metrics.clone(),
     )?);
-    let status = Arc::new(worker::OrderStatusHandler::new(config, worker_metrics)?);
+    let cancelled = Arc::new(worker::OrderCancelledHandler::new(config, worker_metrics)?);
     let summary = Arc::new(worker::summaries::SummaryHandler::new(
         summaries,
         worker::summaries::metrics::SummaryMetrics::new(metrics),
     )?);
-    background.consume(bus.clone(), ORDER_WORKER, placed);
-    background.consume(bus.clone(), ORDER_STATUS_WORKER, status);
+    background.consume(bus.clone(), ORDER_PLACED_WORKER, placed);
+    background.consume(bus.clone(), ORDER_CANCELLED_WORKER, cancelled);
     background.consume(bus, SUMMARY_WORKER, summary);
     Ok(())
 }

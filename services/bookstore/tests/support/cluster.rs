@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use platform::auth::{KeyPair, ServiceToken};
 use platform::messaging::rabbitmq::RabbitBus;
-use platform::messaging::topology::Topology;
 use platform::testing::{Backend, FaultProxy, TestDatabase};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -283,7 +282,7 @@ impl Cluster {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         )
         .collect();
-        let mut topology = Topology::standard(&namespace);
+        let mut topology = contracts::consumers::topology(&namespace);
         for consumer in &mut topology.consumers {
             consumer.retry.delays = RETRY_DELAYS_MS
                 .split(',')
@@ -739,8 +738,8 @@ impl Cluster {
 
     /// Publishes an `order.placed` whose body is not an order (a poison message) and returns it.
     pub async fn publish_poison(&self) -> platform::messaging::Envelope {
-        use platform::events::Event;
-        let mut poison = platform::events::OrderPlaced {
+        use contracts::events::Event;
+        let mut poison = contracts::events::OrderPlaced {
             order_id: "x".into(),
             user_id: "y".into(),
             lines: vec![],

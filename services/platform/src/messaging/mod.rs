@@ -3,9 +3,12 @@
 //! the bus trait with its two implementations: RabbitMQ and an in-process bus for
 //! `bookstore all`.
 
+mod event;
 pub mod memory;
 pub mod rabbitmq;
 pub mod topology;
+
+pub use event::Event;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -19,7 +19,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
-use super::topology::{ArgValue, ExchangeType, Topology};
+use super::topology::{ArgValue, ExchangeType, LeftBehind, Moved, Topology};
 use super::{
     Bus, BusError, ConsumerSpec, DeadLetter, Delivery, Envelope, Handler, Listener,
     MessagingMetrics, Outcome, Settled,
@@ -175,6 +175,12 @@ impl RabbitBus {
         let channel = connection.create_channel().await.map_err(unavailable)?;
         declare(&channel, &self.0.topology).await?;
         let _ = channel.close(200, "topology declared".into()).await;
+        for left in self.0.topology.left_behind() {
+            if let Err(err) = move_left_behind(&connection, &self.0.topology, &left).await {
+                // Tried again on the next connection; the queues keep their messages meanwhile.
+                tracing::warn!(queue = %left.main, error = %err, "Could not move a renamed consumer's queues.");
+            }
+        }
         tracing::info!("Connected to the message broker.");
         *slot = Some(connection.clone());
         Ok(connection)
@@ -934,6 +940,121 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BusError>
             .await
             .map_err(unavailable)?;
     }
+    Ok(())
+}
+
+/// Moves a renamed consumer's queues to its successor's, unless a process of the earlier
+/// version still consumes them (then they are left for a later connection). Each queue is
+/// unbound so that nothing new arrives, each message it holds is republished to the destination
+/// and confirmed before the original is acknowledged (never lost, at worst moved twice), and the
+/// queue is deleted once it is empty.
+async fn move_left_behind(
+    connection: &Connection,
+    topology: &Topology,
+    left: &LeftBehind,
+) -> Result<(), BusError> {
+    match queue_counts(connection, &left.main).await? {
+        None => return Ok(()),
+        Some((_, consumers)) if consumers > 0 => {
+            tracing::info!(queue = %left.main, consumers, "A renamed consumer's queue is still in use; it is moved once its readers have stopped.");
+            return Ok(());
+        }
+        Some(_) => {}
+    }
+    for moved in &left.queues {
+        move_queue(connection, topology, moved).await?;
+    }
+    Ok(())
+}
+
+/// The messages and consumers of `queue`, or `None` when it does not exist. A passive
+/// declaration that finds nothing closes its channel, so it has one of its own.
+async fn queue_counts(
+    connection: &Connection,
+    queue: &str,
+) -> Result<Option<(u32, u32)>, BusError> {
+    let channel = connection.create_channel().await.map_err(unavailable)?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    match channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    {
+        Ok(found) => {
+            let _ = channel.close(200, "queue counted".into()).await;
+            Ok(Some((found.message_count(), found.consumer_count())))
+        }
+        Err(err) if is_not_found(&err) => Ok(None),
+        Err(err) => Err(unavailable(err)),
+    }
+}
+
+/// Empties one queue into its destination and deletes it (quorum queues refuse a conditional
+/// delete, so emptiness is checked just before; nothing can arrive any more once unbound).
+async fn move_queue(
+    connection: &Connection,
+    topology: &Topology,
+    moved: &Moved,
+) -> Result<(), BusError> {
+    if queue_counts(connection, &moved.queue).await?.is_none() {
+        return Ok(());
+    }
+    let channel = connection.create_channel().await.map_err(unavailable)?;
+    for routing_key in &moved.bindings {
+        channel
+            .queue_unbind(
+                moved.queue.as_str().into(),
+                topology.events_exchange().as_str().into(),
+                routing_key.as_str().into(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+    }
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(unavailable)?;
+    let mut count = 0_u64;
+    while let Some(message) = channel
+        .basic_get(moved.queue.as_str().into(), BasicGetOptions::default())
+        .await
+        .map_err(unavailable)?
+    {
+        let confirm = channel
+            .basic_publish(
+                "".into(),
+                moved.destination.as_str().into(),
+                BasicPublishOptions::default(),
+                &message.data,
+                message.properties.clone(),
+            )
+            .await
+            .map_err(unavailable)?
+            .await
+            .map_err(unavailable)?;
+        if !confirm.is_ack() {
+            return Err(BusError::Refused(format!(
+                "the broker did not confirm a message moved to {}",
+                moved.destination
+            )));
+        }
+        message
+            .ack(BasicAckOptions::default())
+            .await
+            .map_err(unavailable)?;
+        count += 1;
+    }
+    if queue_counts(connection, &moved.queue).await? == Some((0, 0)) {
+        channel
+            .queue_delete(moved.queue.as_str().into(), QueueDeleteOptions::default())
+            .await
+            .map_err(unavailable)?;
+    }
+    let _ = channel.close(200, "renamed queue moved".into()).await;
+    tracing::info!(queue = %moved.queue, destination = %moved.destination, moved = count, "Moved a renamed consumer's queue.");
     Ok(())
 }
 

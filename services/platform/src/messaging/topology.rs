@@ -1,5 +1,5 @@
 //! The message topology as code: the exchanges, and every consumer with its queue, bindings,
-//! retry tiers and dead-letter queue. Both buses are built from it; [`Topology::declarations`]
+//! retry tiers and dead-letter queue (the bookstore's consumers are `contracts::consumers`). Both buses are built from it; [`Topology::declarations`]
 //! is what the RabbitMQ bus declares and what the broker definitions shipped for Kubernetes
 //! ([`Topology::definitions`]) are generated from.
 
@@ -8,49 +8,61 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{ConsumerSpec, RetryPolicy};
-use crate::events::Event;
 
 /// Names are prefixed by a namespace so that several shops (or test runs) can share a broker.
 #[derive(Debug, Clone)]
 pub struct Topology {
     pub namespace: String,
     pub consumers: Vec<ConsumerSpec>,
+    /// Consumers known before under another name, whose queues are moved to the new name.
+    pub renamed: Vec<Renamed>,
+}
+
+/// A consumer renamed from `from` to `to` (same bindings and retry policy). On RabbitMQ the old
+/// name's queues are unbound, emptied into the new name's and deleted once nobody consumes them
+/// ([`Topology::left_behind`]); the in-process bus keeps nothing between runs, so has nothing
+/// to move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renamed {
+    pub from: String,
+    pub to: String,
+}
+
+impl Renamed {
+    pub fn new(from: &str, to: &str) -> Self {
+        Self {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        }
+    }
+}
+
+/// The queues a renamed consumer left behind. They are moved only while nobody consumes
+/// `main`: a process of the earlier version still running keeps reading them, and its retries
+/// still go through the old tiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftBehind {
+    pub main: String,
+    pub queues: Vec<Moved>,
+}
+
+/// A queue to empty into `destination`, after unbinding it from the events exchange for
+/// `bindings` so that nothing new arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub queue: String,
+    pub destination: String,
+    pub bindings: Vec<String>,
 }
 
 /// Redeliveries after which RabbitMQ itself dead-letters a message that keeps crashing its
 /// consumer (a poison message never acknowledged); retries we schedule do not count.
 pub const DELIVERY_LIMIT: u32 = 10;
 
-/// The consumer that turns placed orders into reservations and final statuses.
-pub const ORDER_WORKER: &str = "worker.order-placed";
-/// The consumer that returns the stock of cancelled orders (`order.cancelled`; the name is older
-/// than that event).
-pub const ORDER_STATUS_WORKER: &str = "worker.order-status";
-/// The catalogue's availability read model, fed by inventory.
-pub const CATALOG_STOCK: &str = "catalog.stock-changed";
-/// The consumer that summarises books' documents.
-pub const SUMMARY_WORKER: &str = "worker.book-summary";
-
-/// The notification gateway's subscription to status changes; each replica has its own queue.
-pub const NOTIFICATIONS: &str = "notifications";
-
 /// Each process's subscription to ended sessions, whose access tokens it then refuses.
 pub const ENDED_SESSIONS: &str = "ended-sessions";
 
 impl Topology {
-    /// The bookstore's durable consumers.
-    pub fn standard(namespace: &str) -> Self {
-        Self {
-            namespace: namespace.to_owned(),
-            consumers: vec![
-                ConsumerSpec::new(ORDER_WORKER, &[crate::events::OrderPlaced::KIND]),
-                ConsumerSpec::new(ORDER_STATUS_WORKER, &[crate::events::OrderCancelled::KIND]),
-                ConsumerSpec::new(CATALOG_STOCK, &[crate::events::StockChanged::KIND]),
-                ConsumerSpec::new(SUMMARY_WORKER, &[crate::events::BookSummaryRequested::KIND]),
-            ],
-        }
-    }
-
     /// The topic exchange domain events are published to.
     pub fn events_exchange(&self) -> String {
         format!("{}bookstore.events", self.namespace)
@@ -227,6 +239,47 @@ impl Topology {
         })
     }
 
+    /// The queues each renamed consumer left behind, in the order they are to be moved: the
+    /// retry tiers first (they dead-letter into the main queue, which must outlive them) to the
+    /// new main queue (a message waiting out a retry delay is retried at once), then the main
+    /// queue, then the dead-letter queue to the new dead-letter queue. A rename whose new name
+    /// is not a consumer here is skipped.
+    pub fn left_behind(&self) -> Vec<LeftBehind> {
+        let mut left = Vec::new();
+        for renamed in &self.renamed {
+            let Some(successor) = self.consumer(&renamed.to) else {
+                continue;
+            };
+            let queues = successor
+                .retry
+                .tiers()
+                .into_iter()
+                .map(|delay| Moved {
+                    queue: self.retry_queue(&renamed.from, delay),
+                    destination: self.queue(&renamed.to),
+                    bindings: Vec::new(),
+                })
+                .chain([
+                    Moved {
+                        queue: self.queue(&renamed.from),
+                        destination: self.queue(&renamed.to),
+                        bindings: successor.bindings.clone(),
+                    },
+                    Moved {
+                        queue: self.dead_letter_queue(&renamed.from),
+                        destination: self.dead_letter_queue(&renamed.to),
+                        bindings: Vec::new(),
+                    },
+                ])
+                .collect();
+            left.push(LeftBehind {
+                main: self.queue(&renamed.from),
+                queues,
+            });
+        }
+        left
+    }
+
     /// Every consumer that would receive a message of `kind`.
     pub fn subscribers<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a ConsumerSpec> + 'a {
         self.consumers.iter().filter(move |c| {
@@ -304,9 +357,63 @@ pub struct BindingDeclaration {
 mod tests {
     use super::*;
 
+    const ORDER_WORKER: &str = "worker.order-placed";
+
+    /// A topology of two consumers, as the bookstore's is made.
+    fn sample(namespace: &str) -> Topology {
+        Topology {
+            namespace: namespace.to_owned(),
+            consumers: vec![
+                ConsumerSpec::new(ORDER_WORKER, &["order.placed"]),
+                ConsumerSpec::new("catalog.stock-changed", &["stock.changed"]),
+            ],
+            renamed: vec![Renamed::new("worker.placed-orders", ORDER_WORKER)],
+        }
+    }
+
+    #[test]
+    fn a_renamed_consumer_leaves_its_queues_to_its_successor() {
+        let topology = sample("ns.");
+        let left = topology.left_behind();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].main, "ns.worker.placed-orders");
+        let queues = &left[0].queues;
+        let tiers = RetryPolicy::default().tiers().len();
+        assert_eq!(queues.len(), tiers + 2);
+        for tier in &queues[..tiers] {
+            assert!(tier.queue.starts_with("ns.worker.placed-orders.retry."));
+            assert_eq!(tier.destination, "ns.worker.order-placed");
+            assert!(tier.bindings.is_empty());
+        }
+        assert_eq!(
+            queues[tiers],
+            Moved {
+                queue: "ns.worker.placed-orders".into(),
+                destination: "ns.worker.order-placed".into(),
+                bindings: vec!["order.placed".into()],
+            }
+        );
+        assert_eq!(
+            queues[tiers + 1].queue,
+            "ns.worker.placed-orders.dead-letter"
+        );
+        assert_eq!(
+            queues[tiers + 1].destination,
+            "ns.worker.order-placed.dead-letter"
+        );
+        // Nothing of the old name is declared.
+        let declarations = topology.declarations();
+        assert!(
+            declarations
+                .queues
+                .iter()
+                .all(|q| !q.name.contains("placed-orders"))
+        );
+    }
+
     #[test]
     fn every_consumer_has_a_quorum_queue_delay_tiers_and_a_bound_dead_letter_queue() {
-        let topology = Topology::standard("ns.");
+        let topology = sample("ns.");
         let declarations = topology.declarations();
         for consumer in &topology.consumers {
             let queue = declarations
@@ -345,7 +452,7 @@ mod tests {
 
     #[test]
     fn definitions_list_every_declaration_with_its_arguments() {
-        let topology = Topology::standard("");
+        let topology = sample("");
         let declarations = topology.declarations();
         let definitions = topology.definitions();
         let queues = definitions["queues"].as_array().unwrap();
