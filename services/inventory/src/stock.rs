@@ -4,10 +4,9 @@
 //! available >= q`), so concurrent orders can never oversell it or drive it negative.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
 
 use chrono::Utc;
-use platform::db::{IDS_PER_LOOKUP, ROWS_PER_INSERT};
+use platform::db::{Failure, IDS_PER_LOOKUP, ROWS_PER_INSERT, retrying};
 use platform::error::FieldErrors;
 use platform::events::{Event, StockChanged, StockLevel};
 use platform::messaging::Envelope;
@@ -16,7 +15,7 @@ use platform::{ApiError, ErrorCode};
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, RuntimeErr, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,9 +33,6 @@ pub const MAX_ID_LENGTH: usize = 36;
 
 /// Why a reservation was rejected.
 pub const OUT_OF_STOCK: &str = "out_of_stock";
-
-/// Attempts of an operation that lost a deadlock or found the database busy.
-const ATTEMPTS: u32 = 5;
 
 /// A book's stock as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -863,80 +859,6 @@ where
         ..TransactionOptions::default()
     })
     .await
-}
-
-/// Why one attempt of an operation stopped.
-enum Failure {
-    /// The answer for the client (including internal errors).
-    Api(ApiError),
-    /// A database error; retried when it is transient (deadlock, lock timeout, busy).
-    Db(DbErr),
-    /// A concurrent change won a race; the next attempt sees its result.
-    Retry(DbErr),
-}
-
-impl From<DbErr> for Failure {
-    fn from(err: DbErr) -> Self {
-        Self::Db(err)
-    }
-}
-
-impl From<ApiError> for Failure {
-    fn from(err: ApiError) -> Self {
-        Self::Api(err)
-    }
-}
-
-/// Runs `attempt` until it succeeds, fails for good, or has lost [`ATTEMPTS`] races.
-async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure>>,
-{
-    let mut round = 1;
-    loop {
-        let err = match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(Failure::Api(err)) => return Err(err),
-            Err(Failure::Db(err)) if !is_transient(&err) => return Err(ApiError::internal(err)),
-            Err(Failure::Db(err) | Failure::Retry(err)) => err,
-        };
-        if round >= ATTEMPTS {
-            return Err(ApiError::internal(err));
-        }
-        tracing::debug!(error = %err, round, "Lost a race with a concurrent change; trying again.");
-        tokio::time::sleep(Duration::from_millis(10 * u64::from(round))).await;
-        round += 1;
-    }
-}
-
-/// Whether a database error is worth another attempt: a deadlock victim or a serialisation
-/// failure (SQLSTATE 40001, 40P01), a MariaDB lock wait timeout, or a busy SQLite database.
-fn is_transient(err: &DbErr) -> bool {
-    use sea_orm::sqlx;
-    let (DbErr::Exec(RuntimeErr::SqlxError(err))
-    | DbErr::Query(RuntimeErr::SqlxError(err))
-    | DbErr::Conn(RuntimeErr::SqlxError(err))) = err
-    else {
-        return false;
-    };
-    let sqlx::Error::Database(err) = err.as_ref() else {
-        return false;
-    };
-    if let Some(mysql) = err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        return matches!(mysql.number(), 1205 | 1213);
-    }
-    let code = err.code();
-    if err
-        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
-        .is_some()
-    {
-        // Extended result codes: the low byte is the primary code (5 BUSY, 6 LOCKED).
-        return code
-            .and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| matches!(code & 0xff, 5 | 6));
-    }
-    matches!(code.as_deref(), Some("40001" | "40P01"))
 }
 
 #[cfg(test)]
