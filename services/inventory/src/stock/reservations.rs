@@ -1,46 +1,24 @@
-//! Stock and reservations: the rules of inventory and their storage. Every change of a book's
-//! `available` count writes `stock.changed` to `inventory_outbox` in the same transaction, and
-//! stock only ever goes down through a conditional update (`available = available - q WHERE
-//! available >= q`), so concurrent orders can never oversell it or drive it negative.
+//! Reservations: their requests and answers, and reserving and releasing the units of orders.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
+use platform::ApiError;
 use platform::db::{Failure, IDS_PER_LOOKUP, ROWS_PER_INSERT, retrying};
 use platform::error::FieldErrors;
-use platform::events::{Event, StockChanged, StockLevel};
+use platform::events::StockLevel;
 use platform::messaging::Envelope;
 use platform::outbox::Outbox;
-use platform::{ApiError, ErrorCode};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::{MAX_LINES, MAX_QUANTITY, OUT_OF_STOCK, begin_write, check_id, current, record};
 use crate::entity::{reservation, stock};
-
-/// The most units a book may have (and the largest single adjustment).
-pub const MAX_AVAILABLE: i64 = 1_000_000_000;
-/// The most units of a book one order line may ask for.
-pub const MAX_QUANTITY: i64 = 1000;
-/// The most lines one reservation may have.
-pub const MAX_LINES: usize = 50;
-/// Ids are opaque, but they are stored in 36-character columns (a UUID in text form).
-pub const MAX_ID_LENGTH: usize = 36;
-
-/// Why a reservation was rejected.
-pub const OUT_OF_STOCK: &str = "out_of_stock";
-
-/// A book's stock as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct StockView {
-    pub book_id: String,
-    /// Units available to order; 0 for a book inventory has never heard of.
-    pub available: i64,
-}
 
 /// Where a reservation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -253,186 +231,6 @@ impl ReservationRequest {
                 .collect(),
         })
     }
-}
-
-/// The rule for order and book ids: opaque, but short and printable. Whitespace is refused
-/// because MariaDB ignores trailing spaces when comparing keys, so `"a "` would be `"a"` there.
-pub fn check_id(id: &str) -> Result<String, String> {
-    if id.is_empty() || id.chars().count() > MAX_ID_LENGTH {
-        Err(format!("must be 1 to {MAX_ID_LENGTH} characters"))
-    } else if id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        Err("must not contain spaces or control characters".into())
-    } else {
-        Ok(id.to_owned())
-    }
-}
-
-fn check_book_id(book_id: &str) -> Result<(), ApiError> {
-    let mut errors = FieldErrors::new();
-    errors.check("book_id", check_id(book_id));
-    errors.into_validation()
-}
-
-fn check_available(field: &str, available: i64, errors: &mut FieldErrors) {
-    if !(0..=MAX_AVAILABLE).contains(&available) {
-        errors.add(
-            field,
-            format!("must be a whole number from 0 to {MAX_AVAILABLE}"),
-        );
-    }
-}
-
-/// The units available of a book; 0 for a book inventory has never heard of.
-pub async fn get(db: &impl ConnectionTrait, book_id: &str) -> Result<StockView, ApiError> {
-    check_book_id(book_id)?;
-    let available = stock::Entity::find_by_id(book_id.to_owned())
-        .one(db)
-        .await?
-        .map_or(0, |row| row.available);
-    Ok(StockView {
-        book_id: book_id.to_owned(),
-        available,
-    })
-}
-
-/// Sets the units available of a book (0 to 1,000,000,000).
-pub async fn set<C>(
-    db: &C,
-    outbox: &Outbox,
-    book_id: &str,
-    available: i64,
-) -> Result<StockView, ApiError>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    let mut errors = FieldErrors::new();
-    errors.check("book_id", check_id(book_id));
-    check_available("available", available, &mut errors);
-    errors.into_validation()?;
-    let (view, events) = retrying(|| set_once(db, outbox, book_id, available)).await?;
-    outbox.committed(events);
-    Ok(view)
-}
-
-async fn set_once<C>(
-    db: &C,
-    outbox: &Outbox,
-    book_id: &str,
-    available: i64,
-) -> Result<(StockView, Vec<Envelope>), Failure>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    let txn = begin_write(db).await?;
-    let now = Utc::now();
-    stock::Entity::insert(stock::ActiveModel {
-        book_id: Set(book_id.to_owned()),
-        available: Set(available),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(stock::Column::BookId)
-            .update_columns([stock::Column::Available, stock::Column::UpdatedAt])
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    let events = record(&txn, outbox, vec![StockLevel::new(book_id, available)]).await?;
-    txn.commit().await?;
-    let view = StockView {
-        book_id: book_id.to_owned(),
-        available,
-    };
-    Ok((view, events))
-}
-
-/// Adds `delta` units to a book (removes them when negative). A result below zero, or above
-/// the maximum, is a 409 and changes nothing.
-pub async fn adjust<C>(
-    db: &C,
-    outbox: &Outbox,
-    book_id: &str,
-    delta: i64,
-) -> Result<StockView, ApiError>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    let mut errors = FieldErrors::new();
-    errors.check("book_id", check_id(book_id));
-    // Bounding the delta first keeps every sum below in range: no i64 overflow is possible.
-    if delta == 0 || !(-MAX_AVAILABLE..=MAX_AVAILABLE).contains(&delta) {
-        errors.add(
-            "delta",
-            format!(
-                "must be a whole number from -{MAX_AVAILABLE} to {MAX_AVAILABLE}, other than 0"
-            ),
-        );
-    }
-    errors.into_validation()?;
-    let (view, events) = retrying(|| adjust_once(db, outbox, book_id, delta)).await?;
-    outbox.committed(events);
-    Ok(view)
-}
-
-async fn adjust_once<C>(
-    db: &C,
-    outbox: &Outbox,
-    book_id: &str,
-    delta: i64,
-) -> Result<(StockView, Vec<Envelope>), Failure>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    let txn = begin_write(db).await?;
-    let now = Utc::now();
-    if delta > 0 {
-        // A book never heard of has 0 units: give it its row so the update below applies.
-        stock::Entity::insert(stock::ActiveModel {
-            book_id: Set(book_id.to_owned()),
-            available: Set(0),
-            updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(stock::Column::BookId)
-                .do_nothing_on([stock::Column::BookId])
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    // The bound is checked by the same statement that changes the row, so a concurrent
-    // change cannot slip in between a check and the write.
-    let mut update = stock::Entity::update_many()
-        .col_expr(
-            stock::Column::Available,
-            Expr::col(stock::Column::Available).add(delta),
-        )
-        .col_expr(stock::Column::UpdatedAt, Expr::value(now))
-        .filter(stock::Column::BookId.eq(book_id));
-    update = if delta > 0 {
-        update.filter(stock::Column::Available.lte(MAX_AVAILABLE - delta))
-    } else {
-        update.filter(stock::Column::Available.gte(-delta))
-    };
-    if update.exec(&txn).await?.rows_affected != 1 {
-        let detail = if delta > 0 {
-            format!("the book would have more than {MAX_AVAILABLE} units")
-        } else {
-            "the book has fewer units than that: stock cannot go below zero".to_owned()
-        };
-        return Err(Failure::Api(ApiError::conflict(
-            ErrorCode::Conflict,
-            detail,
-        )));
-    }
-    let available = current(&txn, book_id).await?;
-    let events = record(&txn, outbox, vec![StockLevel::new(book_id, available)]).await?;
-    txn.commit().await?;
-    let view = StockView {
-        book_id: book_id.to_owned(),
-        available,
-    };
-    Ok((view, events))
 }
 
 /// Inventory's answer to a reservation request, and whether this request gave it (rather than
@@ -727,75 +525,6 @@ where
     Ok((view, events))
 }
 
-/// Gives each listed book its units unless inventory already has a row for it (so restarting
-/// the shop never overwrites live stock); returns how many books it added.
-pub async fn seed<C, S>(db: &C, outbox: &Outbox, stock: &[(S, i64)]) -> Result<usize, ApiError>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-    S: AsRef<str>,
-{
-    let mut errors = FieldErrors::new();
-    for (i, (book_id, available)) in stock.iter().enumerate() {
-        errors.check(&format!("[{i}].book_id"), check_id(book_id.as_ref()));
-        check_available(&format!("[{i}].available"), *available, &mut errors);
-    }
-    errors.into_validation()?;
-    let (added, events) = retrying(|| seed_once(db, outbox, stock)).await?;
-    outbox.committed(events);
-    Ok(added)
-}
-
-/// One attempt of [`seed`]: how many books it added, and the events announcing them.
-async fn seed_once<C, S>(
-    db: &C,
-    outbox: &Outbox,
-    stock: &[(S, i64)],
-) -> Result<(usize, Vec<Envelope>), Failure>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-    S: AsRef<str>,
-{
-    let txn = begin_write(db).await?;
-    let now = Utc::now();
-    let ids: Vec<&str> = stock.iter().map(|(id, _)| id.as_ref()).collect();
-    let mut known: HashSet<String> = HashSet::new();
-    for chunk in ids.chunks(IDS_PER_LOOKUP) {
-        let rows = stock::Entity::find()
-            .filter(stock::Column::BookId.is_in(chunk.iter().copied()))
-            .all(&txn)
-            .await?;
-        known.extend(rows.into_iter().map(|row| row.book_id));
-    }
-    let mut levels = Vec::new();
-    for (book_id, available) in stock {
-        let book_id = book_id.as_ref();
-        // `known` also catches a book listed twice: the first listing wins.
-        if !known.insert(book_id.to_owned()) {
-            continue;
-        }
-        let inserted = stock::Entity::insert(stock::ActiveModel {
-            book_id: Set(book_id.to_owned()),
-            available: Set(*available),
-            updated_at: Set(now),
-        })
-        .exec_without_returning(&txn)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            // Another process seeded the same book meanwhile: start over, skipping it.
-            Err(err) if platform::db::is_unique_violation(&err) => {
-                return Err(Failure::Retry(err));
-            }
-            Err(err) => return Err(err.into()),
-        }
-        levels.push(StockLevel::new(book_id, *available));
-    }
-    let added = levels.len();
-    let events = record(&txn, outbox, levels).await?;
-    txn.commit().await?;
-    Ok((added, events))
-}
-
 /// A reservation as stored, if any.
 async fn find_reservation(
     db: &impl ConnectionTrait,
@@ -806,63 +535,10 @@ async fn find_reservation(
         .await
 }
 
-/// The units of a book as this transaction sees them (after its own change).
-async fn current(txn: &DatabaseTransaction, book_id: &str) -> Result<i64, Failure> {
-    stock::Entity::find_by_id(book_id.to_owned())
-        .one(txn)
-        .await?
-        .map(|row| row.available)
-        .ok_or_else(|| {
-            Failure::Api(ApiError::internal(anyhow::anyhow!(
-                "stock row of book {book_id} vanished inside its transaction"
-            )))
-        })
-}
-
-/// Writes `stock.changed` with the new counts, in the transaction that changed them, and returns
-/// it for the relay once committed: one event for the whole transaction (one per
-/// `IDS_PER_LOOKUP` books, so that a consumer can apply each in one statement), none when no
-/// count changed. Each book is listed once.
-async fn record(
-    txn: &DatabaseTransaction,
-    outbox: &Outbox,
-    levels: Vec<StockLevel>,
-) -> Result<Vec<Envelope>, Failure> {
-    // Its time is taken here, after the rows were changed and while the transaction holds
-    // their locks, so successive changes of one book carry increasing times and the catalogue
-    // can keep the newest.
-    let at = Utc::now();
-    let events = levels
-        .chunks(IDS_PER_LOOKUP)
-        .map(|books| {
-            StockChanged {
-                books: books.to_vec(),
-                at,
-            }
-            .envelope()
-            .map_err(ApiError::internal)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    outbox.add_all(txn, &events).await?;
-    Ok(events)
-}
-
-/// Starts a transaction that will write. On SQLite it takes the write lock at once (waiting for
-/// it if need be): a transaction that reads first and writes later could otherwise fail at once
-/// with "database is locked" when another writer got in between.
-async fn begin_write<C>(db: &C) -> Result<DatabaseTransaction, DbErr>
-where
-    C: TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
+    use platform::ErrorCode;
+
     use super::*;
 
     fn request(
