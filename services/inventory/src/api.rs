@@ -160,7 +160,7 @@ async fn reserve(
     _service: ServiceCaller,
     Json(body): Json<ReservationRequest>,
 ) -> Result<Json<ReservationView>, ApiError> {
-    let request = body.validate()?;
+    let request = stock::validate(&body)?;
     let answer = stock::reserve(&state.db, &state.outbox, &request).await?;
     state.metrics.answered(&answer);
     let view = answer.view;
@@ -195,7 +195,7 @@ async fn reserve_batch(
     let mut valid = Vec::with_capacity(requests.len());
     let mut problems = Vec::with_capacity(requests.len());
     for request in &requests {
-        match request.validate() {
+        match stock::validate(request) {
             Ok(reservation) => {
                 valid.push(reservation);
                 problems.push(None);

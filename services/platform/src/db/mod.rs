@@ -1,4 +1,5 @@
-//! Database connections for SQLite, PostgreSQL and MySQL/MariaDB URLs.
+//! Database connections for SQLite, PostgreSQL and MySQL/MariaDB URLs, and what their errors
+//! mean: unavailable, a unique violation, or transient (worth another attempt, [`retrying`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use sea_orm::sea_query::LikeExpr;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+mod retry;
+pub use retry::{ATTEMPTS, Failure, is_transient, retrying};
 
 /// Ids per `IN (...)` look-up, and rows per multi-row insert: well inside every supported
 /// database's limit on the bound parameters of one statement (SQLite's 32,766 is the lowest).
