@@ -96,7 +96,15 @@ async fn settle(State(stub): State<Stub>, body: String) -> (StatusCode, String) 
         results.push(if contended {
             serde_json::json!({"order": null, "problem": problem(ErrorCode::Unavailable)})
         } else if status == StatusCode::OK {
-            serde_json::json!({"order": {"id": id}, "problem": null})
+            serde_json::json!({
+                "order": {
+                    "id": id,
+                    "status": change["status"],
+                    "reason": change["reason"],
+                    "updated_at": chrono::Utc::now(),
+                },
+                "problem": null,
+            })
         } else {
             serde_json::json!({"order": null, "problem": problem(ErrorCode::for_status(status))})
         });
