@@ -2,6 +2,7 @@
 //! pieces they share: database connection, schema check, background tasks and the HTTP server.
 
 mod admin;
+mod components;
 pub mod operator;
 mod serve;
 

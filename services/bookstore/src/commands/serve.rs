@@ -16,10 +16,12 @@ use platform::messaging::rabbitmq::RabbitBus;
 use platform::messaging::topology::Topology;
 use platform::messaging::{Bus, MessagingMetrics};
 use platform::metrics::Metrics;
-use platform::outbox::OutboxMetrics;
 use sea_orm::DatabaseConnection;
 
 use super::admin::seed_sample;
+use super::components::{
+    Wiring, start_catalog, start_inventory, start_orders, start_users, start_worker,
+};
 use super::{Background, api_error, connect, require_current_schema};
 use crate::adapters::{LocalCatalog, LocalPurchases};
 use crate::cli::{
@@ -64,32 +66,6 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
     )?;
     let summariser = args.summaries.summariser()?;
     let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
-    let inventory = inventory::InventoryState::new(
-        db.clone(),
-        verifier.clone(),
-        worker_config.service_token.clone(),
-    );
-    let seeded = seed_sample(&db, inventory.outbox()).await?;
-    if seeded > 0 {
-        tracing::info!(books = seeded, "Loaded the sample catalogue and its stock.");
-    }
-    let catalog_port = Arc::new(LocalCatalog::new(db.clone()));
-    let orders = orders::OrdersState::new(
-        db.clone(),
-        verifier.clone(),
-        worker_config.service_token.clone(),
-        catalog_port,
-    )
-    .with_limits(order_limits);
-    let again = orders::orders::republish_pending(&db, orders.outbox())
-        .await
-        .map_err(api_error)?;
-    if again > 0 {
-        tracing::info!(
-            orders = again,
-            "Announced the orders still pending from the last run again."
-        );
-    }
 
     let mut background = Background::new();
     let metrics = background.metrics("all", Some(&db));
@@ -100,44 +76,39 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         ))
         .with_metrics(MessagingMetrics::new(&metrics)),
     );
-    let inventory = inventory.with_metrics(&metrics);
-    let orders = orders.with_metrics(&metrics);
-    let catalog = catalog::CatalogState::new(
-        db.clone(),
-        verifier.clone(),
-        worker_config.service_token.clone(),
+    let wiring = Wiring {
+        db: db.clone(),
+        bus: bus.clone(),
+        verifier: verifier.clone(),
+        service_token: worker_config.service_token.clone(),
+        metrics: metrics.clone(),
+        retention,
+    };
+    let inventory = start_inventory(&mut background, &wiring);
+    let seeded = seed_sample(&db, inventory.outbox()).await?;
+    if seeded > 0 {
+        tracing::info!(books = seeded, "Loaded the sample catalogue and its stock.");
+    }
+    let orders = start_orders(
+        &mut background,
+        &wiring,
+        Arc::new(LocalCatalog::new(db.clone())),
+        order_limits,
+    );
+    let again = orders::orders::republish_pending(&db, orders.outbox())
+        .await
+        .map_err(api_error)?;
+    if again > 0 {
+        tracing::info!(
+            orders = again,
+            "Announced the orders still pending from the last run again."
+        );
+    }
+    let catalog = start_catalog(
+        &mut background,
+        &wiring,
         catalog::files::Files::new(storage, Arc::new(LocalPurchases::new(db.clone()))),
-    )
-    .with_cache(catalog_cache, &metrics);
-    let outbox_metrics = OutboxMetrics::new(&metrics);
-    background.relay(
-        catalog.outbox().clone(),
-        db.clone(),
-        bus.clone(),
-        outbox_metrics.clone(),
-        retention,
-    );
-    background.relay(
-        inventory.outbox().clone(),
-        db.clone(),
-        bus.clone(),
-        outbox_metrics.clone(),
-        retention,
-    );
-    background.relay(
-        orders.outbox().clone(),
-        db.clone(),
-        bus.clone(),
-        outbox_metrics,
-        retention,
-    );
-    background.consume(
-        bus.clone(),
-        CATALOG_STOCK,
-        Arc::new(catalog::availability::StockChangedHandler::new(
-            db.clone(),
-            catalog.cache().clone(),
-        )),
+        catalog_cache,
     );
     let summaries = summary_settings(
         &worker_config,
@@ -153,13 +124,8 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         &metrics,
     )?;
     background.notifications(bus.clone(), verifier.clone(), &metrics);
-    background.ended_sessions(bus.clone(), verifier.clone());
-    let users = users::UsersState::new(db.clone(), &keys, verifier, bus, users_config)?;
-    background.spawn(users.endings().repeat(
-        db.clone(),
-        users::endings::REPEAT_EVERY,
-        background.token(),
-    ));
+    background.ended_sessions(bus, verifier);
+    let users = start_users(&mut background, &wiring, &keys, users_config)?;
 
     let services = Services {
         users: Some(users),
@@ -218,13 +184,17 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
     background.ended_sessions(bus.clone(), verifier.clone());
-    let users =
-        users::UsersState::new(db.clone(), &keys, verifier, bus, args.auth.users_config()?)?;
-    background.spawn(users.endings().repeat(
-        db.clone(),
-        users::endings::REPEAT_EVERY,
-        background.token(),
-    ));
+    let wiring = Wiring {
+        db: db.clone(),
+        bus,
+        verifier,
+        // The users service calls no other service.
+        service_token: ServiceToken::generate(),
+        metrics: metrics.clone(),
+        // Nor keeps an outbox: there is nothing to relay.
+        retention: Duration::ZERO,
+    };
+    let users = start_users(&mut background, &wiring, &keys, args.auth.users_config()?)?;
     let services = Services {
         users: Some(users),
         ..Services::default()
@@ -252,27 +222,19 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let metrics = background.metrics("catalog", Some(&db));
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.ended_sessions(bus.clone(), verifier.clone());
-    let state = catalog::CatalogState::new(
-        db.clone(),
+    let wiring = Wiring {
+        db: db.clone(),
+        bus,
         verifier,
         service_token,
-        catalog::files::Files::new(storage, purchases),
-    )
-    .with_cache(catalog_cache, &metrics);
-    background.consume(
-        bus.clone(),
-        CATALOG_STOCK,
-        Arc::new(catalog::availability::StockChangedHandler::new(
-            db.clone(),
-            state.cache().clone(),
-        )),
-    );
-    background.relay(
-        state.outbox().clone(),
-        db.clone(),
-        bus,
-        OutboxMetrics::new(&metrics),
+        metrics: metrics.clone(),
         retention,
+    };
+    let state = start_catalog(
+        &mut background,
+        &wiring,
+        catalog::files::Files::new(storage, purchases),
+        catalog_cache,
     );
     let services = Services {
         catalog: Some(state),
@@ -292,21 +254,17 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
     let mut background = Background::new();
     let metrics = background.metrics("inventory", Some(&db));
     let verifier = verifier(&args.verify)?;
-    let state = inventory::InventoryState::new(
-        db.clone(),
-        verifier.clone(),
-        args.service_token.required()?,
-    )
-    .with_metrics(&metrics);
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
-    background.ended_sessions(bus.clone(), verifier);
-    background.relay(
-        state.outbox().clone(),
-        db.clone(),
+    background.ended_sessions(bus.clone(), verifier.clone());
+    let wiring = Wiring {
+        db: db.clone(),
         bus,
-        OutboxMetrics::new(&metrics),
+        verifier,
+        service_token: args.service_token.required()?,
+        metrics: metrics.clone(),
         retention,
-    );
+    };
+    let state = start_inventory(&mut background, &wiring);
     let services = Services {
         inventory: Some(state),
         ..Services::default()
@@ -328,23 +286,17 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     let mut background = Background::new();
     let metrics = background.metrics("orders", Some(&db));
     let verifier = verifier(&args.verify)?;
-    let state = orders::OrdersState::new(
-        db.clone(),
-        verifier.clone(),
-        args.service_token.required()?,
-        catalog_port,
-    )
-    .with_limits(order_limits)
-    .with_metrics(&metrics);
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
-    background.ended_sessions(bus.clone(), verifier);
-    background.relay(
-        state.outbox().clone(),
-        db.clone(),
+    background.ended_sessions(bus.clone(), verifier.clone());
+    let wiring = Wiring {
+        db: db.clone(),
         bus,
-        OutboxMetrics::new(&metrics),
+        verifier,
+        service_token: args.service_token.required()?,
+        metrics: metrics.clone(),
         retention,
-    );
+    };
+    let state = start_orders(&mut background, &wiring, catalog_port, order_limits);
     let services = Services {
         orders: Some(state),
         ..Services::default()
@@ -457,30 +409,6 @@ fn with_concurrency(mut topology: Topology, concurrency: usize) -> Topology {
         consumer.concurrency = concurrency;
     }
     topology
-}
-
-/// The worker's consumers, on whichever bus the process has.
-fn start_worker(
-    background: &mut Background,
-    bus: Arc<dyn Bus>,
-    config: worker::WorkerConfig,
-    summaries: worker::summaries::SummaryConfig,
-    metrics: &Metrics,
-) -> anyhow::Result<()> {
-    let worker_metrics = worker::WorkerMetrics::new(metrics);
-    let placed = Arc::new(worker::OrderPlacedHandler::new(
-        config.clone(),
-        worker_metrics.clone(),
-    )?);
-    let cancelled = Arc::new(worker::OrderCancelledHandler::new(config, worker_metrics)?);
-    let summary = Arc::new(worker::summaries::SummaryHandler::new(
-        summaries,
-        worker::summaries::metrics::SummaryMetrics::new(metrics),
-    )?);
-    background.consume(bus.clone(), ORDER_PLACED_WORKER, placed);
-    background.consume(bus.clone(), ORDER_CANCELLED_WORKER, cancelled);
-    background.consume(bus, SUMMARY_WORKER, summary);
-    Ok(())
 }
 
 /// The summary consumer's settings: the catalogue at `catalog_url`, called like the other
