@@ -36,21 +36,11 @@ pub const MAX_QUANTITY: i64 = 1000;
 /// The most lines one reservation may have.
 pub const MAX_LINES: usize = 50;
 /// Ids are opaque, but they are stored in 36-character columns (a UUID in text form).
-pub const MAX_ID_LENGTH: usize = 36;
+pub const MAX_ID_LENGTH: usize = platform::db::MAX_ID;
 
 pub use contracts::inventory::OUT_OF_STOCK;
 
-/// The rule for order and book ids: opaque, but short and printable. Whitespace is refused
-/// because MariaDB ignores trailing spaces when comparing keys, so `"a "` would be `"a"` there.
-pub fn check_id(id: &str) -> Result<String, String> {
-    if id.is_empty() || id.chars().count() > MAX_ID_LENGTH {
-        Err(format!("must be 1 to {MAX_ID_LENGTH} characters"))
-    } else if id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        Err("must not contain spaces or control characters".into())
-    } else {
-        Ok(id.to_owned())
-    }
-}
+pub use platform::db::check_id;
 
 fn check_available(field: &str, available: i64, errors: &mut FieldErrors) {
     if !(0..=MAX_AVAILABLE).contains(&available) {

@@ -281,6 +281,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_rule_for_ids() {
+        let uuid = "0193a5b2-7c1e-7d4a-9f00-123456789abc";
+        assert_eq!(check_id(uuid), Ok(uuid.to_owned()));
+        // 36 characters, not bytes.
+        assert!(check_id(&"é".repeat(36)).is_ok());
+        for bad in ["", "a b", "a ", "tab\there", "nul\u{0}", &"x".repeat(37)] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+            assert!(!plausible_id(bad), "{bad:?}");
+        }
+        assert!(plausible_id(uuid));
+    }
+
+    #[test]
     fn redact_hides_passwords_only() {
         assert_eq!(
             redact("postgres://app:secret@db:5432/shop"),
@@ -501,11 +514,26 @@ fn escape_like(value: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The longest id we look up: every id is a UUID in text form (36 characters, the columns' size).
+/// The longest id: ids are opaque, but stored in 36-character columns (a UUID in text form).
 pub const MAX_ID: usize = 36;
 
-/// Whether `id` can be the id of a row at all. Anything else is simply not found, without asking
-/// the database (PostgreSQL refuses a NUL byte with an error rather than finding nothing).
+/// The one rule for the ids of orders, books, users and reservations: opaque, but 1 to
+/// [`MAX_ID`] characters with no spaces or control characters. Whitespace is refused because
+/// MariaDB ignores trailing spaces when comparing keys (`"a "` would be `"a"` there), control
+/// characters because PostgreSQL refuses a NUL byte with an error rather than finding nothing.
+/// `Err` says what is wrong, for a field error.
+pub fn check_id(id: &str) -> Result<String, String> {
+    if id.is_empty() || id.chars().count() > MAX_ID {
+        Err(format!("must be 1 to {MAX_ID} characters"))
+    } else if id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        Err("must not contain spaces or control characters".into())
+    } else {
+        Ok(id.to_owned())
+    }
+}
+
+/// Whether `id` can be the id of a row at all ([`check_id`]). Anything else is simply not
+/// found, without asking the database.
 pub fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID && !id.chars().any(char::is_control)
+    check_id(id).is_ok()
 }
