@@ -14,6 +14,18 @@ pub const OUT_OF_STOCK: &str = "out_of_stock";
 /// Where a reservation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "entity",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "entity",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))",
+        rename_all = "snake_case"
+    )
+)]
 pub enum ReservationStatus {
     /// Every line's units were taken.
     Reserved,

@@ -12,6 +12,18 @@ use utoipa::ToSchema;
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "entity",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "entity",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))",
+        rename_all = "lowercase"
+    )
+)]
 pub enum OrderStatus {
     /// Placed, waiting for the worker to reserve its stock.
     Pending,

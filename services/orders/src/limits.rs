@@ -70,7 +70,7 @@ impl Limiter {
         let limits = self.limits;
         let pending = order::Entity::find()
             .filter(order::Column::UserId.eq(user_id))
-            .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .filter(order::Column::Status.eq(OrderStatus::Pending))
             .count(db)
             .await?;
         if pending >= limits.pending_orders {
@@ -86,7 +86,7 @@ impl Limiter {
             .column(order_line::Column::Quantity)
             .join(JoinType::InnerJoin, order_line::Relation::Order.def())
             .filter(order::Column::UserId.eq(user_id))
-            .filter(order::Column::Status.is_in(OPEN.map(OrderStatus::as_str)))
+            .filter(order::Column::Status.is_in(OPEN))
             .into_tuple()
             .all(db)
             .await?;

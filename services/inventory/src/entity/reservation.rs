@@ -2,6 +2,7 @@
 //! key is what makes a reservation idempotent: a second attempt for the same order cannot insert
 //! a second row, and reads the first answer instead.
 
+use contracts::inventory::ReservationStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +10,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub order_id: String,
-    /// `reserved`, `rejected` or `released`.
-    pub status: String,
+    /// Stored as `reserved`, `rejected` or `released`.
+    pub status: ReservationStatus,
     /// Why a reservation was rejected (`out_of_stock`).
     pub reason: Option<String>,
     /// JSON array of `{book_id, quantity}`: what was asked for, merged and sorted by book id.

@@ -27,10 +27,7 @@ use crate::entity::{reservation, stock};
 /// A stored reservation as inventory answers it.
 pub fn stored_view(model: reservation::Model) -> Result<ReservationView, ApiError> {
     Ok(ReservationView {
-        status: model
-            .status
-            .parse()
-            .map_err(|err: String| ApiError::internal(anyhow::anyhow!(err)))?,
+        status: model.status,
         lines: serde_json::from_str(&model.lines).map_err(ApiError::internal)?,
         order_id: model.order_id,
         reason: model.reason,
@@ -236,7 +233,7 @@ where
         };
         new_rows.push(reservation::ActiveModel {
             order_id: Set(view.order_id.clone()),
-            status: Set(view.status.as_str().to_owned()),
+            status: Set(view.status),
             reason: Set(view.reason.clone()),
             lines: Set(serde_json::to_string(&view.lines).map_err(ApiError::internal)?),
             created_at: Set(now),
@@ -324,7 +321,7 @@ where
         let txn = begin_write(db).await?;
         let inserted = reservation::Entity::insert(reservation::ActiveModel {
             order_id: Set(order_id.to_owned()),
-            status: Set(ReservationStatus::Released.as_str().to_owned()),
+            status: Set(ReservationStatus::Released),
             reason: Set(None),
             lines: Set("[]".to_owned()),
             created_at: Set(now),
@@ -350,7 +347,7 @@ where
             Err(err) => Err(err.into()),
         };
     };
-    if stored.status != ReservationStatus::Reserved.as_str() {
+    if stored.status != ReservationStatus::Reserved {
         return Ok((stored_view(stored)?, Vec::new()));
     }
     let txn = begin_write(db).await?;
@@ -359,11 +356,11 @@ where
     let moved = reservation::Entity::update_many()
         .col_expr(
             reservation::Column::Status,
-            Expr::value(ReservationStatus::Released.as_str()),
+            Expr::value(ReservationStatus::Released),
         )
         .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
         .filter(reservation::Column::OrderId.eq(order_id))
-        .filter(reservation::Column::Status.eq(ReservationStatus::Reserved.as_str()))
+        .filter(reservation::Column::Status.eq(ReservationStatus::Reserved))
         .exec(&txn)
         .await?;
     if moved.rows_affected != 1 {

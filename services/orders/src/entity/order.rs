@@ -1,5 +1,6 @@
 //! The `orders` table: one row per order, with its owner, status and the per-user idempotency key.
 
+use contracts::orders::OrderStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,8 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub user_id: String,
-    /// One of [`crate::status::OrderStatus`], lower-case.
-    pub status: String,
+    /// Stored lower-case.
+    pub status: OrderStatus,
     /// Why the order failed (or was cancelled), when it says.
     pub reason: Option<String>,
     pub total_cents: i64,

@@ -194,7 +194,7 @@ pub async fn place(
     let row = order::Model {
         id: order_id,
         user_id: user_id.to_owned(),
-        status: OrderStatus::Pending.as_str().to_owned(),
+        status: OrderStatus::Pending,
         reason: None,
         total_cents: total,
         idempotency_key: idempotency_key.map(str::to_owned),
@@ -253,7 +253,7 @@ pub async fn republish_pending(
     outbox: &Outbox,
 ) -> Result<usize, ApiError> {
     let rows = order::Entity::find()
-        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
         .all(db)
         .await?;
     let pending = with_lines(db, rows).await?;

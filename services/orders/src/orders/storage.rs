@@ -23,8 +23,8 @@ pub struct StoredOrder {
 }
 
 impl StoredOrder {
-    pub fn status(&self) -> Result<OrderStatus, ApiError> {
-        parse_status(&self.row.status)
+    pub fn status(&self) -> OrderStatus {
+        self.row.status
     }
 
     pub fn status_view(&self) -> Result<StatusView, ApiError> {
@@ -41,12 +41,6 @@ impl StoredOrder {
         lines.sort();
         lines
     }
-}
-
-/// A stored status the state machine does not know is corrupt data, not the client's fault.
-pub(super) fn parse_status(text: &str) -> Result<OrderStatus, ApiError> {
-    text.parse::<OrderStatus>()
-        .map_err(|err| ApiError::internal(anyhow::anyhow!("stored order status {text:?}: {err}")))
 }
 
 /// Now, to the microsecond: what every backend stores (MySQL would otherwise round the
@@ -160,7 +154,7 @@ pub async fn list(
         select = select.filter(order::Column::UserId.eq(user_id.as_str()));
     }
     if let Some(status) = filter.status {
-        select = select.filter(order::Column::Status.eq(status.as_str()));
+        select = select.filter(order::Column::Status.eq(status));
     }
     let total = select.clone().count(db).await?;
     let rows = select
@@ -190,7 +184,7 @@ pub async fn newest_with_book(
         .to_owned();
     let row = order::Entity::find()
         .filter(order::Column::UserId.eq(user_id))
-        .filter(order::Column::Status.is_in(statuses.iter().map(|status| status.as_str())))
+        .filter(order::Column::Status.is_in(statuses.iter().copied()))
         .filter(order::Column::Id.in_subquery(with_book))
         .order_by_desc(order::Column::CreatedAt)
         .order_by_desc(order::Column::Id)

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::MAX_REASON;
-use super::storage::{now, parse_status};
+use super::storage::now;
 use crate::entity::order;
 use crate::status::{Actor, OrderStatus, Transition, check_transition};
 
@@ -158,7 +158,7 @@ fn charge_lost_writes(
     let changed_meanwhile = |change: &OpenChange| {
         change.lost_against.is_some_and(|from| {
             rows.get(&changes[change.index].order_id)
-                .is_none_or(|row| row.status != from.as_str())
+                .is_none_or(|row| row.status != from)
         })
     };
     let blame_all = !open.iter().any(changed_meanwhile);
@@ -220,7 +220,7 @@ pub async fn transition_all(
                 answers[i] = Some(Err(ApiError::not_found("order")));
                 continue;
             };
-            let from = parse_status(&row.status)?;
+            let from = row.status;
             match check_transition(from, change.to, actor) {
                 Ok(Transition::NoOp) => {
                     answers[i] = Some(Ok(Transitioned {
@@ -268,7 +268,7 @@ pub async fn transition_all(
             })?;
             events.extend(status_events(&row, change.to, reason.as_deref(), at)?);
             tracing::info!(order_id = %row.id, %from, to = %change.to, ?actor, "Order status changed.");
-            row.status = change.to.as_str().to_owned();
+            row.status = change.to;
             row.reason = reason;
             row.updated_at = at;
             answers[i] = Some(Ok(Transitioned {
@@ -359,7 +359,7 @@ mod tests {
         let model = order::Model {
             id: id.to_owned(),
             user_id: "u".to_owned(),
-            status: status.as_str().to_owned(),
+            status,
             reason: None,
             total_cents: 100,
             idempotency_key: None,

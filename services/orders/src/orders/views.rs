@@ -6,7 +6,7 @@ use platform::money::Money;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::storage::{StoredOrder, parse_status};
+use super::storage::StoredOrder;
 use crate::entity::order;
 use crate::status::OrderStatus;
 
@@ -64,7 +64,7 @@ pub use contracts::orders::StatusView;
 pub fn status_view(row: &order::Model) -> Result<StatusView, ApiError> {
     Ok(StatusView {
         id: row.id.clone(),
-        status: parse_status(&row.status)?,
+        status: row.status,
         reason: row.reason.clone(),
         updated_at: row.updated_at,
     })
@@ -79,7 +79,7 @@ impl TryFrom<StoredOrder> for OrderView {
     type Error = ApiError;
 
     fn try_from(order: StoredOrder) -> Result<Self, ApiError> {
-        let status = order.status()?;
+        let status = order.status();
         let lines = order
             .lines
             .into_iter()
