@@ -799,6 +799,21 @@ async fn queue_exists(url: &str, queue: &str) -> bool {
     exists
 }
 
+/// Consumes `consumer` on `bus` until the trigger is pulled.
+fn consuming(
+    bus: &RabbitBus,
+    consumer: &'static str,
+    handler: Arc<dyn Handler>,
+) -> (
+    ShutdownTrigger,
+    tokio::task::JoinHandle<Result<(), BusError>>,
+) {
+    let (trigger, token) = shutdown_pair();
+    let bus = bus.clone();
+    let running = tokio::spawn(async move { bus.consume(consumer, handler, token).await });
+    (trigger, running)
+}
+
 #[tokio::test]
 async fn rabbitmq_a_renamed_consumer_takes_over_the_messages_of_its_old_queues() {
     const BEFORE: &str = "orders-before";
@@ -820,11 +835,7 @@ async fn rabbitmq_a_renamed_consumer_takes_over_the_messages_of_its_old_queues()
         return;
     }
     let rejecting = Recorder::new(|_| Outcome::Reject("not wanted".into()));
-    let (trigger, token) = shutdown_pair();
-    let consumer = {
-        let (bus, handler) = (before.clone(), rejecting.clone());
-        tokio::spawn(async move { bus.consume(BEFORE, handler, token).await })
-    };
+    let (trigger, consumer) = consuming(&before, BEFORE, rejecting);
     before
         .publish(&message("order.placed", "dead"))
         .await
@@ -877,11 +888,7 @@ async fn rabbitmq_a_renamed_consumer_takes_over_the_messages_of_its_old_queues()
         );
     }
     let orders = Recorder::new(|_| Outcome::Ack);
-    let (trigger, token) = shutdown_pair();
-    let consumer = {
-        let (bus, handler) = (after.clone(), orders.clone());
-        tokio::spawn(async move { bus.consume(ORDERS, handler, token).await })
-    };
+    let (trigger, consumer) = consuming(&after, ORDERS, orders.clone());
     after
         .publish(&message("order.placed", "three"))
         .await

@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::settle::read_delivery;
-use super::{RabbitBus, Reconnect, is_not_found, unavailable};
+use super::{RabbitBus, Reconnect, queue_counts, unavailable};
 use crate::messaging::{BusError, ConsumerSpec, Handler, Listener, Settled};
 use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
@@ -299,24 +299,10 @@ impl RabbitBus {
         Ok(())
     }
 
-    /// Whether `queue` exists, asked on a channel of its own (the broker closes the channel of
-    /// a passive declaration that finds nothing).
+    /// Whether `queue` exists.
     async fn queue_exists(&self, queue: &str) -> Result<bool, BusError> {
-        let channel = self.channel().await?;
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
-        match channel
-            .queue_declare(queue.into(), passive, FieldTable::default())
-            .await
-        {
-            Ok(_) => {
-                let _ = channel.close(200, "queue found".into()).await;
-                Ok(true)
-            }
-            Err(err) if is_not_found(&err) => Ok(false),
-            Err(err) => Err(unavailable(err)),
-        }
+        Ok(queue_counts(self.connection().await?.as_ref(), queue)
+            .await?
+            .is_some())
     }
 }

@@ -12,7 +12,7 @@ mod settle;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tokio::sync::Mutex;
@@ -391,6 +391,30 @@ fn properties_of(envelope: &Envelope) -> BasicProperties {
 
 fn string(value: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(value.to_owned()))
+}
+
+/// The messages and consumers of `queue`, or `None` when it does not exist. A passive
+/// declaration that finds nothing closes its channel, so it has one of its own.
+pub(super) async fn queue_counts(
+    connection: &Connection,
+    queue: &str,
+) -> Result<Option<(u32, u32)>, BusError> {
+    let channel = connection.create_channel().await.map_err(unavailable)?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    match channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    {
+        Ok(found) => {
+            let _ = channel.close(200, "queue counted".into()).await;
+            Ok(Some((found.message_count(), found.consumer_count())))
+        }
+        Err(err) if is_not_found(&err) => Ok(None),
+        Err(err) => Err(unavailable(err)),
+    }
 }
 
 #[cfg(test)]

@@ -2,12 +2,11 @@
 
 use lapin::Connection;
 use lapin::options::{
-    BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
-    QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
 
-use super::{is_not_found, unavailable};
+use super::{queue_counts, unavailable};
 use crate::messaging::BusError;
 use crate::messaging::topology::{LeftBehind, Moved, Topology};
 
@@ -33,30 +32,6 @@ pub(super) async fn move_left_behind(
         move_queue(connection, topology, moved).await?;
     }
     Ok(())
-}
-
-/// The messages and consumers of `queue`, or `None` when it does not exist. A passive
-/// declaration that finds nothing closes its channel, so it has one of its own.
-async fn queue_counts(
-    connection: &Connection,
-    queue: &str,
-) -> Result<Option<(u32, u32)>, BusError> {
-    let channel = connection.create_channel().await.map_err(unavailable)?;
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    match channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await
-    {
-        Ok(found) => {
-            let _ = channel.close(200, "queue counted".into()).await;
-            Ok(Some((found.message_count(), found.consumer_count())))
-        }
-        Err(err) if is_not_found(&err) => Ok(None),
-        Err(err) => Err(unavailable(err)),
-    }
 }
 
 /// Empties one queue into its destination and deletes it (quorum queues refuse a conditional
