@@ -1,7 +1,7 @@
 //! Books: the API's view of a book, validation of new and changed books, and their storage.
 
 use chrono::{DateTime, Utc};
-use platform::error::FieldErrors;
+use platform::error::{ConflictCode, FieldErrors};
 use platform::money::Money;
 use platform::{ApiError, ErrorCode};
 use sea_orm::sea_query::Expr;
@@ -400,9 +400,15 @@ pub async fn find_many(
         .await?)
 }
 
+/// A book with this ISBN is already in the catalogue.
+pub const ISBN_TAKEN: ConflictCode = ConflictCode {
+    code: "isbn_taken",
+    title: "ISBN already in the catalogue",
+};
+
 fn isbn_taken() -> ApiError {
     ApiError::conflict(
-        ErrorCode::IsbnTaken,
+        ErrorCode::ServiceConflict(ISBN_TAKEN),
         "a book with this ISBN is already in the catalogue",
     )
 }
@@ -534,4 +540,14 @@ pub async fn swap_file(
         return Ok(None);
     }
     find(db, &book.id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isbn_taken_is_in_the_error_catalogue() {
+        assert!(ISBN_TAKEN.is_listed_in(include_str!("../../../docs/errors.md")));
+    }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use platform::error::ConflictCode;
 use platform::rate_limit::RateLimiter;
 use platform::{ApiError, ErrorCode};
 use sea_orm::{
@@ -121,6 +122,22 @@ impl Limiter {
     }
 }
 
+/// A new order would take the customer past one of their limits.
+pub const ORDER_LIMIT: ConflictCode = ConflictCode {
+    code: "order_limit",
+    title: "Order limit reached",
+};
+
 fn reached(detail: String) -> ApiError {
-    ApiError::new(ErrorCode::OrderLimit, detail)
+    ApiError::new(ErrorCode::ServiceConflict(ORDER_LIMIT), detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_limit_is_in_the_error_catalogue() {
+        assert!(ORDER_LIMIT.is_listed_in(include_str!("../../../docs/errors.md")));
+    }
 }

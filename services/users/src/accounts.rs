@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use platform::auth::Role;
-use platform::error::FieldErrors;
+use platform::error::{ConflictCode, FieldErrors};
 use platform::{ApiError, ErrorCode};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,12 @@ use utoipa::ToSchema;
 use crate::email::Email;
 use crate::entity::user;
 use crate::password;
+
+/// An account with this email exists already.
+pub const EMAIL_TAKEN: ConflictCode = ConflictCode {
+    code: "email_taken",
+    title: "Email already registered",
+};
 
 /// A user as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -122,7 +128,7 @@ pub async fn create(
     model.insert(db).await.map_err(|err| {
         if platform::db::is_unique_violation(&err) {
             ApiError::new(
-                ErrorCode::EmailTaken,
+                ErrorCode::ServiceConflict(EMAIL_TAKEN),
                 "an account with this email already exists",
             )
         } else {
@@ -167,7 +173,9 @@ pub async fn bootstrap_admin(
     match create(db, account).await {
         Ok(_) => Ok(Bootstrap::Created),
         // Another replica created it at the same moment.
-        Err(err) if err.code == ErrorCode::EmailTaken => Ok(Bootstrap::AlreadyExists),
+        Err(err) if err.code == ErrorCode::ServiceConflict(EMAIL_TAKEN) => {
+            Ok(Bootstrap::AlreadyExists)
+        }
         Err(err) => Err(err),
     }
 }
@@ -179,4 +187,14 @@ pub async fn any_admin(db: &impl ConnectionTrait) -> Result<bool, ApiError> {
         .one(db)
         .await?
         .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_taken_is_in_the_error_catalogue() {
+        assert!(EMAIL_TAKEN.is_listed_in(include_str!("../../../docs/errors.md")));
+    }
 }
