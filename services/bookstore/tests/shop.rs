@@ -6,6 +6,10 @@
 
 use std::sync::Arc;
 
+use bookstore::commands::Background;
+use bookstore::commands::components::{
+    Wiring, start_catalog, start_inventory, start_orders, start_users,
+};
 use bookstore::shop::{self, Services};
 use migration::{Migrator, MigratorTrait};
 use platform::auth::{KeyPair, TokenVerifier};
@@ -20,6 +24,8 @@ struct Shop {
     server: TestServer,
     db: DatabaseConnection,
     http: reqwest::Client,
+    /// The components' relays and consumers.
+    background: Background,
 }
 
 async fn spawn(db: &TestDatabase) -> Shop {
@@ -33,44 +39,40 @@ async fn spawn(db: &TestDatabase) -> Shop {
         ..Default::default()
     };
     let verifier = Arc::new(TokenVerifier::new(&keys.public()).unwrap());
-    let token = platform::auth::ServiceToken::generate();
-    let catalog_port = Arc::new(bookstore::adapters::LocalCatalog::new(conn.clone()));
+    // The components as `bookstore all` builds them, on the in-process bus.
+    let mut background = Background::new();
+    let metrics = background.metrics("test", Some(&conn));
+    let wiring = Wiring {
+        db: conn.clone(),
+        bus: Arc::new(platform::messaging::memory::MemoryBus::new(
+            contracts::consumers::topology(""),
+        )),
+        verifier,
+        service_token: platform::auth::ServiceToken::generate(),
+        metrics,
+        retention: std::time::Duration::from_secs(3600),
+    };
+    let files = catalog::files::Files::new(
+        catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
+            std::env::temp_dir().join(format!("bookstore-shop-{}", uuid::Uuid::new_v4().simple())),
+        ))
+        .unwrap(),
+        Arc::new(bookstore::adapters::LocalPurchases::new(conn.clone())),
+    );
     let services = Services {
-        users: Some(
-            users::UsersState::new(
-                conn.clone(),
-                &keys,
-                verifier.clone(),
-                Arc::new(platform::messaging::memory::MemoryBus::new(
-                    contracts::consumers::topology(""),
-                )),
-                config,
-            )
-            .unwrap(),
-        ),
-        catalog: Some(catalog::CatalogState::new(
-            conn.clone(),
-            verifier.clone(),
-            token.clone(),
-            catalog::files::Files::new(
-                catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
-                    std::env::temp_dir()
-                        .join(format!("bookstore-shop-{}", uuid::Uuid::new_v4().simple())),
-                ))
-                .unwrap(),
-                Arc::new(bookstore::adapters::LocalPurchases::new(conn.clone())),
-            ),
+        users: Some(start_users(&mut background, &wiring, &keys, config).unwrap()),
+        catalog: Some(start_catalog(
+            &mut background,
+            &wiring,
+            files,
+            catalog::cache::CacheSettings::default(),
         )),
-        inventory: Some(inventory::InventoryState::new(
-            conn.clone(),
-            verifier.clone(),
-            token.clone(),
-        )),
-        orders: Some(orders::OrdersState::new(
-            conn.clone(),
-            verifier,
-            token,
-            catalog_port,
+        inventory: Some(start_inventory(&mut background, &wiring)),
+        orders: Some(start_orders(
+            &mut background,
+            &wiring,
+            Arc::new(bookstore::adapters::LocalCatalog::new(conn.clone())),
+            orders::limits::OrderLimits::default(),
         )),
     };
     let server = TestServer::start(shop::api(services), vec![conn.clone()]).await;
@@ -78,6 +80,7 @@ async fn spawn(db: &TestDatabase) -> Shop {
         server,
         db: conn,
         http: reqwest::Client::new(),
+        background,
     }
 }
 
@@ -120,6 +123,7 @@ impl Shop {
 
     async fn close(self) {
         drop(self.server);
+        self.background.stop().await;
         self.db.close().await.unwrap();
     }
 }

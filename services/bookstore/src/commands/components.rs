@@ -19,7 +19,7 @@ use sea_orm::DatabaseConnection;
 use super::Background;
 
 /// What a component is built on.
-pub(super) struct Wiring {
+pub struct Wiring {
     pub db: DatabaseConnection,
     pub bus: Arc<dyn Bus>,
     pub verifier: Arc<TokenVerifier>,
@@ -43,7 +43,7 @@ impl Wiring {
 }
 
 /// The users service, and the repetition of the sessions it ended.
-pub(super) fn start_users(
+pub fn start_users(
     background: &mut Background,
     wiring: &Wiring,
     keys: &platform::auth::KeyPair,
@@ -65,7 +65,7 @@ pub(super) fn start_users(
 }
 
 /// The catalogue, its availability read model (the consumer of `stock.changed`) and its relay.
-pub(super) fn start_catalog(
+pub fn start_catalog(
     background: &mut Background,
     wiring: &Wiring,
     files: catalog::files::Files,
@@ -91,10 +91,7 @@ pub(super) fn start_catalog(
 }
 
 /// Inventory and its relay.
-pub(super) fn start_inventory(
-    background: &mut Background,
-    wiring: &Wiring,
-) -> inventory::InventoryState {
+pub fn start_inventory(background: &mut Background, wiring: &Wiring) -> inventory::InventoryState {
     let inventory = inventory::InventoryState::new(
         wiring.db.clone(),
         wiring.verifier.clone(),
@@ -106,7 +103,7 @@ pub(super) fn start_inventory(
 }
 
 /// The orders service, reading books through `catalog`, and its relay.
-pub(super) fn start_orders(
+pub fn start_orders(
     background: &mut Background,
     wiring: &Wiring,
     catalog: Arc<dyn orders::catalog::Catalog>,
@@ -125,7 +122,7 @@ pub(super) fn start_orders(
 }
 
 /// The worker's consumers, on whichever bus the process has.
-pub(super) fn start_worker(
+pub fn start_worker(
     background: &mut Background,
     bus: Arc<dyn Bus>,
     config: worker::WorkerConfig,

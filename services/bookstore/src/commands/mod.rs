@@ -2,7 +2,7 @@
 //! pieces they share: database connection, schema check, background tasks and the HTTP server.
 
 mod admin;
-mod components;
+pub mod components;
 pub mod operator;
 mod serve;
 
@@ -26,6 +26,7 @@ use socketioxide::layer::SocketIoLayer;
 use tokio::task::JoinSet;
 
 pub use admin::{admin, dlq, migrate, openapi};
+pub use components::Wiring;
 pub use operator::operator;
 pub use serve::{all, catalog, inventory, notifications, orders, storefront, users, worker};
 
@@ -69,7 +70,7 @@ const POOL_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The background tasks of a process (consumers, relays, the notification gateway's
 /// subscription) and the shutdown they share. SIGTERM or Ctrl-C triggers it.
-struct Background {
+pub struct Background {
     trigger: ShutdownTrigger,
     token: ShutdownToken,
     tasks: JoinSet<()>,
@@ -84,7 +85,10 @@ struct Realtime {
 }
 
 impl Background {
-    fn new() -> Self {
+    /// Starts listening for SIGTERM and Ctrl-C, so it needs a Tokio runtime (and is not a
+    /// `Default`).
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
         let (trigger, token) = shutdown_pair();
         let on_signal = trigger.clone();
         tokio::spawn(async move {
@@ -99,16 +103,21 @@ impl Background {
         }
     }
 
-    fn token(&self) -> ShutdownToken {
+    pub fn token(&self) -> ShutdownToken {
         self.token.clone()
     }
 
-    fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+    pub fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
         self.tasks.spawn(task);
     }
 
     /// Runs a consumer until shutdown; a consumer that stops on its own is logged.
-    fn consume(&mut self, bus: Arc<dyn Bus>, consumer: &'static str, handler: Arc<dyn Handler>) {
+    pub fn consume(
+        &mut self,
+        bus: Arc<dyn Bus>,
+        consumer: &'static str,
+        handler: Arc<dyn Handler>,
+    ) {
         let token = self.token();
         self.spawn(async move {
             if let Err(err) = bus.consume(consumer, handler, token).await {
@@ -172,7 +181,7 @@ impl Background {
 
     /// The process's metrics registry, with what every component reports: which build runs, and
     /// its database's connection pool (sampled every few seconds).
-    fn metrics(&mut self, component: &str, database: Option<&DatabaseConnection>) -> Metrics {
+    pub fn metrics(&mut self, component: &str, database: Option<&DatabaseConnection>) -> Metrics {
         let metrics = Metrics::new();
         platform::metrics::build_info(&metrics, component, env!("BOOKSTORE_GIT_COMMIT"));
         if let Some(db) = database {
@@ -223,7 +232,7 @@ impl Background {
     }
 
     /// Triggers shutdown (if a signal has not) and waits for the tasks, at most 30 seconds.
-    async fn stop(mut self) {
+    pub async fn stop(mut self) {
         self.trigger.trigger();
         let all = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(Duration::from_secs(30), all)
