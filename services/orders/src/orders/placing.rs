@@ -44,14 +44,18 @@ pub fn check_idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
     Ok(String::from_utf8_lossy(raw).into_owned())
 }
 
-/// The requested lines as `(book_id, quantity)`, sorted like [`StoredOrder::requested`].
-fn requested(request: &PlaceOrder) -> Vec<(String, i64)> {
-    let mut lines: Vec<_> = request
+/// The requested lines, sorted like [`StoredOrder::requested`]. Only a request whose
+/// quantities were checked (1 to 100) is compared, so each converts.
+fn requested(request: &PlaceOrder) -> Vec<Line> {
+    let mut lines: Vec<Line> = request
         .lines
         .iter()
-        .map(|line| (line.book_id.clone(), line.quantity))
+        .map(|line| Line {
+            book_id: line.book_id.clone(),
+            quantity: u32::try_from(line.quantity).unwrap_or_default(),
+        })
         .collect();
-    lines.sort();
+    lines.sort_by(|a, b| a.book_id.cmp(&b.book_id));
     lines
 }
 
@@ -233,14 +237,7 @@ fn placed_event(order: &StoredOrder) -> OrderPlaced {
     OrderPlaced {
         order_id: order.row.id.clone(),
         user_id: order.row.user_id.clone(),
-        lines: order
-            .lines
-            .iter()
-            .map(|line| Line {
-                book_id: line.book_id.clone(),
-                quantity: u32::try_from(line.quantity).unwrap_or_default(),
-            })
-            .collect(),
+        lines: order.lines(),
         placed_at: order.row.created_at,
     }
 }

@@ -1,5 +1,6 @@
 //! Stored orders: an order row with its lines, and reading, finding and listing them.
 
+use contracts::Line;
 use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -31,14 +32,23 @@ impl StoredOrder {
         status_view(&self.row)
     }
 
-    /// The lines as `(book_id, quantity)`, sorted: what an idempotent repeat is compared on.
-    pub(super) fn requested(&self) -> Vec<(String, i64)> {
-        let mut lines: Vec<_> = self
-            .lines
+    /// The lines as the pipeline sees them (a book and its units), in line order: what
+    /// `order.placed` carries. A stored quantity is 1 to 100, so it always converts.
+    pub(super) fn lines(&self) -> Vec<Line> {
+        self.lines
             .iter()
-            .map(|line| (line.book_id.clone(), i64::from(line.quantity)))
-            .collect();
-        lines.sort();
+            .map(|line| Line {
+                book_id: line.book_id.clone(),
+                quantity: u32::try_from(line.quantity).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// The lines sorted by book (each book appears once): what an idempotent repeat is
+    /// compared on.
+    pub(super) fn requested(&self) -> Vec<Line> {
+        let mut lines = self.lines();
+        lines.sort_by(|a, b| a.book_id.cmp(&b.book_id));
         lines
     }
 }
