@@ -1,9 +1,9 @@
 //! Stored orders: an order row with its lines, and reading, finding and listing them.
 
-use contracts::Line;
 use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use contracts::Line;
 use platform::ApiError;
 use platform::db::plausible_id;
 use platform::pagination::PageRequest;
