@@ -9,6 +9,7 @@ mod missing;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
@@ -77,6 +78,37 @@ async fn connect_admin(backend: Backend, admin_url: &str) -> Option<DatabaseConn
         }
     }
 }
+
+/// Polls `condition` until it holds, every few milliseconds; fails the test, naming `what`, when
+/// it still does not hold after `within`. How a test waits for something to happen, rather than
+/// sleeping for a while and hoping it did.
+#[track_caller]
+pub fn eventually(
+    what: &str,
+    within: Duration,
+    mut condition: impl AsyncFnMut() -> bool,
+) -> impl Future<Output = ()> {
+    let caller = std::panic::Location::caller();
+    async move {
+        let deadline = Instant::now() + within;
+        while !condition().await {
+            assert!(
+                Instant::now() < deadline,
+                "{caller}: not within {within:?}: {what}"
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+}
+
+/// How often [`eventually`] checks its condition.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// How long a test watches for something that must not happen (a second delivery, a message
+/// that should not arrive), once everything it waited for has happened. Absence cannot be waited
+/// for as a condition, so the check is bounded: long enough for a delivery in process or over
+/// loopback, which takes milliseconds, to show up; short enough to keep the suites quick.
+pub const QUIET_PERIOD: Duration = Duration::from_millis(300);
 
 /// A fresh bucket on the S3-compatible server of the tests (`BOOKSTORE_TEST_S3_ENDPOINT`,
 /// `http://127.0.0.1:9000` by default: the moto server `.ci/run` starts). Everything the code
@@ -703,5 +735,27 @@ mod tests {
         ] {
             assert!(failure.contains(part), "{part:?} not in {failure:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn eventually_returns_once_the_condition_holds() {
+        let mut checks = 0;
+        eventually("the third check", Duration::from_secs(5), async || {
+            checks += 1;
+            checks == 3
+        })
+        .await;
+        assert_eq!(checks, 3);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "not within 50ms: what never happens")]
+    async fn eventually_fails_the_test_after_its_deadline() {
+        eventually(
+            "what never happens",
+            Duration::from_millis(50),
+            async || false,
+        )
+        .await;
     }
 }

@@ -18,7 +18,7 @@ use platform::messaging::{
 };
 use platform::readiness::Gate;
 use platform::shutdown::{ShutdownTrigger, shutdown_pair};
-use platform::testing::skip_or_fail;
+use platform::testing::{QUIET_PERIOD, eventually, skip_or_fail};
 
 const ORDERS: &str = "orders-test";
 const AUDIT: &str = "audit-test";
@@ -215,17 +215,10 @@ impl Handler for Recorder {
     }
 }
 
-/// Waits for `condition`, failing after a deadline.
-async fn eventually(what: &str, condition: impl AsyncFn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
+/// How long the contract gives a bus to deliver, retry or dead-letter: every step takes
+/// milliseconds to a few hundred (the retry delays), on RabbitMQ as in process; the bound leaves
+/// room for a loaded machine.
+const WITHIN: Duration = Duration::from_secs(15);
 
 fn message(kind: &str, body: &str) -> Envelope {
     let mut envelope = Envelope::new(kind, 1, &serde_json::json!({ "body": body })).unwrap();
@@ -263,7 +256,7 @@ bus_tests! {
         let placed = message("order.placed", "one");
         h.bus.publish(&placed).await.unwrap();
         h.bus.publish(&message("order.status_changed", "two")).await.unwrap();
-        eventually("both consumers have their messages", async || orders.count() == 1 && audit.count() == 2).await;
+        eventually("both consumers have their messages", WITHIN, async || orders.count() == 1 && audit.count() == 2).await;
         let (delivery, _) = &orders.seen()[0];
         assert_eq!(delivery.envelope.id, placed.id);
         assert_eq!(delivery.envelope.kind, "order.placed");
@@ -288,9 +281,9 @@ bus_tests! {
         // Nobody subscribes to stock events here: publishing succeeds and nobody gets it.
         h.bus.publish(&message("stock.changed", "ignored")).await.unwrap();
         h.bus.publish(&message("order.cancelled", "audit only")).await.unwrap();
-        eventually("the audit consumer has its message", async || audit.count() == 1).await;
+        eventually("the audit consumer has its message", WITHIN, async || audit.count() == 1).await;
         h.bus.publish(&message("order.placed", "both")).await.unwrap();
-        eventually("both have the placed order", async || orders.count() == 1 && audit.count() == 2).await;
+        eventually("both have the placed order", WITHIN, async || orders.count() == 1 && audit.count() == 2).await;
         assert!(orders.seen().iter().all(|(d, _)| body(d) == "both"));
         assert!(audit.seen().iter().all(|(d, _)| body(d) != "ignored"));
         h.stop().await;
@@ -301,7 +294,7 @@ bus_tests! {
         let orders = Recorder::new(|d| if d.attempt < 3 { Outcome::Retry(format!("inventory busy ({})", d.attempt)) } else { Outcome::Ack });
         h.consume(ORDERS, orders.clone());
         h.bus.publish(&message("order.placed", "retry me")).await.unwrap();
-        eventually("the third attempt", async || orders.count() == 3).await;
+        eventually("the third attempt", WITHIN, async || orders.count() == 3).await;
         let seen = orders.seen();
         assert_eq!(seen.iter().map(|(d, _)| d.attempt).collect::<Vec<_>>(), [1, 2, 3]);
         assert!(seen[1].1 - seen[0].1 >= Duration::from_millis(90), "first back-off too short");
@@ -321,7 +314,7 @@ bus_tests! {
         let sent = message("order.placed", "doomed");
         h.bus.publish(&sent).await.unwrap();
         let bus = h.bus.clone();
-        eventually("the message is dead-lettered", async || bus.dead_letter_count(ORDERS).await.unwrap() == 1).await;
+        eventually("the message is dead-lettered", WITHIN, async || bus.dead_letter_count(ORDERS).await.unwrap() == 1).await;
         assert_eq!(orders.count(), 3);
         let letters = h.bus.dead_letters(ORDERS, 10).await.unwrap();
         assert_eq!(letters.len(), 1);
@@ -331,7 +324,7 @@ bus_tests! {
         assert_eq!(letters[0].attempts, 3);
         assert!(letters[0].first_failure_at.is_some());
         // Listing leaves the letters in place (a broker counts returned messages a moment later).
-        eventually("the listed letter is still there", async || bus.dead_letter_count(ORDERS).await.unwrap() == 1).await;
+        eventually("the listed letter is still there", WITHIN, async || bus.dead_letter_count(ORDERS).await.unwrap() == 1).await;
         h.stop().await;
     }
 
@@ -342,7 +335,7 @@ bus_tests! {
         h.bus.publish(&message("order.placed", "poison")).await.unwrap();
         h.bus.publish(&message("order.placed", "good")).await.unwrap();
         let bus = h.bus.clone();
-        eventually("poison dead-lettered and the good message handled", async || {
+        eventually("poison dead-lettered and the good message handled", WITHIN, async || {
             bus.dead_letter_count(ORDERS).await.unwrap() == 1 && orders.seen().iter().any(|(d, _)| body(d) == "good")
         })
         .await;
@@ -357,7 +350,7 @@ bus_tests! {
         let orders = Recorder::new(|d| if d.attempt == 1 { panic!("bug on first sight") } else { Outcome::Ack });
         h.consume(ORDERS, orders.clone());
         h.bus.publish(&message("order.placed", "fragile")).await.unwrap();
-        eventually("the second attempt", async || orders.count() == 2).await;
+        eventually("the second attempt", WITHIN, async || orders.count() == 2).await;
         h.stop().await;
     }
 
@@ -373,11 +366,11 @@ bus_tests! {
             h.bus.publish(&message("order.placed", name)).await.unwrap();
         }
         let bus = h.bus.clone();
-        eventually("three dead letters", async || bus.dead_letter_count(ORDERS).await.unwrap() == 3).await;
+        eventually("three dead letters", WITHIN, async || bus.dead_letter_count(ORDERS).await.unwrap() == 3).await;
         healthy.store(true, std::sync::atomic::Ordering::SeqCst);
 
         assert_eq!(h.bus.redrive(ORDERS, 2).await.unwrap(), 2);
-        eventually("the redriven messages are handled", async || orders.count() == 5).await;
+        eventually("the redriven messages are handled", WITHIN, async || orders.count() == 5).await;
         let redriven: Vec<_> = orders.seen().into_iter().skip(3).map(|(d, _)| d).collect();
         assert!(redriven.iter().all(|d| d.attempt == 1 && d.first_failure_at.is_none()), "redrive starts afresh");
         assert_eq!(h.bus.dead_letter_count(ORDERS).await.unwrap(), 1);
@@ -397,8 +390,9 @@ bus_tests! {
         for i in 0..40 {
             h.bus.publish(&message("order.placed", &i.to_string())).await.unwrap();
         }
-        eventually("every message handled", async || first.count() + second.count() >= 40).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        eventually("every message handled", WITHIN, async || first.count() + second.count() >= 40).await;
+        // A second delivery of any of them would arrive within the quiet period.
+        tokio::time::sleep(QUIET_PERIOD).await;
         let mut bodies: Vec<String> = first.seen().iter().chain(second.seen().iter()).map(|(d, _)| body(d)).collect();
         bodies.sort();
         bodies.dedup();
@@ -413,18 +407,18 @@ bus_tests! {
         h.consume(AUDIT, durable.clone());
         let (first, second) = (Recorder::new(|_| Outcome::Ack), Recorder::new(|_| Outcome::Ack));
         let gates = [h.subscribe(&["order.status_changed"], first.clone()), h.subscribe(&["order.status_changed"], second.clone())];
-        eventually("both subscriptions are live", async || gates.iter().all(Gate::is_open)).await;
+        eventually("both subscriptions are live", WITHIN, async || gates.iter().all(Gate::is_open)).await;
         h.bus.publish(&message("order.placed", "not for subscribers")).await.unwrap();
         for i in 0..20 {
             h.bus.publish(&message("order.status_changed", &i.to_string())).await.unwrap();
         }
-        eventually("both subscriptions have every status change", async || first.count() == 20 && second.count() == 20).await;
+        eventually("both subscriptions have every status change", WITHIN, async || first.count() == 20 && second.count() == 20).await;
         let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
         for recorder in [&first, &second] {
             assert_eq!(recorder.seen().iter().map(|(d, _)| body(d)).collect::<Vec<_>>(), expected, "in publishing order, nothing else");
         }
         // Subscriptions take copies: the durable consumer still gets every message.
-        eventually("the durable consumer has all 21", async || durable.count() == 21).await;
+        eventually("the durable consumer has all 21", WITHIN, async || durable.count() == 21).await;
         h.stop().await;
     }
 
@@ -432,11 +426,12 @@ bus_tests! {
         let mut h = harness(kind).await;
         let live = Recorder::new(|d| if body(d) == "bad" { Outcome::Retry("cannot push now".into()) } else { Outcome::Ack });
         let gate = h.subscribe(&["order.#"], live.clone());
-        eventually("the subscription is live", async || gate.is_open()).await;
+        eventually("the subscription is live", WITHIN, async || gate.is_open()).await;
         h.bus.publish(&message("order.status_changed", "bad")).await.unwrap();
         h.bus.publish(&message("order.status_changed", "good")).await.unwrap();
-        eventually("the good message arrives", async || live.seen().iter().any(|(d, _)| body(d) == "good")).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        eventually("the good message arrives", WITHIN, async || live.seen().iter().any(|(d, _)| body(d) == "good")).await;
+        // A retry of the refused one would arrive within the quiet period.
+        tokio::time::sleep(QUIET_PERIOD).await;
         assert_eq!(live.count(), 2, "a refused message is not retried");
         h.stop().await;
     }
@@ -445,13 +440,14 @@ bus_tests! {
         let mut h = harness(kind).await;
         let live = Recorder::new(|_| Outcome::Ack);
         let gate = h.subscribe(&["order.#"], live.clone());
-        eventually("the subscription is live", async || gate.is_open()).await;
+        eventually("the subscription is live", WITHIN, async || gate.is_open()).await;
         h.triggers.pop().unwrap().trigger();
         let task = h.consumers.pop().unwrap();
         tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
         assert!(!gate.is_open());
         h.bus.publish(&message("order.status_changed", "too late")).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Were the subscription still there, the message would arrive within the quiet period.
+        tokio::time::sleep(QUIET_PERIOD).await;
         assert_eq!(live.count(), 0);
         h.stop().await;
     }
@@ -470,7 +466,7 @@ bus_tests! {
         let metrics = h.metrics.clone();
         let value = move |line: &str| platform::testing::metric_sum(&metrics.render(), line);
         let consumed = |outcome: &str| format!("messages_consumed_total{{outcome=\"{outcome}\",queue=\"{ORDERS}\"}}");
-        eventually("every message settled", async || {
+        eventually("every message settled", WITHIN, async || {
             value(&consumed("ack")) == 2.0 && value(&consumed("retry")) == 1.0 && value(&consumed("dead_letter")) == 1.0
         }).await;
         assert_eq!(value("messages_published_total{kind=\"order.placed\"}"), 3.0);
@@ -513,9 +509,11 @@ async fn rabbitmq_dead_letters_a_malformed_message_and_keeps_consuming() {
         .await
         .unwrap();
     let bus = h.bus.clone();
-    eventually("garbage dead-lettered, good message handled", async || {
-        bus.dead_letter_count(ORDERS).await.unwrap() == 1 && orders.count() == 1
-    })
+    eventually(
+        "garbage dead-lettered, good message handled",
+        WITHIN,
+        async || bus.dead_letter_count(ORDERS).await.unwrap() == 1 && orders.count() == 1,
+    )
     .await;
     let letters = h.bus.dead_letters(ORDERS, 1).await.unwrap();
     assert!(
@@ -562,7 +560,7 @@ async fn rabbitmq_consumers_and_publishers_recover_from_a_broker_outage() {
     bus.publish(&message("order.placed", "before"))
         .await
         .unwrap();
-    eventually("the first message", async || orders.count() == 1).await;
+    eventually("the first message", WITHIN, async || orders.count() == 1).await;
 
     proxy.set(FaultMode::Down);
     let err = bus
@@ -582,9 +580,11 @@ async fn rabbitmq_consumers_and_publishers_recover_from_a_broker_outage() {
         assert!(Instant::now() < deadline, "the publisher did not reconnect");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    eventually("the message published after the outage", async || {
-        orders.seen().iter().any(|(d, _)| body(d) == "after")
-    })
+    eventually(
+        "the message published after the outage",
+        WITHIN,
+        async || orders.seen().iter().any(|(d, _)| body(d) == "after"),
+    )
     .await;
     trigger.trigger();
     tokio::time::timeout(Duration::from_secs(10), consumer)
@@ -621,7 +621,7 @@ async fn rabbitmq_consumers_reconnect_promptly_after_each_of_many_short_outages(
         .publish(&message("order.placed", "first"))
         .await
         .unwrap();
-    eventually("the first message", async || orders.count() == 1).await;
+    eventually("the first message", WITHIN, async || orders.count() == 1).await;
     // Each outage is long enough for several failed attempts. Were the wait between attempts
     // kept from one outage to the next, it would grow to its ten-second ceiling by the third.
     for blip in 1..=5 {
@@ -690,7 +690,7 @@ impl CutOffSubscription {
                     .await
             })
         };
-        eventually("the subscription is live", async || gate.is_open()).await;
+        eventually("the subscription is live", WITHIN, async || gate.is_open()).await;
         Some(Self {
             proxy,
             publisher,
@@ -711,7 +711,7 @@ impl CutOffSubscription {
     /// Cuts the subscription off the broker until its gate closes.
     async fn cut(&self) {
         self.proxy.set(platform::testing::FaultMode::Down);
-        eventually("the subscription notices the cut", async || {
+        eventually("the subscription notices the cut", WITHIN, async || {
             !self.gate.is_open()
         })
         .await;
@@ -719,7 +719,10 @@ impl CutOffSubscription {
 
     async fn restore(&self) {
         self.proxy.set(platform::testing::FaultMode::Forward);
-        eventually("the subscription is back", async || self.gate.is_open()).await;
+        eventually("the subscription is back", WITHIN, async || {
+            self.gate.is_open()
+        })
+        .await;
     }
 
     async fn stop(self) {
@@ -739,16 +742,22 @@ async fn rabbitmq_a_subscription_receives_what_was_published_while_it_was_cut_of
         return;
     };
     s.publish("before").await;
-    eventually("the message before the cut", async || s.live.has("before")).await;
+    eventually("the message before the cut", WITHIN, async || {
+        s.live.has("before")
+    })
+    .await;
     s.cut().await;
     s.publish("during").await;
     s.restore().await;
     s.publish("after").await;
-    eventually("the message published during the cut", async || {
+    eventually("the message published during the cut", WITHIN, async || {
         s.live.has("during")
     })
     .await;
-    eventually("the message after the cut", async || s.live.has("after")).await;
+    eventually("the message after the cut", WITHIN, async || {
+        s.live.has("after")
+    })
+    .await;
     let received: Vec<String> = s.live.seen().iter().map(|(d, _)| body(d)).collect();
     // Delivery is at least once: an ack sent just before the cut can be lost with the
     // connection, and the broker then hands that message over again. Each arrives, in order,
@@ -780,12 +789,15 @@ async fn rabbitmq_a_subscription_away_longer_than_its_expiry_is_told_it_missed_m
     // its own; nothing outside the broker can watch for it, so the wait is a generous bound.
     tokio::time::sleep(Duration::from_secs(3)).await;
     s.restore().await;
-    eventually("the listener is told of the gap", async || {
+    eventually("the listener is told of the gap", WITHIN, async || {
         s.live.missed() == 1
     })
     .await;
     s.publish("after").await;
-    eventually("a message after the gap", async || s.live.has("after")).await;
+    eventually("a message after the gap", WITHIN, async || {
+        s.live.has("after")
+    })
+    .await;
     assert!(
         !s.live.has("into the expiring queue"),
         "the expired queue took that message with it"
