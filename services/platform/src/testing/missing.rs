@@ -83,8 +83,8 @@ pub(crate) fn verdict(
     match policy {
         WhenMissing::Skip => Ok(format!("SKIPPED: {test} needs {needs}: {problem}")),
         WhenMissing::Fail => Err(format!(
-            "{test} needs {needs}, which is missing: {problem}. Start it, or set \
-             {SKIP_MISSING_BACKENDS}=1 to skip the tests that need it (each then prints SKIPPED)"
+            "{test} needs {needs}, which is missing: {problem}\nStart or install it, or set \
+             {SKIP_MISSING_BACKENDS}=1 to skip the tests that need it (each then prints SKIPPED)."
         )),
     }
 }
