@@ -19,7 +19,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, broker, free_port};
-use platform::testing::FaultMode;
+use platform::testing::{FaultMode, eventually};
 use reqwest::StatusCode;
 use serde_json::Value;
 use socketio::Clients;
@@ -1005,10 +1005,19 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_the_runnin
         )
         .await;
 
-    // Inventory answering 503 for a moment: the order is retried, then completes.
+    // Inventory answering 503 until a worker has put the order back: it is retried, then
+    // completes.
+    let put_back =
+        "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"retry\"";
+    let before = cluster.workers_metric(put_back).await;
     cluster.faults().inventory.set(FaultMode::Unavailable);
     let retried = order(&cluster, &customer, &book, 1).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    eventually(
+        "a worker puts back the order inventory refused",
+        Duration::from_secs(20),
+        async || cluster.workers_metric(put_back).await > before,
+    )
+    .await;
     cluster.faults().inventory.set(FaultMode::Forward);
     cluster
         .wait_status(&customer, &retried, "completed", Duration::from_secs(30))
