@@ -119,6 +119,8 @@ struct Harness {
     admin: String,
     book_id: String,
     stop: ShutdownTrigger,
+    /// The outbox relay and the consumer, which end on `stop`.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 async fn start(script: Vec<Answer>) -> Harness {
@@ -166,7 +168,7 @@ async fn start(script: Vec<Answer>) -> Harness {
     let bus = Arc::new(MemoryBus::new(topology));
     let metrics = Metrics::new();
     let (stop, shutdown) = shutdown_pair();
-    tokio::spawn(outbox.run_relay(
+    let relay = tokio::spawn(outbox.run_relay(
         conn.clone(),
         bus.clone(),
         OutboxMetrics::new(&metrics),
@@ -194,7 +196,7 @@ async fn start(script: Vec<Answer>) -> Harness {
     )
     .unwrap();
     let consuming = bus.clone();
-    tokio::spawn(async move {
+    let consumer = tokio::spawn(async move {
         consuming
             .consume(SUMMARY_WORKER, Arc::new(handler), shutdown)
             .await
@@ -217,6 +219,7 @@ async fn start(script: Vec<Answer>) -> Harness {
         admin: signer.sign("admin-1", Role::Admin, "test-session").unwrap(),
         book_id: page["items"][0]["id"].as_str().unwrap().to_owned(),
         stop,
+        tasks: vec![relay, consumer],
     }
 }
 
@@ -315,9 +318,15 @@ impl Harness {
         }
     }
 
+    /// Stops the relay and the consumer, waits until they have, then drops the database.
     async fn finish(self) {
         self.stop.trigger();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        for task in self.tasks {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("the worker stops within 10 s")
+                .unwrap();
+        }
         self.db.drop_database().await;
     }
 }

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use cluster::{Cluster, broker};
+use cluster::{Cluster, servers};
 use platform::testing::{Backend, FaultMode};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
@@ -268,7 +268,9 @@ async fn unpublished(db: &sea_orm::DatabaseConnection, table: &str) -> i64 {
 }
 
 async fn soak(backend: Backend) {
-    let Some(broker) = broker().await else { return };
+    let Some(broker) = servers(backend).await else {
+        return;
+    };
     let seconds = setting("BOOKSTORE_CHAOS_SECONDS", DEFAULT_SECONDS);
     let fault_every = Duration::from_millis(setting(
         "BOOKSTORE_CHAOS_FAULT_EVERY_MS",

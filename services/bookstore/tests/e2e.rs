@@ -16,7 +16,7 @@ use cluster::{Cluster, ORDER_WORKER, RETRY_MAX_ATTEMPTS, broker};
 use contracts::Line;
 use contracts::events::{Event, OrderPlaced};
 use platform::messaging::Bus;
-use platform::testing::FaultMode;
+use platform::testing::{FaultMode, eventually};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -207,17 +207,21 @@ async fn inventory_failing_for_a_while_delays_orders_and_redrive_completes_exhau
     cluster.faults().inventory.set(FaultMode::Unavailable);
     let (_, short) = cluster.place(&token, &book, 1, None).await;
     let short = short["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let retried =
+        "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"retry\"";
+    // A worker meets a 503 and puts the order back to try again; meanwhile it stays pending.
+    eventually(
+        "a worker puts back the order inventory refused",
+        Duration::from_secs(20),
+        async || cluster.workers_metric(retried).await >= 1.0,
+    )
+    .await;
     assert_eq!(cluster.status_of(&token, &short).await, "pending");
     cluster.faults().inventory.set(FaultMode::Forward);
     cluster
         .wait_status(&token, &short, "completed", Duration::from_secs(20))
         .await;
-    let retries = cluster
-        .workers_metric(
-            "worker_messages_handled_total{consumer=\"worker.order-placed\",outcome=\"retry\"",
-        )
-        .await;
+    let retries = cluster.workers_metric(retried).await;
     assert!(retries >= 1.0, "the 503s were retried");
 
     // A long outage: the attempts run out and the message waits in the dead-letter queue.

@@ -17,6 +17,8 @@ use apiserver::{ApiServer, collection};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use operator::crd::Component;
+use operator::leader::RETRY_EVERY;
+use platform::testing::eventually;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -118,14 +120,23 @@ impl Operator {
     }
 }
 
-/// Polls `check` every 100 ms until it holds, failing the test after `within`.
-async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits until the standby `operator` has tried to take the Lease and found it taken (it says so
+/// once, at the first try).
+async fn standby_has_looked(operator: &Operator) {
+    eventually(
+        "the standby finds the Lease taken",
+        Duration::from_secs(20),
+        async || operator.log().contains("Another instance leads"),
+    )
+    .await;
 }
+
+/// How long a standby that found the Lease taken is watched for not taking it while its holder
+/// renews it: nothing marks a try that changes nothing, so the wait is bounded, two more tries
+/// ([`RETRY_EVERY`]) and a margin.
+const STANDBY_KEEPS_WAITING: Duration = RETRY_EVERY
+    .saturating_mul(2)
+    .saturating_add(Duration::from_millis(500));
 
 fn secret(name: &str, data: &[(&str, &str)]) -> Value {
     let data: serde_json::Map<String, Value> = data
@@ -411,7 +422,7 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
 
     // A second replica waits while the first leads.
     let second = Operator::start(&dir, &kubeconfig, "operator-b").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    standby_has_looked(&second).await;
     assert_eq!(first.leading_now().await, Some(true), "{}", context());
     assert_eq!(second.leading_now().await, Some(false), "{}", second.log());
     assert_eq!(lease_holder(&api).as_deref(), Some("operator-a"));
@@ -454,8 +465,9 @@ async fn an_installation_lives_through_upgrades_a_failed_migration_a_rotated_sec
     // A leader that dies without a word (a lost node): the standby takes over once the Lease
     // expires.
     let third = Operator::start(&dir, &kubeconfig, "operator-c").await;
-    // A standby tries every 2 s: it has looked several times, and found the Lease taken.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    standby_has_looked(&third).await;
+    // It looks again every 2 s: a few more looks, and it still leaves the Lease to its holder.
+    tokio::time::sleep(STANDBY_KEEPS_WAITING).await;
     assert_eq!(third.leading_now().await, Some(false), "{}", third.log());
     assert_eq!(lease_holder(&api).as_deref(), Some("operator-b"));
     second.signal("-KILL");

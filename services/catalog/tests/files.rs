@@ -55,7 +55,8 @@ impl Store {
         Self::Folder(dir)
     }
 
-    /// A fresh bucket, or `None` when no S3 server runs and none is required.
+    /// A fresh bucket; `None` when no S3 server runs and the test is skipped (see
+    /// `TestBucket::create`).
     async fn bucket() -> Option<Self> {
         TestBucket::create().await.map(Self::Bucket)
     }

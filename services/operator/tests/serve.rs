@@ -215,8 +215,22 @@ fn start(
 #[tokio::test]
 async fn without_the_right_to_list_bookstores_the_operator_is_not_ready() {
     let forbidden = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "bookstores.bookstore.dev is forbidden: User \"system:serviceaccount:shop:operator\" cannot list resource \"bookstores\"", "reason": "Forbidden", "code": 403});
-    let (addr, trigger, running) = start(move |_| Some((StatusCode::FORBIDDEN, forbidden.clone())));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lists = Arc::new(Mutex::new(0));
+    let seen = lists.clone();
+    let (addr, trigger, running) = start(move |request| {
+        if request.method() == "GET" && request.uri().path().ends_with("/bookstores") {
+            *seen.lock().unwrap() += 1;
+        }
+        Some((StatusCode::FORBIDDEN, forbidden.clone()))
+    });
+    // Readiness is 503 before the first answer too: only once it has asked does 503 say that
+    // the refusal keeps it unready.
+    platform::testing::eventually(
+        "the operator asks to list Bookstores",
+        Duration::from_secs(10),
+        async || *lists.lock().unwrap() > 0,
+    )
+    .await;
     readiness_becomes(addr, 503).await;
     trigger.trigger();
     tokio::time::timeout(Duration::from_secs(15), running)

@@ -1,15 +1,19 @@
 //! Throwaway databases for tests: a fresh database per test on SQLite, PostgreSQL or MariaDB.
 //!
 //! PostgreSQL and MariaDB are found at `BOOKSTORE_TEST_POSTGRES_URL` / `BOOKSTORE_TEST_MYSQL_URL`
-//! (default: the standard loopback ports). When one is not reachable the test runs against the
-//! embedded SQLite instead and says so, unless `BOOKSTORE_REQUIRE_REAL_BACKENDS=1`, where a
-//! missing server fails the test.
+//! (default: the standard loopback ports). A test whose server is not reachable fails, or is
+//! skipped and says so under `BOOKSTORE_SKIP_MISSING_BACKENDS=1` ([`skip_or_fail`]); it never
+//! runs on another backend than the one it is named after.
+
+mod missing;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+pub use missing::{REQUIRE_REAL_BACKENDS, SKIP_MISSING_BACKENDS, WhenMissing, skip_or_fail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -32,12 +36,79 @@ impl Backend {
             ),
         }
     }
+
+    /// The server, as a test that needs it names it.
+    fn server(self, admin_url: &str) -> String {
+        match self {
+            Self::Sqlite => "SQLite".into(),
+            Self::Postgres => format!(
+                "PostgreSQL at {admin_url} (BOOKSTORE_TEST_POSTGRES_URL; .ci/run starts it)"
+            ),
+            Self::Mysql => {
+                format!("MariaDB at {admin_url} (BOOKSTORE_TEST_MYSQL_URL; .ci/run starts it)")
+            }
+        }
+    }
+
+    /// Whether this backend's server answers, for a test that needs it: always for SQLite. When
+    /// it does not answer the test fails, or under the opt-out it is skipped and this is false
+    /// ([`skip_or_fail`]).
+    pub async fn available(self) -> bool {
+        let Some(admin_url) = self.admin_url() else {
+            return true;
+        };
+        match connect_admin(self, &admin_url).await {
+            Some(admin) => {
+                admin.close().await.ok();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
-/// Whether tests must use the real servers (CI sets `BOOKSTORE_REQUIRE_REAL_BACKENDS=1`).
-pub fn require_real_backends() -> bool {
-    std::env::var("BOOKSTORE_REQUIRE_REAL_BACKENDS").is_ok_and(|v| v == "1" || v == "true")
+/// A connection to the administrative database at `admin_url`; `None` when the server does not
+/// answer and the test is skipped (see [`skip_or_fail`], which fails it otherwise).
+async fn connect_admin(backend: Backend, admin_url: &str) -> Option<DatabaseConnection> {
+    match Database::connect(admin_url).await {
+        Ok(admin) => Some(admin),
+        Err(err) => {
+            skip_or_fail(&backend.server(admin_url), err);
+            None
+        }
+    }
 }
+
+/// Polls `condition` until it holds, every few milliseconds; fails the test, naming `what`, when
+/// it still does not hold after `within`. How a test waits for something to happen, rather than
+/// sleeping for a while and hoping it did.
+#[track_caller]
+pub fn eventually(
+    what: &str,
+    within: Duration,
+    mut condition: impl AsyncFnMut() -> bool,
+) -> impl Future<Output = ()> {
+    let caller = std::panic::Location::caller();
+    async move {
+        let deadline = Instant::now() + within;
+        while !condition().await {
+            assert!(
+                Instant::now() < deadline,
+                "{caller}: not within {within:?}: {what}"
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+}
+
+/// How often [`eventually`] checks its condition.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// How long a test watches for something that must not happen (a second delivery, a message
+/// that should not arrive), once everything it waited for has happened. Absence cannot be waited
+/// for as a condition, so the check is bounded: long enough for a delivery in process or over
+/// loopback, which takes milliseconds, to show up; short enough to keep the suites quick.
+pub const QUIET_PERIOD: Duration = Duration::from_millis(300);
 
 /// A fresh bucket on the S3-compatible server of the tests (`BOOKSTORE_TEST_S3_ENDPOINT`,
 /// `http://127.0.0.1:9000` by default: the moto server `.ci/run` starts). Everything the code
@@ -50,8 +121,8 @@ pub struct TestBucket {
 }
 
 impl TestBucket {
-    /// A new empty bucket, or `None` (said on stderr) when no server answers and real backends
-    /// are not required; with `BOOKSTORE_REQUIRE_REAL_BACKENDS=1` a missing server panics.
+    /// A new empty bucket. When no server answers the test fails, or under the opt-out it is
+    /// skipped and this is `None` ([`skip_or_fail`]).
     pub async fn create() -> Option<Self> {
         let endpoint = std::env::var("BOOKSTORE_TEST_S3_ENDPOINT")
             .unwrap_or_else(|_| "http://127.0.0.1:9000".into());
@@ -66,16 +137,16 @@ impl TestBucket {
             .and_then(reqwest::Response::error_for_status);
         match made {
             Ok(_) => Some(Self { endpoint, name }),
-            Err(err) if !require_real_backends() => {
-                eprintln!(
-                    "no S3-compatible server answers at {endpoint} ({err}); the S3 part of this test does not run"
+            Err(err) => {
+                skip_or_fail(
+                    &format!(
+                        "an S3-compatible server at {endpoint} (BOOKSTORE_TEST_S3_ENDPOINT; \
+                         `moto_server -H 127.0.0.1 -p 9000`, which .ci/run starts)"
+                    ),
+                    err,
                 );
                 None
             }
-            Err(err) => panic!(
-                "an S3-compatible server is required (BOOKSTORE_REQUIRE_REAL_BACKENDS=1) but none answers at {endpoint}: {err}; \
-                 start one with `moto_server -p 9000` (.ci/run does)"
-            ),
         }
     }
 
@@ -128,8 +199,11 @@ pub struct TestDatabase {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl TestDatabase {
-    /// Creates an empty database on `backend`.
-    pub async fn create(backend: Backend) -> anyhow::Result<Self> {
+    /// Creates an empty database on `backend`. When its server does not answer the test fails,
+    /// or under the opt-out it is skipped and this is `None` ([`skip_or_fail`]): a test never
+    /// runs on another backend than the one it asked for. A server that answers but cannot make
+    /// the database fails the test.
+    pub async fn create(backend: Backend) -> Option<Self> {
         let name = format!(
             "bookstore_test_{}_{}_{}",
             std::process::id(),
@@ -137,36 +211,23 @@ impl TestDatabase {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let Some(admin_url) = backend.admin_url() else {
-            return Ok(Self::sqlite(name));
+            return Some(Self::sqlite(name));
         };
-        let admin = match Database::connect(admin_url.as_str()).await {
-            Ok(admin) => admin,
-            Err(err) if !require_real_backends() => {
-                eprintln!(
-                    "{backend:?} is not reachable ({err}); this test runs on the embedded SQLite instead"
-                );
-                return Ok(Self::sqlite(name));
-            }
-            Err(err) => {
-                return Err(err).with_context(|| {
-                    format!("{backend:?} is required (BOOKSTORE_REQUIRE_REAL_BACKENDS=1) but not reachable at {admin_url}")
-                });
-            }
-        };
+        let admin = connect_admin(backend, &admin_url).await?;
         let create = match backend {
             Backend::Mysql => {
                 format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             }
             _ => format!("CREATE DATABASE {name}"),
         };
-        admin
-            .execute_unprepared(&create)
-            .await
-            .context("cannot create the test database")?;
+        if let Err(err) = admin.execute_unprepared(&create).await {
+            panic!("cannot create the test database {name} at {admin_url}: {err}");
+        }
         admin.close().await.ok();
-        let mut url = url::Url::parse(&admin_url).context("bad admin URL")?;
+        let mut url = url::Url::parse(&admin_url)
+            .unwrap_or_else(|err| panic!("bad admin URL {admin_url}: {err}"));
         url.set_path(&name);
-        Ok(Self {
+        Some(Self {
             url: url.to_string(),
             backend,
             name,
@@ -229,16 +290,16 @@ impl Clone for TestDatabase {
 }
 
 /// Runs `test` against a fresh database on `backend`, and drops the database afterwards even
-/// when the test panics.
+/// when the test panics. Without the backend's server the test fails, or is skipped and says so
+/// ([`TestDatabase::create`]).
 pub async fn run_on<F, Fut>(backend: Backend, test: F)
 where
     F: FnOnce(TestDatabase) -> Fut,
     Fut: Future<Output = ()>,
 {
     use futures::FutureExt;
-    let db = match TestDatabase::create(backend).await {
-        Ok(db) => db,
-        Err(err) => panic!("cannot create a test database: {err:#}"),
+    let Some(db) = TestDatabase::create(backend).await else {
+        return;
     };
     let outcome = std::panic::AssertUnwindSafe(test(db.clone()))
         .catch_unwind()
@@ -586,5 +647,115 @@ mod tests {
             );
             assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         }
+    }
+
+    #[test]
+    fn a_missing_server_fails_the_test_unless_skipping_is_asked_for_and_not_forbidden() {
+        use WhenMissing::{Fail, Skip};
+        let on = ["1", "true", " 1 "];
+        let off = [None, Some(""), Some("0"), Some("false")];
+        for require in off {
+            for skip in off {
+                assert_eq!(
+                    WhenMissing::from_values(require, skip),
+                    Ok(Fail),
+                    "{require:?} {skip:?}"
+                );
+            }
+            for skip in on {
+                assert_eq!(
+                    WhenMissing::from_values(require, Some(skip)),
+                    Ok(Skip),
+                    "{require:?} {skip:?}"
+                );
+            }
+        }
+        // CI's variable wins: a run that must be real stays strict whatever else is set.
+        for require in on {
+            for skip in off {
+                assert_eq!(WhenMissing::from_values(Some(require), skip), Ok(Fail));
+            }
+            for skip in on {
+                assert_eq!(
+                    WhenMissing::from_values(Some(require), Some(skip)),
+                    Ok(Fail)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_switch_set_to_something_else_is_an_error_naming_the_variable() {
+        let err = WhenMissing::from_values(None, Some("yes")).unwrap_err();
+        assert!(
+            err.contains("BOOKSTORE_SKIP_MISSING_BACKENDS=\"yes\""),
+            "{err}"
+        );
+        let err = WhenMissing::from_values(Some("on"), Some("1")).unwrap_err();
+        assert!(
+            err.contains("BOOKSTORE_REQUIRE_REAL_BACKENDS=\"on\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_skipped_test_says_which_test_it_is_and_what_it_needs() {
+        let test = missing::current_test();
+        assert_eq!(
+            test,
+            "testing::tests::a_skipped_test_says_which_test_it_is_and_what_it_needs"
+        );
+        let skipped = missing::verdict(
+            WhenMissing::Skip,
+            &test,
+            "RabbitMQ at 127.0.0.1:5672",
+            &"connection refused",
+        );
+        assert_eq!(
+            skipped,
+            Ok(format!(
+                "SKIPPED: {test} needs RabbitMQ at 127.0.0.1:5672: connection refused"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_failing_test_names_what_is_missing_and_how_to_skip_instead() {
+        let failure = missing::verdict(
+            WhenMissing::Fail,
+            "postgres::a_test",
+            "PostgreSQL at postgres://127.0.0.1:5432",
+            &"refused",
+        )
+        .unwrap_err();
+        for part in [
+            "postgres::a_test needs PostgreSQL at postgres://127.0.0.1:5432",
+            "refused",
+            "BOOKSTORE_SKIP_MISSING_BACKENDS=1",
+        ] {
+            assert!(failure.contains(part), "{part:?} not in {failure:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn eventually_returns_once_the_condition_holds() {
+        let mut checks = 0;
+        eventually("the third check", Duration::from_secs(5), async || {
+            checks += 1;
+            checks == 3
+        })
+        .await;
+        assert_eq!(checks, 3);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "not within 50ms: what never happens")]
+    async fn eventually_fails_the_test_after_its_deadline() {
+        eventually(
+            "what never happens",
+            Duration::from_millis(50),
+            async || false,
+        )
+        .await;
     }
 }

@@ -391,7 +391,13 @@ async fn shutdown_turns_readiness_false_first_and_drains_in_flight_requests() {
     );
 
     let in_flight = tokio::spawn(http.get(format!("{}/slow", app.base)).send());
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let metrics = app.metrics.clone();
+    platform::testing::eventually(
+        "the slow request is in flight",
+        Duration::from_secs(5),
+        async || platform::testing::metric_sum(&metrics.render(), "http_requests_in_flight") >= 1.0,
+    )
+    .await;
     app.stop.take().unwrap().send(()).unwrap();
 
     // During the drain delay the process still answers, but says it is not ready.

@@ -18,17 +18,21 @@ use platform::shutdown::{ShutdownToken, shutdown_pair};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
-/// A bus that records what it is given, or refuses everything while `down`.
+/// A bus that records what it is given, or refuses everything while `down` (and counts what
+/// it refused).
 #[derive(Default)]
 struct RecordingBus {
     published: Mutex<Vec<Envelope>>,
     down: std::sync::atomic::AtomicBool,
+    refused: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
 impl Bus for RecordingBus {
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            self.refused
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             return Err(BusError::Unavailable("broker stopped".into()));
         }
         self.published.lock().unwrap().push(envelope.clone());
@@ -132,6 +136,11 @@ fn hours_ago(hours: i64) -> DateTime<Utc> {
 /// Keeps published events well beyond any test's length: only the pruning tests delete any.
 const KEEP: Duration = Duration::from_secs(3600);
 
+/// How long a test watches the poll leave events alone that are younger than its grace (2 s in
+/// `platform::outbox`): a bounded wait for something that must not happen, well inside the
+/// grace.
+const YOUNG: Duration = Duration::from_millis(500);
+
 impl RecordingBus {
     fn ids(&self) -> Vec<String> {
         self.published
@@ -221,7 +230,7 @@ platform::backend_tests! {
         // Written by another process, say: this relay is never told.
         let relay = RunningRelay::start(&db, "orders_outbox").await;
         let bus = &relay.bus;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(YOUNG).await;
         assert!(bus.ids().is_empty(), "the poll leaves young events to the relay they were handed to");
         assert!(within(Duration::from_secs(10), async || bus.ids().len() == 3).await, "published: {:?}", bus.ids());
         assert_eq!(bus.ids(), ids(&relay.events));
@@ -236,7 +245,7 @@ platform::backend_tests! {
         let (bus, outbox, conn) = (&relay.bus, &relay.outbox, &relay.conn);
         bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
         outbox.committed(relay.events.clone());
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(within(Duration::from_secs(5), async || bus.refused.load(std::sync::atomic::Ordering::SeqCst) >= 1).await, "the relay never tried the bus");
         assert_eq!(outbox.backlog(conn).await.unwrap().0, 3, "nothing is marked sent while the bus is down");
         bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
         assert!(within(Duration::from_secs(10), async || outbox.backlog(conn).await.unwrap().0 == 0).await);

@@ -30,23 +30,28 @@ pub fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
-/// The broker's address, when one answers; without it the suite cannot run its components.
+/// The broker's address, once RabbitMQ and PostgreSQL (the split shop's database) both answer.
+/// When one does not, the test fails, or under `BOOKSTORE_SKIP_MISSING_BACKENDS=1` it is skipped
+/// (and says so) and this is `None`.
 pub async fn broker() -> Option<std::net::SocketAddr> {
+    servers(Backend::Postgres).await
+}
+
+/// The broker's address, once RabbitMQ and the server of `backend` both answer; see [`broker`].
+pub async fn servers(backend: Backend) -> Option<std::net::SocketAddr> {
     let url = url::Url::parse(&amqp_url()).unwrap();
     let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5672));
-    match tokio::net::TcpStream::connect(&addr).await {
-        Ok(_) => Some(addr.parse().unwrap()),
-        Err(err) => {
-            assert!(
-                !platform::testing::require_real_backends(),
-                "RabbitMQ is required (BOOKSTORE_REQUIRE_REAL_BACKENDS=1) but not reachable at {addr}: {err}"
-            );
-            eprintln!(
-                "RabbitMQ is not reachable at {addr}; the split-component suite needs it and does not run"
-            );
-            None
-        }
+    if let Err(err) = tokio::net::TcpStream::connect(&addr).await {
+        platform::testing::skip_or_fail(
+            &format!("RabbitMQ at {addr} (BOOKSTORE_TEST_AMQP_URL; .ci/run starts it)"),
+            err,
+        );
+        return None;
     }
+    if !backend.available().await {
+        return None;
+    }
+    Some(addr.parse().unwrap())
 }
 
 pub use platform::testing::free_port;
@@ -198,7 +203,10 @@ impl Cluster {
         let dir =
             std::env::temp_dir().join(format!("bookstore-e2e-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = TestDatabase::create(backend).await.unwrap();
+        // The caller checked the server with `broker` or `servers`.
+        let db = TestDatabase::create(backend)
+            .await
+            .expect("the database server answered a moment ago");
         let mut database_url = url::Url::parse(&db.url).unwrap();
         let database_addr: std::net::SocketAddr = format!(
             "{}:{}",
