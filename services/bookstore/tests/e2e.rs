@@ -12,8 +12,9 @@ mod cluster;
 
 use std::time::{Duration, Instant};
 
-use cluster::{Cluster, ORDER_WORKER, RETRY_MAX_ATTEMPTS, broker};
+use cluster::{Cluster, RETRY_MAX_ATTEMPTS, broker};
 use contracts::Line;
+use contracts::consumers::ORDER_PLACED_WORKER;
 use contracts::events::{Event, OrderPlaced};
 use platform::messaging::Bus;
 use platform::testing::{FaultMode, eventually};
@@ -168,7 +169,7 @@ async fn a_poison_message_is_dead_lettered_and_the_worker_keeps_consuming() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let listing = cluster
-        .cli(&["dlq", "list", "--consumer", ORDER_WORKER])
+        .cli(&["dlq", "list", "--consumer", ORDER_PLACED_WORKER])
         .await;
     assert!(
         listing.contains(&poison.id) && listing.contains("unreadable order.placed payload"),
@@ -184,12 +185,18 @@ async fn a_poison_message_is_dead_lettered_and_the_worker_keeps_consuming() {
         )
         .await;
     let purge_dry = cluster
-        .cli(&["dlq", "purge", "--consumer", ORDER_WORKER, "--dry-run"])
+        .cli(&[
+            "dlq",
+            "purge",
+            "--consumer",
+            ORDER_PLACED_WORKER,
+            "--dry-run",
+        ])
         .await;
     assert!(purge_dry.contains("Would purge 1"), "{purge_dry}");
     assert_eq!(cluster.dead_letters().await, 1);
     let purged = cluster
-        .cli(&["dlq", "purge", "--consumer", ORDER_WORKER])
+        .cli(&["dlq", "purge", "--consumer", ORDER_PLACED_WORKER])
         .await;
     assert!(purged.contains("Purged 1"), "{purged}");
     assert_eq!(cluster.dead_letters().await, 0);
@@ -237,7 +244,7 @@ async fn inventory_failing_for_a_while_delays_orders_and_redrive_completes_exhau
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let listing = cluster
-        .cli(&["dlq", "list", "--consumer", ORDER_WORKER])
+        .cli(&["dlq", "list", "--consumer", ORDER_PLACED_WORKER])
         .await;
     assert!(
         listing.contains(&format!("attempts={RETRY_MAX_ATTEMPTS}")) && listing.contains("503"),
@@ -247,12 +254,18 @@ async fn inventory_failing_for_a_while_delays_orders_and_redrive_completes_exhau
 
     cluster.faults().inventory.set(FaultMode::Forward);
     let dry = cluster
-        .cli(&["dlq", "redrive", "--consumer", ORDER_WORKER, "--dry-run"])
+        .cli(&[
+            "dlq",
+            "redrive",
+            "--consumer",
+            ORDER_PLACED_WORKER,
+            "--dry-run",
+        ])
         .await;
     assert!(dry.contains("Would redrive 1"), "{dry}");
     assert_eq!(cluster.dead_letters().await, 1, "a dry run moves nothing");
     let redriven = cluster
-        .cli(&["dlq", "redrive", "--consumer", ORDER_WORKER])
+        .cli(&["dlq", "redrive", "--consumer", ORDER_PLACED_WORKER])
         .await;
     assert!(redriven.contains("Redrove 1"), "{redriven}");
     cluster

@@ -42,16 +42,16 @@ async fn spawn(db: &TestDatabase) -> Shop {
     // The components as `bookstore all` builds them, on the in-process bus.
     let mut background = Background::new();
     let metrics = background.metrics("test", Some(&conn));
-    let wiring = Wiring {
-        db: conn.clone(),
-        bus: Arc::new(platform::messaging::memory::MemoryBus::new(
+    let wiring = Wiring::new(
+        conn.clone(),
+        Arc::new(platform::messaging::memory::MemoryBus::new(
             contracts::consumers::topology(""),
         )),
         verifier,
-        service_token: platform::auth::ServiceToken::generate(),
+        platform::auth::ServiceToken::generate(),
         metrics,
-        retention: std::time::Duration::from_secs(3600),
-    };
+        std::time::Duration::from_secs(3600),
+    );
     let files = catalog::files::Files::new(
         catalog::storage::Storage::open(&catalog::storage::StorageLocation::Folder(
             std::env::temp_dir().join(format!("bookstore-shop-{}", uuid::Uuid::new_v4().simple())),

@@ -27,16 +27,39 @@ pub struct Wiring {
     pub metrics: Metrics,
     /// How long published outbox events are kept.
     pub retention: Duration,
+    /// The relays' metrics, registered once in `metrics` and shared by every relay of the
+    /// process (each labelled by its outbox).
+    outbox_metrics: OutboxMetrics,
 }
 
 impl Wiring {
+    pub fn new(
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+        verifier: Arc<TokenVerifier>,
+        service_token: ServiceToken,
+        metrics: Metrics,
+        retention: Duration,
+    ) -> Self {
+        let outbox_metrics = OutboxMetrics::new(&metrics);
+        Self {
+            db,
+            bus,
+            verifier,
+            service_token,
+            metrics,
+            retention,
+            outbox_metrics,
+        }
+    }
+
     /// Publishes `outbox` until shutdown.
     fn relay(&self, background: &mut Background, outbox: &Outbox) {
         background.relay(
             outbox.clone(),
             self.db.clone(),
             self.bus.clone(),
-            OutboxMetrics::new(&self.metrics),
+            self.outbox_metrics.clone(),
             self.retention,
         );
     }

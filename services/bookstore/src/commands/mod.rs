@@ -26,7 +26,6 @@ use socketioxide::layer::SocketIoLayer;
 use tokio::task::JoinSet;
 
 pub use admin::{admin, dlq, migrate, openapi};
-pub use components::Wiring;
 pub use operator::operator;
 pub use serve::{all, catalog, inventory, notifications, orders, storefront, users, worker};
 

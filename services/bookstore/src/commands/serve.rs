@@ -76,14 +76,14 @@ pub async fn all(args: AllArgs) -> anyhow::Result<()> {
         ))
         .with_metrics(MessagingMetrics::new(&metrics)),
     );
-    let wiring = Wiring {
-        db: db.clone(),
-        bus: bus.clone(),
-        verifier: verifier.clone(),
-        service_token: worker_config.service_token.clone(),
-        metrics: metrics.clone(),
+    let wiring = Wiring::new(
+        db.clone(),
+        bus.clone(),
+        verifier.clone(),
+        worker_config.service_token.clone(),
+        metrics.clone(),
         retention,
-    };
+    );
     let inventory = start_inventory(&mut background, &wiring);
     let seeded = seed_sample(&db, inventory.outbox()).await?;
     if seeded > 0 {
@@ -184,16 +184,16 @@ pub async fn users(args: UsersArgs) -> anyhow::Result<()> {
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     let verifier = Arc::new(TokenVerifier::new(&keys.public())?);
     background.ended_sessions(bus.clone(), verifier.clone());
-    let wiring = Wiring {
-        db: db.clone(),
+    let wiring = Wiring::new(
+        db.clone(),
         bus,
         verifier,
         // The users service calls no other service.
-        service_token: ServiceToken::generate(),
-        metrics: metrics.clone(),
+        ServiceToken::generate(),
+        metrics.clone(),
         // Nor keeps an outbox: there is nothing to relay.
-        retention: Duration::ZERO,
-    };
+        Duration::ZERO,
+    );
     let users = start_users(&mut background, &wiring, &keys, args.auth.users_config()?)?;
     let services = Services {
         users: Some(users),
@@ -222,14 +222,14 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let metrics = background.metrics("catalog", Some(&db));
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.ended_sessions(bus.clone(), verifier.clone());
-    let wiring = Wiring {
-        db: db.clone(),
+    let wiring = Wiring::new(
+        db.clone(),
         bus,
         verifier,
         service_token,
-        metrics: metrics.clone(),
+        metrics.clone(),
         retention,
-    };
+    );
     let state = start_catalog(
         &mut background,
         &wiring,
@@ -256,14 +256,14 @@ pub async fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
     let verifier = verifier(&args.verify)?;
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.ended_sessions(bus.clone(), verifier.clone());
-    let wiring = Wiring {
-        db: db.clone(),
+    let wiring = Wiring::new(
+        db.clone(),
         bus,
         verifier,
-        service_token: args.service_token.required()?,
-        metrics: metrics.clone(),
+        args.service_token.required()?,
+        metrics.clone(),
         retention,
-    };
+    );
     let state = start_inventory(&mut background, &wiring);
     let services = Services {
         inventory: Some(state),
@@ -288,14 +288,14 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     let verifier = verifier(&args.verify)?;
     let bus = rabbit(&args.broker, args.broker.topology()?, &metrics)?;
     background.ended_sessions(bus.clone(), verifier.clone());
-    let wiring = Wiring {
-        db: db.clone(),
+    let wiring = Wiring::new(
+        db.clone(),
         bus,
         verifier,
-        service_token: args.service_token.required()?,
-        metrics: metrics.clone(),
+        args.service_token.required()?,
+        metrics.clone(),
         retention,
-    };
+    );
     let state = start_orders(&mut background, &wiring, catalog_port, order_limits);
     let services = Services {
         orders: Some(state),

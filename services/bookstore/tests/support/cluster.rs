@@ -23,7 +23,6 @@ pub const ADMIN_EMAIL: &str = "ops@shop.example";
 /// Short back-off so that running out of attempts takes about two seconds.
 pub const RETRY_DELAYS_MS: &str = "200,400,800";
 pub const RETRY_MAX_ATTEMPTS: u32 = 4;
-pub const ORDER_WORKER: &str = "worker.order-placed";
 
 pub fn amqp_url() -> String {
     std::env::var("BOOKSTORE_TEST_AMQP_URL")
@@ -712,7 +711,8 @@ impl Cluster {
     }
 
     pub async fn dead_letters(&self) -> u64 {
-        self.dead_letters_of(ORDER_WORKER).await
+        self.dead_letters_of(contracts::consumers::ORDER_PLACED_WORKER)
+            .await
     }
 
     /// How many dead letters `consumer` has, as `bookstore dlq list` counts them.

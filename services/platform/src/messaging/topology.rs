@@ -1,7 +1,8 @@
 //! The message topology as code: the exchanges, and every consumer with its queue, bindings,
-//! retry tiers and dead-letter queue (the bookstore's consumers are `contracts::consumers`). Both buses are built from it; [`Topology::declarations`]
-//! is what the RabbitMQ bus declares and what the broker definitions shipped for Kubernetes
-//! ([`Topology::definitions`]) are generated from.
+//! retry tiers and dead-letter queue (the bookstore's consumers are `contracts::consumers`).
+//! Both buses are built from it; [`Topology::declarations`] is what the RabbitMQ bus declares
+//! and what the broker definitions shipped for Kubernetes ([`Topology::definitions`]) are
+//! generated from.
 
 use std::time::Duration;
 
@@ -18,10 +19,10 @@ pub struct Topology {
     pub renamed: Vec<Renamed>,
 }
 
-/// A consumer renamed from `from` to `to` (same bindings and retry policy). On RabbitMQ the old
-/// name's queues are unbound, emptied into the new name's and deleted once nobody consumes them
-/// ([`Topology::left_behind`]); the in-process bus keeps nothing between runs, so has nothing
-/// to move.
+/// A consumer renamed from `from` to `to` (same bindings and retry policy). On RabbitMQ, when
+/// the consumer starts, the old name's main queue is unbound and its queues are emptied into the
+/// new name's and deleted once nobody consumes them ([`Topology::left_behind`]); the in-process
+/// bus keeps nothing between runs, so has nothing to move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Renamed {
     pub from: String,
@@ -37,22 +38,22 @@ impl Renamed {
     }
 }
 
-/// The queues a renamed consumer left behind. They are moved only while nobody consumes
-/// `main`: a process of the earlier version still running keeps reading them, and its retries
-/// still go through the old tiers.
+/// The queues a renamed consumer left behind: its main queue, unbound from the events exchange
+/// for `bindings` first so that nothing new arrives, and the queues to empty, in order. They
+/// are moved only while nobody consumes `main`: a process of the earlier version still running
+/// keeps reading them, and its retries still go through the old tiers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeftBehind {
     pub main: String,
+    pub bindings: Vec<String>,
     pub queues: Vec<Moved>,
 }
 
-/// A queue to empty into `destination`, after unbinding it from the events exchange for
-/// `bindings` so that nothing new arrives.
+/// A queue to empty into `destination`, then delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moved {
     pub queue: String,
     pub destination: String,
-    pub bindings: Vec<String>,
 }
 
 /// Redeliveries after which RabbitMQ itself dead-letters a message that keeps crashing its
@@ -239,45 +240,42 @@ impl Topology {
         })
     }
 
-    /// The queues each renamed consumer left behind, in the order they are to be moved: the
-    /// retry tiers first (they dead-letter into the main queue, which must outlive them) to the
-    /// new main queue (a message waiting out a retry delay is retried at once), then the main
-    /// queue, then the dead-letter queue to the new dead-letter queue. A rename whose new name
-    /// is not a consumer here is skipped.
-    pub fn left_behind(&self) -> Vec<LeftBehind> {
-        let mut left = Vec::new();
-        for renamed in &self.renamed {
-            let Some(successor) = self.consumer(&renamed.to) else {
-                continue;
-            };
-            let queues = successor
-                .retry
-                .tiers()
-                .into_iter()
-                .map(|delay| Moved {
-                    queue: self.retry_queue(&renamed.from, delay),
-                    destination: self.queue(&renamed.to),
-                    bindings: Vec::new(),
-                })
-                .chain([
-                    Moved {
-                        queue: self.queue(&renamed.from),
-                        destination: self.queue(&renamed.to),
-                        bindings: successor.bindings.clone(),
-                    },
-                    Moved {
-                        queue: self.dead_letter_queue(&renamed.from),
-                        destination: self.dead_letter_queue(&renamed.to),
-                        bindings: Vec::new(),
-                    },
-                ])
-                .collect();
-            left.push(LeftBehind {
-                main: self.queue(&renamed.from),
-                queues,
-            });
-        }
-        left
+    /// The queues the earlier names of `consumer` left behind, each in the order they are to
+    /// be moved: the retry tiers first (they dead-letter into the main queue, which must outlive
+    /// them) to the new main queue (a message waiting out a retry delay is retried at once),
+    /// then the main queue, then the dead-letter queue to the new dead-letter queue.
+    pub fn left_behind(&self, consumer: &str) -> Vec<LeftBehind> {
+        let Some(successor) = self.consumer(consumer) else {
+            return Vec::new();
+        };
+        self.renamed
+            .iter()
+            .filter(|renamed| renamed.to == consumer)
+            .map(|renamed| {
+                let to_main = |queue: String| Moved {
+                    queue,
+                    destination: self.queue(consumer),
+                };
+                let queues = successor
+                    .retry
+                    .tiers()
+                    .into_iter()
+                    .map(|delay| to_main(self.retry_queue(&renamed.from, delay)))
+                    .chain([
+                        to_main(self.queue(&renamed.from)),
+                        Moved {
+                            queue: self.dead_letter_queue(&renamed.from),
+                            destination: self.dead_letter_queue(consumer),
+                        },
+                    ])
+                    .collect();
+                LeftBehind {
+                    main: self.queue(&renamed.from),
+                    bindings: successor.bindings.clone(),
+                    queues,
+                }
+            })
+            .collect()
     }
 
     /// Every consumer that would receive a message of `kind`.
@@ -374,32 +372,32 @@ mod tests {
     #[test]
     fn a_renamed_consumer_leaves_its_queues_to_its_successor() {
         let topology = sample("ns.");
-        let left = topology.left_behind();
+        assert!(topology.left_behind("catalog.stock-changed").is_empty());
+        assert!(topology.left_behind("nobody").is_empty());
+        let left = topology.left_behind(ORDER_WORKER);
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].main, "ns.worker.placed-orders");
+        assert_eq!(left[0].bindings, ["order.placed"]);
         let queues = &left[0].queues;
         let tiers = RetryPolicy::default().tiers().len();
         assert_eq!(queues.len(), tiers + 2);
         for tier in &queues[..tiers] {
             assert!(tier.queue.starts_with("ns.worker.placed-orders.retry."));
             assert_eq!(tier.destination, "ns.worker.order-placed");
-            assert!(tier.bindings.is_empty());
         }
         assert_eq!(
             queues[tiers],
             Moved {
                 queue: "ns.worker.placed-orders".into(),
                 destination: "ns.worker.order-placed".into(),
-                bindings: vec!["order.placed".into()],
             }
         );
         assert_eq!(
-            queues[tiers + 1].queue,
-            "ns.worker.placed-orders.dead-letter"
-        );
-        assert_eq!(
-            queues[tiers + 1].destination,
-            "ns.worker.order-placed.dead-letter"
+            queues[tiers + 1],
+            Moved {
+                queue: "ns.worker.placed-orders.dead-letter".into(),
+                destination: "ns.worker.order-placed.dead-letter".into(),
+            }
         );
         // Nothing of the old name is declared.
         let declarations = topology.declarations();

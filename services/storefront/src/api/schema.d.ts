@@ -623,10 +623,10 @@ export interface components {
             count: number;
             genre: string;
         };
-        /** @description Units of one book in a reservation. */
+        /** @description Units of one book: a line of an order, of its `order.placed` event and of a reservation. */
         Line: {
             book_id: string;
-            /** Format: int64 */
+            /** Format: int32 */
             quantity: number;
         };
         LoginRequest: {
@@ -851,7 +851,7 @@ export interface components {
         };
         /**
          * @description One line of a reservation request as a client sends it; checked by
-         *     [`ReservationRequest::validate`].
+         *     inventory's validation.
          */
         ReservationLineRequest: {
             /** @description The book, 1 to 36 characters, no spaces or control characters. */

@@ -12,6 +12,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::rename::move_left_behind;
 use super::settle::read_delivery;
 use super::{RabbitBus, Reconnect, queue_counts, unavailable};
 use crate::messaging::{BusError, ConsumerSpec, Handler, Listener, Settled};
@@ -75,7 +76,14 @@ impl RabbitBus {
         shutdown: &mut ShutdownToken,
         reconnect: &mut Reconnect,
     ) -> Result<(), BusError> {
-        let channel = self.channel().await?;
+        let connection = self.connection().await?;
+        for left in self.0.topology.left_behind(&spec.name) {
+            if let Err(err) = move_left_behind(&connection, &self.0.topology, &left).await {
+                // Tried again when the consumer next starts; the old queues keep their messages.
+                tracing::warn!(queue = %left.main, error = %err, "Could not move a renamed consumer's queues.");
+            }
+        }
+        let channel = connection.create_channel().await.map_err(unavailable)?;
         let prefetch = u16::try_from(spec.concurrency.max(1)).unwrap_or(u16::MAX);
         self.0
             .metrics

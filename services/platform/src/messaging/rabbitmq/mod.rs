@@ -22,7 +22,6 @@ use super::{Bus, BusError, DeadLetter, Envelope, Handler, Listener, MessagingMet
 use crate::readiness::Gate;
 use crate::shutdown::ShutdownToken;
 use declare::declare;
-use rename::move_left_behind;
 
 const H_SCHEMA_VERSION: &str = "schema-version";
 const H_TRACEPARENT: &str = "traceparent";
@@ -157,12 +156,6 @@ impl RabbitBus {
         let channel = connection.create_channel().await.map_err(unavailable)?;
         declare(&channel, &self.0.topology).await?;
         let _ = channel.close(200, "topology declared".into()).await;
-        for left in self.0.topology.left_behind() {
-            if let Err(err) = move_left_behind(&connection, &self.0.topology, &left).await {
-                // Tried again on the next connection; the queues keep their messages meanwhile.
-                tracing::warn!(queue = %left.main, error = %err, "Could not move a renamed consumer's queues.");
-            }
-        }
         tracing::info!("Connected to the message broker.");
         *slot = Some(connection.clone());
         Ok(connection)
