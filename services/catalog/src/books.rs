@@ -428,7 +428,7 @@ pub async fn insert(
         document_kind: Set(None),
         document_bytes: Set(None),
         document_sha256: Set(None),
-        summary_status: Set(crate::summary::SummaryStatus::None.as_str().to_owned()),
+        summary_status: Set(crate::summary::SummaryStatus::None),
         summary_text: Set(None),
         summary_method: Set(None),
         summary_model: Set(None),

@@ -9,7 +9,7 @@ use platform::messaging::Envelope;
 use platform::outbox::Outbox;
 use platform::{ApiError, ErrorCode};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -25,8 +25,15 @@ pub const MAX_SUMMARY_CHARS: usize = 4000;
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// Where a book's summary stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(sea_orm::sea_query::StringLen::N(16))",
+    rename_all = "lowercase"
+)]
 pub enum SummaryStatus {
     /// No document, or never asked for.
     None,
@@ -45,17 +52,18 @@ impl SummaryStatus {
             Self::Failed => "failed",
         }
     }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [Self::None, Self::Pending, Self::Ready, Self::Failed]
-            .into_iter()
-            .find(|status| status.as_str() == raw)
-    }
 }
 
 /// What wrote a summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(sea_orm::sea_query::StringLen::N(16))",
+    rename_all = "lowercase"
+)]
 pub enum SummaryMethod {
     /// The built-in summariser: sentences of the document, ranked.
     Extractive,
@@ -69,12 +77,6 @@ impl SummaryMethod {
             Self::Extractive => "extractive",
             Self::Model => "model",
         }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [Self::Extractive, Self::Model]
-            .into_iter()
-            .find(|method| method.as_str() == raw)
     }
 }
 
@@ -97,15 +99,10 @@ pub struct SummaryView {
 
 impl SummaryView {
     pub fn of(book: &book::Model) -> Result<Self, ApiError> {
-        let corrupt = |what: &str| ApiError::internal(anyhow::anyhow!("unknown summary {what}"));
         Ok(Self {
-            status: SummaryStatus::parse(&book.summary_status).ok_or_else(|| corrupt("status"))?,
+            status: book.summary_status,
             text: book.summary_text.clone(),
-            method: book
-                .summary_method
-                .as_deref()
-                .map(|raw| SummaryMethod::parse(raw).ok_or_else(|| corrupt("method")))
-                .transpose()?,
+            method: book.summary_method,
             model: book.summary_model.clone(),
             reason: book.summary_reason.clone(),
             document_sha256: book.summary_sha256.clone(),

@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::summary::{SummaryMethod, SummaryStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "books")]
 pub struct Model {
@@ -30,10 +32,10 @@ pub struct Model {
     /// Lower-case hex SHA-256 of the document's bytes.
     pub document_sha256: Option<String>,
     /// `none`, `pending`, `ready` or `failed`.
-    pub summary_status: String,
+    pub summary_status: SummaryStatus,
     pub summary_text: Option<String>,
     /// `extractive` or `model`, when ready.
-    pub summary_method: Option<String>,
+    pub summary_method: Option<SummaryMethod>,
     /// The model that wrote the summary, when one did.
     pub summary_model: Option<String>,
     /// Why the summary failed, when it did.
