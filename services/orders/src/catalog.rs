@@ -121,17 +121,16 @@ async fn look_up(
     url: &Url,
     orders: Vec<Vec<String>>,
 ) -> Result<Vec<Result<HashMap<String, BookFacts>, Unavailable>>, Unavailable> {
-    let ids: Vec<String> = orders
+    let ids: Vec<&String> = orders
         .iter()
         .flatten()
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .cloned()
         .collect();
     let mut found: HashMap<String, BookFacts> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(LOOKUP_IDS) {
         let request = client.post(url.clone()).timeout(TIMEOUT).json(&Lookup {
-            ids: chunk.to_vec(),
+            ids: chunk.iter().map(|id| (*id).clone()).collect(),
         });
         let response = platform::telemetry::propagate(request)
             .send()

@@ -28,7 +28,7 @@ impl StoredOrder {
         self.row.status
     }
 
-    pub fn status_view(&self) -> Result<StatusView, ApiError> {
+    pub fn status_view(&self) -> StatusView {
         status_view(&self.row)
     }
 

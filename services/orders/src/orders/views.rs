@@ -61,13 +61,13 @@ pub struct OrderLineView {
 pub use contracts::orders::StatusView;
 
 /// An order row's status alone.
-pub fn status_view(row: &order::Model) -> Result<StatusView, ApiError> {
-    Ok(StatusView {
+pub fn status_view(row: &order::Model) -> StatusView {
+    StatusView {
         id: row.id.clone(),
         status: row.status,
         reason: row.reason.clone(),
         updated_at: row.updated_at,
-    })
+    }
 }
 
 fn money(cents: i64) -> Result<Money, ApiError> {
