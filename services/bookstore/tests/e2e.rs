@@ -383,11 +383,13 @@ async fn customers_reach_only_their_own_orders_and_never_internal_endpoints() {
     assert_eq!(list["total"], 0);
 
     // Internal endpoints and stock changes are not for customers.
-    let reserve = json!({ "order_id": "forged", "lines": [{ "book_id": book, "quantity": 10 }] });
+    let reserve = json!({ "reservations": [
+        { "order_id": "forged", "lines": [{ "book_id": book, "quantity": 10 }] },
+    ] });
     let (status, _) = cluster
         .post(
             "inventory",
-            "/api/v1/inventory/reservations",
+            "/api/v1/inventory/reservations/batch",
             Some(&alice),
             reserve,
         )

@@ -156,7 +156,6 @@ const OPERATIONS: [(&str, &str); 38] = [
     ("delete", "/api/v1/books/{id}/document"),
     ("post", "/api/v1/books/{id}/summary"),
     ("put", "/api/v1/books/{id}/summary"),
-    ("post", "/api/v1/inventory/reservations"),
     ("post", "/api/v1/inventory/reservations/batch"),
     ("post", "/api/v1/inventory/reservations/{order_id}/release"),
     ("get", "/api/v1/inventory/{book_id}"),

@@ -1,5 +1,5 @@
-//! Inventory's side of the pipeline: the bodies of `POST /api/v1/inventory/reservations` and
-//! its batch form, through which the order worker reserves the stock of placed orders.
+//! Inventory's side of the pipeline: the bodies of `POST /api/v1/inventory/reservations/batch`,
+//! through which the order worker reserves the stock of placed orders.
 
 use platform::error::Problem;
 use serde::{Deserialize, Serialize};
@@ -92,8 +92,8 @@ pub struct LineRequest {
     pub quantity: Option<i64>,
 }
 
-/// The body of `POST /api/v1/inventory/reservations`. Fields are optional here only so that a
-/// missing one is reported by name with the others, instead of as a bare parse error.
+/// One reservation of a batch: an order's lines. Fields are optional here only so that a missing
+/// one is reported by name with the others, instead of as a bare parse error.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationRequest {

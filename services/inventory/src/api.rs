@@ -12,14 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::InventoryState;
-use crate::stock::{
-    self, BatchAnswer, BatchOutcome, ReservationBatch, ReservationRequest, ReservationView,
-    StockView,
-};
+use crate::stock::{self, BatchAnswer, BatchOutcome, ReservationBatch, ReservationView, StockView};
 
 pub fn routes() -> OpenApiRouter<InventoryState> {
     OpenApiRouter::with_openapi(service_token_openapi())
-        .routes(routes!(reserve))
         .routes(routes!(reserve_batch))
         .routes(routes!(release))
         .routes(routes!(get_stock, set_stock))
@@ -140,37 +136,10 @@ async fn adjust_stock(
     Ok(Json(view))
 }
 
-/// Reserves every line of an order or none (bookstore services only). Keyed by order id: a
-/// repeat returns the first answer and changes nothing.
-#[utoipa::path(
-    post, path = "/api/v1/inventory/reservations", tag = "inventory",
-    security(("service_token" = [])),
-    request_body = ReservationRequest,
-    responses(
-        (status = 200, description = "`reserved`, or `rejected` with reason `out_of_stock`, or `released` when the order was released first", body = ReservationView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[tracing::instrument(skip_all)]
-async fn reserve(
-    State(state): State<InventoryState>,
-    _service: ServiceCaller,
-    Json(body): Json<ReservationRequest>,
-) -> Result<Json<ReservationView>, ApiError> {
-    let request = stock::validate(&body)?;
-    let answer = stock::reserve(&state.db, &state.outbox, &request).await?;
-    state.metrics.answered(&answer);
-    let view = answer.view;
-    tracing::info!(order_id = %view.order_id, status = view.status.as_str(), "Reservation answered.");
-    Ok(Json(view))
-}
-
-/// Reserves several orders in one go (bookstore services only): each exactly as
-/// `POST /api/v1/inventory/reservations` would, in the order sent. A reservation that is not
-/// valid gets its problem in its place and the others are still decided.
+/// Reserves the stock of several orders in one go (bookstore services only), each every line or
+/// none, in the order sent. Keyed by order id: a repeat answers the first answer again and
+/// changes nothing. A reservation that is not valid gets its problem in its place and the
+/// others are still decided.
 #[utoipa::path(
     post, path = "/api/v1/inventory/reservations/batch", tag = "inventory",
     security(("service_token" = [])),

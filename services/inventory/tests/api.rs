@@ -91,11 +91,40 @@ fn adjust_path(book_id: &str) -> String {
     format!("/api/v1/inventory/{book_id}/adjust")
 }
 
-const RESERVATIONS: &str = "/api/v1/inventory/reservations";
 const BATCH: &str = "/api/v1/inventory/reservations/batch";
 
 fn release_path(order_id: &str) -> String {
     format!("/api/v1/inventory/reservations/{order_id}/release")
+}
+
+/// A batch of the one reservation `body`.
+fn batch_of(body: &Value) -> Value {
+    json!({ "reservations": [body] })
+}
+
+/// The answer to a batch of one as if it were an answer of its own: its reservation with 200, or
+/// its problem with the problem's status. A batch refused as a whole is answered as it was.
+fn only_outcome(reply: Reply) -> Reply {
+    if reply.status != StatusCode::OK {
+        return reply;
+    }
+    let results = reply.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{}", reply.body);
+    let outcome = &results[0];
+    if Value::is_null(&outcome["problem"]) {
+        Reply {
+            status: StatusCode::OK,
+            content_type: reply.content_type,
+            body: outcome["reservation"].clone(),
+        }
+    } else {
+        let status = outcome["problem"]["status"].as_u64().unwrap();
+        Reply {
+            status: StatusCode::from_u16(u16::try_from(status).unwrap()).unwrap(),
+            content_type: "application/problem+json".into(),
+            body: outcome["problem"].clone(),
+        }
+    }
 }
 
 /// A reservation body for `order_id` with `(book_id, quantity)` lines.
@@ -177,8 +206,12 @@ impl Api {
     }
 
     async fn reserve(&self, order_id: &str, lines: &[(&str, i64)]) -> Reply {
-        self.service(RESERVATIONS, Some(&reservation(order_id, lines)))
-            .await
+        self.reserve_one(&reservation(order_id, lines)).await
+    }
+
+    /// Sends one reservation body as a batch of one; its outcome as a reply of its own.
+    async fn reserve_one(&self, body: &Value) -> Reply {
+        only_outcome(self.service(BATCH, Some(&batch_of(body))).await)
     }
 
     /// Sends reservation bodies as one batch; the answer must be a 200 with one outcome each.
@@ -258,10 +291,10 @@ async fn reserve_concurrently(api: &Api, bodies: Vec<Value>) -> Vec<Reply> {
     for (i, body) in bodies.into_iter().enumerate() {
         let request = api
             .http
-            .post(api.server.url(RESERVATIONS))
+            .post(api.server.url(BATCH))
             .header("x-service-token", api.service.as_str())
-            .json(&body);
-        tasks.spawn(async move { (i, read(request).await) });
+            .json(&batch_of(&body));
+        tasks.spawn(async move { (i, only_outcome(read(request).await)) });
     }
     let mut replies: Vec<(usize, Reply)> = tasks.join_all().await;
     replies.sort_by_key(|(i, _)| *i);
@@ -405,8 +438,8 @@ platform::backend_tests! {
     async fn reservations_without_the_service_token_are_401(db) {
         let api = start(&db).await;
         api.stock("book-1", 5).await;
-        let body = reservation("order-1", &[("book-1", 1)]);
-        read(api.http.post(api.server.url(RESERVATIONS)).json(&body))
+        let body = batch_of(&reservation("order-1", &[("book-1", 1)]));
+        read(api.http.post(api.server.url(BATCH)).json(&body))
             .await
             .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
         read(api.http.post(api.server.url(&release_path("order-1"))))
@@ -424,9 +457,9 @@ platform::backend_tests! {
     async fn reservations_with_only_a_customer_or_admin_jwt_are_401(db) {
         let api = start(&db).await;
         api.stock("book-1", 5).await;
-        let body = reservation("order-1", &[("book-1", 1)]);
+        let body = batch_of(&reservation("order-1", &[("book-1", 1)]));
         for token in [&api.customer, &api.admin] {
-            api.send(Method::POST, RESERVATIONS, Some(token), Some(&body))
+            api.send(Method::POST, BATCH, Some(token), Some(&body))
                 .await
                 .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
             api.send(Method::POST, &release_path("order-1"), Some(token), None)
@@ -440,13 +473,13 @@ platform::backend_tests! {
     async fn reservations_with_a_wrong_service_token_are_403(db) {
         let api = start(&db).await;
         api.stock("book-1", 5).await;
-        let body = reservation("order-1", &[("book-1", 1)]);
+        let body = batch_of(&reservation("order-1", &[("book-1", 1)]));
         let other = ServiceToken::generate();
         let almost = format!("{}x", &api.service.as_str()[1..]);
         for wrong in [other.as_str(), almost.as_str(), "", &api.customer] {
             let request = api
                 .http
-                .post(api.server.url(RESERVATIONS))
+                .post(api.server.url(BATCH))
                 .header("x-service-token", wrong)
                 .json(&body);
             read(request)
@@ -981,7 +1014,7 @@ platform::backend_tests! {
                 ],
             ),
         ] {
-            let reply = api.service(RESERVATIONS, Some(&body)).await;
+            let reply = api.reserve_one(&body).await;
             reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
             assert_eq!(reply.error_fields(), fields, "{body}");
         }
@@ -1003,7 +1036,7 @@ platform::backend_tests! {
             line(("price", json!("1.00"))),
             with_status,
         ] {
-            api.service(RESERVATIONS, Some(&body))
+            api.reserve_one(&body)
                 .await
                 .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         }
@@ -1061,7 +1094,7 @@ platform::backend_tests! {
         // refused by the shape check first (serde reads as it parses), which is a 422.
         for body in ["{", "{,}", "{\"unterminated", "nul", "", "["] {
             for (path, token) in [
-                (RESERVATIONS.to_owned(), None),
+                (BATCH.to_owned(), None),
                 (stock_path("book-a"), Some(&api.admin)),
                 (adjust_path("book-a"), Some(&api.admin)),
             ] {
@@ -1216,7 +1249,6 @@ fn openapi_documents_the_six_operations_and_their_security() {
         operations,
         [
             "GET /api/v1/inventory/{book_id} []",
-            "POST /api/v1/inventory/reservations [\"service_token\"]",
             "POST /api/v1/inventory/reservations/batch [\"service_token\"]",
             "POST /api/v1/inventory/reservations/{order_id}/release [\"service_token\"]",
             "POST /api/v1/inventory/{book_id}/adjust [\"bearer\"]",

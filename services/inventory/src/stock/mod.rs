@@ -24,8 +24,8 @@ mod seed;
 pub use levels::{StockView, adjust, get, set};
 pub use reservations::{
     Answer, BatchAnswer, BatchOutcome, Line, LineRequest, MAX_BATCH, ReservationBatch,
-    ReservationRequest, ReservationStatus, ReservationView, ValidReservation, release, reserve,
-    reserve_all, stored_view, validate,
+    ReservationRequest, ReservationStatus, ReservationView, ValidReservation, release, reserve_all,
+    stored_view, validate,
 };
 pub use seed::seed;
 

@@ -116,25 +116,10 @@ pub struct Answer {
     pub first: bool,
 }
 
-/// Reserves every line of an order or none. Keyed by order id: a repeat (even with other lines)
-/// returns the first answer and changes nothing.
-pub async fn reserve<C>(
-    db: &C,
-    outbox: &Outbox,
-    request: &ValidReservation,
-) -> Result<Answer, ApiError>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    let mut answers = reserve_all(db, outbox, std::slice::from_ref(request)).await?;
-    answers
-        .pop()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a reservation went unanswered")))
-}
-
 /// Reserves several orders in one transaction, deciding them in the order given: each takes
-/// every line or nothing, exactly as [`reserve`] would one after the other. Answers come in the
-/// same order; an order listed twice gets the first answer twice.
+/// every line or nothing. Keyed by order id: a repeat (even with other lines) gets the first
+/// answer and changes nothing. Answers come in the same order; an order listed twice gets the
+/// first answer twice.
 pub async fn reserve_all<C>(
     db: &C,
     outbox: &Outbox,

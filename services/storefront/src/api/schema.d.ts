@@ -258,26 +258,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/inventory/reservations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Reserves every line of an order or none (bookstore services only). Keyed by order id: a
-         *     repeat returns the first answer and changes nothing.
-         */
-        post: operations["reserve"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/inventory/reservations/{order_id}/release": {
         parameters: {
             query?: never;
@@ -308,9 +288,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reserves several orders in one go (bookstore services only): each exactly as
-         *     `POST /api/v1/inventory/reservations` would, in the order sent. A reservation that is not
-         *     valid gets its problem in its place and the others are still decided.
+         * Reserves the stock of several orders in one go (bookstore services only), each every line or
+         *     none, in the order sent. Keyed by order id: a repeat answers the first answer again and
+         *     changes nothing. A reservation that is not valid gets its problem in its place and the
+         *     others are still decided.
          */
         post: operations["reserve_batch"];
         delete?: never;
@@ -863,8 +844,8 @@ export interface components {
             quantity: number;
         };
         /**
-         * @description The body of `POST /api/v1/inventory/reservations`. Fields are optional here only so that a
-         *     missing one is reported by name with the others, instead of as a bare parse error.
+         * @description One reservation of a batch: an order's lines. Fields are optional here only so that a missing
+         *     one is reported by name with the others, instead of as a bare parse error.
          */
         ReservationRequest: {
             /** @description 1 to 50 lines; a book listed twice counts once with the quantities added. */
@@ -2829,98 +2810,6 @@ export interface operations {
             };
             /** @description The stock would go below zero or above the maximum */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body larger than the route's limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body not sent as application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (opaque, with a trace id) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request took longer than the request timeout */
-            504: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    reserve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReservationRequest"];
-            };
-        };
-        responses: {
-            /** @description `reserved`, or `rejected` with reason `out_of_stock`, or `released` when the order was released first */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReservationView"];
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
