@@ -8,6 +8,7 @@ pub mod summaries;
 
 use std::time::Duration;
 
+use contracts::OrderId;
 use contracts::consumers::{ORDER_CANCELLED_WORKER, ORDER_PLACED_WORKER};
 use contracts::events::{Event, OrderCancelled, OrderPlaced};
 use contracts::inventory::{
@@ -96,7 +97,7 @@ impl From<CallError> for Outcome {
 /// What a problem answered for one order of a batch makes of it: the worker goes by the
 /// problem's `code`, never by its status number alone (a 409 `conflict` means the order cannot
 /// take the status; contention is a 503 `unavailable`, to be tried again).
-fn problem_error(problem: &Problem, url: &str, order_id: &str) -> CallError {
+fn problem_error(problem: &Problem, url: &str, order_id: &OrderId) -> CallError {
     let described = format!(
         "POST {url}: order {order_id}: {} {} {}",
         problem.status,
@@ -111,7 +112,7 @@ fn problem_error(problem: &Problem, url: &str, order_id: &str) -> CallError {
 
 /// The status the worker gives an order.
 struct Settlement {
-    order_id: String,
+    order_id: OrderId,
     status: OrderStatus,
     reason: Option<&'static str>,
 }
@@ -254,7 +255,7 @@ impl Services {
             .collect())
     }
 
-    async fn release(&self, order_id: &str) -> Result<(), CallError> {
+    async fn release(&self, order_id: &OrderId) -> Result<(), CallError> {
         let url = format!(
             "{}/api/v1/inventory/reservations/{order_id}/release",
             self.config.inventory_url

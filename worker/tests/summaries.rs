@@ -506,7 +506,7 @@ async fn a_redelivered_request_is_not_paid_twice() {
     assert_eq!(paid, 1);
     // The same request again, as a redelivery would bring it.
     let again = BookSummaryRequested {
-        book_id: harness.book_id.clone(),
+        book_id: harness.book_id.clone().into(),
         document_sha256: uploaded["document_sha256"].as_str().unwrap().to_owned(),
         requested_at: chrono::Utc::now(),
     };

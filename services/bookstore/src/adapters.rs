@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use catalog::purchases::{Buyer, Purchases};
+use contracts::BookId;
 use orders::catalog::{BookFacts, Catalog};
 use platform::ApiError;
 use platform::money::Money;
@@ -23,14 +24,14 @@ impl LocalCatalog {
 
 #[async_trait::async_trait]
 impl Catalog for LocalCatalog {
-    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError> {
+    async fn books(&self, ids: &[BookId]) -> Result<HashMap<BookId, BookFacts>, ApiError> {
         catalog::books::find_many(&self.db, ids)
             .await?
             .into_iter()
             .map(|book| {
                 let price = Money::from_cents(book.price_cents).map_err(ApiError::internal)?;
                 Ok((
-                    book.id,
+                    BookId::from(book.id),
                     BookFacts {
                         title: book.title,
                         price,

@@ -301,10 +301,10 @@ async fn repeated_requests_and_redelivered_events_change_nothing() {
         )
         .await;
     let again = OrderPlaced {
-        order_id: id.clone(),
-        user_id: String::new(),
+        order_id: id.clone().into(),
+        user_id: String::new().into(),
         lines: vec![Line {
-            book_id: book.clone(),
+            book_id: book.clone().into(),
             quantity: 2,
         }],
         placed_at: chrono::Utc::now(),

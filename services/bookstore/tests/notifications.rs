@@ -231,7 +231,7 @@ async fn a_status_change_the_bus_delivers_twice_is_pushed_once() {
     clients.connected("alice").await;
     let change = OrderStatusChanged {
         order_id: "order-delivered-twice".into(),
-        user_id: alice_id,
+        user_id: alice_id.into(),
         status: contracts::orders::OrderStatus::Completed,
         reason: None,
         at: chrono::Utc::now(),

@@ -54,7 +54,7 @@ impl Handler for StockChangedHandler {
         match result {
             Ok(_) => {
                 for level in &change.books {
-                    self.cache.book_changed(&level.book_id);
+                    self.cache.book_changed(level.book_id.as_str());
                 }
                 Outcome::Ack
             }

@@ -1,6 +1,7 @@
 //! Books: the API's view of a book, validation of new and changed books, and their storage.
 
 use chrono::{DateTime, Utc};
+use contracts::BookId;
 use platform::error::{ConflictCode, FieldErrors};
 use platform::money::Money;
 use platform::{ApiError, ErrorCode};
@@ -384,11 +385,11 @@ pub use contracts::catalog::MAX_LOOKUP;
 /// The books with these ids, in no particular order; ids of no book are left out.
 pub async fn find_many(
     db: &impl ConnectionTrait,
-    ids: &[String],
+    ids: &[BookId],
 ) -> Result<Vec<book::Model>, ApiError> {
     let ids: Vec<&str> = ids
         .iter()
-        .map(String::as_str)
+        .map(BookId::as_str)
         .filter(|id| platform::db::plausible_id(id))
         .collect();
     if ids.is_empty() {

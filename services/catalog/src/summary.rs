@@ -202,7 +202,7 @@ pub async fn request(
     };
     pending.write(txn, book_id, None, now).await?;
     let envelope = BookSummaryRequested {
-        book_id: book_id.to_owned(),
+        book_id: book_id.into(),
         document_sha256: sha256.to_owned(),
         requested_at: now,
     }
@@ -310,7 +310,7 @@ pub async fn settle(
         ));
     }
     let envelope = BookSummaryReady {
-        book_id: book.id.clone(),
+        book_id: book.id.clone().into(),
         status: state.status.as_str().to_owned(),
         method: state.method.map(|method| method.as_str().to_owned()),
         reason: state.reason.map(str::to_owned),

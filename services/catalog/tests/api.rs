@@ -1010,7 +1010,7 @@ platform::backend_tests! {
         let mut read: Vec<(String, String, String)> = read
             .books
             .into_iter()
-            .map(|book| (book.id, book.title, book.price.to_string()))
+            .map(|book| (book.id.into_string(), book.title, book.price.to_string()))
             .collect();
         read.sort();
         let expected: Vec<(String, String, String)> = expected

@@ -5,6 +5,8 @@ use platform::money::Money;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::BookId;
+
 /// The most ids one look-up may carry.
 pub const MAX_LOOKUP: usize = 100;
 
@@ -14,7 +16,7 @@ pub const MAX_LOOKUP: usize = 100;
 pub struct Lookup {
     /// 1 to 100 book ids; repeats count once.
     #[schema(min_items = 1, max_items = 100)]
-    pub ids: Vec<String>,
+    pub ids: Vec<BookId>,
 }
 
 /// The answer to a look-up as the orders service reads it: of each book found, what an order
@@ -29,7 +31,7 @@ pub struct LookedUpBooks {
 /// A book found by a look-up: its id, and its title and price now.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LookedUpBook {
-    pub id: String,
+    pub id: BookId,
     pub title: String,
     pub price: Money,
 }

@@ -7,14 +7,14 @@ pub use platform::auth::SessionsEnded;
 pub use platform::messaging::Event;
 use serde::{Deserialize, Serialize};
 
-use crate::Line;
 use crate::orders::OrderStatus;
+use crate::{BookId, Line, OrderId, UserId};
 
 /// An order was placed and waits for stock (`pending`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
-    pub order_id: String,
-    pub user_id: String,
+    pub order_id: OrderId,
+    pub user_id: UserId,
     pub lines: Vec<Line>,
     pub placed_at: DateTime<Utc>,
 }
@@ -33,8 +33,8 @@ impl OrderPlaced {
 /// An order moved to a new status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderStatusChanged {
-    pub order_id: String,
-    pub user_id: String,
+    pub order_id: OrderId,
+    pub user_id: UserId,
     pub status: OrderStatus,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
@@ -50,8 +50,8 @@ impl Event for OrderStatusChanged {
 /// the changes it acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCancelled {
-    pub order_id: String,
-    pub user_id: String,
+    pub order_id: OrderId,
+    pub user_id: UserId,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
 }
@@ -65,7 +65,7 @@ impl Event for OrderCancelled {
 /// again. Written by the catalogue next to the book's `pending` summary state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookSummaryRequested {
-    pub book_id: String,
+    pub book_id: BookId,
     /// The document to summarise; a request for a document since replaced is dropped.
     pub document_sha256: String,
     pub requested_at: DateTime<Utc>,
@@ -80,7 +80,7 @@ impl Event for BookSummaryRequested {
 /// stores the outcome; the notification gateway tells the admins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookSummaryReady {
-    pub book_id: String,
+    pub book_id: BookId,
     /// `ready` or `failed`.
     pub status: String,
     /// What made the summary (`extractive` or `model`), when it is ready.
@@ -107,12 +107,12 @@ pub struct StockChanged {
 /// A book's units available after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockLevel {
-    pub book_id: String,
+    pub book_id: BookId,
     pub available: i64,
 }
 
 impl StockLevel {
-    pub fn new(book_id: impl Into<String>, available: i64) -> Self {
+    pub fn new(book_id: impl Into<BookId>, available: i64) -> Self {
         Self {
             book_id: book_id.into(),
             available,

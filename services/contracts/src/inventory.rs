@@ -5,7 +5,7 @@ use platform::error::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::Line;
+use crate::{Line, OrderId};
 
 /// Why a reservation was rejected, and so why its order failed: a line wants more units than
 /// are available.
@@ -61,7 +61,7 @@ impl std::str::FromStr for ReservationStatus {
 /// Inventory's answer for an order. The first answer is the answer: a repeat returns it again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReservationView {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub status: ReservationStatus,
     /// `out_of_stock` when rejected, otherwise null.
     pub reason: Option<String>,
@@ -140,14 +140,14 @@ pub struct BatchAnswer {
 
 impl ReservationRequest {
     /// The request for an order's `lines`, every field given.
-    pub fn new(order_id: &str, lines: &[Line]) -> Self {
+    pub fn new(order_id: &OrderId, lines: &[Line]) -> Self {
         Self {
-            order_id: Some(order_id.to_owned()),
+            order_id: Some(order_id.to_string()),
             lines: Some(
                 lines
                     .iter()
                     .map(|line| LineRequest {
-                        book_id: Some(line.book_id.clone()),
+                        book_id: Some(line.book_id.to_string()),
                         quantity: Some(i64::from(line.quantity)),
                     })
                     .collect(),

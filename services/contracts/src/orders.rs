@@ -9,6 +9,8 @@ use platform::error::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::OrderId;
+
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -87,7 +89,7 @@ impl FromStr for OrderStatus {
 /// An order's status alone, for cheap polling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatusView {
-    pub id: String,
+    pub id: OrderId,
     pub status: OrderStatus,
     pub reason: Option<String>,
     pub updated_at: DateTime<Utc>,
@@ -100,7 +102,7 @@ pub const MAX_STATUS_BATCH: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChangeRequest {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub status: OrderStatus,
     /// As for a single order: required with `failed`, else absent (1 to 64 characters, not
     /// only spaces, no control characters).

@@ -261,7 +261,7 @@ impl Api {
                 event
                     .books
                     .into_iter()
-                    .map(|level| (level.book_id, level.available))
+                    .map(|level| (level.book_id.into_string(), level.available))
                     .collect()
             })
             .collect()

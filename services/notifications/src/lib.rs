@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use contracts::events::{BookSummaryReady, Event, OrderPlaced, OrderStatusChanged};
 use contracts::orders::OrderStatus;
+use contracts::{BookId, OrderId, UserId};
 use platform::auth::{Role, TokenVerifier};
 use platform::messaging::{Delivery, Handler, Listener, Outcome};
 use platform::shutdown::ShutdownToken;
@@ -63,8 +64,8 @@ pub struct Resync {
 pub struct StatusChange {
     /// The bus event's id: the same change delivered twice has the same id.
     pub event_id: String,
-    pub order_id: String,
-    pub user_id: String,
+    pub order_id: OrderId,
+    pub user_id: UserId,
     pub status: OrderStatus,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
@@ -75,7 +76,7 @@ pub struct StatusChange {
 pub struct SummarySettled {
     /// The bus event's id: the same summary delivered twice has the same id.
     pub event_id: String,
-    pub book_id: String,
+    pub book_id: BookId,
     /// `ready` or `failed`.
     pub status: String,
     pub method: Option<String>,
@@ -246,7 +247,7 @@ impl Handler for Gateway {
             at: change.at,
         };
         // One broadcast to both rooms: a socket in both (an admin's own order) gets it once.
-        let rooms = [user_room(&message.user_id), ADMIN_ROOM.to_owned()];
+        let rooms = [user_room(message.user_id.as_str()), ADMIN_ROOM.to_owned()];
         if let Err(err) = self.io.to(rooms).emit(STATUS_EVENT, &message).await {
             // Only the sockets named in the error (closing, or too far behind) missed it; sending
             // again would give the others a duplicate.

@@ -434,7 +434,7 @@ async fn set_statuses(
         .changes
         .into_iter()
         .map(|change| StatusChange {
-            order_id: change.order_id,
+            order_id: change.order_id.into_string(),
             to: change.status,
             reason: change.reason,
         })

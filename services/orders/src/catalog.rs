@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::BookId;
 use contracts::catalog::{LookedUpBooks, Lookup};
 use platform::ApiError;
 use platform::batch::{Batcher, Unanswered};
@@ -29,7 +30,7 @@ pub trait Catalog: Send + Sync {
     /// catalogue does not have is left out. An unreachable or misbehaving catalogue is an error
     /// (503), never "no such book": a customer must not be told that a book does not exist
     /// because the catalogue was briefly down.
-    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError>;
+    async fn books(&self, ids: &[BookId]) -> Result<HashMap<BookId, BookFacts>, ApiError>;
 }
 
 /// How long one catalogue look-up may take before the orders waiting on it are refused with a
@@ -57,7 +58,7 @@ pub struct HttpCatalog {
     lookup_url: Url,
     client: reqwest::Client,
     /// Started on first use, inside the runtime.
-    rounds: OnceLock<Batcher<Vec<String>, HashMap<String, BookFacts>, Unavailable>>,
+    rounds: OnceLock<Batcher<Vec<BookId>, HashMap<BookId, BookFacts>, Unavailable>>,
 }
 
 fn unavailable(detail: &str) -> ApiError {
@@ -92,7 +93,7 @@ impl HttpCatalog {
         })
     }
 
-    fn rounds(&self) -> &Batcher<Vec<String>, HashMap<String, BookFacts>, Unavailable> {
+    fn rounds(&self) -> &Batcher<Vec<BookId>, HashMap<BookId, BookFacts>, Unavailable> {
         self.rounds.get_or_init(|| {
             let (url, client) = (self.lookup_url.clone(), self.client.clone());
             Batcher::start("catalogue look-ups", ORDERS_PER_ROUND, move |orders| {
@@ -119,15 +120,15 @@ fn lookup_url(base_url: &Url) -> anyhow::Result<Url> {
 async fn look_up(
     client: &reqwest::Client,
     url: &Url,
-    orders: Vec<Vec<String>>,
-) -> Result<Vec<Result<HashMap<String, BookFacts>, Unavailable>>, Unavailable> {
-    let ids: Vec<&String> = orders
+    orders: Vec<Vec<BookId>>,
+) -> Result<Vec<Result<HashMap<BookId, BookFacts>, Unavailable>>, Unavailable> {
+    let ids: Vec<&BookId> = orders
         .iter()
         .flatten()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut found: HashMap<String, BookFacts> = HashMap::with_capacity(ids.len());
+    let mut found: HashMap<BookId, BookFacts> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(LOOKUP_IDS) {
         let request = client.post(url.clone()).timeout(TIMEOUT).json(&Lookup {
             ids: chunk.iter().map(|id| (*id).clone()).collect(),
@@ -179,7 +180,7 @@ async fn look_up(
 #[async_trait]
 impl Catalog for HttpCatalog {
     #[tracing::instrument(skip_all, fields(books = ids.len()))]
-    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError> {
+    async fn books(&self, ids: &[BookId]) -> Result<HashMap<BookId, BookFacts>, ApiError> {
         self.rounds()
             .call(ids.to_vec())
             .await

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::BookId;
 use migration::MigratorTrait;
 use orders::catalog::{BookFacts, Catalog, HttpCatalog};
 use orders::entity::{order, order_line};
@@ -72,10 +73,14 @@ impl MapCatalog {
 
 #[async_trait]
 impl Catalog for MapCatalog {
-    async fn books(&self, ids: &[String]) -> Result<HashMap<String, BookFacts>, ApiError> {
+    async fn books(&self, ids: &[BookId]) -> Result<HashMap<BookId, BookFacts>, ApiError> {
         Ok(ids
             .iter()
-            .filter_map(|id| self.0.get(id).map(|facts| (id.clone(), facts.clone())))
+            .filter_map(|id| {
+                self.0
+                    .get(id.as_str())
+                    .map(|facts| (id.clone(), facts.clone()))
+            })
             .collect())
     }
 }

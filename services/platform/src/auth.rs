@@ -16,6 +16,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kid::kid_for;
+use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
@@ -26,8 +27,17 @@ pub const ISSUER: &str = "bookstore-users";
 pub const AUDIENCE: &str = "bookstore";
 
 /// A user's role. Sign-up always gives `customer`; only an admin makes another admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Stored as its lower-case name, read back leniently (`Role::from_stored`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, DeriveValueType,
+)]
 #[serde(rename_all = "lowercase")]
+#[sea_orm(
+    value_type = "String",
+    from_str = "Role::from_stored",
+    to_str = "stored_role",
+    column_type = "String(sea_orm::sea_query::StringLen::N(16))"
+)]
 pub enum Role {
     Customer,
     Admin,
@@ -40,6 +50,18 @@ impl Role {
             Self::Admin => "admin",
         }
     }
+
+    /// A stored role as it is read back. Roles are written only by the users service, so a value
+    /// it does not know (written by hand, or by a later version) reads as the least privileged
+    /// role instead of making the account unreadable.
+    fn from_stored(stored: &str) -> Result<Self, std::convert::Infallible> {
+        Ok(stored.parse().unwrap_or(Self::Customer))
+    }
+}
+
+/// How a role is stored (the derive of its column passes it by reference).
+fn stored_role(role: &Role) -> &'static str {
+    role.as_str()
 }
 
 impl std::str::FromStr for Role {

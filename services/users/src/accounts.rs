@@ -33,7 +33,7 @@ pub struct UserView {
 impl From<user::Model> for UserView {
     fn from(model: user::Model) -> Self {
         Self {
-            role: parse_role(&model.role),
+            role: model.role,
             id: model.id,
             email: model.email,
             display_name: model.display_name,
@@ -41,11 +41,6 @@ impl From<user::Model> for UserView {
             created_at: model.created_at,
         }
     }
-}
-
-/// Roles are written only by this crate, so an unknown value is treated as the least privileged.
-pub fn parse_role(raw: &str) -> Role {
-    raw.parse().unwrap_or(Role::Customer)
 }
 
 /// A new account's validated fields.
@@ -120,7 +115,7 @@ pub async fn create(
         email: Set(account.email.as_str().to_owned()),
         password_hash: Set(password_hash),
         display_name: Set(account.display_name),
-        role: Set(account.role.as_str().to_owned()),
+        role: Set(account.role),
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
@@ -164,7 +159,7 @@ pub async fn bootstrap_admin(
 ) -> Result<Bootstrap, ApiError> {
     let account = NewAccount::validate(email, password, Some("Administrator"), Role::Admin)?;
     if let Some(existing) = find_by_email(db, &account.email).await? {
-        return Ok(if parse_role(&existing.role) == Role::Admin {
+        return Ok(if existing.role == Role::Admin {
             Bootstrap::AlreadyExists
         } else {
             Bootstrap::ExistsWithoutAdminRole
@@ -183,7 +178,7 @@ pub async fn bootstrap_admin(
 /// Whether any admin account exists.
 pub async fn any_admin(db: &impl ConnectionTrait) -> Result<bool, ApiError> {
     Ok(user::Entity::find()
-        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .filter(user::Column::Role.eq(Role::Admin))
         .one(db)
         .await?
         .is_some())

@@ -116,8 +116,9 @@ async fn session_response(
     user: user::Model,
     session: &sessions::Issued,
 ) -> Result<Response, ApiError> {
-    let role = accounts::parse_role(&user.role);
-    let access_token = state.signer.sign(&user.id, role, &session.session_id)?;
+    let access_token = state
+        .signer
+        .sign(&user.id, user.role, &session.session_id)?;
     let body = SessionResponse {
         access_token,
         token_type: "Bearer".into(),

@@ -210,7 +210,7 @@ async fn list_users(
     errors.into_invalid_parameters()?;
     let mut select = user::Entity::find();
     if let Some(role) = role {
-        select = select.filter(user::Column::Role.eq(role.as_str()));
+        select = select.filter(user::Column::Role.eq(role));
     }
     if let Some(active) = active {
         select = select.filter(user::Column::Active.eq(active));
@@ -276,7 +276,7 @@ async fn update_user(
         .ok_or_else(|| ApiError::not_found("user"))?;
     let mut active = user.into_active_model();
     if let Some(role) = request.role {
-        active.role = Set(role.as_str().to_owned());
+        active.role = Set(role);
     }
     if let Some(flag) = request.active {
         active.active = Set(flag);
@@ -284,6 +284,6 @@ async fn update_user(
     active.updated_at = Set(Utc::now());
     let updated = active.update(&state.db).await?;
     sessions::end_all_for_user(&state.db, &state.endings, &updated.id, None).await?;
-    tracing::info!(admin_id = %admin.id, role = %updated.role, active = updated.active, "User changed by an admin.");
+    tracing::info!(admin_id = %admin.id, role = updated.role.as_str(), active = updated.active, "User changed by an admin.");
     Ok(Json(updated.into()))
 }

@@ -17,9 +17,10 @@ use platform::messaging::memory::MemoryBus;
 use platform::readiness::Gate;
 use platform::testing::{TestDatabase, TestServer, eventually};
 use reqwest::StatusCode;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use users::entity::refresh_token;
+use users::entity::{refresh_token, user};
 use users::{UsersConfig, UsersState};
 
 const PASSWORD: &str = "correct horse battery";
@@ -522,6 +523,30 @@ platform::backend_tests! {
         assert_problem(&missing, StatusCode::NOT_FOUND, "not_found");
         let bad_role = app.patch(&format!("/api/v1/users/{target}"), &admin, json!({ "role": "owner" })).await;
         assert_problem(&bad_role, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        app.close().await;
+    }
+
+    async fn a_stored_role_this_version_does_not_know_reads_as_customer(db) {
+        let app = spawn(&db, config()).await;
+        let (admin, _) = app.admin().await;
+        let reply = app.register("future.role@shop.example").await;
+        let id = reply.body["user"]["id"].as_str().unwrap().to_owned();
+        // As a later version, or a hand-made fix, might have left it.
+        let stored = user::Entity::update_many()
+            .col_expr(user::Column::Role, Expr::value("superuser"))
+            .filter(user::Column::Id.eq(&id))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(stored.rows_affected, 1);
+        let login = app.login("future.role@shop.example", PASSWORD).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        assert_eq!(login.body["user"]["role"], "customer");
+        let listed = app.get("/api/v1/users?q=future.role", &admin).await;
+        assert_eq!(listed.body["items"][0]["role"], "customer", "{}", listed.body);
+        // Nothing it reads as grants more: the account is refused on admin routes.
+        let refused = app.get("/api/v1/users", &token(&login)).await;
+        assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
         app.close().await;
     }
 

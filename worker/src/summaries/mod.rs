@@ -19,6 +19,7 @@ use catalog::summary::{
     MAX_REASON_CHARS, MAX_SUMMARY_CHARS, SummaryMethod, SummaryOutcome, SummaryResult,
     SummaryStatus,
 };
+use contracts::BookId;
 use contracts::events::{BookSummaryRequested, Event};
 use platform::auth::{SERVICE_TOKEN_HEADER, ServiceToken};
 use platform::messaging::{Delivery, Handler, Outcome};
@@ -89,12 +90,12 @@ impl SummaryHandler {
         })
     }
 
-    fn url(&self, book_id: &str, tail: &str) -> String {
+    fn url(&self, book_id: &BookId, tail: &str) -> String {
         format!("{}/api/v1/books/{book_id}{tail}", self.config.catalog_url)
     }
 
     /// The book as the catalogue has it now; `None` once it is deleted.
-    async fn book(&self, book_id: &str) -> Result<Option<BookView>, Failure> {
+    async fn book(&self, book_id: &BookId) -> Result<Option<BookView>, Failure> {
         let response = self
             .http
             .get(self.url(book_id, ""))
@@ -113,7 +114,7 @@ impl SummaryHandler {
     }
 
     /// The document's bytes, if it is still the one asked about.
-    async fn document(&self, book_id: &str, sha256: &str) -> Result<Option<Vec<u8>>, Failure> {
+    async fn document(&self, book_id: &BookId, sha256: &str) -> Result<Option<Vec<u8>>, Failure> {
         let response = self
             .http
             .get(self.url(book_id, "/document"))
@@ -146,7 +147,7 @@ impl SummaryHandler {
 
     /// Stores the outcome. `false` when the catalogue no longer wants it (the book or its
     /// document is gone).
-    async fn settle(&self, book_id: &str, outcome: &SummaryOutcome) -> Result<bool, Failure> {
+    async fn settle(&self, book_id: &BookId, outcome: &SummaryOutcome) -> Result<bool, Failure> {
         let response = self
             .http
             .put(self.url(book_id, "/summary"))

@@ -15,11 +15,11 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
-pub use contracts::Line;
 pub use contracts::inventory::{
     BatchAnswer, BatchOutcome, LineRequest, MAX_BATCH, ReservationBatch, ReservationRequest,
     ReservationStatus, ReservationView,
 };
+pub use contracts::{BookId, Line, OrderId};
 
 use super::{MAX_LINES, MAX_QUANTITY, OUT_OF_STOCK, begin_write, check_id, current, record};
 use crate::entity::{reservation, stock};
@@ -29,7 +29,7 @@ pub fn stored_view(model: reservation::Model) -> Result<ReservationView, ApiErro
     Ok(ReservationView {
         status: model.status,
         lines: serde_json::from_str(&model.lines).map_err(ApiError::internal)?,
-        order_id: model.order_id,
+        order_id: model.order_id.into(),
         reason: model.reason,
     })
 }
@@ -37,12 +37,12 @@ pub fn stored_view(model: reservation::Model) -> Result<ReservationView, ApiErro
 /// A validated reservation: lines merged per book and sorted by book id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidReservation {
-    order_id: String,
+    order_id: OrderId,
     lines: Vec<Line>,
 }
 
 impl ValidReservation {
-    pub fn order_id(&self) -> &str {
+    pub fn order_id(&self) -> &OrderId {
         &self.order_id
     }
 
@@ -56,13 +56,13 @@ impl ValidReservation {
 pub fn validate(request: &ReservationRequest) -> Result<ValidReservation, ApiError> {
     let mut errors = FieldErrors::new();
     let order_id = match request.order_id.as_deref() {
-        Some(id) => errors.check("order_id", check_id(id)),
+        Some(id) => errors.check("order_id", OrderId::parse(id)),
         None => {
             errors.add("order_id", "is required");
             None
         }
     };
-    let mut merged: BTreeMap<String, u32> = BTreeMap::new();
+    let mut merged: BTreeMap<BookId, u32> = BTreeMap::new();
     match request.lines.as_deref() {
         None => errors.add("lines", "is required"),
         Some(lines) if lines.is_empty() || lines.len() > MAX_LINES => {
@@ -71,7 +71,7 @@ pub fn validate(request: &ReservationRequest) -> Result<ValidReservation, ApiErr
         Some(lines) => {
             for (i, line) in lines.iter().enumerate() {
                 let book_id = match line.book_id.as_deref() {
-                    Some(id) => errors.check(&format!("lines[{i}].book_id"), check_id(id)),
+                    Some(id) => errors.check(&format!("lines[{i}].book_id"), BookId::parse(id)),
                     None => {
                         errors.add(&format!("lines[{i}].book_id"), "is required");
                         None
@@ -99,8 +99,12 @@ pub fn validate(request: &ReservationRequest) -> Result<ValidReservation, ApiErr
         }
     }
     errors.into_validation()?;
+    // Without errors, the order id was given and valid.
+    let order_id = order_id.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("a valid reservation without its order"))
+    })?;
     Ok(ValidReservation {
-        order_id: order_id.unwrap_or_default(),
+        order_id,
         lines: merged
             .into_iter()
             .map(|(book_id, quantity)| Line { book_id, quantity })
@@ -170,14 +174,14 @@ where
     // release recording an unseen order, can still slip in: inserting then fails on the primary
     // key, and the next attempt finds it.
     let order_ids: Vec<&str> = requests.iter().map(|r| r.order_id.as_str()).collect();
-    let mut decided: HashMap<String, ReservationView> = HashMap::new();
+    let mut decided: HashMap<OrderId, ReservationView> = HashMap::new();
     for chunk in order_ids.chunks(IDS_PER_LOOKUP) {
         for row in reservation::Entity::find()
             .filter(reservation::Column::OrderId.is_in(chunk.iter().copied()))
             .all(&txn)
             .await?
         {
-            decided.insert(row.order_id.clone(), stored_view(row)?);
+            decided.insert(row.order_id.clone().into(), stored_view(row)?);
         }
     }
 
@@ -195,12 +199,12 @@ where
         // No row (a book never stocked) counts as none available.
         let fits = request.lines.iter().all(|line| {
             available
-                .get(&line.book_id)
+                .get(line.book_id.as_str())
                 .is_some_and(|units| *units >= i64::from(line.quantity))
         });
         if fits {
             for line in &request.lines {
-                if let Some(units) = available.get_mut(&line.book_id) {
+                if let Some(units) = available.get_mut(line.book_id.as_str()) {
                     *units -= i64::from(line.quantity);
                 }
                 *taken.entry(line.book_id.as_str()).or_default() += i64::from(line.quantity);
@@ -217,7 +221,7 @@ where
             lines: request.lines.clone(),
         };
         new_rows.push(reservation::ActiveModel {
-            order_id: Set(view.order_id.clone()),
+            order_id: Set(view.order_id.to_string()),
             status: Set(view.status),
             reason: Set(view.reason.clone()),
             lines: Set(serde_json::to_string(&view.lines).map_err(ApiError::internal)?),
@@ -319,7 +323,7 @@ where
                 txn.commit().await?;
                 Ok((
                     ReservationView {
-                        order_id: order_id.to_owned(),
+                        order_id: order_id.into(),
                         status: ReservationStatus::Released,
                         reason: None,
                         lines: Vec::new(),
@@ -374,7 +378,10 @@ where
                 line.book_id
             ))));
         }
-        counts.insert(&line.book_id, current(&txn, &line.book_id).await?);
+        counts.insert(
+            line.book_id.as_str(),
+            current(&txn, line.book_id.as_str()).await?,
+        );
     }
     let levels = counts
         .into_iter()

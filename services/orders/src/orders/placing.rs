@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use contracts::Line;
 use contracts::events::{Event, OrderPlaced};
+use contracts::{BookId, Line};
 use platform::batch::{Batcher, Unanswered};
-use platform::db::{ROWS_PER_INSERT, is_unique_violation, plausible_id};
+use platform::db::{ROWS_PER_INSERT, is_unique_violation};
 use platform::error::FieldErrors;
 use platform::messaging::Envelope;
 use platform::money::Money;
@@ -51,7 +51,7 @@ fn requested(request: &PlaceOrder) -> Vec<Line> {
         .lines
         .iter()
         .map(|line| Line {
-            book_id: line.book_id.clone(),
+            book_id: line.book_id.as_str().into(),
             quantity: u32::try_from(line.quantity).unwrap_or_default(),
         })
         .collect();
@@ -81,7 +81,7 @@ fn same_request_or_conflict(
 
 /// Checks what can be checked without the catalogue; returns the lines worth looking up
 /// (index and book id), recording every problem in `errors`.
-fn check_shape(request: &PlaceOrder, errors: &mut FieldErrors) -> Vec<(usize, String)> {
+fn check_shape(request: &PlaceOrder, errors: &mut FieldErrors) -> Vec<(usize, BookId)> {
     let mut seen = HashSet::new();
     let mut lookups = Vec::new();
     for (i, line) in request.lines.iter().enumerate() {
@@ -91,16 +91,16 @@ fn check_shape(request: &PlaceOrder, errors: &mut FieldErrors) -> Vec<(usize, St
                 format!("must be a whole number from 1 to {MAX_QUANTITY}"),
             );
         }
-        let book_id = line.book_id.as_str();
-        if !plausible_id(book_id) {
-            errors.add(&format!("lines[{i}].book_id"), "no such book");
-        } else if !seen.insert(book_id) {
-            errors.add(
+        match BookId::parse(&line.book_id) {
+            Err(_) => errors.add(&format!("lines[{i}].book_id"), "no such book"),
+            Ok(book_id) if seen.contains(&book_id) => errors.add(
                 &format!("lines[{i}].book_id"),
                 "appears in an earlier line; order each book once with the total quantity",
-            );
-        } else {
-            lookups.push((i, book_id.to_owned()));
+            ),
+            Ok(book_id) => {
+                seen.insert(book_id.clone());
+                lookups.push((i, book_id));
+            }
         }
     }
     lookups
@@ -140,7 +140,7 @@ pub async fn place(
 
     let mut facts: BTreeMap<usize, BookFacts> = BTreeMap::new();
     if !lookups.is_empty() {
-        let ids: Vec<String> = lookups.iter().map(|(_, id)| id.clone()).collect();
+        let ids: Vec<BookId> = lookups.iter().map(|(_, id)| id.clone()).collect();
         let mut found = match catalog.books(&ids).await {
             Ok(found) => found,
             Err(err) => {
@@ -235,8 +235,8 @@ pub async fn place(
 /// The `order.placed` event of a stored order.
 fn placed_event(order: &StoredOrder) -> OrderPlaced {
     OrderPlaced {
-        order_id: order.row.id.clone(),
-        user_id: order.row.user_id.clone(),
+        order_id: order.row.id.clone().into(),
+        user_id: order.row.user_id.clone().into(),
         lines: order.lines(),
         placed_at: order.row.created_at,
     }

@@ -38,7 +38,7 @@ impl StoredOrder {
         self.lines
             .iter()
             .map(|line| Line {
-                book_id: line.book_id.clone(),
+                book_id: line.book_id.clone().into(),
                 quantity: u32::try_from(line.quantity).unwrap_or_default(),
             })
             .collect()

@@ -326,8 +326,8 @@ fn status_events(
 ) -> Result<Vec<Envelope>, ApiError> {
     let mut events = vec![
         OrderStatusChanged {
-            order_id: order.id.clone(),
-            user_id: order.user_id.clone(),
+            order_id: order.id.clone().into(),
+            user_id: order.user_id.clone().into(),
             status: to,
             reason: reason.map(str::to_owned),
             at,
@@ -338,8 +338,8 @@ fn status_events(
     if to == OrderStatus::Cancelled {
         events.push(
             OrderCancelled {
-                order_id: order.id.clone(),
-                user_id: order.user_id.clone(),
+                order_id: order.id.clone().into(),
+                user_id: order.user_id.clone().into(),
                 reason: reason.map(str::to_owned),
                 at,
             }

@@ -63,7 +63,7 @@ pub use contracts::orders::StatusView;
 /// An order row's status alone.
 pub fn status_view(row: &order::Model) -> StatusView {
     StatusView {
-        id: row.id.clone(),
+        id: row.id.clone().into(),
         status: row.status,
         reason: row.reason.clone(),
         updated_at: row.updated_at,

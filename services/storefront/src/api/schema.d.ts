@@ -516,6 +516,8 @@ export interface components {
             problem?: components["schemas"]["Problem"] | null;
             reservation?: components["schemas"]["ReservationView"] | null;
         };
+        /** @description A book's id in the catalogue: 1 to 36 characters, no spaces or control characters. */
+        BookId: string;
         /**
          * @description The fields of a book as a client sends them: on `POST` every field but `description` is
          *     required (and not `null`); a `PATCH` changes the fields given and leaves `null` ones as they are.
@@ -606,7 +608,7 @@ export interface components {
         };
         /** @description Units of one book: a line of an order, of its `order.placed` event and of a reservation. */
         Line: {
-            book_id: string;
+            book_id: components["schemas"]["BookId"];
             /** Format: int32 */
             quantity: number;
         };
@@ -618,7 +620,7 @@ export interface components {
         /** @description The body of `POST /api/v1/books/lookup`. */
         Lookup: {
             /** @description 1 to 100 book ids; repeats count once. */
-            ids: string[];
+            ids: components["schemas"]["BookId"][];
         };
         /** @description The books a look-up found. */
         LookupAnswer: {
@@ -630,6 +632,11 @@ export interface components {
          * @example 24.90
          */
         Money: string;
+        /**
+         * @description An order's id: 1 to 36 characters, no spaces or control characters. Also the key of the
+         *     order's reservation in inventory.
+         */
+        OrderId: string;
         /** @description One line of a new order. */
         OrderLineRequest: {
             book_id: string;
@@ -868,7 +875,7 @@ export interface components {
              *     for an order released before it was ever reserved.
              */
             lines: components["schemas"]["Line"][];
-            order_id: string;
+            order_id: components["schemas"]["OrderId"];
             /** @description `out_of_stock` when rejected, otherwise null. */
             reason?: string | null;
             status: components["schemas"]["ReservationStatus"];
@@ -917,7 +924,7 @@ export interface components {
         };
         /** @description One order's new status in a batch. */
         StatusChangeRequest: {
-            order_id: string;
+            order_id: components["schemas"]["OrderId"];
             /**
              * @description As for a single order: required with `failed`, else absent (1 to 64 characters, not
              *     only spaces, no control characters).
@@ -937,7 +944,7 @@ export interface components {
         };
         /** @description An order's status alone, for cheap polling. */
         StatusView: {
-            id: string;
+            id: components["schemas"]["OrderId"];
             reason?: string | null;
             status: components["schemas"]["OrderStatus"];
             /** Format: date-time */
