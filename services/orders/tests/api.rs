@@ -28,6 +28,7 @@ use reqwest::{Method, StatusCode, header};
 use sea_orm::sea_query::{Alias, Order, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
 };
 use serde_json::{Value, json};
 
@@ -1487,4 +1488,70 @@ fn the_openapi_document_lists_every_route() {
     let place = &doc["paths"]["/api/v1/orders"]["post"];
     assert!(place["responses"]["202"].is_object());
     assert!(place["responses"]["503"].is_object());
+}
+
+/// A batch of status changes whose write transaction is chosen as a deadlock victim is written
+/// again, once, instead of failing: the worker's settlements and the customers' cancellations
+/// share orders' rows. PostgreSQL only, where the victim can be made certain: the other
+/// transaction waits longer before it looks for a deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_status_write_chosen_as_a_deadlock_victim_is_written_again() {
+    platform::testing::run_on(platform::testing::Backend::Postgres, |db| async move {
+        let api = start(&db).await;
+        // Placed one after the other: the first has the smaller id and comes first in the
+        // table, so the batch's update locks it first.
+        let first = api.order(&api.alice, &[(1, 1)]).await;
+        let second = api.order(&api.alice, &[(2, 1)]).await;
+        assert!(first.id < second.id);
+
+        let other = api.conn.begin().await.unwrap();
+        other
+            .execute_unprepared("SET LOCAL deadlock_timeout = '30s'")
+            .await
+            .unwrap();
+        let touch = |id: &str| format!("UPDATE orders SET updated_at = updated_at WHERE id = '{id}'");
+        other.execute_unprepared(&touch(&second.id)).await.unwrap();
+
+        let settle = api.service_statuses_request(&json!([
+            { "order_id": first.id, "status": "completed" },
+            { "order_id": second.id, "status": "completed" },
+        ]));
+        let settling = tokio::spawn(async move { Reply::read(settle.send().await.unwrap()).await });
+        // The batch holds the first order's row and waits for the second's.
+        platform::testing::eventually("the batch waits for a row lock", Duration::from_secs(10), async || {
+            let waiting = api
+                .conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            waiting.try_get::<i64>("", "n").unwrap() > 0
+        })
+        .await;
+        // Now this transaction wants the first row: a deadlock, and the batch (which looks
+        // for one after a second) is its victim. This update goes through once it is.
+        other.execute_unprepared(&touch(&first.id)).await.unwrap();
+        other.commit().await.unwrap();
+
+        let reply = settling.await.unwrap();
+        reply.assert_no_server_error();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        for (result, order) in reply.body["results"].as_array().unwrap().iter().zip([&first, &second]) {
+            assert_eq!(result["order"]["id"], order.id.as_str(), "{result}");
+            assert_eq!(result["order"]["status"], "completed", "{result}");
+        }
+        // Written once: one change event per order, nothing from the attempt that was undone.
+        let changes = api
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|row| row.kind == "order.status_changed")
+            .count();
+        assert_eq!(changes, 2);
+        api.finish().await;
+    })
+    .await;
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use contracts::events::{Event, OrderPlaced};
 use contracts::{BookId, Line};
 use platform::batch::{Batcher, Unanswered};
-use platform::db::{ROWS_PER_INSERT, is_unique_violation};
+use platform::db::{ROWS_PER_INSERT, is_unique_violation, retrying_transient};
 use platform::error::FieldErrors;
 use platform::messaging::Envelope;
 use platform::money::Money;
@@ -261,13 +261,22 @@ pub async fn republish_pending(
         .iter()
         .map(|order| placed_event(order).envelope().map_err(serialisation))
         .collect::<Result<Vec<_>, _>>()?;
+    retrying_transient(|| add_events(db, outbox, &events)).await?;
+    outbox.committed(events);
+    Ok(pending.len())
+}
+
+/// Adds `events` to the outbox in one transaction of their own.
+async fn add_events(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    events: &[Envelope],
+) -> Result<(), DbErr> {
     let txn = db.begin().await?;
     for chunk in events.chunks(ROWS_PER_INSERT) {
         outbox.add_all(&txn, chunk).await?;
     }
-    txn.commit().await?;
-    outbox.committed(events);
-    Ok(pending.len())
+    txn.commit().await
 }
 
 /// The most orders one transaction writes.
@@ -381,6 +390,18 @@ async fn write_new_orders(
         })
         .collect();
 
+    retrying_transient(|| insert_new_orders(db, outbox, &rows, &lines, &events)).await?;
+    Ok(events)
+}
+
+/// The transaction of [`write_new_orders`].
+async fn insert_new_orders(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    rows: &[order::ActiveModel],
+    lines: &[order_line::ActiveModel],
+    events: &[Envelope],
+) -> Result<(), DbErr> {
     // The first statement of the transaction writes, so SQLite takes its write lock at once
     // (waiting for it) instead of failing to upgrade a read lock under contention.
     let txn = db.begin().await?;
@@ -397,8 +418,7 @@ async fn write_new_orders(
     for chunk in events.chunks(ROWS_PER_INSERT) {
         outbox.add_all(&txn, chunk).await?;
     }
-    txn.commit().await?;
-    Ok(events)
+    txn.commit().await
 }
 
 fn serialisation(err: serde_json::Error) -> DbErr {

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use contracts::events::{Event, OrderCancelled, OrderStatusChanged};
 use platform::ApiError;
-use platform::db::{IDS_PER_LOOKUP, plausible_id};
+use platform::db::{IDS_PER_LOOKUP, plausible_id, retrying_transient};
 use platform::error::FieldErrors;
 use platform::messaging::Envelope;
 use platform::outbox::Outbox;
@@ -170,6 +170,26 @@ fn charge_lost_writes(
     }
 }
 
+/// Writes the checked changes and their events in one transaction, unless an order's status
+/// changed since it was read: then nothing is written and the answer is `false`.
+async fn write_statuses(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    changes: &[StatusChange],
+    writes: &[(OpenChange, OrderStatus)],
+    at: DateTime<Utc>,
+    events: &[Envelope],
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    if !update_statuses(&txn, changes, writes, at).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    outbox.add_all(&txn, events).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
 /// Moves several orders, each to its own status, on behalf of `actor`; one answer per change,
 /// in order. The state machine decides each; every update is conditional on the status it was
 /// checked against, so of two concurrent transitions of an order only one can win and the
@@ -247,39 +267,43 @@ pub async fn transition_all(
             continue;
         }
         let at = now();
-        let txn = db.begin().await?;
-        if !update_statuses(&txn, changes, &writes, at).await? {
+        // What each change writes and answers, built before the transaction so that a
+        // transient failure of the write can simply run it again.
+        let mut events = Vec::with_capacity(writes.len());
+        let mut changed = Vec::with_capacity(writes.len());
+        for (open_change, from) in &writes {
+            let change = &changes[open_change.index];
+            let reason = open_change.reason.clone();
+            let mut row = rows.get(&change.order_id).cloned().ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("order {} was not read", change.order_id))
+            })?;
+            events.extend(status_events(&row, change.to, reason.as_deref(), at)?);
+            row.status = change.to;
+            row.reason = reason;
+            row.updated_at = at;
+            changed.push((open_change.index, *from, row));
+        }
+        let written =
+            retrying_transient(|| write_statuses(db, outbox, changes, &writes, at, &events))
+                .await?;
+        if !written {
             // Some order's status changed since it was read: nothing is written, and every
             // change is checked again against the statuses as they are now.
-            txn.rollback().await?;
             open.extend(writes.into_iter().map(|(mut change, from)| {
                 change.lost_against = Some(from);
                 change
             }));
             continue;
         }
-        let mut events = Vec::with_capacity(writes.len());
-        for (open_change, from) in writes {
-            let i = open_change.index;
-            let change = &changes[i];
-            let reason = open_change.reason;
-            let mut row = rows.get(&change.order_id).cloned().ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("order {} was not read", change.order_id))
-            })?;
-            events.extend(status_events(&row, change.to, reason.as_deref(), at)?);
-            tracing::info!(order_id = %row.id, %from, to = %change.to, ?actor, "Order status changed.");
-            row.status = change.to;
-            row.reason = reason;
-            row.updated_at = at;
+        outbox.committed(events);
+        for (i, from, row) in changed {
+            tracing::info!(order_id = %row.id, %from, to = %row.status, ?actor, "Order status changed.");
             answers[i] = Some(Ok(Transitioned {
                 row,
                 from,
                 changed: true,
             }));
         }
-        outbox.add_all(&txn, &events).await?;
-        txn.commit().await?;
-        outbox.committed(events);
     }
     Ok(answers
         .into_iter()

@@ -11,7 +11,7 @@ use sea_orm::sea_query::LikeExpr;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 mod retry;
-pub use retry::{ATTEMPTS, Failure, is_transient, retrying};
+pub use retry::{ATTEMPTS, Failure, is_transient, retrying, retrying_transient};
 
 /// Ids per `IN (...)` look-up, and rows per multi-row insert: well inside every supported
 /// database's limit on the bound parameters of one statement (SQLite's 32,766 is the lowest).

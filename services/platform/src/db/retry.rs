@@ -39,25 +39,56 @@ impl From<ApiError> for Failure {
 /// attempt that fails with [`Failure::Api`] is answered as it is; one that fails with
 /// [`Failure::Db`] is tried again when the error [`is_transient`], and otherwise answered as an
 /// internal error (`503` when the database cannot be reached, see [`ApiError::internal`]); one
-/// that fails with [`Failure::Retry`] is always tried again. Attempts are spaced by 10 ms more
-/// each round; after the last one, its error is answered as an internal error.
-pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+/// that fails with [`Failure::Retry`] is always tried again. After the last attempt, its error
+/// is answered as an internal error.
+pub async fn retrying<T, F, Fut>(attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
 {
+    let worth_another = |failure: &Failure| match failure {
+        Failure::Api(_) => false,
+        Failure::Db(err) => is_transient(err),
+        Failure::Retry(_) => true,
+    };
+    retry_while(attempt, worth_another)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Api(err) => err,
+            Failure::Db(err) | Failure::Retry(err) => ApiError::internal(err),
+        })
+}
+
+/// Runs `attempt`, a whole transaction, again while it fails with a transient database error
+/// ([`is_transient`]), at most [`ATTEMPTS`] times in all. Any other error, or the last attempt's,
+/// is returned as it is, for the caller to tell a unique violation from the rest.
+pub async fn retrying_transient<T, F, Fut>(attempt: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DbErr>>,
+{
+    retry_while(attempt, is_transient).await
+}
+
+/// The loop of both: attempts spaced by 10 ms more each round, at most [`ATTEMPTS`].
+async fn retry_while<T, E, F, Fut>(
+    mut attempt: F,
+    worth_another: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    E: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     let mut round = 1;
     loop {
-        let err = match attempt().await {
+        match attempt().await {
             Ok(value) => return Ok(value),
-            Err(Failure::Api(err)) => return Err(err),
-            Err(Failure::Db(err)) if !is_transient(&err) => return Err(ApiError::internal(err)),
-            Err(Failure::Db(err) | Failure::Retry(err)) => err,
-        };
-        if round >= ATTEMPTS {
-            return Err(ApiError::internal(err));
+            Err(err) if round >= ATTEMPTS || !worth_another(&err) => return Err(err),
+            Err(err) => {
+                tracing::debug!(error = ?err, round, "Lost a race with a concurrent change; trying again.");
+            }
         }
-        tracing::debug!(error = %err, round, "Lost a race with a concurrent change; trying again.");
         tokio::time::sleep(Duration::from_millis(10 * u64::from(round))).await;
         round += 1;
     }
@@ -245,6 +276,39 @@ mod tests {
         })
         .await;
         assert_eq!((answer.unwrap_err().code, calls), (ErrorCode::Conflict, 1));
+    }
+
+    #[tokio::test]
+    async fn a_transaction_is_run_again_only_while_it_fails_transiently() {
+        let mut calls = 0;
+        let answer = retrying_transient(|| {
+            calls += 1;
+            let outcome = if calls < 3 {
+                Err(exec(coded("40P01")))
+            } else {
+                Ok(calls)
+            };
+            async move { outcome }
+        })
+        .await;
+        assert_eq!((answer.unwrap(), calls), (3, 3));
+        // A unique violation comes back as it is, at once, for the caller to recognise.
+        let mut calls = 0;
+        let answer: Result<(), DbErr> = retrying_transient(|| {
+            calls += 1;
+            async { Err(exec(coded("23505"))) }
+        })
+        .await;
+        assert!(answer.unwrap_err().to_string().contains("23505"));
+        assert_eq!(calls, 1);
+        let mut calls = 0;
+        let answer: Result<(), DbErr> = retrying_transient(|| {
+            calls += 1;
+            async { Err(exec(coded("40001"))) }
+        })
+        .await;
+        assert!(is_transient(&answer.unwrap_err()));
+        assert_eq!(calls, ATTEMPTS);
     }
 
     /// A table of two rows for the tests below to fight over.
