@@ -12,7 +12,7 @@ mod cluster;
 
 use std::time::{Duration, Instant};
 
-use cluster::{Cluster, RETRY_MAX_ATTEMPTS, broker};
+use cluster::{Cluster, RETRY_MAX_ATTEMPTS, Until, broker};
 use contracts::Line;
 use contracts::consumers::ORDER_PLACED_WORKER;
 use contracts::events::{Event, OrderPlaced};
@@ -626,6 +626,7 @@ async fn two_catalogue_replicas_show_stock_and_edits_within_the_cache_age() {
                 ),
             ],
             &replica_b,
+            Until::Ready,
         )
         .await;
     let replicas = [cluster.urls["catalog"].clone(), replica_b];

@@ -12,7 +12,7 @@ mod socketio;
 
 use std::time::{Duration, Instant};
 
-use cluster::{Cluster, broker};
+use cluster::{Cluster, Until, broker};
 use contracts::events::{Event, OrderStatusChanged};
 use platform::auth::{KeyPair, Role, TokenSigner};
 use platform::messaging::Bus;
@@ -411,6 +411,41 @@ async fn a_status_change_published_while_a_gateway_is_cut_off_reaches_its_socket
         clients.events("alice", "resync").is_empty(),
         "nothing was missed, so nobody is told to resync"
     );
+    clients.stop().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_socket_connected_before_the_gateways_subscription_is_live_is_told_to_resync() {
+    let Some(broker) = broker().await else { return };
+    let mut cluster = Cluster::start(broker).await;
+    let alice = cluster.customer("alice@shop.example").await;
+    // A gateway that starts while the broker is away listens, and takes sockets, before its
+    // subscription exists: what is published meanwhile never reaches it.
+    cluster.faults().amqp.set(FaultMode::Down);
+    let gateway = cluster
+        .spawn_gateway_until("gateway-a", Until::Listening)
+        .await;
+    let mut clients = Clients::connect(&gateway, "websocket", &[("alice", Some(&alice))]).await;
+    clients.connected("alice").await;
+    wait_readiness(&cluster, "gateway-a", StatusCode::SERVICE_UNAVAILABLE).await;
+    cluster.faults().amqp.set(FaultMode::Forward);
+    wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
+    let told = clients
+        .wait_for("alice to be told to resync", WAIT, |l| {
+            l["socket"] == "alice" && l["event"] == "resync"
+        })
+        .await;
+    assert!(
+        told["data"]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{told}"
+    );
+    // Live updates flow once it is.
+    let book = cluster.book_with_stock(5).await;
+    let order_id = order(&cluster, &alice, &book).await;
+    statuses_until_final(&mut clients, "alice", &order_id).await;
     clients.stop().await;
     cluster.stop().await;
 }

@@ -37,7 +37,8 @@ pub const SUMMARY_EVENT: &str = "book.summary_ready";
 pub const EXPIRED_EVENT: &str = "session_expired";
 /// The event every client receives when the gateway may have missed status changes: its
 /// subscription came back from a broker outage to find its queue gone (the outage outlasted the
-/// queue's expiry, or the broker restarted). The client reads its orders again, as on `connect`.
+/// queue's expiry, or the broker restarted), or first started after the client connected. The
+/// client reads its orders again, as on `connect`.
 pub const RESYNC_EVENT: &str = "resync";
 /// Admins' sockets also join this room and so receive every order's changes.
 const ADMIN_ROOM: &str = "admins";

@@ -16,7 +16,7 @@ use platform::auth::{EndedSessionsListener, TokenVerifier};
 use platform::config::{DatabaseArgs, ServeSettings};
 use platform::http::HttpContext;
 use platform::messaging::topology::ENDED_SESSIONS;
-use platform::messaging::{Bus, Handler};
+use platform::messaging::{Bus, Handler, Listener};
 use platform::metrics::Metrics;
 use platform::outbox::{Outbox, OutboxMetrics};
 use platform::readiness::Gate;
@@ -143,6 +143,16 @@ impl Background {
                 .await
             {
                 tracing::error!(error = %err, "Notification subscription stopped.");
+            }
+        });
+        // Sockets are accepted as soon as the process listens, before its subscription's queue
+        // is bound, and nothing published in between reaches them: once the subscription is
+        // first live, whoever connected early is told to read their orders again.
+        let (first_live, early, mut token) = (live.clone(), gateway.clone(), self.token());
+        self.spawn(async move {
+            tokio::select! {
+                () = first_live.opened() => early.missed().await,
+                () = token.cancelled() => {}
             }
         });
         let (sweeper, token) = (gateway.clone(), self.token());

@@ -146,6 +146,15 @@ pub enum Wiring {
     Direct,
 }
 
+/// How far a launched process must get before `launch` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// It listens and answers `/readyz` with 200.
+    Ready,
+    /// It listens; its readiness may wait for a server the test holds back.
+    Listening,
+}
+
 /// The command line, extra environment and base URL a process was started with.
 #[derive(Clone)]
 struct Launch {
@@ -403,8 +412,14 @@ impl Cluster {
         if command == "catalog" {
             extra.push(("BOOKSTORE_ORDERS_URL".into(), self.urls["orders"].clone()));
         }
-        self.launch(name, &args, extra, &self.urls[command].clone())
-            .await;
+        self.launch(
+            name,
+            &args,
+            extra,
+            &self.urls[command].clone(),
+            Until::Ready,
+        )
+        .await;
     }
 
     /// Starts a worker calling orders directly and inventory through its proxy, if any.
@@ -438,17 +453,22 @@ impl Cluster {
             },
             base.clone(),
         );
-        self.launch(name, &["worker".to_owned()], extra, &base)
+        self.launch(name, &["worker".to_owned()], extra, &base, Until::Ready)
             .await;
     }
 
     /// Starts a notification gateway as process `name` and returns its base URL.
     pub async fn spawn_gateway(&mut self, name: &'static str) -> String {
+        self.spawn_gateway_until(name, Until::Ready).await
+    }
+
+    /// Starts a notification gateway and returns once it is as far as `until`.
+    pub async fn spawn_gateway_until(&mut self, name: &'static str, until: Until) -> String {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let extra = vec![("BOOKSTORE_LISTEN".to_owned(), format!("127.0.0.1:{port}"))];
         self.urls.insert(name, base.clone());
-        self.launch(name, &["notifications".to_owned()], extra, &base)
+        self.launch(name, &["notifications".to_owned()], extra, &base, until)
             .await;
         base
     }
@@ -475,6 +495,7 @@ impl Cluster {
         args: &[String],
         extra: Vec<(String, String)>,
         base: &str,
+        until: Until,
     ) {
         let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
         let mut command = self.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -500,8 +521,13 @@ impl Cluster {
             if log
                 .lines()
                 .any(|l| l.contains("\"Listening.\"") && l.contains(&listening))
-                && let Ok(response) = self.http.get(format!("{base}/readyz")).send().await
-                && response.status() == StatusCode::OK
+                && (until == Until::Listening
+                    || self
+                        .http
+                        .get(format!("{base}/readyz"))
+                        .send()
+                        .await
+                        .is_ok_and(|response| response.status() == StatusCode::OK))
             {
                 break;
             }
@@ -526,7 +552,7 @@ impl Cluster {
     /// Starts a killed process again, as it was started, and waits until it is ready.
     pub async fn restart(&mut self, name: &str) {
         let launch = self.launches[name].clone();
-        self.launch(name, &launch.args, launch.extra, &launch.base)
+        self.launch(name, &launch.args, launch.extra, &launch.base, Until::Ready)
             .await;
     }
 
