@@ -369,6 +369,21 @@ async fn a_gateway_without_the_broker_is_unready_and_delivers_again_once_it_is_b
     cluster.stop().await;
 }
 
+/// Waits until `name`'s socket is told to read its orders again, with a reason.
+async fn told_to_resync(clients: &mut Clients, name: &str) {
+    let told = clients
+        .wait_for(&format!("{name} to be told to resync"), WAIT, |l| {
+            l["socket"] == name && l["event"] == "resync"
+        })
+        .await;
+    assert!(
+        told["data"]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{told}"
+    );
+}
+
 /// A status change for `user_id`, published straight to the broker (not through the proxy the
 /// shop's processes use).
 async fn publish_change(cluster: &Cluster, user_id: &str, order_id: &str) {
@@ -431,17 +446,7 @@ async fn a_socket_connected_before_the_gateways_subscription_is_live_is_told_to_
     wait_readiness(&cluster, "gateway-a", StatusCode::SERVICE_UNAVAILABLE).await;
     cluster.faults().amqp.set(FaultMode::Forward);
     wait_readiness(&cluster, "gateway-a", StatusCode::OK).await;
-    let told = clients
-        .wait_for("alice to be told to resync", WAIT, |l| {
-            l["socket"] == "alice" && l["event"] == "resync"
-        })
-        .await;
-    assert!(
-        told["data"]["reason"]
-            .as_str()
-            .is_some_and(|r| !r.is_empty()),
-        "{told}"
-    );
+    told_to_resync(&mut clients, "alice").await;
     // Live updates flow once it is.
     let book = cluster.book_with_stock(5).await;
     let order_id = order(&cluster, &alice, &book).await;
@@ -476,17 +481,7 @@ async fn a_gateway_away_for_longer_than_its_queue_waits_tells_every_socket_to_re
     tokio::time::sleep(Duration::from_secs(3)).await;
     cluster.faults().amqp.set(FaultMode::Forward);
     for name in ["alice", "bob"] {
-        let told = clients
-            .wait_for(&format!("{name} to be told to resync"), WAIT, |l| {
-                l["socket"] == name && l["event"] == "resync"
-            })
-            .await;
-        assert!(
-            told["data"]["reason"]
-                .as_str()
-                .is_some_and(|r| !r.is_empty()),
-            "{told}"
-        );
+        told_to_resync(&mut clients, name).await;
     }
     assert_eq!(
         cluster

@@ -6,7 +6,6 @@
 //! component that parsed them, are taken as they are (`From<String>`): a receiver that needs
 //! the rule enforced again (a request it answers field by field) parses the text itself.
 
-use std::borrow::Borrow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -47,36 +46,6 @@ macro_rules! id_type {
         impl From<&str> for $name {
             fn from(stored: &str) -> Self {
                 Self(stored.to_owned())
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> Self {
-                id.0
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl Borrow<str> for $name {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
             }
         }
 

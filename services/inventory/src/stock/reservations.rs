@@ -441,7 +441,7 @@ mod tests {
             ]),
         ))
         .unwrap();
-        assert_eq!(valid.order_id(), "order-1");
+        assert_eq!(valid.order_id().as_str(), "order-1");
         assert_eq!(
             valid.lines(),
             [
